@@ -1,0 +1,474 @@
+"""The tracker's data: parties, persons, cases, intentions, requests, sources and the timeline."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django_countries.fields import CountryField
+
+from cases import choices
+from cases.names import normalise_name
+
+iso_3166_2 = RegexValidator(
+    r"^[A-Z]{2}-[A-Z0-9]{1,3}$",
+    "Enter an ISO 3166-2 subdivision code such as RU-KRS.",
+)
+
+
+class PublicModel(models.Model):
+    """Abstract base: an internal integer key and a public UUID that cannot be enumerated."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Source(PublicModel):
+    """Where a fact comes from: a report, an interview, a statement."""
+
+    title = models.CharField(max_length=500)
+    publisher = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=16, blank=True, help_text="BCP 47 code, e.g. ko, en, uk.")
+    reliability = models.CharField(
+        max_length=1, choices=choices.Reliability.choices, default=choices.Reliability.F
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["title", "publisher", "published_on"], name="source_unique_title"
+            )
+        ]
+
+    def __str__(self):
+        parts = [self.publisher, str(self.published_on or "")]
+        suffix = ", ".join(p for p in parts if p)
+        return f"{self.title} ({suffix})" if suffix else self.title
+
+
+class Party(PublicModel):
+    """A state, force, agency, organisation, legislator or outlet involved in cases."""
+
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=50, blank=True)
+    kind = models.CharField(max_length=32, choices=choices.PartyKind.choices)
+    country = CountryField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self):
+        return self.name
+
+
+class Person(PublicModel):
+    """A detained person: identity as far as it is known, service details, life status."""
+
+    working_name = models.CharField(
+        max_length=200, help_text="Name used in daily work; often a pseudonym."
+    )
+    sex = models.CharField(max_length=8, choices=choices.Sex.choices, default=choices.Sex.UNKNOWN)
+    birth_date = models.DateField(null=True, blank=True)
+    birth_date_precision = models.CharField(
+        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+    )
+    birth_place = models.CharField(max_length=200, blank=True)
+    nationalities = CountryField(multiple=True, blank=True)
+    identity_confidence = models.CharField(
+        max_length=16,
+        choices=choices.IdentityConfidence.choices,
+        default=choices.IdentityConfidence.UNKNOWN,
+    )
+    armed_force = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    power_depends_on = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The Power on which the person depends (GC III Art. 17, 122).",
+    )
+    rank = models.CharField(max_length=100, blank=True)
+    unit = models.CharField(max_length=200, blank=True)
+    service_number = models.CharField(max_length=100, blank=True)
+    is_deceased = models.BooleanField(default=False)
+    date_of_death = models.DateField(null=True, blank=True)
+    family_links = models.TextField(blank=True, help_text="Sensitive.")
+    medical_notes = models.TextField(blank=True, help_text="Sensitive.")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["working_name", "id"]
+        verbose_name_plural = "persons"
+
+    def __str__(self):
+        return self.working_name
+
+    def clean(self):
+        if self.date_of_death and not self.is_deceased:
+            raise ValidationError({"date_of_death": "A date of death needs 'deceased' ticked."})
+
+
+class PersonName(models.Model):
+    """One way of writing a person's name: value, script, romanisation, pseudonym or not."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names")
+    value = models.CharField(max_length=200)
+    script = models.CharField(max_length=16, choices=choices.Script.choices)
+    romanisation = models.CharField(
+        max_length=32, choices=choices.Romanisation.choices, blank=True, default=""
+    )
+    is_pseudonym = models.BooleanField(default=False)
+    search_key = models.CharField(max_length=200, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["person_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "value"], name="personname_unique_value")
+        ]
+
+    def __str__(self):
+        return self.value
+
+    def save(self, *args, **kwargs):
+        self.search_key = normalise_name(self.value)
+        super().save(*args, **kwargs)
+
+
+class Case(PublicModel):
+    """One custody episode of one person."""
+
+    reference = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2}-\d{4}-\d{4,}$", "Use the form UA-2025-0001.")],
+    )
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
+    detaining_party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="cases_held")
+    legal_status = models.CharField(
+        max_length=32, choices=choices.LegalStatus.choices, default=choices.LegalStatus.UNKNOWN
+    )
+    capture_date = models.DateField(null=True, blank=True)
+    capture_date_precision = models.CharField(
+        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+    )
+    capture_place = models.CharField(max_length=200, blank=True)
+    capture_place_code = models.CharField(
+        max_length=6, blank=True, validators=[iso_3166_2], help_text="ISO 3166-2, e.g. RU-KRS."
+    )
+    detention_place = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=32, choices=choices.CaseStatus.choices, default=choices.CaseStatus.CAPTURED
+    )
+    assigned_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+    )
+    priority = models.CharField(
+        max_length=8, choices=choices.Priority.choices, default=choices.Priority.NORMAL
+    )
+    version = models.PositiveIntegerField(default=1)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The timeline's per-case sequence; the services bump it under the case's row lock.
+    last_event_seq = models.PositiveIntegerField(default=0, editable=False)
+
+    # Current intention, denormalised by the services for cheap filtering.
+    current_intention = models.ForeignKey(
+        "StatedIntention",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    current_intention_option = models.CharField(
+        max_length=16, choices=choices.IntentionOption.choices, blank=True, editable=False
+    )
+    current_intention_destination = CountryField(blank=True, editable=False)
+    current_intention_verification = models.CharField(
+        max_length=16, choices=choices.Verification.choices, blank=True, editable=False
+    )
+    current_intention_verified = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["reference"]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["current_intention_option"]),
+            models.Index(fields=["updated_at"]),
+            models.Index(fields=["capture_date"]),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_closed(self) -> bool:
+        from cases.transitions import CASE_CLOSED_STATUSES
+
+        return self.status in CASE_CLOSED_STATUSES
+
+
+class StatedIntention(PublicModel):
+    """What the person said he wants, who heard it, how, and whether it still stands."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="intentions")
+    option = models.CharField(max_length=16, choices=choices.IntentionOption.choices)
+    destination_country = CountryField(blank=True)
+    certainty = models.CharField(max_length=200, blank=True, help_text='e.g. "80% decided".')
+    conditions = models.TextField(blank=True, help_text='e.g. "if jaw surgery is possible".')
+    quote = models.TextField(blank=True, help_text="Verbatim words. Sensitive.")
+    quote_language = models.CharField(max_length=16, blank=True)
+    stated_on = models.DateField()
+    stated_on_precision = models.CharField(
+        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+    )
+    heard_by = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    heard_by_role = models.CharField(max_length=200, blank=True)
+    setting = models.CharField(max_length=32, choices=choices.StatementSetting.choices)
+    interpreter_supplied_by = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verification = models.CharField(max_length=16, choices=choices.Verification.choices)
+    state = models.CharField(
+        max_length=16,
+        choices=choices.IntentionState.choices,
+        default=choices.IntentionState.ACTIVE,
+    )
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="intentions"
+    )
+    version = models.PositiveIntegerField(default=1)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "stated_on", "id"]
+        indexes = [models.Index(fields=["case", "state"])]
+
+    def __str__(self):
+        where = f" ({self.destination_country.name})" if self.destination_country else ""
+        return f"{self.get_option_display()}{where}, {self.stated_on}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification in choices.VERIFIED_LEVELS
+
+    def clean(self):
+        if self.option == choices.IntentionOption.THIRD_STATE and not self.destination_country:
+            raise ValidationError(
+                {"destination_country": "A transfer to a third state needs a destination."}
+            )
+        if (
+            self.option in {choices.IntentionOption.UNDECIDED, choices.IntentionOption.DECLINED}
+            and self.destination_country
+        ):
+            raise ValidationError(
+                {"destination_country": "Leave the destination empty for this option."}
+            )
+
+
+class Request(PublicModel):
+    """Something asked of a party for the person, and where it stands."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="requests")
+    kind = models.CharField(max_length=32, choices=choices.RequestKind.choices)
+    requested_by = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="requests_made"
+    )
+    addressed_to = models.ForeignKey(
+        Party, on_delete=models.PROTECT, related_name="requests_received"
+    )
+    destination_country = CountryField(blank=True)
+    legal_basis = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=16, choices=choices.RequestStatus.choices, default=choices.RequestStatus.DRAFT
+    )
+    filed_on = models.DateField(null=True, blank=True)
+    decided_on = models.DateField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    intention = models.ForeignKey(
+        StatedIntention, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case_id", "created_at", "id"]
+        indexes = [models.Index(fields=["kind", "status"])]
+
+    def __str__(self):
+        where = f" to {self.destination_country.name}" if self.destination_country else ""
+        return f"{self.get_kind_display()}{where} ({self.get_status_display()})"
+
+    def clean(self):
+        if self.kind == choices.RequestKind.THIRD_STATE_TRANSFER and not self.destination_country:
+            raise ValidationError(
+                {"destination_country": "A transfer to a third state needs a destination."}
+            )
+
+
+class Position(PublicModel):
+    """A party's stance on a request, as of a date, with its source."""
+
+    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="positions")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="positions")
+    stance = models.CharField(max_length=16, choices=choices.Stance.choices)
+    conditions = models.TextField(blank=True)
+    stated_on = models.DateField()
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="positions"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request_id", "stated_on", "id"]
+
+    def __str__(self):
+        return f"{self.party}: {self.get_stance_display()} ({self.stated_on})"
+
+
+class Occurrence(PublicModel):
+    """Something that happened in the world: a capture, an ICRC visit, an exchange exclusion."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="occurrences")
+    kind = models.CharField(max_length=32, choices=choices.OccurrenceKind.choices)
+    occurred_on = models.DateField()
+    occurred_on_precision = models.CharField(
+        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+    )
+    description = models.TextField()
+    place = models.CharField(max_length=200, blank=True)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="occurrences"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "occurred_on", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}, {self.occurred_on}"
+
+
+class Note(PublicModel):
+    """A case officer's note on a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="case_notes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "created_at", "id"]
+
+    def __str__(self):
+        return self.body[:60]
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """A queryset that refuses bulk updates and deletes."""
+
+    def update(self, **kwargs):
+        raise TypeError("Timeline events are append-only; they cannot be updated.")
+
+    def delete(self):
+        raise TypeError("Timeline events are append-only; they cannot be deleted.")
+
+
+class TimelineEvent(models.Model):
+    """One entry of the append-only history: what changed, when, who, why, and from where."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    # Gapless per case; consumers apply one case's events in this order.
+    case_seq = models.PositiveIntegerField(null=True, blank=True)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    # Writing transaction's id; set by a trigger on PostgreSQL, empty on SQLite.
+    xact_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    kind = models.CharField(max_length=40, choices=choices.EventKind.choices)
+    occurred_at = models.DateTimeField(help_text="When it happened in the world.")
+    occurred_precision = models.CharField(
+        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.EXACT
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="Who acted, as shown: username, token, command."
+    )
+    channel = models.CharField(
+        max_length=16, choices=choices.Channel.choices, default=choices.Channel.SYSTEM
+    )
+    summary = models.CharField(max_length=500)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    subject_type = models.CharField(max_length=32)
+    subject_uuid = models.UUIDField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "case_seq"], name="event_unique_case_seq"),
+        ]
+        indexes = [
+            models.Index(fields=["xact_id", "id"], name="event_feed_order"),
+            models.Index(fields=["kind"]),
+            models.Index(fields=["subject_uuid"]),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.summary}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Timeline events are append-only; they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Timeline events are append-only; they cannot be deleted.")

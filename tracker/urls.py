@@ -1,0 +1,14 @@
+"""Top-level URLs."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "POW case tracker"
+admin.site.site_title = "POW case tracker"
+admin.site.index_title = "Case records"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+]
