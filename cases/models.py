@@ -33,7 +33,9 @@ class Source(PublicModel):
     publisher = models.CharField(max_length=200, blank=True)
     url = models.URLField(max_length=1000, blank=True)
     published_on = models.DateField(null=True, blank=True)
-    language = models.CharField(max_length=16, blank=True, help_text="BCP 47 code, e.g. ko, en, uk.")
+    language = models.CharField(
+        max_length=16, blank=True, help_text="BCP 47 code, e.g. ko, en, uk."
+    )
     reliability = models.CharField(
         max_length=1, choices=choices.Reliability.choices, default=choices.Reliability.F
     )

@@ -24,3 +24,14 @@ def normalise_name(value: str) -> str:
 
 def _is_hangul_jamo(char: str) -> bool:
     return 0x1100 <= ord(char) <= 0x11FF
+
+
+def search_variants(query: str) -> set[str]:
+    """Return the normalised spellings that a name search for ``query`` should match.
+
+    Each returned string is compared against ``PersonName.search_key`` (a substring match).
+    For now this is the query itself, normalised; cross-script and cross-romanisation
+    expansion (리 -> ri, lee, yi, rhee ...) extends this set.
+    """
+    key = normalise_name(query)
+    return {key} if key else set()

@@ -16,9 +16,7 @@ def current_intention_for(case: Case) -> StatedIntention | None:
     report, and among statements of the same level the latest stated wins (ties broken by
     the order they were recorded).
     """
-    active = list(
-        StatedIntention.objects.filter(case=case, state=choices.IntentionState.ACTIVE)
-    )
+    active = list(StatedIntention.objects.filter(case=case, state=choices.IntentionState.ACTIVE))
     if not active:
         return None
     return max(

@@ -190,8 +190,10 @@ def _apply_fields(
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise ValidationError(
-            {name: f"This field cannot be changed here. Allowed: {', '.join(sorted(allowed))}."
-             for name in unknown}
+            {
+                name: f"This field cannot be changed here. Allowed: {', '.join(sorted(allowed))}."
+                for name in unknown
+            }
         )
     changes: dict[str, list[Any]] = {}
     for name, new in fields.items():
@@ -334,7 +336,7 @@ def person_create(
     """Create a person with name variants and append ``person.created``."""
     unknown = sorted(set(fields) - set(PERSON_FIELDS))
     if unknown:
-        raise ValidationError({name: "Unknown person field." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "Unknown person field."))
     person = Person(working_name=working_name, **fields)
     person.full_clean()
     person.save()
@@ -438,7 +440,7 @@ def case_open(
     """Open a custody episode for ``person`` and append ``case.opened``."""
     unknown = sorted(set(fields) - set(CASE_FIELDS))
     if unknown:
-        raise ValidationError({name: "Unknown case field." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "Unknown case field."))
     if status in CASE_CLOSED_STATUSES:
         raise ValidationError({"status": "A case cannot be opened in a closed status."})
     case = Case(
@@ -581,8 +583,10 @@ def _intention_label(intention: StatedIntention | None) -> str | None:
     label = intention.get_option_display()
     if intention.destination_country:
         label += f" ({intention.destination_country.code})"
-    return f"{label}, {intention.get_verification_display().split(' (')[0].lower()}, " \
+    return (
+        f"{label}, {intention.get_verification_display().split(' (')[0].lower()}, "
         f"{intention.stated_on.isoformat()}"
+    )
 
 
 def _refresh_current_intention(case: Case) -> dict[str, list[Any]]:
@@ -610,7 +614,7 @@ def _refresh_current_intention(case: Case) -> dict[str, list[Any]]:
 def _new_intention(case: Case, fields: Mapping[str, Any], source: Source | None):
     unknown = sorted(set(fields) - set(INTENTION_FIELDS))
     if unknown:
-        raise ValidationError({name: "Unknown intention field." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "Unknown intention field."))
     intention = StatedIntention(case=case, source=source, **fields)
     intention.full_clean(exclude=["case", "supersedes"])
     return intention
@@ -812,7 +816,7 @@ def request_file(
     case = _lock_case(case)
     unknown = sorted(set(fields) - set(REQUEST_FIELDS))
     if unknown:
-        raise ValidationError({name: "Unknown request field." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "Unknown request field."))
     status = choices.RequestStatus.DRAFT if draft else choices.RequestStatus.FILED
     request = Request(
         case=case, kind=kind, addressed_to=addressed_to, status=status, source=source, **fields
@@ -951,8 +955,11 @@ def request_transition(
         problems = consent_gate_problems(request, case)
         if problems:
             raise ValidationError(
-                {"status": "Consent gate: this request cannot be executed because "
-                 + "; ".join(problems) + "."}
+                {
+                    "status": "Consent gate: this request cannot be executed because "
+                    + "; ".join(problems)
+                    + "."
+                }
             )
     old_status = request.status
     changes: dict[str, list[Any]] = {"status": [old_status, status]}
@@ -984,7 +991,9 @@ def request_transition(
         reason=reason,
         source=source,
         occurred_at=_date_to_datetime(occurred_on) if occurred_on else None,
-        occurred_precision=choices.DatePrecision.DAY if occurred_on else choices.DatePrecision.EXACT,
+        occurred_precision=choices.DatePrecision.DAY
+        if occurred_on
+        else choices.DatePrecision.EXACT,
     )
     return request
 

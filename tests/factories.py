@@ -20,9 +20,7 @@ def party(name: str | None = None, *, kind: str = "state", country: str = "UA", 
 
 def source(title: str | None = None, **kwargs):
     """Create a source through the service."""
-    return services.source_create(
-        actor=SYSTEM, title=title or f"Report {next(_counter)}", **kwargs
-    )
+    return services.source_create(actor=SYSTEM, title=title or f"Report {next(_counter)}", **kwargs)
 
 
 def person(working_name: str = "Ri", *, names=None, **kwargs):

@@ -53,9 +53,8 @@ def test_queryset_refuses_bulk_update_and_delete(event):
 def test_guard_holds_in_committed_transactions():
     """The trigger is in force outside a test transaction too (and survives test flushes)."""
     factories.case()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM cases_timelineevent")
+    with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_timelineevent")
     assert TimelineEvent.objects.exists()
 
 

@@ -1,7 +1,7 @@
 """Top-level URLs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "POW case tracker"
@@ -11,4 +11,5 @@ admin.site.index_title = "Case records"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("cases.api.urls")),
 ]
