@@ -243,7 +243,9 @@ class EventKind(models.TextChoices):
     NOTE_ADDED = "note.added", "Note added"
     OCCURRENCE_RECORDED = "occurrence.recorded", "Occurrence recorded"
     PARTY_CREATED = "party.created", "Party created"
+    PARTY_UPDATED = "party.updated", "Party updated"
     SOURCE_CREATED = "source.created", "Source created"
+    SOURCE_UPDATED = "source.updated", "Source updated"
 
 
 class Channel(models.TextChoices):
