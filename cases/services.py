@@ -278,6 +278,88 @@ def source_create(
     return source
 
 
+PARTY_FIELDS = ("name", "short_name", "kind", "country", "parent")
+
+
+@transaction.atomic
+def party_update(
+    *,
+    actor: Actor,
+    party: Party,
+    reason: str = "",
+    source: Source | None = None,
+    **fields: Any,
+) -> Party:
+    """Change a party's details and append ``party.updated``.
+
+    Nothing is written, and no event appended, when nothing changed.
+    """
+    party = Party.objects.select_for_update().get(pk=party.pk)
+    changes = _apply_fields(party, fields, PARTY_FIELDS)
+    if not changes:
+        return party
+    ancestor = party.parent
+    while ancestor is not None:
+        # A cycle would make the hierarchy endless for every reader that walks it.
+        if ancestor.pk == party.pk:
+            raise ValidationError({"parent": "A party cannot be its own parent or ancestor."})
+        ancestor = ancestor.parent
+    party.full_clean()
+    party.save()
+    _append_event(
+        actor=actor,
+        kind=EventKind.PARTY_UPDATED,
+        summary=f"Party {party.name}: {_describe_changes(changes, party)} changed",
+        subject=party,
+        changes=changes,
+        reason=reason,
+        source=source,
+    )
+    return party
+
+
+SOURCE_FIELDS = (
+    "title",
+    "publisher",
+    "url",
+    "published_on",
+    "language",
+    "reliability",
+    "notes",
+)
+
+
+@transaction.atomic
+def source_update(
+    *,
+    actor: Actor,
+    source: Source,
+    reason: str = "",
+    **fields: Any,
+) -> Source:
+    """Change a source's details and append ``source.updated``.
+
+    Nothing is written, and no event appended, when nothing changed. The event cites the
+    source it concerns.
+    """
+    source = Source.objects.select_for_update().get(pk=source.pk)
+    changes = _apply_fields(source, fields, SOURCE_FIELDS)
+    if not changes:
+        return source
+    source.full_clean()
+    source.save()
+    _append_event(
+        actor=actor,
+        kind=EventKind.SOURCE_UPDATED,
+        summary=f"Source {source.title}: {_describe_changes(changes, source)} changed",
+        subject=source,
+        changes=changes,
+        reason=reason,
+        source=source,
+    )
+    return source
+
+
 # --------------------------------------------------------------------------------------------
 # Persons
 # --------------------------------------------------------------------------------------------
