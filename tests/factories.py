@@ -2,9 +2,13 @@
 
 import datetime as dt
 import itertools
+from collections import deque
+
+from django.contrib.auth import get_user_model
 
 from cases import services
 from cases.services import Actor, NameSpec
+from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 
 _counter = itertools.count(1)
 
@@ -53,3 +57,52 @@ def intention(case_obj, **kwargs):
     }
     fields.update(kwargs)
     return services.intention_record(actor=SYSTEM, case=case_obj, **fields)
+
+
+def user(username: str | None = None, **kwargs):
+    """Create a login (users are not case data, so no service and no event)."""
+    return get_user_model().objects.create_user(
+        username=username or f"officer{next(_counter)}", **kwargs
+    )
+
+
+def request(case_obj, *, kind: str = "medical_treatment", addressed_to=None, **kwargs):
+    """File a request (or a draft, with ``draft=True``) through the service."""
+    if kind == "third_state_transfer":
+        kwargs.setdefault("destination_country", "KR")
+    return services.request_file(
+        actor=SYSTEM, case=case_obj, kind=kind, addressed_to=addressed_to or party(), **kwargs
+    )
+
+
+def _shortest_path(transitions, start: str, goal: str) -> list[str]:
+    """Return the statuses after ``start`` on a shortest allowed path to ``goal``."""
+    previous = {start: None}
+    queue = deque([start])
+    while queue:
+        status = queue.popleft()
+        if status == goal:
+            path = []
+            while status != start:
+                path.append(status)
+                status = previous[status]
+            return path[::-1]
+        for following in sorted(transitions[status]):
+            if following not in previous:
+                previous[following] = status
+                queue.append(following)
+    raise ValueError(f"No allowed path from {start} to {goal}.")
+
+
+def advance_case(case_obj, status: str):
+    """Move a case to ``status`` along a shortest allowed path, one service call per step."""
+    for step in _shortest_path(CASE_TRANSITIONS, case_obj.status, status):
+        case_obj = services.case_change_status(actor=SYSTEM, case=case_obj, status=step)
+    return case_obj
+
+
+def advance_request(request_obj, status: str):
+    """Move a request to ``status`` along a shortest allowed path, one service call per step."""
+    for step in _shortest_path(REQUEST_TRANSITIONS, request_obj.status, status):
+        request_obj = services.request_transition(actor=SYSTEM, request=request_obj, status=step)
+    return request_obj
