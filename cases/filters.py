@@ -1,0 +1,414 @@
+"""FilterSets shared by the REST API and the analysts' pages, one per resource.
+
+Every choice filter refuses an unknown value with a message that lists the allowed ones, so a
+client learns the vocabulary from the error; multi-valued filters accept the parameter
+repeated (``?status=interned&status=on_hold``) or comma-separated (``?status=interned,on_hold``).
+Dates are ISO 8601; the ``*_after`` and ``*_before`` bounds are inclusive.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_countries import countries
+
+from cases import choices
+from cases.models import Case, Party, Person, PersonName, Request, Source, StatedIntention
+from cases.names import search_variants
+
+# --------------------------------------------------------------------------------------------
+# Fields: comma-separated lists, strict booleans, country codes
+# --------------------------------------------------------------------------------------------
+
+
+def _split(values) -> list[str]:
+    """Return the items of repeated and comma-separated parameter values, stripped."""
+    if values in (None, ""):
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [item.strip() for value in values for item in str(value).split(",") if item.strip()]
+
+
+def _allowed_message(values) -> str:
+    """Return the error message for a value outside ``values``, listing them."""
+    allowed = ", ".join(str(v) for v in values if v != "")
+    return f"Unknown value “%(value)s”. Allowed values: {allowed}."
+
+
+class ListChoiceField(django_filters.fields.MultipleChoiceField):
+    """A multiple choice taken from repeated or comma-separated values."""
+
+    def to_python(self, value):
+        return _split(value)
+
+
+class StrictBooleanField(forms.Field):
+    """A yes/no parameter that refuses anything but true/false (and 1/0, yes/no)."""
+
+    widget = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+    truthy = frozenset({"true", "1", "yes"})
+    falsy = frozenset({"false", "0", "no"})
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self.truthy:
+            return True
+        if text in self.falsy:
+            return False
+        raise forms.ValidationError(
+            "Unknown value “%(value)s”. Allowed values: true, false.",
+            code="invalid_choice",
+            params={"value": value},
+        )
+
+
+class CountryListField(forms.Field):
+    """One or more ISO 3166-1 alpha-2 country codes, case-insensitive."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        codes = [code.upper() for code in _split(value)]
+        known = {code for code, _name in countries}
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise forms.ValidationError(
+                "Unknown country code “%(value)s”. Use ISO 3166-1 alpha-2 codes such as "
+                "KP, KR, RU or UA.",
+                code="invalid_choice",
+                params={"value": ", ".join(unknown)},
+            )
+        return codes
+
+
+class PublicIdListField(django_filters.fields.ModelMultipleChoiceField):
+    """Rows named by their public UUIDs, repeated or comma-separated."""
+
+    def clean(self, value):
+        return super().clean(_split(value))
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+# --------------------------------------------------------------------------------------------
+
+
+class ChoiceListFilter(django_filters.MultipleChoiceFilter):
+    """Match any of several choice values; unknown values list the allowed ones."""
+
+    field_class = ListChoiceField
+
+    def __init__(self, *args, choices, **kwargs):
+        kwargs.setdefault("distinct", False)
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": _allowed_message(v for v, _label in choices)}
+        )
+        super().__init__(*args, choices=choices, **kwargs)
+
+
+class BooleanFilter(django_filters.Filter):
+    """Match a boolean field; anything but true/false is a 400, not a silent no-op."""
+
+    field_class = StrictBooleanField
+
+
+class CountryFilter(django_filters.Filter):
+    """Match any of several ISO country codes."""
+
+    field_class = CountryListField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "in")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return super().filter(qs, value)
+
+
+class PublicIdFilter(django_filters.ModelMultipleChoiceFilter):
+    """Match rows related to any of several rows named by UUID."""
+
+    field_class = PublicIdListField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "uuid")
+        kwargs.setdefault("distinct", False)
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid_choice": "No record has the id “%(value)s”.",
+                "invalid_pk_value": "“%(pk)s” is not a valid id (a UUID).",
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+    def get_filter_predicate(self, v):
+        return {self.field_name: v}
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Order by the given fields, then by primary key, so pages never overlap."""
+
+    def __init__(self, *args, **kwargs):
+        fields = self.normalize_fields(kwargs.get("fields", {}))
+        params = [p for param in fields.values() for p in (param, f"-{param}")]
+        kwargs.setdefault("error_messages", {"invalid_choice": _allowed_message(params)})
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value if param]
+        return qs.order_by(*ordering, "pk")
+
+
+def _ordering(*params: str) -> StableOrderingFilter:
+    return StableOrderingFilter(
+        fields=params,
+        help_text="Sort by " + ", ".join(params) + "; prefix with - for descending.",
+    )
+
+
+def _date(field_name: str, lookup_expr: str) -> django_filters.DateFilter:
+    """Return an inclusive ISO 8601 date bound on ``field_name``."""
+    return django_filters.DateFilter(
+        field_name=field_name,
+        lookup_expr=lookup_expr,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Enter a date in ISO 8601 form, YYYY-MM-DD."},
+    )
+
+
+def _name_match(value: str, person_ref: str) -> Q | None:
+    """Return a condition true when a name variant of the person at ``person_ref`` matches."""
+    variants = search_variants(value)
+    if not variants:
+        return None
+    matches = reduce(operator.or_, (Q(search_key__contains=v) for v in sorted(variants)))
+    return Exists(PersonName.objects.filter(matches, person=OuterRef(person_ref)))
+
+
+# --------------------------------------------------------------------------------------------
+# FilterSets
+# --------------------------------------------------------------------------------------------
+
+
+class CaseFilterSet(django_filters.FilterSet):
+    """Filters for cases: status, custody, nationality, intention, requests, dates, names."""
+
+    q = django_filters.CharFilter(
+        method="filter_q",
+        label="Search",
+        help_text="A name in any script or romanisation (Ri, Lee, Yi, 리), or a reference.",
+    )
+    status = ChoiceListFilter(choices=choices.CaseStatus.choices)
+    legal_status = ChoiceListFilter(choices=choices.LegalStatus.choices)
+    detaining_party = PublicIdFilter(
+        queryset=Party.objects.all(), help_text="Detaining party's id; several allowed."
+    )
+    nationality = CountryFilter(
+        method="filter_nationality",
+        help_text="ISO 3166-1 alpha-2 code of one of the person's nationalities.",
+    )
+    current_intention = ChoiceListFilter(
+        field_name="current_intention_option", choices=choices.IntentionOption.choices
+    )
+    intention_verified = BooleanFilter(
+        field_name="current_intention_verified",
+        help_text="Whether the current intention is verified or reconfirmed.",
+    )
+    destination_country = CountryFilter(
+        field_name="current_intention_destination",
+        help_text="Destination of the current intention (ISO 3166-1 alpha-2).",
+    )
+    request_kind = ChoiceListFilter(
+        choices=choices.RequestKind.choices,
+        method="filter_noop",
+        help_text="Cases with a request of this kind (and of request_status, when given).",
+    )
+    request_status = ChoiceListFilter(
+        choices=choices.RequestStatus.choices,
+        method="filter_noop",
+        help_text="Cases with a request in this status (and of request_kind, when given).",
+    )
+    captured_after = _date("capture_date", "gte")
+    captured_before = _date("capture_date", "lte")
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        error_messages={"invalid": "Enter a date and time in ISO 8601, e.g. 2025-03-01T12:00:00Z."},
+    )
+    ordering = _ordering("reference", "capture_date", "updated_at", "status")
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Match the reference or any name variant of the person."""
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(reference__icontains=value) | Q(person__working_name__icontains=value)
+        names = _name_match(value, "person_id")
+        if names is not None:
+            condition |= names
+        return queryset.filter(condition)
+
+    def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """Match cases whose person holds any of the nationalities.
+
+        Nationalities are stored as comma-separated two-letter codes, so a substring match
+        on one code is exact.
+        """
+        if not value:
+            return queryset
+        return queryset.filter(
+            reduce(operator.or_, (Q(person__nationalities__contains=code) for code in value))
+        )
+
+    def filter_noop(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Leave the queryset alone; ``filter_queryset`` applies the request filters together."""
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Apply the filters, then the request kind and status as one condition on one request."""
+        queryset = super().filter_queryset(queryset)
+        kinds = self.form.cleaned_data.get("request_kind")
+        statuses = self.form.cleaned_data.get("request_status")
+        if kinds or statuses:
+            requests = Request.objects.filter(case=OuterRef("pk"))
+            if kinds:
+                requests = requests.filter(kind__in=kinds)
+            if statuses:
+                requests = requests.filter(status__in=statuses)
+            queryset = queryset.filter(Exists(requests))
+        return queryset
+
+
+class PersonFilterSet(django_filters.FilterSet):
+    """Filters for persons: names in any script, nationality."""
+
+    q = django_filters.CharFilter(
+        method="filter_q", label="Search", help_text="A name in any script or romanisation."
+    )
+    nationality = CountryFilter(
+        method="filter_nationality",
+        help_text="ISO 3166-1 alpha-2 code of one of the person's nationalities.",
+    )
+    ordering = _ordering("working_name", "updated_at")
+
+    class Meta:
+        model = Person
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Match the working name or any name variant."""
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(working_name__icontains=value)
+        names = _name_match(value, "pk")
+        if names is not None:
+            condition |= names
+        return queryset.filter(condition)
+
+    def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """Match persons holding any of the nationalities."""
+        if not value:
+            return queryset
+        return queryset.filter(
+            reduce(operator.or_, (Q(nationalities__contains=code) for code in value))
+        )
+
+
+class PartyFilterSet(django_filters.FilterSet):
+    """Filters for parties: kind, country, name."""
+
+    q = django_filters.CharFilter(
+        method="filter_q", label="Search", help_text="Part of the name or short name."
+    )
+    kind = ChoiceListFilter(choices=choices.PartyKind.choices)
+    country = CountryFilter(help_text="ISO 3166-1 alpha-2 code.")
+    ordering = _ordering("name", "kind", "country")
+
+    class Meta:
+        model = Party
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Match the name or the short name."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(short_name__icontains=value))
+
+
+class SourceFilterSet(django_filters.FilterSet):
+    """Filters for sources: text, publication date."""
+
+    q = django_filters.CharFilter(
+        method="filter_q", label="Search", help_text="Part of the title or publisher."
+    )
+    reliability = ChoiceListFilter(choices=choices.Reliability.choices)
+    published_after = _date("published_on", "gte")
+    published_before = _date("published_on", "lte")
+    ordering = _ordering("published_on", "title")
+
+    class Meta:
+        model = Source
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Match the title or the publisher."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(publisher__icontains=value))
+
+
+class IntentionFilterSet(django_filters.FilterSet):
+    """Filters for stated intentions: case, option, verification, state, date."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    option = ChoiceListFilter(choices=choices.IntentionOption.choices)
+    verification = ChoiceListFilter(choices=choices.Verification.choices)
+    state = ChoiceListFilter(choices=choices.IntentionState.choices)
+    destination_country = CountryFilter(help_text="ISO 3166-1 alpha-2 code.")
+    stated_after = _date("stated_on", "gte")
+    stated_before = _date("stated_on", "lte")
+    ordering = _ordering("stated_on", "recorded_at")
+
+    class Meta:
+        model = StatedIntention
+        fields: list[str] = []
+
+
+class RequestFilterSet(django_filters.FilterSet):
+    """Filters for requests: case, kind, status, filing date, destination."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    kind = ChoiceListFilter(choices=choices.RequestKind.choices)
+    status = ChoiceListFilter(choices=choices.RequestStatus.choices)
+    addressed_to = PublicIdFilter(
+        queryset=Party.objects.all(), help_text="Addressed party's id; several allowed."
+    )
+    destination_country = CountryFilter(help_text="ISO 3166-1 alpha-2 code.")
+    filed_after = _date("filed_on", "gte")
+    filed_before = _date("filed_on", "lte")
+    ordering = _ordering("filed_on", "updated_at", "status")
+
+    class Meta:
+        model = Request
+        fields: list[str] = []
