@@ -102,6 +102,7 @@ class NameSpec:
     is_pseudonym: bool = False
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the variant as the fields of a ``PersonName`` row."""
         return {
             "value": self.value,
             "script": self.script,
@@ -205,9 +206,17 @@ def _apply_fields(
     return changes
 
 
+#: Labels for change keys that are not model fields.
+_CHANGE_LABELS = {"names": "name variants"}
+
+
 def _describe_changes(changes: Mapping[str, Any], obj: models.Model) -> str:
+    """Return the changed fields as a readable list, e.g. "rank, unit"."""
     labels = []
     for name in changes:
+        if name in _CHANGE_LABELS:
+            labels.append(_CHANGE_LABELS[name])
+            continue
         try:
             labels.append(str(obj._meta.get_field(name).verbose_name))
         except Exception:  # noqa: BLE001 - not a model field, e.g. "names"
@@ -339,8 +348,7 @@ def source_update(
 ) -> Source:
     """Change a source's details and append ``source.updated``.
 
-    Nothing is written, and no event appended, when nothing changed. The event cites the
-    source it concerns.
+    Nothing is written, and no event appended, when nothing changed.
     """
     source = Source.objects.select_for_update().get(pk=source.pk)
     changes = _apply_fields(source, fields, SOURCE_FIELDS)
@@ -355,7 +363,6 @@ def source_update(
         subject=source,
         changes=changes,
         reason=reason,
-        source=source,
     )
     return source
 
@@ -416,6 +423,8 @@ def person_create(
     **fields: Any,
 ) -> Person:
     """Create a person with name variants and append ``person.created``."""
+    # Read once: ``names`` may be a generator, and it is used twice below.
+    names = list(names)
     unknown = sorted(set(fields) - set(PERSON_FIELDS))
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Unknown person field."))
@@ -732,8 +741,8 @@ def intention_record(
     _append_event(
         actor=actor,
         kind=EventKind.INTENTION_RECORDED,
-        summary=f"{case.person.working_name} stated: {_intention_label(intention)} "
-        f"({intention.get_setting_display().lower()})",
+        summary=f"Statement by {case.person.working_name} recorded: "
+        f"{_intention_label(intention)} ({intention.get_setting_display().lower()})",
         subject=intention,
         case=case,
         changes=changes,
@@ -779,8 +788,8 @@ def intention_supersede(
     _append_event(
         actor=actor,
         kind=EventKind.INTENTION_SUPERSEDED,
-        summary=f"{case.person.working_name} gave a new statement: "
-        f"{_intention_label(old)} superseded by {_intention_label(new)}",
+        summary=f"Statement by {case.person.working_name} superseded: "
+        f"{_intention_label(old)} replaced by {_intention_label(new)}",
         subject=new,
         case=case,
         changes=changes,
@@ -809,11 +818,15 @@ def intention_set_state(
     expected_version: int | None = None,
     reason: str = "",
     source: Source | None = None,
+    occurred_on: dt.date | None = None,
+    occurred_precision: str = choices.DatePrecision.DAY,
 ) -> StatedIntention:
     """Withdraw, contest, invalidate or reinstate a statement; recompute the current one.
 
-    Superseding goes through ``intention_supersede``. A contest or invalidation without a
-    reason is refused: the timeline must say why a statement stopped counting.
+    Superseding goes through ``intention_supersede``. A withdrawal, contest or invalidation
+    without a reason is refused: the timeline must say why a statement stopped counting.
+    ``occurred_on`` is when it happened in the world (e.g. the day the person withdrew the
+    statement); without it the event is dated now.
     """
     case = _lock_case(intention.case)
     intention = StatedIntention.objects.select_for_update().get(pk=intention.pk)
@@ -837,12 +850,14 @@ def intention_set_state(
     _append_event(
         actor=actor,
         kind=_STATE_EVENTS[state],
-        summary=f"Statement {_intention_label(intention)} {verb}",
+        summary=f"Statement by {case.person.working_name} {verb}: {_intention_label(intention)}",
         subject=intention,
         case=case,
         changes=changes,
         reason=reason,
         source=source,
+        occurred_at=_date_to_datetime(occurred_on) if occurred_on else None,
+        occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
     )
     return intention
 
@@ -871,6 +886,15 @@ def intention_invalidate(*, actor: Actor, intention: StatedIntention, **kwargs) 
 # --------------------------------------------------------------------------------------------
 # Requests, the consent gate, parties' positions
 # --------------------------------------------------------------------------------------------
+
+
+def _request_label(request: Request, *, capital: bool = False) -> str:
+    """Return e.g. "request for transfer to a third state (South Korea)"."""
+    label = f"{'R' if capital else 'r'}equest for {request.get_kind_display().lower()}"
+    if request.destination_country:
+        label += f" ({request.destination_country.name})"
+    return label
+
 
 REQUEST_FIELDS = (
     "requested_by",
@@ -918,9 +942,7 @@ def request_file(
     _append_event(
         actor=actor,
         kind=EventKind.REQUEST_DRAFTED if draft else EventKind.REQUEST_FILED,
-        summary=f"Request {verb}: {request.get_kind_display().lower()}"
-        + (f" to {request.destination_country.name}" if request.destination_country else "")
-        + f", addressed to {addressed_to.name}",
+        summary=f"{_request_label(request, capital=True)} {verb}, addressed to {addressed_to.name}",
         subject=request,
         case=case,
         changes=changes,
@@ -949,13 +971,15 @@ def request_update(
     changes = _apply_fields(request, fields, REQUEST_FIELDS)
     if not changes:
         return request
+    if request.intention is not None and request.intention.case_id != case.pk:
+        raise ValidationError({"intention": "The intention belongs to another case."})
     request.full_clean(exclude=["case"])
     request.version += 1
     request.save()
     _append_event(
         actor=actor,
         kind=EventKind.REQUEST_UPDATED,
-        summary=f"Request {request.get_kind_display().lower()}: "
+        summary=f"{_request_label(request, capital=True)}: "
         f"{_describe_changes(changes, request)} changed",
         subject=request,
         case=case,
@@ -1017,8 +1041,12 @@ def request_transition(
     reason: str = "",
     source: Source | None = None,
     occurred_on: dt.date | None = None,
+    occurred_precision: str = choices.DatePrecision.DAY,
 ) -> Request:
-    """Move a request to ``status`` if allowed and, for execution, if consent is verified."""
+    """Move a request to ``status`` if allowed and, for execution, if consent is verified.
+
+    ``occurred_on`` is when it happened in the world; without it the event is dated now.
+    """
     case = _lock_case(request.case)
     request = Request.objects.select_for_update().get(pk=request.pk)
     _check_version(request, expected_version)
@@ -1057,7 +1085,7 @@ def request_transition(
         new_decided = decided_on or occurred_on or timezone.localdate()
         changes["decided_on"] = [_plain(request.decided_on), new_decided.isoformat()]
         request.decided_on = new_decided
-    if decision_reason:
+    if decision_reason and decision_reason != request.decision_reason:
         changes["decision_reason"] = [request.decision_reason, decision_reason]
         request.decision_reason = decision_reason
     request.version += 1
@@ -1065,7 +1093,7 @@ def request_transition(
     _append_event(
         actor=actor,
         kind=EventKind.REQUEST_STATUS_CHANGED,
-        summary=f"Request {request.get_kind_display().lower()}: "
+        summary=f"{_request_label(request, capital=True)}: "
         f"{choices.RequestStatus(old_status).label} → {choices.RequestStatus(status).label}",
         subject=request,
         case=case,
@@ -1073,9 +1101,7 @@ def request_transition(
         reason=reason,
         source=source,
         occurred_at=_date_to_datetime(occurred_on) if occurred_on else None,
-        occurred_precision=choices.DatePrecision.DAY
-        if occurred_on
-        else choices.DatePrecision.EXACT,
+        occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
     )
     return request
 
@@ -1117,9 +1143,8 @@ def position_record(
     _append_event(
         actor=actor,
         kind=EventKind.POSITION_RECORDED,
-        summary=f"{party.name}: {position.get_stance_display().lower()} on "
-        f"{request.get_kind_display().lower()}"
-        + (f" to {request.destination_country.name}" if request.destination_country else ""),
+        summary=f"{party.name} on the {_request_label(request)}: "
+        f"{position.get_stance_display().lower()}",
         subject=position,
         case=case,
         changes=changes,
