@@ -1,1 +1,1004 @@
-# Register your models here.
+"""The case officers' admin.
+
+Thin by design: forms validate, and every save calls a service in ``cases/services.py`` with
+the officer as actor, so each change lands on the case's timeline. The admin's own
+``form.save()`` and ``formset.save()`` never run. Nothing can be deleted here: statements are
+superseded or withdrawn, requests are withdrawn or lapse, and the timeline is append-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import router, transaction
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Concat
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django_countries import countries
+
+from cases import admin_forms, choices, services
+from cases.choices import Channel, IntentionState
+from cases.models import (
+    Case,
+    Note,
+    Party,
+    Person,
+    PersonName,
+    Position,
+    Request,
+    Source,
+    StatedIntention,
+    TimelineEvent,
+)
+from cases.names import search_variants
+from cases.selectors import case_timeline
+from cases.services import Actor, NameSpec, StaleObjectError
+
+# --------------------------------------------------------------------------------------------
+# Saving through the services
+# --------------------------------------------------------------------------------------------
+
+
+def admin_actor(request) -> Actor:
+    """Return the actor for a change made by the logged-in officer through the admin."""
+    return Actor(user=request.user, channel=Channel.ADMIN)
+
+
+class ServiceRefused(Exception):
+    """A service refused the save; carries the error and the prefix of the form it concerns."""
+
+    def __init__(self, error: Exception, prefix: str | None = None):
+        self.error = error
+        self.prefix = prefix
+        super().__init__(str(error))
+
+
+def _refuse(error: Exception, form) -> ServiceRefused:
+    return ServiceRefused(error, getattr(form, "prefix", None))
+
+
+def _with_service_errors(form_class, request):
+    """Return ``form_class``, or a subclass that shows the errors of a refused save."""
+    errors = getattr(request, "_service_errors", None)
+    if not errors:
+        return form_class
+    return type(form_class)(form_class.__name__, (form_class,), {"service_errors": errors})
+
+
+def _adopt(target, saved) -> None:
+    """Make ``target`` (the admin's instance) mirror ``saved`` (the row a service wrote)."""
+    for field in type(saved)._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+    target._state.fields_cache = {}
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A model admin whose saves go through services and whose refusals become form errors.
+
+    A save runs inside a savepoint. When a service raises a ValidationError or a
+    StaleObjectError, everything written in that attempt is rolled back and the same input is
+    validated again with the service's message attached to the form (or inline row) it
+    concerns, so the officer sees the page again with the error instead of a server error.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _changeform_view(self, request, object_id, form_url, extra_context):
+        if request.method != "POST":
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super()._changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refusal:
+            request._service_errors = {refusal.prefix: refusal.error}
+            return super()._changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return _with_service_errors(form, request)
+
+    def save_form(self, request, form, change):
+        # The default calls form.save(commit=False); the services build the rows instead.
+        return form.instance
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        """Hand each new inline row to ``add_<model>``; existing rows are read-only."""
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        saver = getattr(self, f"add_{formset.model._meta.model_name}")
+        for inline_form in formset.extra_forms:
+            if not inline_form.has_changed():
+                continue
+            try:
+                obj = saver(request, form, inline_form.cleaned_data)
+            except (ValidationError, StaleObjectError) as exc:
+                raise _refuse(exc, inline_form) from exc
+            formset.new_objects.append(obj)
+
+
+class AddOnlyInline:
+    """An inline whose existing rows are shown read-only and whose new rows go to a service."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are built per request, so the parent can be kept for the choices.
+        self.parent_object = obj
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _with_service_errors(formset.form, request)
+        return formset
+
+
+# --------------------------------------------------------------------------------------------
+# Display helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _readable(value: Any) -> str:
+    """Return a value from an event's ``changes`` as a person reads it."""
+    if value is None:
+        return "—"
+    if value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        if "value" in value:  # a name variant
+            extra = [value.get("script", ""), value.get("romanisation", "")]
+            if value.get("is_pseudonym"):
+                extra.append("pseudonym")
+            details = ", ".join(item for item in extra if item)
+            return f"{value['value']} ({details})" if details else str(value["value"])
+        return ", ".join(f"{key}: {_readable(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_readable(item) for item in value) if value else "(none)"
+    return str(value)
+
+
+_PRECISION_FORMATS = {
+    choices.DatePrecision.EXACT: "%Y-%m-%d %H:%M",
+    choices.DatePrecision.DAY: "%Y-%m-%d",
+    choices.DatePrecision.MONTH: "%Y-%m",
+    choices.DatePrecision.YEAR: "%Y",
+    choices.DatePrecision.APPROXIMATE: "c. %Y-%m-%d",
+}
+
+
+def _occurred_display(moment, precision: str) -> str:
+    """Return when something happened, showing no more than is known."""
+    return moment.strftime(_PRECISION_FORMATS.get(precision, "%Y-%m-%d %H:%M"))
+
+
+def timeline_rows(case: Case) -> list[dict[str, Any]]:
+    """Return the case's events, newest first, prepared for the change page."""
+    rows = []
+    for event in case_timeline(case):
+        changes = [
+            {
+                "field": str(field).replace("_", " "),
+                "old": _readable(pair[0]) if isinstance(pair, list | tuple) else "",
+                "new": _readable(pair[1] if isinstance(pair, list | tuple) else pair),
+            }
+            for field, pair in (event.changes or {}).items()
+        ]
+        rows.append(
+            {
+                "seq": event.case_seq,
+                "kind": event.kind,
+                "kind_label": event.get_kind_display(),
+                "summary": event.summary,
+                "changes": changes,
+                "actor": event.actor_label or (event.actor and event.actor.get_username()) or "",
+                "channel": event.get_channel_display(),
+                "reason": event.reason,
+                "source": event.source,
+                "occurred_at": _occurred_display(event.occurred_at, event.occurred_precision),
+                "occurred_precision": event.get_occurred_precision_display(),
+                "recorded_at": event.recorded_at,
+            }
+        )
+    return rows
+
+
+def _intention_label(option: str, destination: Any) -> str:
+    label = choices.IntentionOption(option).label
+    code = getattr(destination, "code", destination) or ""
+    return f"{label} ({code})" if code else label
+
+
+# --------------------------------------------------------------------------------------------
+# Reference data: parties and sources
+# --------------------------------------------------------------------------------------------
+
+
+class ReferenceForm(admin_forms.ServiceErrorsMixin, admin_forms.forms.ModelForm):
+    """A party or source form with the optional reason for a change."""
+
+    reason = admin_forms.ReasonField()
+
+
+@admin.register(Party)
+class PartyAdmin(ServiceModelAdmin):
+    """States, forces, agencies, organisations, legislators and outlets."""
+
+    form = ReferenceForm
+    list_display = ("name", "short_name", "kind", "country", "parent")
+    list_filter = ("kind",)
+    list_select_related = ("parent",)
+    search_fields = ("name", "short_name")
+    autocomplete_fields = ("parent",)
+    fields = ("name", "short_name", "kind", "country", "parent", "reason")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                changed = {n: data[n] for n in services.PARTY_FIELDS if n in form.changed_data}
+                party = services.party_update(
+                    actor=admin_actor(request), party=obj, reason=data.get("reason", ""), **changed
+                )
+            else:
+                party = services.party_create(
+                    actor=admin_actor(request),
+                    name=data["name"],
+                    kind=data["kind"],
+                    country=data.get("country") or "",
+                    parent=data.get("parent"),
+                    short_name=data.get("short_name", ""),
+                )
+        except ValidationError as exc:
+            raise _refuse(exc, form) from exc
+        _adopt(obj, party)
+
+
+@admin.register(Source)
+class SourceAdmin(ServiceModelAdmin):
+    """Reports, interviews and statements that facts are drawn from."""
+
+    form = ReferenceForm
+    list_display = ("title", "publisher", "published_on", "language", "reliability")
+    list_filter = ("reliability",)
+    search_fields = ("title", "publisher", "url")
+    fields = (*services.SOURCE_FIELDS, "reason")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            if change:
+                changed = {n: data[n] for n in services.SOURCE_FIELDS if n in form.changed_data}
+                source = services.source_update(
+                    actor=admin_actor(request),
+                    source=obj,
+                    reason=data.get("reason", ""),
+                    **changed,
+                )
+            else:
+                fields = {n: data[n] for n in services.SOURCE_FIELDS if n in data}
+                source = services.source_create(actor=admin_actor(request), **fields)
+        except ValidationError as exc:
+            raise _refuse(exc, form) from exc
+        _adopt(obj, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Persons
+# --------------------------------------------------------------------------------------------
+
+
+class PersonNameInline(admin.TabularInline):
+    """A person's name variants; the whole list is handed to the person service."""
+
+    model = PersonName
+    fields = ("value", "script", "romanisation", "is_pseudonym")
+    extra = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = _with_service_errors(formset.form, request)
+        return formset
+
+
+def _name_search(queryset, search_term: str, path: str):
+    """Return ``queryset`` rows whose name variants match ``search_term`` in any spelling."""
+    variants = search_variants(search_term)
+    if not variants:
+        return queryset.none()
+    match = Q()
+    for variant in variants:
+        match |= Q(**{f"{path}__search_key__contains": variant})
+    # A subquery on ids, not a join, so a person with several matching names is listed once.
+    return queryset.filter(pk__in=queryset.model.objects.filter(match).values("pk"))
+
+
+@admin.register(Person)
+class PersonAdmin(ServiceModelAdmin):
+    """Detained persons: identity, service details, life status and name variants."""
+
+    form = admin_forms.PersonAdminForm
+    inlines = (PersonNameInline,)
+    list_display = ("working_name", "name_variants", "identity_confidence", "nationalities")
+    list_filter = ("identity_confidence", "is_deceased", "sex")
+    search_fields = ("working_name", "service_number")
+    autocomplete_fields = ("armed_force", "power_depends_on")
+    readonly_fields = ("case_links",)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (
+                "Identity",
+                {
+                    "fields": (
+                        "working_name",
+                        "sex",
+                        ("birth_date", "birth_date_precision"),
+                        "birth_place",
+                        "nationalities",
+                        "identity_confidence",
+                    )
+                },
+            ),
+            (
+                "Service (GC III Art. 17)",
+                {"fields": ("armed_force", "power_depends_on", "rank", "unit", "service_number")},
+            ),
+            ("Life", {"fields": ("is_deceased", "date_of_death")}),
+            ("Sensitive", {"classes": ("collapse",), "fields": ("family_links", "medical_notes")}),
+        ]
+        if obj is not None:
+            fieldsets.insert(1, ("Cases", {"fields": ("case_links",)}))
+        fieldsets.append(("This change", {"fields": ("reason", "version")}))
+        return fieldsets
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("names")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results = results | _name_search(queryset, search_term, "names")
+        return results, may_have_duplicates
+
+    @admin.display(description="name variants")
+    def name_variants(self, obj):
+        return ", ".join(name.value for name in obj.names.all())
+
+    @admin.display(description="cases")
+    def case_links(self, obj):
+        cases = obj.cases.select_related("detaining_party").order_by("-opened_at")
+        if not cases:
+            return "No case opened."
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({}, {})',
+            (
+                (
+                    reverse("admin:cases_case_change", args=[case.pk]),
+                    case.reference,
+                    case.get_status_display(),
+                    case.detaining_party,
+                )
+                for case in cases
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # Fields and name variants are saved together in save_related: one service, one event.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        names_formset = next(fs for fs in formsets if fs.model is PersonName)
+        names = [
+            NameSpec(
+                value=row.cleaned_data["value"],
+                script=row.cleaned_data["script"],
+                romanisation=row.cleaned_data.get("romanisation") or "",
+                is_pseudonym=bool(row.cleaned_data.get("is_pseudonym")),
+            )
+            for index, row in enumerate(names_formset.forms)
+            if row not in names_formset.deleted_forms
+            and (index < names_formset.initial_form_count() or row.has_changed())
+            and row.cleaned_data.get("value")
+        ]
+        names_formset.new_objects, names_formset.changed_objects = [], []
+        names_formset.deleted_objects = []
+        data = form.cleaned_data
+        try:
+            if change:
+                person = services.person_update(
+                    actor=admin_actor(request),
+                    person=form.instance,
+                    expected_version=data.get("version"),
+                    names=names,
+                    reason=data.get("reason", ""),
+                    **{n: data[n] for n in services.PERSON_FIELDS if n in form.changed_data},
+                )
+            else:
+                person = services.person_create(
+                    actor=admin_actor(request),
+                    names=names,
+                    reason=data.get("reason", ""),
+                    **{n: data[n] for n in services.PERSON_FIELDS if n in data},
+                )
+        except (ValidationError, StaleObjectError) as exc:
+            raise _refuse(exc, form) from exc
+        _adopt(form.instance, person)
+
+
+# --------------------------------------------------------------------------------------------
+# Cases and what hangs off them
+# --------------------------------------------------------------------------------------------
+
+
+class NationalityFilter(admin.SimpleListFilter):
+    """Filter cases by one of the person's nationalities (stored as comma-separated codes)."""
+
+    title = "nationality"
+    parameter_name = "nationality"
+
+    def lookups(self, request, model_admin):
+        codes = set()
+        stored = (
+            Person.objects.exclude(nationalities="")
+            .order_by()
+            .values_list("nationalities", flat=True)
+            .distinct()
+        )
+        for value in stored:
+            items = value.split(",") if isinstance(value, str) else value
+            codes.update(str(getattr(item, "code", item)) for item in items if item)
+        return sorted(((code, countries.name(code) or code) for code in codes), key=lambda c: c[1])
+
+    def queryset(self, request, queryset):
+        code = (self.value() or "").strip().upper()
+        if not code:
+            return queryset
+        # Wrapping the list in commas makes ",KP," match KP exactly, never KPX or part of it.
+        return queryset.alias(
+            nationality_list=Concat(
+                Value(","), F("person__nationalities"), Value(","), output_field=CharField()
+            )
+        ).filter(nationality_list__contains=f",{code},")
+
+
+class StatedIntentionInline(AddOnlyInline, admin.StackedInline):
+    """Statements on the case page: read-only once recorded; new ones may supersede one."""
+
+    model = StatedIntention
+    form = admin_forms.InlineAddForm
+    extra = 1
+    verbose_name = "stated intention"
+    verbose_name_plural = "stated intentions (a statement is never edited: record a new one)"
+    autocomplete_fields = ("heard_by", "interpreter_supplied_by", "source")
+    readonly_fields = ("state",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("option", "destination_country"),
+                    ("stated_on", "stated_on_precision"),
+                    ("certainty", "state"),
+                    "conditions",
+                    ("quote", "quote_language"),
+                    ("heard_by", "heard_by_role"),
+                    ("setting", "interpreter_supplied_by"),
+                    ("verification", "source"),
+                    "supersedes",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("heard_by", "interpreter_supplied_by", "source", "supersedes")
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "supersedes":
+            parent = getattr(self, "parent_object", None)
+            kwargs["queryset"] = (
+                StatedIntention.objects.filter(case=parent, state=IntentionState.ACTIVE)
+                if parent is not None and parent.pk
+                else StatedIntention.objects.none()
+            )
+            kwargs["help_text"] = (
+                "For a change of mind: the active statement this one replaces. It stays on "
+                "record, marked superseded."
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class RequestInline(AddOnlyInline, admin.StackedInline):
+    """Requests on the case page with their parties' positions; edited on the request page."""
+
+    model = Request
+    form = admin_forms.RequestInlineForm
+    show_change_link = True
+    autocomplete_fields = ("requested_by", "addressed_to", "source")
+    readonly_fields = ("status", "positions_summary")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("kind", "status"),
+                    ("requested_by", "addressed_to"),
+                    ("destination_country", "legal_basis"),
+                    ("filed_on", "draft"),
+                    ("intention", "source"),
+                    "positions_summary",
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("requested_by", "addressed_to", "source", "intention")
+            .prefetch_related("positions__party")
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "intention":
+            parent = getattr(self, "parent_object", None)
+            kwargs["queryset"] = (
+                StatedIntention.objects.filter(case=parent)
+                if parent is not None and parent.pk
+                else StatedIntention.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="parties' positions")
+    def positions_summary(self, obj):
+        if obj is None or obj.pk is None:
+            return "Positions are recorded on the request's own page once it is saved."
+        positions = list(obj.positions.all())
+        if not positions:
+            return "No position recorded."
+        return format_html_join(
+            "",
+            "<div>{}: <strong>{}</strong> ({}){}</div>",
+            (
+                (
+                    p.party,
+                    p.get_stance_display(),
+                    p.stated_on,
+                    f" — {p.conditions}" if p.conditions else "",
+                )
+                for p in positions
+            ),
+        )
+
+
+class NoteInline(AddOnlyInline, admin.TabularInline):
+    """Officers' notes: added, never edited or deleted."""
+
+    model = Note
+    form = admin_forms.InlineAddForm
+    extra = 1
+    fields = ("body", "source", "author", "created_at")
+    readonly_fields = ("author", "created_at")
+    autocomplete_fields = ("source",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author", "source")
+
+
+CASE_CUSTODY_FIELDS = (
+    "reference",
+    "detaining_party",
+    "legal_status",
+    "status",
+    "priority",
+    "assigned_officer",
+)
+CASE_CAPTURE_FIELDS = (
+    ("capture_date", "capture_date_precision"),
+    ("capture_place", "capture_place_code"),
+    "detention_place",
+)
+
+
+@admin.register(Case)
+class CaseAdmin(ServiceModelAdmin):
+    """One custody episode: the person, custody, statements, requests, notes and timeline."""
+
+    form = admin_forms.CaseAdminForm
+    inlines = (StatedIntentionInline, RequestInline, NoteInline)
+    list_display = (
+        "reference",
+        "person",
+        "detaining_party",
+        "status",
+        "current_intention_column",
+        "updated_at",
+    )
+    list_filter = (
+        "status",
+        "detaining_party",
+        "current_intention_option",
+        "current_intention_verified",
+        NationalityFilter,
+        "legal_status",
+    )
+    list_select_related = ("person", "detaining_party")
+    search_fields = ("reference", "person__working_name")
+    search_help_text = "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
+    autocomplete_fields = ("person", "detaining_party")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (None, {"fields": ("person", *CASE_CUSTODY_FIELDS)}),
+                ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
+                ("This change", {"fields": ("reason",)}),
+            ]
+        return [
+            ("Person", {"fields": ("person_summary",)}),
+            ("Current intention", {"fields": ("current_intention_summary",)}),
+            ("Custody", {"fields": CASE_CUSTODY_FIELDS}),
+            ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
+            ("Record", {"fields": (("opened_at", "updated_at", "closed_at"),)}),
+            ("This change", {"fields": ("reason", "version")}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "person_summary",
+            "current_intention_summary",
+            "opened_at",
+            "updated_at",
+            "closed_at",
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            results = results | _name_search(queryset, search_term, "person__names")
+        return results, may_have_duplicates
+
+    @admin.display(description="current intention", ordering="current_intention_option")
+    def current_intention_column(self, obj):
+        if not obj.current_intention_option:
+            return "—"
+        label = _intention_label(obj.current_intention_option, obj.current_intention_destination)
+        if obj.current_intention_verified:
+            return format_html("{} <strong>(verified)</strong>", label)
+        return format_html('{} <strong style="color:#ba2121">UNVERIFIED</strong>', label)
+
+    @admin.display(description="person")
+    def person_summary(self, obj):
+        person = obj.person
+        names = format_html_join(
+            ", ",
+            "{} <small>({}{})</small>",
+            (
+                (
+                    name.value,
+                    name.get_script_display(),
+                    f", {name.get_romanisation_display()}" if name.romanisation else "",
+                )
+                for name in person.names.all()
+            ),
+        )
+        return format_html(
+            '<a href="{}"><strong>{}</strong></a><br>Name variants: {}',
+            reverse("admin:cases_person_change", args=[person.pk]),
+            person.working_name,
+            names or "none recorded",
+        )
+
+    @admin.display(description="current intention")
+    def current_intention_summary(self, obj):
+        current = obj.current_intention
+        statements_url = (
+            reverse("admin:cases_statedintention_changelist") + f"?case__id__exact={obj.pk}"
+        )
+        manage = format_html(
+            '<br><a href="{}">Withdraw, contest or invalidate a statement</a>', statements_url
+        )
+        if current is None:
+            return format_html("No active statement recorded.{}", manage)
+        label = _intention_label(current.option, current.destination_country)
+        details = f"{current.get_verification_display()}, stated {current.stated_on}"
+        if current.is_verified:
+            flag = mark_safe("<strong>VERIFIED</strong>")
+        else:
+            flag = mark_safe(
+                '<strong style="color:#ba2121">UNVERIFIED</strong> — not heard in a private '
+                "interview by a neutral body"
+            )
+        return format_html("<strong>{}</strong> ({})<br>{}{}", label, details, flag, manage)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["timeline"] = timeline_rows(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        actor = admin_actor(request)
+        reason = data.get("reason", "")
+        try:
+            if change:
+                case = services.case_update(
+                    actor=actor,
+                    case=obj,
+                    expected_version=data.get("version"),
+                    reason=reason,
+                    **{n: data[n] for n in services.CASE_FIELDS if n in form.changed_data},
+                )
+                if "status" in form.changed_data:
+                    case = services.case_change_status(
+                        actor=actor,
+                        case=case,
+                        status=data["status"],
+                        expected_version=case.version,
+                        reason=reason,
+                    )
+            else:
+                fields = {
+                    n: data[n]
+                    for n in services.CASE_FIELDS
+                    if n in data and n not in {"reference", "detaining_party"}
+                }
+                case = services.case_open(
+                    actor=actor,
+                    reference=data["reference"],
+                    person=data["person"],
+                    detaining_party=data["detaining_party"],
+                    status=data["status"],
+                    reason=reason,
+                    **fields,
+                )
+        except (ValidationError, StaleObjectError) as exc:
+            raise _refuse(exc, form) from exc
+        _adopt(obj, case)
+
+    def add_statedintention(self, request, form, data):
+        """Record a new statement, superseding the chosen one if any."""
+        fields = {n: data[n] for n in services.INTENTION_FIELDS if n in data}
+        common = {
+            "actor": admin_actor(request),
+            "reason": form.cleaned_data.get("reason", ""),
+            "source": data.get("source"),
+        }
+        if data.get("supersedes") is not None:
+            return services.intention_supersede(intention=data["supersedes"], **common, **fields)
+        return services.intention_record(case=form.instance, **common, **fields)
+
+    def add_request(self, request, form, data):
+        """File a new request (or keep it as a draft)."""
+        fields = {
+            n: data[n]
+            for n in services.REQUEST_FIELDS
+            if n in data and n != "addressed_to" and data[n] not in (None, "")
+        }
+        return services.request_file(
+            actor=admin_actor(request),
+            case=form.instance,
+            kind=data["kind"],
+            addressed_to=data["addressed_to"],
+            draft=bool(data.get("draft")),
+            reason=form.cleaned_data.get("reason", ""),
+            source=data.get("source"),
+            **fields,
+        )
+
+    def add_note(self, request, form, data):
+        """Add an officer's note."""
+        return services.note_add(
+            actor=admin_actor(request),
+            case=form.instance,
+            body=data["body"],
+            source=data.get("source"),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Statements, requests and the timeline on their own pages
+# --------------------------------------------------------------------------------------------
+
+
+def _mark_action(state: str, description: str):
+    def action(modeladmin, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        done = 0
+        for intention in queryset.select_related("case"):
+            try:
+                services.intention_set_state(
+                    actor=admin_actor(request), intention=intention, state=state, reason=reason
+                )
+            except ValidationError as exc:
+                modeladmin.message_user(
+                    request,
+                    f"{intention.case.reference}, {intention}: {' '.join(exc.messages)}",
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(
+                request, f"{done} statement(s) marked {state}.", messages.SUCCESS
+            )
+
+    action.__name__ = f"mark_{state}"
+    return admin.action(description=description, permissions=("mark",))(action)
+
+
+@admin.register(StatedIntention)
+class StatedIntentionAdmin(admin.ModelAdmin):
+    """Statements across cases; select some to withdraw, contest, invalidate or reinstate."""
+
+    list_display = ("case", "option", "destination_country", "verification", "state", "stated_on")
+    list_filter = ("state", "verification", "option", "setting")
+    list_select_related = ("case",)
+    search_fields = ("case__reference", "case__person__working_name")
+    action_form = admin_forms.IntentionActionForm
+    actions = (
+        _mark_action(IntentionState.WITHDRAWN, "Mark withdrawn by the person (give a reason)"),
+        _mark_action(IntentionState.CONTESTED, "Mark contested (give a reason)"),
+        _mark_action(IntentionState.INVALIDATED, "Mark invalidated (give a reason)"),
+        _mark_action(IntentionState.ACTIVE, "Reinstate as active"),
+    )
+
+    def has_mark_permission(self, request):
+        return request.user.has_perm("cases.change_statedintention")
+
+    def has_add_permission(self, request):
+        return False  # statements are recorded on the case page
+
+    def has_change_permission(self, request, obj=None):
+        return False  # statements are never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PositionInline(AddOnlyInline, admin.TabularInline):
+    """Parties' positions on the request: recorded, never edited."""
+
+    model = Position
+    form = admin_forms.InlineAddForm
+    extra = 1
+    fields = ("party", "stance", "conditions", "stated_on", "source")
+    autocomplete_fields = ("party", "source")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("party", "source")
+
+
+@admin.register(Request)
+class RequestAdmin(ServiceModelAdmin):
+    """A request on its own page: details, status transitions and parties' positions."""
+
+    form = admin_forms.RequestAdminForm
+    inlines = (PositionInline,)
+    list_display = ("case", "kind", "destination_country", "addressed_to", "status", "filed_on")
+    list_filter = ("kind", "status")
+    list_select_related = ("case", "addressed_to")
+    search_fields = ("case__reference", "addressed_to__name")
+    autocomplete_fields = ("case", "requested_by", "addressed_to", "source")
+
+    def get_fieldsets(self, request, obj=None):
+        details = (
+            ("requested_by", "addressed_to"),
+            ("destination_country", "legal_basis"),
+            "filed_on",
+            "intention",
+        )
+        if obj is None:
+            return [
+                (None, {"fields": ("case", "kind", "status", *details, "source")}),
+                ("This change", {"fields": ("reason",)}),
+            ]
+        return [
+            (None, {"fields": ("case", "kind", *details, "source")}),
+            ("Status", {"fields": ("status", "decided_on", "decision_reason")}),
+            ("This change", {"fields": ("reason", "version")}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("case", "kind", "source", "decided_on")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        actor = admin_actor(request)
+        reason = data.get("reason", "")
+        try:
+            if change:
+                req = services.request_update(
+                    actor=actor,
+                    request=obj,
+                    expected_version=data.get("version"),
+                    reason=reason,
+                    **{n: data[n] for n in services.REQUEST_FIELDS if n in form.changed_data},
+                )
+                if "status" in form.changed_data:
+                    req = services.request_transition(
+                        actor=actor,
+                        request=req,
+                        status=data["status"],
+                        expected_version=req.version,
+                        decision_reason=data.get("decision_reason", ""),
+                        reason=reason,
+                    )
+            else:
+                fields = {
+                    n: data[n]
+                    for n in services.REQUEST_FIELDS
+                    if n in data and n != "addressed_to" and data[n] not in (None, "")
+                }
+                req = services.request_file(
+                    actor=actor,
+                    case=data["case"],
+                    kind=data["kind"],
+                    addressed_to=data["addressed_to"],
+                    draft=data["status"] == choices.RequestStatus.DRAFT,
+                    reason=reason,
+                    source=data.get("source"),
+                    **fields,
+                )
+        except (ValidationError, StaleObjectError) as exc:
+            raise _refuse(exc, form) from exc
+        _adopt(obj, req)
+
+    def add_position(self, request, form, data):
+        """Record a party's position on this request."""
+        return services.position_record(
+            actor=admin_actor(request),
+            request=form.instance,
+            party=data["party"],
+            stance=data["stance"],
+            stated_on=data["stated_on"],
+            conditions=data.get("conditions", ""),
+            reason=form.cleaned_data.get("reason", ""),
+            source=data.get("source"),
+        )
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    """The append-only history, to read: nothing is added, changed or deleted here."""
+
+    list_display = ("recorded_at", "case", "kind", "summary", "actor_label", "channel")
+    list_filter = ("kind", "channel")
+    list_select_related = ("case",)
+    search_fields = ("summary",)
+    date_hierarchy = "recorded_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
