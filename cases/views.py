@@ -1,1 +1,265 @@
-# Create your views here.
+"""The analysts' read-only pages: the case list with counts and exports, and the case page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django_countries import countries
+from django_countries.fields import CountryField
+
+from cases import charts, choices, exports, selectors
+from cases.filters import CaseFilterSet
+from cases.models import Case, Party, PersonName
+
+#: Cases per page of the list.
+PAGE_SIZE = 50
+
+#: Table columns: (heading, ordering parameter or None when the column is not sortable).
+COLUMNS = [
+    ("Reference", "reference"),
+    ("Person", None),
+    ("Detaining party", None),
+    ("Status", "status"),
+    ("Current intention", None),
+    ("Captured", "capture_date"),
+    ("Last change", "updated_at"),
+]
+
+#: Change keys whose values are sensitive; shown only to users who may edit cases.
+SENSITIVE_CHANGE_KEYS = frozenset({"quote", "medical_notes", "family_links"})
+
+#: Permission that lets a user see sensitive values and the links to the admin.
+EDIT_PERMISSION = "cases.change_case"
+
+
+def _filterset(request: HttpRequest) -> CaseFilterSet:
+    """Return the shared case FilterSet bound to the query string, with page-friendly widgets."""
+    queryset = selectors.case_list().prefetch_related(
+        Prefetch("person__names", queryset=PersonName.objects.order_by("person_id", "id"))
+    )
+    filterset = CaseFilterSet(request.GET, queryset=queryset, request=request)
+    fields = filterset.form.fields
+    for name in ("status", "legal_status", "current_intention", "request_kind", "request_status"):
+        fields[name].widget = forms.CheckboxSelectMultiple(choices=fields[name].choices)
+    # Only parties that hold someone are worth offering; the filter still accepts any id.
+    fields["detaining_party"].queryset = Party.objects.filter(cases_held__isnull=False).distinct()
+    fields["detaining_party"].widget.attrs["size"] = 4
+    for name in ("captured_after", "captured_before"):
+        fields[name].widget = forms.DateInput(attrs={"type": "date"})
+    fields["updated_after"].widget.attrs["placeholder"] = "2025-03-01T00:00:00Z"
+    for name, example in (("nationality", "KP or KP,RU"), ("destination_country", "KR")):
+        fields[name].widget.attrs.update({"placeholder": example, "autocapitalize": "characters"})
+    fields["q"].widget.attrs.update(
+        {"placeholder": "Ri, Lee, 리, Пак, UA-2025-0001", "autofocus": True, "type": "search"}
+    )
+    return filterset
+
+
+def _filtered_cases(filterset: CaseFilterSet) -> QuerySet[Case]:
+    """Return the filtered cases, in the requested order or by reference."""
+    cases = filterset.qs
+    if not cases.query.order_by:
+        cases = cases.order_by("reference", "pk")
+    return cases
+
+
+def _current_ordering(request: HttpRequest) -> str:
+    values = [v.strip() for v in request.GET.get("ordering", "").split(",") if v.strip()]
+    return values[0] if values else "reference"
+
+
+def _column_headers(request: HttpRequest) -> list[dict[str, Any]]:
+    """Return the table headings with their sort links and current sort direction."""
+    current = _current_ordering(request)
+    headers = []
+    for label, param in COLUMNS:
+        header: dict[str, Any] = {"label": label, "param": param, "sort": None}
+        if param:
+            if current == param:
+                header.update(sort="ascending", next=f"-{param}")
+            elif current == f"-{param}":
+                header.update(sort="descending", next=param)
+            else:
+                header["next"] = param
+        headers.append(header)
+    return headers
+
+
+def _with_params(request: HttpRequest, updates: dict[str, str]) -> str:
+    """Return the current query string with ``updates`` applied and the page dropped."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    for key, value in updates.items():
+        params.setlist(key, [value])
+    return "?" + params.urlencode()
+
+
+@login_required
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Show the filtered, sorted, paginated cases with their counts and export links.
+
+    ``?format=csv`` or ``?format=xlsx`` returns the filtered set as a download instead.
+    """
+    export_format = request.GET.get("format")
+    if export_format:
+        return case_export(request, export_format)
+    filterset = _filterset(request)
+    valid = filterset.is_valid()
+    cases = _filtered_cases(filterset) if valid else Case.objects.none()
+    paginator = Paginator(cases, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    for case in page.object_list:
+        # A variant or two besides the working name, from the prefetched names.
+        case.variants = [
+            name.value for name in case.person.names.all() if name.value != case.person.working_name
+        ][:2]
+    case_charts = charts.case_charts(cases) if valid and paginator.count else []
+    for chart in case_charts:
+        for bar in chart.bars:
+            if bar.query:
+                bar.href = _with_params(request, bar.query)
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "valid": valid,
+        "page": page,
+        "cases": page.object_list,
+        "headers": _column_headers(request),
+        "charts": case_charts,
+        "filtered": any(
+            value for key, value in request.GET.items() if key not in {"page", "ordering"}
+        ),
+        "can_edit": request.user.has_perm(EDIT_PERMISSION),
+    }
+    return render(request, "cases/case_list.html", context, status=200 if valid else 400)
+
+
+@login_required
+@require_GET
+def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
+    """Return the filtered cases as a CSV or XLSX download (see ``cases.exports``)."""
+    if export_format not in {"csv", "xlsx"}:
+        return HttpResponseBadRequest(
+            f"Unknown export format “{export_format}”. Allowed: csv, xlsx.",
+            content_type="text/plain; charset=utf-8",
+        )
+    filterset = CaseFilterSet(request.GET, queryset=Case.objects.all(), request=request)
+    if not filterset.is_valid():
+        lines = [f"{field}: {' '.join(errors)}" for field, errors in filterset.form.errors.items()]
+        return HttpResponseBadRequest(
+            "The filters are not valid:\n" + "\n".join(lines),
+            content_type="text/plain; charset=utf-8",
+        )
+    cases = _filtered_cases(filterset)
+    if export_format == "csv":
+        return exports.csv_response(cases)
+    return exports.xlsx_response(cases)
+
+
+def _readable(value: Any) -> str:
+    """Return a value of a timeline change as text a person can read."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if all(isinstance(item, dict) and "value" in item for item in value):
+            return ", ".join(
+                f"{item['value']} ({item.get('script', '')})".replace(" ()", "") for item in value
+            )
+        return ", ".join(_readable(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _choice_labels(subject_type: str, name: str) -> dict[str, str]:
+    """Return the labels of the choice field ``name`` of the event's subject, or {}."""
+    try:
+        field = apps.get_model("cases", subject_type)._meta.get_field(name)
+    except LookupError:
+        return {}
+    except FieldDoesNotExist:
+        return {}
+    if isinstance(field, CountryField):
+        return dict(countries)
+    return {str(value): str(label) for value, label in field.flatchoices or ()}
+
+
+def timeline_entries(events, *, show_sensitive: bool) -> list[dict[str, Any]]:
+    """Return timeline events prepared for the page, their changes as readable rows.
+
+    Stored choice values ("third_state") are shown with their labels ("Transfer to a third
+    state"); sensitive values are withheld from users who may not edit cases.
+    """
+    entries = []
+    for event in events:
+        changes = []
+        for name, pair in (event.changes or {}).items():
+            old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+            if name in SENSITIVE_CHANGE_KEYS and not show_sensitive:
+                old, new = ("withheld" if old else None), "withheld"
+            labels = _choice_labels(event.subject_type, name)
+            if labels:
+                old, new = (labels.get(v, v) if isinstance(v, str) else v for v in (old, new))
+            changes.append(
+                {"field": name.replace("_", " "), "old": _readable(old), "new": _readable(new)}
+            )
+        entries.append({"event": event, "changes": changes})
+    return entries
+
+
+@login_required
+@require_GET
+def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
+    """Show one case: person, custody, intentions as a history, requests, and the timeline."""
+    pk = Case.objects.filter(uuid=case_uuid).values_list("pk", flat=True).first()
+    if pk is None:
+        raise Http404("No case with this id.")
+    case = selectors.case_detail(pk)
+    intentions = sorted(
+        case.intentions.all(), key=lambda i: (i.stated_on, i.recorded_at, i.pk), reverse=True
+    )
+    replaced_by = {i.supersedes_id: i for i in intentions if i.supersedes_id}
+    kinds = [k for k in request.GET.getlist("kind") if k in choices.EventKind.values]
+    events = selectors.case_timeline(case)
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    present_kinds = set(
+        case.events.order_by().values_list("kind", flat=True).distinct()
+    )  # only kinds the case has are offered as filters
+    can_edit = request.user.has_perm(EDIT_PERMISSION)
+    context = {
+        "case": case,
+        "person": case.person,
+        "names": list(case.person.names.all()),
+        "intentions": [
+            {
+                "intention": i,
+                "is_current": i.pk == case.current_intention_id,
+                "replaced_by": replaced_by.get(i.pk),
+            }
+            for i in intentions
+        ],
+        "requests": list(case.requests.all()),
+        "timeline": timeline_entries(events, show_sensitive=can_edit),
+        "kind_choices": [
+            (value, label) for value, label in choices.EventKind.choices if value in present_kinds
+        ],
+        "selected_kinds": kinds,
+        "can_edit": can_edit,
+        "admin_url": reverse("admin:cases_case_change", args=[case.pk]) if can_edit else "",
+    }
+    return render(request, "cases/case_detail.html", context)

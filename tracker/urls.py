@@ -9,7 +9,8 @@ admin.site.site_title = "POW case tracker"
 admin.site.index_title = "Case records"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/cases/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cases.api.urls")),
+    path("cases/", include("cases.urls")),
 ]

@@ -1,0 +1,416 @@
+"""The analysts' pages: the case list with filters, counts and charts, and the case page."""
+
+import datetime as dt
+import re
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from cases import charts, services, views
+from cases.models import Case
+from cases.services import NameSpec
+from tests import factories
+
+
+def build_public_case():
+    """Build the public case of Ri and Baek (held by Ukraine) and a Russian-held case.
+
+    Ri says he wants to go to South Korea (stated to a lawmaker, not verified) and has a
+    filed transfer request that South Korea accepts; Baek is undecided.
+    """
+    ukraine = factories.party("Ukraine", country="UA")
+    russia = factories.party("Russian Federation", country="RU")
+    korea = factories.party("Republic of Korea", country="KR")
+    report = factories.source(
+        "North Korean POWs want to go to South Korea",
+        publisher="Yonhap",
+        published_on=dt.date(2025, 3, 1),
+        url="https://example.org/report",
+    )
+    ri = factories.person(
+        "Ri",
+        names=[
+            NameSpec("리", "hangul"),
+            NameSpec("Lee", "latin", "conventional"),
+            NameSpec("Ri", "latin", "north_korean"),
+        ],
+        nationalities=["KP"],
+    )
+    baek = factories.person(
+        "Baek",
+        names=[NameSpec("백", "hangul"), NameSpec("Paek", "latin", "mccune_reischauer")],
+        nationalities=["KP"],
+    )
+    ivanov = factories.person(
+        "Ivanov", names=[NameSpec("Іванов", "cyrillic")], nationalities=["UA", "RU"]
+    )
+    ri_case = factories.case(
+        reference="UA-2025-0001",
+        person_obj=ri,
+        detaining_party=ukraine,
+        capture_place="Kursk region",
+        capture_place_code="RU-KRS",
+    )
+    baek_case = factories.case(reference="UA-2025-0002", person_obj=baek, detaining_party=ukraine)
+    ru_case = factories.case(
+        reference="RU-2024-0007",
+        person_obj=ivanov,
+        detaining_party=russia,
+        capture_date=dt.date(2024, 5, 2),
+    )
+    hearsay = factories.intention(
+        ri_case, verification="reported", setting="hearsay", stated_on=dt.date(2025, 2, 1)
+    )
+    ri_wish = services.intention_supersede(
+        actor=factories.SYSTEM,
+        intention=hearsay,
+        option="third_state",
+        destination_country="KR",
+        stated_on=dt.date(2025, 2, 25),
+        setting="legislator_interview",
+        verification="stated",
+        heard_by=korea,
+        heard_by_role="lawmaker",
+        quote="I want to go to South Korea",
+        conditions="if jaw surgery is possible",
+        source=report,
+    )
+    factories.intention(baek_case, option="undecided", destination_country="")
+    transfer = factories.request(
+        ri_case, kind="third_state_transfer", addressed_to=ukraine, intention=ri_wish
+    )
+    services.position_record(
+        actor=factories.SYSTEM,
+        request=transfer,
+        party=korea,
+        stance="accepts",
+        stated_on=dt.date(2025, 3, 1),
+        conditions="if they choose",
+        source=report,
+    )
+    return SimpleNamespace(
+        ukraine=ukraine,
+        russia=russia,
+        korea=korea,
+        ri=ri_case,
+        baek=baek_case,
+        ru=ru_case,
+        hearsay=hearsay,
+        ri_wish=ri_wish,
+        transfer=transfer,
+    )
+
+
+@pytest.fixture
+def public(db):
+    return build_public_case()
+
+
+@pytest.fixture
+def analyst(client, db):
+    user = factories.user("analyst")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def officer(client, db):
+    user = factories.user("officer")
+    user.user_permissions.add(Permission.objects.get(codename="change_case"))
+    client.force_login(user)
+    return user
+
+
+def references(response) -> list[str]:
+    """Return the case references listed in the page's table, in order."""
+    return [case.reference for case in response.context["cases"]]
+
+
+def count_on_page(response) -> int:
+    match = re.search(r'data-testid="case-count">(\d+)<', response.content.decode())
+    return int(match.group(1))
+
+
+# ------------------------------------------------------------------------------------------
+# Access
+# ------------------------------------------------------------------------------------------
+
+
+def test_list_requires_login(client, db):
+    """An anonymous visitor is sent to the admin login, coming back to the list."""
+    response = client.get("/cases/?q=Ri")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/?next=/cases/%3Fq%3DRi"
+
+
+def test_case_page_and_export_require_login(client, public):
+    for url in (f"/cases/{public.ri.uuid}/", "/cases/export.csv", "/cases/export.xlsx"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/?next=")
+
+
+def test_root_redirects_to_the_list(client):
+    assert client.get("/")["Location"] == "/cases/"
+
+
+# ------------------------------------------------------------------------------------------
+# The list and its filters
+# ------------------------------------------------------------------------------------------
+
+
+def test_list_shows_every_case_sorted_by_reference(client, analyst, public):
+    response = client.get("/cases/")
+    assert response.status_code == 200
+    assert references(response) == ["RU-2024-0007", "UA-2025-0001", "UA-2025-0002"]
+    assert count_on_page(response) == 3
+    html = response.content.decode()
+    assert "UNVERIFIED" in html  # Ri's wish is stated, not verified
+    assert f'href="/cases/{public.ri.uuid}/"' in html
+
+
+def test_list_shows_a_name_variant_or_two(client, analyst, public):
+    html = client.get("/cases/").content.decode()
+    assert "리 · Lee" in html
+    assert "백 · Paek" in html
+
+
+@pytest.mark.parametrize("query", ["리", "Lee", "Yi", "Rhee", "ri"])
+def test_search_box_finds_ri_in_any_script(client, analyst, public, query):
+    response = client.get("/cases/", {"q": query})
+    assert references(response) == ["UA-2025-0001"]
+    assert count_on_page(response) == 1
+
+
+def test_search_by_paek_spelling_finds_baek(client, analyst, public):
+    assert references(client.get("/cases/", {"q": "Paik"})) == ["UA-2025-0002"]
+
+
+def test_analyst_question_combining_filters(client, analyst, public):
+    """Held by Ukraine, unverified wish to go to South Korea, open transfer request: Ri."""
+    params = {
+        "detaining_party": str(public.ukraine.uuid),
+        "current_intention": "third_state",
+        "destination_country": "KR",
+        "intention_verified": "false",
+        "request_kind": "third_state_transfer",
+        "request_status": "filed,acknowledged,under_review",
+    }
+    response = client.get("/cases/", params)
+    assert references(response) == ["UA-2025-0001"]
+    # The same question with a verified wish has no answer.
+    params["intention_verified"] = "true"
+    assert references(client.get("/cases/", params)) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "captured"}, ["RU-2024-0007", "UA-2025-0001", "UA-2025-0002"]),
+        ({"status": "interned"}, []),
+        ({"legal_status": "unknown"}, ["RU-2024-0007", "UA-2025-0001", "UA-2025-0002"]),
+        ({"nationality": "RU"}, ["RU-2024-0007"]),
+        ({"nationality": "KP"}, ["UA-2025-0001", "UA-2025-0002"]),
+        ({"current_intention": "undecided"}, ["UA-2025-0002"]),
+        ({"captured_before": "2024-12-31"}, ["RU-2024-0007"]),
+        ({"captured_after": "2025-01-01"}, ["UA-2025-0001", "UA-2025-0002"]),
+        ({"updated_after": "2999-01-01T00:00:00Z"}, []),
+        ({"request_kind": "asylum"}, []),
+    ],
+)
+def test_each_filter_narrows_the_list(client, analyst, public, params, expected):
+    assert references(client.get("/cases/", params)) == expected
+
+
+def test_filter_form_keeps_the_query(client, analyst, public):
+    """The form shows the current filters, so the URL is the shareable state."""
+    html = client.get("/cases/", {"q": "리", "status": "captured"}).content.decode()
+    assert 'value="리"' in html
+    assert re.search(r'value="captured"[^>]*checked', html)
+    assert "/cases/export.csv?q=%EB%A6%AC&amp;status=captured" in html
+
+
+def test_invalid_filter_is_a_400_with_the_allowed_values(client, analyst, public):
+    response = client.get("/cases/", {"status": "lost"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Allowed values" in html and "interned" in html
+    assert response.context["charts"] == []
+
+
+def test_column_headers_sort_and_say_so(client, analyst, public):
+    response = client.get("/cases/", {"ordering": "-reference"})
+    assert references(response) == ["UA-2025-0002", "UA-2025-0001", "RU-2024-0007"]
+    html = response.content.decode()
+    assert 'aria-sort="descending"' in html
+    assert 'href="?ordering=reference"' in html  # the header flips the direction
+    by_capture = client.get("/cases/", {"ordering": "capture_date"})
+    assert references(by_capture)[0] == "RU-2024-0007"
+
+
+def test_pagination_keeps_the_filters(client, analyst, public, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    first = client.get("/cases/", {"q": "Ukraine", "nationality": "KP"})
+    assert references(first) == []  # a party name is not a person's name
+    response = client.get("/cases/", {"nationality": "KP"})
+    assert references(response) == ["UA-2025-0001"]
+    html = response.content.decode()
+    assert 'href="?nationality=KP&amp;page=2"' in html
+    assert references(client.get("/cases/", {"nationality": "KP", "page": 2})) == ["UA-2025-0002"]
+
+
+def _many_cases(n: int):
+    party = factories.party("Ukraine", country="UA")
+    for index in range(n):
+        person = factories.person(
+            f"Person {index}",
+            names=[NameSpec(f"이 {index}", "hangul"), NameSpec(f"Lee {index}", "latin")],
+            nationalities=["KP", "RU"] if index % 2 else ["KP"],
+        )
+        case = factories.case(person_obj=person, detaining_party=party)
+        factories.intention(case)
+
+
+#: Session, user, count, page rows, name variants, five charts, detaining-party choices,
+#: and the user's and groups' permissions (for the link to the admin).
+LIST_QUERIES = 13
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_list_query_count_does_not_grow_with_rows(client, analyst, django_assert_num_queries, n):
+    _many_cases(n)
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get("/cases/")
+    assert len(response.context["cases"]) == n
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get("/cases/", {"q": "리", "ordering": "-updated_at"})
+    assert len(response.context["cases"]) == n
+
+
+# ------------------------------------------------------------------------------------------
+# Counts and charts
+# ------------------------------------------------------------------------------------------
+
+
+def _bars(chart) -> dict[str, int]:
+    return {bar.label: bar.count for bar in chart.bars}
+
+
+def test_counts_follow_the_filters(client, analyst, public):
+    response = client.get("/cases/", {"detaining_party": str(public.ukraine.uuid)})
+    by_slug = {chart.slug: chart for chart in response.context["charts"]}
+    assert _bars(by_slug["status"]) == {"Captured": 2}
+    assert _bars(by_slug["party"]) == {"Ukraine": 2}
+    assert _bars(by_slug["nationality"]) == {"North Korea": 2}
+    intentions = by_slug["intention"].bars
+    assert [(b.label, b.count, b.note) for b in intentions] == [
+        ("Transfer to South Korea", 1, "1 unverified"),
+        ("Undecided", 1, "1 unverified"),
+    ]
+
+
+def test_nationality_counts_each_country_of_a_multi_country_person(public):
+    chart = charts.cases_by_nationality(Case.objects.all())
+    assert _bars(chart) == {"North Korea": 2, "Russia": 1, "Ukraine": 1}
+
+
+def test_events_per_month_counts_by_when_things_happened(public):
+    chart = charts.events_by_month(Case.objects.filter(pk=public.ri.pk))
+    months = _bars(chart)
+    # The hearsay (February) and the lawmaker's interview (25 February) and the position.
+    assert months["2025-02"] == 2
+    assert months["2025-03"] == 1
+    assert sum(months.values()) == public.ri.events.count()
+
+
+def test_chart_queries_are_fixed(public, django_assert_num_queries):
+    with django_assert_num_queries(5):
+        charts.case_charts(Case.objects.all())
+
+
+def test_charts_are_accessible_svg(client, analyst, public):
+    html = client.get("/cases/").content.decode()
+    svgs = re.findall(r"<svg[^>]*>", html)
+    assert len(svgs) == 5
+    assert all('role="img"' in svg and "aria-label=" in svg for svg in svgs)
+    assert 'aria-label="Cases by detaining party. Ukraine: 2; Russian Federation: 1.' in html
+    assert "<title>Ukraine: 2</title>" in html
+    assert "Show as a table" in html
+    # A bar's table row links to the list filtered to it.
+    assert f'href="?detaining_party={public.ukraine.uuid}"' in html
+
+
+def test_chart_labels_are_escaped():
+    chart = charts.Chart("x", "Test", [charts.Bar("<script>alert(1)</script>", 3)])
+    svg = chart.svg()
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+
+
+# ------------------------------------------------------------------------------------------
+# The case page
+# ------------------------------------------------------------------------------------------
+
+
+def test_case_page_shows_person_custody_intentions_requests(client, analyst, public):
+    response = client.get(f"/cases/{public.ri.uuid}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("리", "Lee", "North Korean official", "Kursk region", "RU-KRS", "exact day"):
+        assert text in html
+    # The history: the current statement first, the superseded hearsay linked to it.
+    rows = response.context["intentions"]
+    assert [row["intention"] for row in rows] == [public.ri_wish, public.hearsay]
+    assert rows[0]["is_current"] and not rows[1]["is_current"]
+    assert rows[1]["replaced_by"] == public.ri_wish
+    assert f'href="#intention-{public.ri_wish.uuid}"' in html
+    assert "lawmaker" in html and "Interview by a legislator" in html
+    # The request, South Korea's position and its source.
+    assert "Transfer to a third state to South Korea" in html
+    assert "Republic of Korea</strong>: accepts" in html
+    assert "if they choose" in html
+    assert 'href="https://example.org/report" rel="noopener noreferrer"' in html
+
+
+def test_case_page_timeline_newest_first_with_readable_changes(client, analyst, public):
+    response = client.get(f"/cases/{public.ri.uuid}/")
+    entries = response.context["timeline"]
+    seqs = [entry["event"].case_seq for entry in entries]
+    assert seqs == sorted(seqs, reverse=True) and len(seqs) == public.ri.events.count()
+    superseded = next(e for e in entries if e["event"].kind == "intention.superseded")
+    changes = {c["field"]: (c["old"], c["new"]) for c in superseded["changes"]}
+    assert changes["option"] == ("—", "Transfer to a third state")
+    assert changes["destination country"] == ("—", "South Korea")
+
+
+def test_case_page_timeline_filters_by_kind(client, analyst, public):
+    response = client.get(f"/cases/{public.ri.uuid}/", {"kind": "position.recorded"})
+    kinds = [entry["event"].kind for entry in response.context["timeline"]]
+    assert kinds == ["position.recorded"]
+    assert 'value="position.recorded" checked' in response.content.decode()
+
+
+def test_case_page_withholds_quotes_from_analysts(client, analyst, public):
+    html = client.get(f"/cases/{public.ri.uuid}/").content.decode()
+    assert "I want to go to South Korea" not in html
+    assert "withheld" in html
+    assert "Edit in the admin" not in html
+
+
+def test_case_page_links_officers_to_the_admin(client, officer, public):
+    html = client.get(f"/cases/{public.ri.uuid}/").content.decode()
+    assert reverse("admin:cases_case_change", args=[public.ri.pk]) in html
+    assert "I want to go to South Korea" in html
+
+
+def test_unknown_case_is_404(client, analyst, db):
+    assert client.get("/cases/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_case_page_query_count_is_fixed(client, analyst, public, django_assert_num_queries):
+    # Session, user, uuid lookup, case, names, intentions, requests, positions, their
+    # parties, their sources, timeline kinds, the user's and groups' permissions, events.
+    with django_assert_num_queries(14):
+        client.get(f"/cases/{public.ri.uuid}/")
