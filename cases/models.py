@@ -474,3 +474,6 @@ class TimelineEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Timeline events are append-only; they cannot be deleted.")
+
+
+from cases.tokens import ApiToken  # noqa: E402,F401

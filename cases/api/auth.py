@@ -1,0 +1,53 @@
+"""Token authentication for the API: ``Authorization: Token KEY``, checked against a hash."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from cases.tokens import PREFIX_LENGTH, ApiToken
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """Authenticate with an ``ApiToken`` key; expired and revoked tokens get 401.
+
+    On success ``request.user`` is the token's user and ``request.auth`` the token.
+    """
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None  # Not a token header: let the next scheme (the session) try.
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Send the token as 'Authorization: Token KEY', with one space and no other."
+            )
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("The token contains invalid characters.") from exc
+        return self.authenticate_key(key)
+
+    def authenticate_key(self, key: str):
+        """Return ``(user, token)`` for ``key`` or raise ``AuthenticationFailed``."""
+        token = (
+            ApiToken.objects.select_related("user").filter(prefix=key[:PREFIX_LENGTH]).first()
+            if len(key) > PREFIX_LENGTH
+            else None
+        )
+        if token is None or not token.matches(key):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        if token.is_revoked:
+            raise exceptions.AuthenticationFailed("This token was revoked. Ask for a new one.")
+        if token.is_expired:
+            raise exceptions.AuthenticationFailed("This token has expired. Ask for a new one.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("The token's user is inactive.")
+        token.touch()
+        return token.user, token
+
+    def authenticate_header(self, request):
+        # Makes DRF answer 401 (with WWW-Authenticate) rather than 403 to anonymous callers.
+        return self.keyword

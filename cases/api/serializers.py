@@ -1,0 +1,661 @@
+"""Serializers of the API: output shapes for rows, input shapes for the services' arguments.
+
+Output serializers render rows read through ``cases.api.selectors``; input serializers only
+validate what a client sends and hand it to a service (they never save). Every row carries
+its ``version``; inputs may carry ``version`` (or an ``If-Match`` header) and a ``reason``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django_countries.serializer_fields import CountryField
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases import choices
+from cases.models import Case, Party, Person, PersonName, Position, Request, Source, StatedIntention
+
+#: Fields shown only to users who may change persons: a leak could endanger a family.
+SENSITIVE_PERMISSION = "cases.change_person"
+
+
+def _may_see_sensitive(context) -> bool:
+    request = context.get("request")
+    return bool(request and request.user.has_perm(SENSITIVE_PERMISSION))
+
+
+class SensitiveFieldsMixin:
+    """Drop the ``sensitive_fields`` from the output unless the user may change persons."""
+
+    sensitive_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.sensitive_fields and not _may_see_sensitive(self.context):
+            for name in self.sensitive_fields:
+                data.pop(name, None)
+        return data
+
+
+# --------------------------------------------------------------------------------------------
+# References to other rows
+# --------------------------------------------------------------------------------------------
+
+
+class PublicIdField(serializers.SlugRelatedField):
+    """A related row named by its public UUID; malformed ids are a field error, not a 500."""
+
+    default_error_messages = {
+        "does_not_exist": "No record has the id “{value}”.",
+        "invalid": "“{value}” is not a valid id (a UUID).",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "uuid")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            uuid.UUID(str(data))
+        except (TypeError, ValueError, AttributeError):
+            self.fail("invalid", value=data)
+        try:
+            return self.get_queryset().get(uuid=data)
+        except self.get_queryset().model.DoesNotExist:
+            self.fail("does_not_exist", value=data)
+
+
+class PartyRefSerializer(serializers.ModelSerializer):
+    """A party as it appears inside another row."""
+
+    class Meta:
+        model = Party
+        fields = ["uuid", "name"]
+
+
+class SourceRefSerializer(serializers.ModelSerializer):
+    """A source as it appears inside another row."""
+
+    class Meta:
+        model = Source
+        fields = ["uuid", "title"]
+
+
+class PersonNameSerializer(serializers.ModelSerializer):
+    """One name variant."""
+
+    class Meta:
+        model = PersonName
+        fields = ["value", "script", "romanisation", "is_pseudonym"]
+        extra_kwargs = {"romanisation": {"required": False}, "is_pseudonym": {"required": False}}
+
+
+# --------------------------------------------------------------------------------------------
+# Parties and sources
+# --------------------------------------------------------------------------------------------
+
+
+class PartySerializer(serializers.ModelSerializer):
+    """A party; ``version`` counts the changes made to it."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:party-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    country = CountryField(allow_blank=True)
+    parent = PartyRefSerializer(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Party
+        fields = [
+            "url",
+            "uuid",
+            "name",
+            "short_name",
+            "kind",
+            "country",
+            "parent",
+            "created_at",
+            "version",
+        ]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A source; ``link`` is its address on the web, ``url`` its address in the API."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:source-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    link = serializers.URLField(source="url", read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Source
+        fields = [
+            "url",
+            "uuid",
+            "title",
+            "publisher",
+            "link",
+            "published_on",
+            "language",
+            "reliability",
+            "notes",
+            "created_at",
+            "version",
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Persons
+# --------------------------------------------------------------------------------------------
+
+
+class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+    """A person with name variants; family links and medical notes only for officers."""
+
+    sensitive_fields = ("family_links", "medical_notes")
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:person-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    names = PersonNameSerializer(many=True, read_only=True)
+    nationalities = serializers.ListField(child=CountryField(), read_only=True)
+    armed_force = PartyRefSerializer(read_only=True)
+    power_depends_on = PartyRefSerializer(read_only=True)
+
+    class Meta:
+        model = Person
+        fields = [
+            "url",
+            "uuid",
+            "working_name",
+            "names",
+            "sex",
+            "birth_date",
+            "birth_date_precision",
+            "birth_place",
+            "nationalities",
+            "identity_confidence",
+            "armed_force",
+            "power_depends_on",
+            "rank",
+            "unit",
+            "service_number",
+            "is_deceased",
+            "date_of_death",
+            "family_links",
+            "medical_notes",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PersonBriefSerializer(serializers.ModelSerializer):
+    """The person as a case list shows him: working name and name variants."""
+
+    names = PersonNameSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["uuid", "working_name", "names"]
+
+
+# --------------------------------------------------------------------------------------------
+# Intentions, requests, positions
+# --------------------------------------------------------------------------------------------
+
+
+class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+    """A stated intention; the verbatim quote only for officers."""
+
+    sensitive_fields = ("quote",)
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:intention-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    destination_country = CountryField(allow_blank=True, read_only=True)
+    heard_by = PartyRefSerializer(read_only=True)
+    interpreter_supplied_by = PartyRefSerializer(read_only=True)
+    verified = serializers.BooleanField(source="is_verified", read_only=True)
+    supersedes = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    source = SourceRefSerializer(read_only=True)
+
+    class Meta:
+        model = StatedIntention
+        fields = [
+            "url",
+            "uuid",
+            "case",
+            "option",
+            "destination_country",
+            "certainty",
+            "conditions",
+            "quote",
+            "quote_language",
+            "stated_on",
+            "stated_on_precision",
+            "heard_by",
+            "heard_by_role",
+            "setting",
+            "interpreter_supplied_by",
+            "verification",
+            "verified",
+            "state",
+            "supersedes",
+            "source",
+            "version",
+            "recorded_at",
+        ]
+
+
+class PositionSerializer(serializers.ModelSerializer):
+    """A party's stance on a request; positions are never edited, so they have no version."""
+
+    party = PartyRefSerializer(read_only=True)
+    source = SourceRefSerializer(read_only=True)
+
+    class Meta:
+        model = Position
+        fields = ["uuid", "party", "stance", "conditions", "stated_on", "source", "recorded_at"]
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    """A request with the parties' positions on it."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:request-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    requested_by = PartyRefSerializer(read_only=True)
+    addressed_to = PartyRefSerializer(read_only=True)
+    destination_country = CountryField(allow_blank=True, read_only=True)
+    intention = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    source = SourceRefSerializer(read_only=True)
+    positions = PositionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Request
+        fields = [
+            "url",
+            "uuid",
+            "case",
+            "kind",
+            "requested_by",
+            "addressed_to",
+            "destination_country",
+            "legal_basis",
+            "status",
+            "filed_on",
+            "decided_on",
+            "decision_reason",
+            "intention",
+            "source",
+            "positions",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------------------------
+
+
+class CurrentIntentionSerializer(serializers.Serializer):
+    """The case's current intention, as denormalised on the case."""
+
+    uuid = serializers.UUIDField(source="current_intention.uuid")
+    option = serializers.ChoiceField(
+        source="current_intention_option", choices=choices.IntentionOption.choices
+    )
+    destination_country = CountryField(source="current_intention_destination", allow_blank=True)
+    verification = serializers.ChoiceField(
+        source="current_intention_verification", choices=choices.Verification.choices
+    )
+    verified = serializers.BooleanField(source="current_intention_verified")
+    stated_on = serializers.DateField(source="current_intention.stated_on")
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    """A case as lists show it: who, held by whom, since when, what he wants, what is open."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:case-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
+    )
+    person = PersonBriefSerializer(read_only=True)
+    detaining_party = PartyRefSerializer(read_only=True)
+    current_intention = serializers.SerializerMethodField()
+    open_request_count = serializers.IntegerField(read_only=True)
+    assigned_officer = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD, read_only=True
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "url",
+            "uuid",
+            "reference",
+            "status",
+            "legal_status",
+            "person",
+            "detaining_party",
+            "capture_date",
+            "capture_date_precision",
+            "capture_place",
+            "capture_place_code",
+            "detention_place",
+            "priority",
+            "assigned_officer",
+            "current_intention",
+            "open_request_count",
+            "version",
+            "opened_at",
+            "closed_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(CurrentIntentionSerializer(allow_null=True))
+    def get_current_intention(self, case: Case):
+        """Return the current intention, or None when the person has stated none."""
+        if case.current_intention_id is None:
+            return None
+        return CurrentIntentionSerializer(case).data
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """A case with its intentions, requests (with positions) and the sources they cite."""
+
+    intentions = IntentionSerializer(many=True, read_only=True)
+    requests = RequestSerializer(many=True, read_only=True)
+    sources = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "intentions", "requests", "sources", "timeline"]
+
+    @extend_schema_field(SourceRefSerializer(many=True))
+    def get_sources(self, case: Case):
+        """Return the sources cited by the case's intentions, requests and positions."""
+        seen = {}
+        for intention in case.intentions.all():
+            if intention.source is not None:
+                seen.setdefault(intention.source.pk, intention.source)
+        for request in case.requests.all():
+            if request.source is not None:
+                seen.setdefault(request.source.pk, request.source)
+            for position in request.positions.all():
+                if position.source is not None:
+                    seen.setdefault(position.source.pk, position.source)
+        return SourceRefSerializer(list(seen.values()), many=True).data
+
+    @extend_schema_field(serializers.URLField())
+    def get_timeline(self, case: Case) -> str:
+        """Return the address of the case's timeline."""
+        from django.urls import reverse
+
+        path = reverse("api:case-timeline", kwargs={"case_uuid": case.uuid})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+class InputSerializer(serializers.Serializer):
+    """Validate a write: unknown fields are refused; ``version`` and ``reason`` are common."""
+
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The version being changed (alternative to If-Match).",
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Why; shown on the timeline."
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send a JSON object of field names and values."]}
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            writable = ", ".join(name for name, f in self.fields.items() if not f.read_only)
+            raise serializers.ValidationError(
+                {name: [f"Unknown or read-only field. Writable: {writable}."] for name in unknown}
+            )
+        return super().to_internal_value(data)
+
+
+class PartyInputSerializer(InputSerializer):
+    """Input for ``party_create`` and ``party_update``."""
+
+    name = serializers.CharField(max_length=200)
+    short_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=choices.PartyKind.choices)
+    country = CountryField(required=False, allow_blank=True)
+    parent = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+
+
+class SourceInputSerializer(InputSerializer):
+    """Input for ``source_create`` and ``source_update``."""
+
+    title = serializers.CharField(max_length=500)
+    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    link = serializers.URLField(max_length=1000, required=False, allow_blank=True)
+    published_on = serializers.DateField(required=False, allow_null=True)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    reliability = serializers.ChoiceField(choices=choices.Reliability.choices, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class PersonInputSerializer(InputSerializer):
+    """Input for ``person_create`` and ``person_update``; ``names`` replaces all variants."""
+
+    working_name = serializers.CharField(max_length=200)
+    names = PersonNameSerializer(many=True, required=False)
+    sex = serializers.ChoiceField(choices=choices.Sex.choices, required=False)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    birth_date_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    birth_place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    nationalities = serializers.ListField(child=CountryField(), required=False)
+    identity_confidence = serializers.ChoiceField(
+        choices=choices.IdentityConfidence.choices, required=False
+    )
+    armed_force = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    power_depends_on = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    rank = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    unit = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    service_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    is_deceased = serializers.BooleanField(required=False)
+    date_of_death = serializers.DateField(required=False, allow_null=True)
+    family_links = serializers.CharField(required=False, allow_blank=True)
+    medical_notes = serializers.CharField(required=False, allow_blank=True)
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class CaseInputSerializer(InputSerializer):
+    """Input for ``case_open`` and ``case_update``; the status changes through transitions."""
+
+    reference = serializers.CharField(max_length=32)
+    person = PublicIdField(queryset=Person.objects.all(), help_text="Only when opening.")
+    detaining_party = PublicIdField(queryset=Party.objects.all())
+    status = serializers.ChoiceField(
+        choices=choices.CaseStatus.choices,
+        required=False,
+        help_text="Only when opening; later use the transition endpoint.",
+    )
+    legal_status = serializers.ChoiceField(choices=choices.LegalStatus.choices, required=False)
+    capture_date = serializers.DateField(required=False, allow_null=True)
+    capture_date_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    capture_place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    capture_place_code = serializers.CharField(max_length=6, required=False, allow_blank=True)
+    detention_place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    priority = serializers.ChoiceField(choices=choices.Priority.choices, required=False)
+    assigned_officer = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD,
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class CaseUpdateSerializer(CaseInputSerializer):
+    """Input for ``case_update``: the person and the status are not changed here."""
+
+    person = None
+    status = None
+
+
+class CaseTransitionSerializer(InputSerializer):
+    """Input for ``case_change_status``."""
+
+    status = serializers.ChoiceField(choices=choices.CaseStatus.choices)
+    occurred_on = serializers.DateField(
+        required=False, help_text="When it happened in the world; default now."
+    )
+    occurred_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class IntentionInputSerializer(InputSerializer):
+    """Input for ``intention_record``, or ``intention_supersede`` when ``supersedes`` is given."""
+
+    case = PublicIdField(
+        queryset=Case.objects.all(), required=False, help_text="Needed unless superseding."
+    )
+    supersedes = PublicIdField(
+        queryset=StatedIntention.objects.all(),
+        required=False,
+        help_text="The statement this one replaces (a change of mind).",
+    )
+    supersedes_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Version of the replaced statement, to lock it."
+    )
+    option = serializers.ChoiceField(choices=choices.IntentionOption.choices)
+    destination_country = CountryField(required=False, allow_blank=True)
+    certainty = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    conditions = serializers.CharField(required=False, allow_blank=True)
+    quote = serializers.CharField(required=False, allow_blank=True)
+    quote_language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    stated_on = serializers.DateField()
+    stated_on_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    heard_by = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    heard_by_role = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    setting = serializers.ChoiceField(choices=choices.StatementSetting.choices)
+    interpreter_supplied_by = PublicIdField(
+        queryset=Party.objects.all(), required=False, allow_null=True
+    )
+    verification = serializers.ChoiceField(choices=choices.Verification.choices)
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if "case" not in attrs and "supersedes" not in attrs:
+            raise serializers.ValidationError({"case": ["Name the case (or the superseded one)."]})
+        old = attrs.get("supersedes")
+        if old is not None and "case" in attrs and attrs["case"].pk != old.case_id:
+            raise serializers.ValidationError(
+                {"supersedes": ["The superseded statement belongs to another case."]}
+            )
+        return attrs
+
+
+class IntentionStateSerializer(InputSerializer):
+    """Input for ``intention_set_state``."""
+
+    state = serializers.ChoiceField(
+        choices=[
+            (value, label)
+            for value, label in choices.IntentionState.choices
+            if value != choices.IntentionState.SUPERSEDED
+        ]
+    )
+    occurred_on = serializers.DateField(required=False)
+    occurred_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class RequestInputSerializer(InputSerializer):
+    """Input for ``request_file`` and ``request_update``."""
+
+    case = PublicIdField(queryset=Case.objects.all(), help_text="Only when filing.")
+    kind = serializers.ChoiceField(
+        choices=choices.RequestKind.choices, help_text="Only when filing."
+    )
+    draft = serializers.BooleanField(
+        required=False, default=False, help_text="Only when filing: keep it a draft."
+    )
+    addressed_to = PublicIdField(queryset=Party.objects.all())
+    requested_by = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    destination_country = CountryField(required=False, allow_blank=True)
+    legal_basis = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    filed_on = serializers.DateField(required=False, allow_null=True)
+    intention = PublicIdField(
+        queryset=StatedIntention.objects.all(), required=False, allow_null=True
+    )
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class RequestUpdateSerializer(RequestInputSerializer):
+    """Input for ``request_update``: the case, kind and status are not changed here."""
+
+    case = None
+    kind = None
+    draft = None
+    source = None
+
+
+class RequestTransitionSerializer(InputSerializer):
+    """Input for ``request_transition``."""
+
+    status = serializers.ChoiceField(choices=choices.RequestStatus.choices)
+    decided_on = serializers.DateField(required=False)
+    decision_reason = serializers.CharField(required=False, allow_blank=True)
+    occurred_on = serializers.DateField(required=False)
+    occurred_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class PositionInputSerializer(InputSerializer):
+    """Input for ``position_record``."""
+
+    party = PublicIdField(queryset=Party.objects.all())
+    stance = serializers.ChoiceField(choices=choices.Stance.choices)
+    stated_on = serializers.DateField()
+    conditions = serializers.CharField(required=False, allow_blank=True)
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class VersionConflictSerializer(serializers.Serializer):
+    """The body of a 412: what went wrong and the version to reload."""
+
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of most errors: one message."""
+
+    detail = serializers.CharField()
