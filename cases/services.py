@@ -469,6 +469,11 @@ def person_update(
     The event goes on the person's most recent case, so it shows on the case timeline.
     Nothing is written, and no event appended, when nothing changed.
     """
+    # Lock the case before the person, the order every case service uses (the admin saves a
+    # case and its person in one transaction), so two writers cannot deadlock.
+    case = person.cases.order_by("-opened_at", "-id").first()
+    if case is not None:
+        case = _lock_case(case)
     person = Person.objects.select_for_update().get(pk=person.pk)
     _check_version(person, expected_version)
     changes = _apply_fields(person, fields, PERSON_FIELDS)
@@ -481,9 +486,6 @@ def person_update(
     person.full_clean()
     person.version += 1
     person.save()
-    case = person.cases.order_by("-opened_at", "-id").first()
-    if case is not None:
-        case = _lock_case(case)
     _append_event(
         actor=actor,
         kind=EventKind.PERSON_UPDATED,
@@ -1193,7 +1195,11 @@ def occurrence_record(
         summary=f"{occurrence.get_kind_display()}: {description}",
         subject=occurrence,
         case=case,
-        changes={"kind": [None, kind], "description": [None, description]},
+        changes={
+            name: [None, _field_value(occurrence, name)]
+            for name in ("kind", "occurred_on", "occurred_on_precision", "description", "place")
+            if _field_value(occurrence, name) not in (None, "")
+        },
         reason=reason,
         source=source,
         occurred_at=_date_to_datetime(occurred_on),
@@ -1208,14 +1214,18 @@ def note_add(
     actor: Actor,
     case: Case,
     body: str,
+    reason: str = "",
     source: Source | None = None,
 ) -> Note:
     """Add a case officer's note; append ``note.added``."""
     case = _lock_case(case)
+    # Django's "required" lets whitespace through; a blank note says nothing on the timeline.
+    if not body.strip():
+        raise ValidationError({"body": "Write something in the note."})
     note = Note(case=case, body=body, author=actor.user, source=source)
     note.full_clean(exclude=["case", "author"])
     note.save()
-    first_line = body.strip().splitlines()[0] if body.strip() else ""
+    first_line = body.strip().splitlines()[0]
     _append_event(
         actor=actor,
         kind=EventKind.NOTE_ADDED,
@@ -1223,6 +1233,7 @@ def note_add(
         subject=note,
         case=case,
         changes={"body": [None, body]},
+        reason=reason,
         source=source,
     )
     return note

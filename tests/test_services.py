@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import Max
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases import services
@@ -538,6 +539,18 @@ def test_person_update_with_duplicate_names_writes_nothing(actor, case):
     assert Person.objects.get(pk=ri.pk).rank == ""
     assert seq_of(case) == 1
     watch.none()
+
+
+def test_person_update_locks_the_case_before_the_person(actor, case):
+    """Row locks are taken case first, as in every case service, so writers cannot deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no row locks; it serialises writers on the database.")
+    with CaptureQueriesContext(connection) as queries:
+        services.person_update(actor=actor, person=case.person, rank="Private")
+    locked = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert len(locked) == 2
+    assert 'FROM "cases_case"' in locked[0]
+    assert 'FROM "cases_person"' in locked[1]
 
 
 def test_person_update_with_a_stale_version_writes_nothing(actor, case):
@@ -1321,7 +1334,10 @@ def test_occurrence_record(api_actor, case, report):
         summary="ICRC visit: ICRC delegates met both men",
         changes={
             "kind": [None, "icrc_visit"],
+            "occurred_on": [None, "2025-02-01"],
+            "occurred_on_precision": [None, "month"],
             "description": [None, "ICRC delegates met both men"],
+            "place": [None, "Kyiv"],
         },
         case=case,
         seq=2,
@@ -1346,7 +1362,11 @@ def test_note_add(actor, officer, case, report):
     """The note is signed by the acting user; the event shows its first line."""
     watch = Watch()
     note = services.note_add(
-        actor=actor, case=case, body="Jaw surgery scheduled\nSecond line.", source=report
+        actor=actor,
+        case=case,
+        body="  Jaw surgery scheduled\nSecond line.",
+        reason="Call with the hospital",
+        source=report,
     )
     row = Note.objects.get(pk=note.pk)
     assert (row.author, row.source) == (officer, report)
@@ -1356,9 +1376,10 @@ def test_note_add(actor, officer, case, report):
         actor=actor,
         subject=note,
         summary="Note: Jaw surgery scheduled",
-        changes={"body": [None, "Jaw surgery scheduled\nSecond line."]},
+        changes={"body": [None, "  Jaw surgery scheduled\nSecond line."]},
         case=case,
         seq=2,
+        reason="Call with the hospital",
         source=report,
         watch=watch,
     )
@@ -1366,9 +1387,10 @@ def test_note_add(actor, officer, case, report):
 
 def test_note_add_without_a_body_writes_nothing(actor, case):
     before, watch = counts(Note), Watch()
-    with pytest.raises(ValidationError) as caught:
-        services.note_add(actor=actor, case=case, body="")
-    assert "body" in caught.value.message_dict
+    for body in ["", " \n\t "]:
+        with pytest.raises(ValidationError) as caught:
+            services.note_add(actor=actor, case=case, body=body)
+        assert "body" in caught.value.message_dict
     nothing_written(before, watch)
 
 
