@@ -649,6 +649,14 @@ class CaseAdmin(ServiceModelAdmin):
     search_help_text = "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
     autocomplete_fields = ("person", "detaining_party")
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "assigned_officer" and formfield is not None:
+            # Logins are managed elsewhere; no shortcuts to add or delete one from a case.
+            for flag in ("can_add_related", "can_change_related", "can_delete_related"):
+                setattr(formfield.widget, flag, False)
+        return formfield
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [

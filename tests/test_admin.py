@@ -658,3 +658,53 @@ def test_person_and_party_add_pages_use_the_services(admin_client):
     assert response.status_code == 302, errors_text(response)
     party = Party.objects.get(name="Security Service of Ukraine")
     assert TimelineEvent.objects.get(subject_uuid=party.uuid).kind == "party.created"
+
+
+def test_autocomplete_finds_a_person_by_any_variant(admin_client, ri_case):
+    """The person autocomplete on the case form searches the name variants too."""
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "cases", "model_name": "case", "field_name": "person", "term": "리"},
+    )
+    assert [item["text"] for item in response.json()["results"]] == ["Ri"]
+
+
+def test_every_admin_page_renders(admin_client, ri_case):
+    """List, add and change pages answer for every model; add is refused where it is off."""
+    intention = factories.intention(ri_case)
+    request = factories.request(ri_case)
+    objects = {
+        "case": ri_case,
+        "person": ri_case.person,
+        "party": ri_case.detaining_party,
+        "source": factories.source(),
+        "statedintention": intention,
+        "request": request,
+        "timelineevent": TimelineEvent.objects.filter(case=ri_case).first(),
+    }
+    no_add = {"statedintention", "timelineevent"}
+    for name, obj in objects.items():
+        assert admin_client.get(reverse(f"admin:cases_{name}_changelist")).status_code == 200
+        add = admin_client.get(reverse(f"admin:cases_{name}_add")).status_code
+        assert add == (403 if name in no_add else 200), name
+        assert admin_client.get(change_url(obj)).status_code == 200, name
+
+
+def test_party_change_goes_through_party_update(admin_client, admin_user):
+    """Editing a party writes party.updated with the officer and the reason."""
+    party = factories.party("Security Service", kind="agency")
+    response = admin_client.get(change_url(party))
+    data = form_data(response)
+    data.update(short_name="SBU", reason="Common abbreviation")
+
+    response = admin_client.post(change_url(party), data)
+
+    assert response.status_code == 302, errors_text(response)
+    party.refresh_from_db()
+    assert party.short_name == "SBU"
+    event = TimelineEvent.objects.filter(subject_uuid=party.uuid).latest("id")
+    assert (event.kind, event.actor, event.reason) == (
+        "party.updated",
+        admin_user,
+        "Common abbreviation",
+    )
