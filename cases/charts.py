@@ -176,7 +176,7 @@ def case_charts(cases: QuerySet[Case]) -> list[Chart]:
 # width, so the SVG fills its container while its text keeps the page's font size.
 _LABEL_END = 40  # labels are right-aligned at 40% of the width
 _BAR_START = 41
-_BAR_SPAN = 38  # the longest bar ends at 79%, leaving room for its number
+_BAR_SPAN = 32  # the longest bar ends at 73%, leaving room for its number and note
 _ROW = 24
 _BAR = 16
 _PAD = 4

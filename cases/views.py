@@ -36,6 +36,22 @@ COLUMNS = [
     ("Last change", "updated_at"),
 ]
 
+#: Labels of the shared FilterSet's fields as the page shows them.
+FILTER_LABELS = {
+    "status": "Case status",
+    "legal_status": "Legal status",
+    "detaining_party": "Detaining party",
+    "nationality": "Nationality",
+    "current_intention": "Current intention",
+    "intention_verified": "Current intention verified",
+    "destination_country": "Wished destination",
+    "request_kind": "Has a request of kind",
+    "request_status": "Request in status",
+    "captured_after": "Captured on or after",
+    "captured_before": "Captured on or before",
+    "updated_after": "Changed since (ISO date and time)",
+}
+
 #: Change keys whose values are sensitive; shown only to users who may edit cases.
 SENSITIVE_CHANGE_KEYS = frozenset({"quote", "medical_notes", "family_links"})
 
@@ -50,6 +66,8 @@ def _filterset(request: HttpRequest) -> CaseFilterSet:
     )
     filterset = CaseFilterSet(request.GET, queryset=queryset, request=request)
     fields = filterset.form.fields
+    for name, label in FILTER_LABELS.items():
+        fields[name].label = label
     for name in ("status", "legal_status", "current_intention", "request_kind", "request_status"):
         fields[name].widget = forms.CheckboxSelectMultiple(choices=fields[name].choices)
     # Only parties that hold someone are worth offering; the filter still accepts any id.
@@ -140,6 +158,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "charts": case_charts,
         "filtered": any(
             value for key, value in request.GET.items() if key not in {"page", "ordering"}
+        ),
+        "more_filters": any(
+            value for key, value in request.GET.items() if key not in {"page", "ordering", "q"}
         ),
         "can_edit": request.user.has_perm(EDIT_PERMISSION),
     }
