@@ -39,7 +39,7 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 #: Request statuses that count as open (not final, not a draft).
-REQUEST_OPEN_STATUSES = frozenset(set(RS.values) - REQUEST_FINAL_STATUSES)
+REQUEST_OPEN_STATUSES = frozenset(set(RS.values) - REQUEST_FINAL_STATUSES - {RS.DRAFT})
 
 
 def allowed_case_statuses(current: str) -> list[str]:

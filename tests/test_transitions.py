@@ -10,7 +10,7 @@ from cases.choices import CaseStatus as CS
 from cases.choices import EventKind
 from cases.choices import RequestStatus as RS
 from cases.models import Case, Request, TimelineEvent
-from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
+from cases.transitions import CASE_TRANSITIONS, REQUEST_OPEN_STATUSES, REQUEST_TRANSITIONS
 from tests import factories
 
 SYSTEM = factories.SYSTEM
@@ -60,6 +60,17 @@ def test_machines_match_the_design():
     """The transition tables in code are the ones the design describes, status by status."""
     assert {k: set(v) for k, v in CASE_TRANSITIONS.items()} == EXPECTED_CASE
     assert {k: set(v) for k, v in REQUEST_TRANSITIONS.items()} == EXPECTED_REQUEST
+
+
+def test_open_request_statuses_leave_out_drafts_and_final_ones():
+    """A request is open once filed and until it reaches a final status."""
+    assert {
+        RS.FILED,
+        RS.ACKNOWLEDGED,
+        RS.UNDER_REVIEW,
+        RS.ACCEPTED,
+        RS.SCHEDULED,
+    } == REQUEST_OPEN_STATUSES
 
 
 def _case_in(status):
