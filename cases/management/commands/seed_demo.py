@@ -1,0 +1,52 @@
+"""Generate a large, reproducible demo data set: ``manage.py seed_demo --cases N --seed S``."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cases.demo import DemoDataExists, generate
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate N realistic demo cases (persons, intentions, requests, positions, "
+        "occurrences, notes and their timeline), written in bulk. The same seed gives the "
+        "same data. Demo references look like UA-2025-900001; seed cases are never touched."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, required=True, help="How many cases to add.")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--append",
+            action="store_true",
+            help="Add to existing demo cases with fresh references instead of refusing.",
+        )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=2000,
+            help="Cases per transaction (default 2000).",
+        )
+        parser.add_argument(
+            "--progress",
+            type=int,
+            default=10000,
+            help="Print progress every N cases (default 10000).",
+        )
+
+    def handle(self, *args, cases, seed, append, batch, progress, **options):
+        if cases < 1:
+            raise CommandError("--cases must be at least 1.")
+        if batch < 1 or progress < 1:
+            raise CommandError("--batch and --progress must be at least 1.")
+        try:
+            counts, _ = generate(
+                cases=cases,
+                seed=seed,
+                append=append,
+                batch=batch,
+                progress_every=progress,
+                report=self.stdout.write,
+            )
+        except DemoDataExists as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"Done: {counts.line()}"))

@@ -1,0 +1,418 @@
+"""The demo data generator: reproducible, consistent, and faithful to the services.
+
+The generator writes past the services, in bulk; these tests hold it to what the services
+would have written. The fidelity test replays every call the generator made through the real
+services (with the clock set to the moment of each call) and compares rows and events.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.utils import timezone
+
+from cases import choices, demo, services
+from cases.models import (
+    Case,
+    Note,
+    Occurrence,
+    Party,
+    Person,
+    Position,
+    Request,
+    Source,
+    StatedIntention,
+    TimelineEvent,
+)
+from cases.selectors import current_intention_for
+from cases.transitions import CASE_CLOSED_STATUSES, CASE_TRANSITIONS, REQUEST_TRANSITIONS
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CASES = 40
+SEED = 7
+
+
+def _run(cases: int = CASES, seed: int = SEED, **kwargs):
+    progress, calls = demo.generate(cases=cases, seed=seed, **kwargs)
+    return progress, calls
+
+
+def _in_rolled_back_transaction(function):
+    """Run ``function`` and undo everything it wrote; return its result."""
+    with transaction.atomic():
+        result = function()
+        transaction.set_rollback(True)
+    return result
+
+
+def _labels_by_uuid() -> dict:
+    """Name every object an event can concern by what it is, not by its UUID."""
+    labels = {}
+    for party in Party.objects.all():
+        labels[party.uuid] = f"party {party.name}"
+    for source in Source.objects.all():
+        labels[source.uuid] = f"source {source.title} {source.published_on}"
+    for person in Person.objects.all():
+        labels[person.uuid] = f"person {person.working_name} {person.birth_date}"
+    for case in Case.objects.all():
+        labels[case.uuid] = f"case {case.reference}"
+    for model in (StatedIntention, Request, Occurrence, Note):
+        for n, row in enumerate(model.objects.select_related("case").order_by("id")):
+            labels[row.uuid] = f"{model._meta.model_name} {row.case.reference} {n}"
+    for n, row in enumerate(Position.objects.select_related("request__case").order_by("id")):
+        labels[row.uuid] = f"position {row.request.case.reference} {n}"
+    return labels
+
+
+def _snapshot(*, with_uuids: bool) -> dict:
+    """Return everything the generator writes, in a form two runs can be compared in."""
+    labels = _labels_by_uuid()
+
+    def uid(value):
+        return str(value) if with_uuids else labels.get(value, "?")
+
+    cases = []
+    for case in Case.objects.select_related("person", "detaining_party").order_by("reference"):
+        person = case.person
+        cases.append(
+            {
+                "uuid": uid(case.uuid),
+                "case": [
+                    case.reference,
+                    case.status,
+                    case.legal_status,
+                    case.capture_date,
+                    case.capture_date_precision,
+                    case.capture_place,
+                    case.capture_place_code,
+                    case.detention_place,
+                    case.priority,
+                    case.version,
+                    case.last_event_seq,
+                    case.closed_at,
+                    case.detaining_party.name,
+                    case.current_intention_option,
+                    case.current_intention_destination.code,
+                    case.current_intention_verification,
+                    case.current_intention_verified,
+                    uid(case.current_intention.uuid) if case.current_intention else None,
+                ],
+                "person": [
+                    uid(person.uuid),
+                    person.working_name,
+                    person.sex,
+                    person.birth_date,
+                    person.birth_date_precision,
+                    person.birth_place,
+                    [c.code for c in person.nationalities],
+                    person.identity_confidence,
+                    person.armed_force_id and person.armed_force.name,
+                    person.power_depends_on_id and person.power_depends_on.name,
+                    person.rank,
+                    person.unit,
+                    person.service_number,
+                    person.is_deceased,
+                    person.date_of_death,
+                    person.medical_notes,
+                    person.family_links,
+                    person.version,
+                ],
+                "names": [
+                    (n.value, n.script, n.romanisation, n.is_pseudonym, n.search_key)
+                    for n in person.names.order_by("id")
+                ],
+                "intentions": [
+                    (
+                        uid(i.uuid),
+                        i.option,
+                        i.destination_country.code,
+                        i.certainty,
+                        i.conditions,
+                        i.quote,
+                        i.quote_language,
+                        i.stated_on,
+                        i.stated_on_precision,
+                        i.heard_by_id and i.heard_by.name,
+                        i.heard_by_role,
+                        i.setting,
+                        i.interpreter_supplied_by_id and i.interpreter_supplied_by.name,
+                        i.verification,
+                        i.state,
+                        i.version,
+                        uid(i.supersedes.uuid) if i.supersedes_id else None,
+                        i.source_id and i.source.title,
+                    )
+                    for i in case.intentions.order_by("id")
+                ],
+                "requests": [
+                    (
+                        uid(r.uuid),
+                        r.kind,
+                        r.status,
+                        r.requested_by_id and r.requested_by.name,
+                        r.addressed_to.name,
+                        r.destination_country.code,
+                        r.legal_basis,
+                        r.filed_on,
+                        r.decided_on,
+                        r.decision_reason,
+                        r.version,
+                        [
+                            (p.party.name, p.stance, p.stated_on, p.conditions)
+                            for p in r.positions.order_by("id")
+                        ],
+                    )
+                    for r in case.requests.order_by("id")
+                ],
+                "occurrences": [
+                    (o.kind, o.occurred_on, o.occurred_on_precision, o.description, o.place)
+                    for o in case.occurrences.order_by("id")
+                ],
+                "notes": [n.body for n in case.notes.order_by("id")],
+            }
+        )
+    events = [
+        (
+            e.case.reference if e.case_id else None,
+            e.case_seq,
+            e.person.working_name if e.person_id else None,
+            e.kind,
+            e.summary,
+            e.changes,
+            e.occurred_at,
+            e.occurred_precision,
+            e.actor_label,
+            e.channel,
+            e.reason,
+            e.source_id and e.source.title,
+            e.subject_type,
+            uid(e.subject_uuid),
+        )
+        for e in TimelineEvent.objects.select_related("case", "person", "source").order_by(
+            "case__reference", "case_seq", "id"
+        )
+    ]
+    return {"cases": cases, "events": events}
+
+
+def _replay_through_services(calls: list[demo.Call], monkeypatch) -> None:
+    """Make every recorded call through the real service, at the moment it was made."""
+    real = {}
+
+    def resolve(value):
+        return real.get(id(value), value)
+
+    for call in calls:
+        kwargs = {name: resolve(value) for name, value in call.kwargs.items()}
+        monkeypatch.setattr(timezone, "now", lambda at=call.at: at)
+        result = getattr(services, call.service)(actor=demo.ACTOR, **kwargs)
+        real[id(call.result)] = result
+    monkeypatch.undo()
+
+
+# --------------------------------------------------------------------------------------------
+# (a) Reproducibility
+# --------------------------------------------------------------------------------------------
+
+
+def test_same_seed_gives_the_same_data():
+    """Two runs with one seed write identical rows, UUIDs and events; another seed does not."""
+    first = _in_rolled_back_transaction(lambda: (_run(), _snapshot(with_uuids=True))[1])
+    second = _in_rolled_back_transaction(lambda: (_run(), _snapshot(with_uuids=True))[1])
+    other = _in_rolled_back_transaction(
+        lambda: (_run(seed=SEED + 1), _snapshot(with_uuids=True))[1]
+    )
+    assert len(first["cases"]) == CASES
+    assert first == second
+    assert [c["person"][1] for c in first["cases"]] != [c["person"][1] for c in other["cases"]]
+
+
+def test_first_cases_do_not_depend_on_how_many_are_generated():
+    """The first ten cases of a seed are the same whether ten or forty are generated."""
+    small = _in_rolled_back_transaction(lambda: (_run(cases=10), _snapshot(with_uuids=True))[1])
+    _run(cases=40, batch=7)
+    large = _snapshot(with_uuids=True)
+    by_uuid = {case["uuid"]: case for case in large["cases"]}
+    assert all(by_uuid[case["uuid"]] == case for case in small["cases"])
+
+
+# --------------------------------------------------------------------------------------------
+# (b) Consistency
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def generated():
+    _run()
+    return Case.objects.order_by("reference")
+
+
+def test_case_sequences_are_gapless(generated):
+    """Every case's events are numbered 1..last_event_seq without a gap."""
+    for case in generated:
+        seqs = list(case.events.order_by("case_seq").values_list("case_seq", flat=True))
+        assert seqs == list(range(1, case.last_event_seq + 1)), case.reference
+        assert case.events.filter(person=case.person).count() == len(seqs)
+
+
+def test_current_intention_is_what_the_selector_computes(generated):
+    """The denormalised current intention equals ``current_intention_for``."""
+    for case in generated:
+        expected = current_intention_for(case)
+        assert case.current_intention_id == (expected.pk if expected else None)
+        assert case.current_intention_option == (expected.option if expected else "")
+        assert case.current_intention_destination == (
+            expected.destination_country if expected else ""
+        )
+        assert case.current_intention_verification == (expected.verification if expected else "")
+        assert case.current_intention_verified == bool(expected and expected.is_verified)
+
+
+def test_statuses_follow_the_state_machines(generated):
+    """Each case and request reaches its status by allowed steps, as its events record."""
+    for case in generated:
+        status = choices.CaseStatus.CAPTURED
+        for event in case.events.filter(kind="case.status_changed").order_by("case_seq"):
+            old, new = event.changes["status"]
+            assert old == status and new in CASE_TRANSITIONS[old], case.reference
+            status = new
+        assert status == case.status
+        assert (case.closed_at is not None) == (case.status in CASE_CLOSED_STATUSES)
+        for request in case.requests.all():
+            status = choices.RequestStatus.DRAFT
+            events = TimelineEvent.objects.filter(subject_uuid=request.uuid).order_by("case_seq")
+            for event in events:
+                if event.kind == "request.filed":
+                    status = choices.RequestStatus.FILED
+                elif event.kind == "request.status_changed":
+                    old, new = event.changes["status"]
+                    assert old == status and new in REQUEST_TRANSITIONS[old]
+                    status = new
+            assert status == request.status
+
+
+def test_no_consent_gated_request_executed_without_verified_consent(generated):
+    """An executed repatriation or transfer has a verified, matching current intention."""
+    executed = Request.objects.filter(
+        kind__in=choices.CONSENT_GATED_KINDS, status=choices.RequestStatus.EXECUTED
+    ).select_related("case")
+    for request in executed:
+        assert services.consent_gate_problems(request, request.case) == []
+
+
+def test_every_generated_row_passes_validation(generated):
+    """Rows written in bulk pass the same model validation the services run."""
+    for model in (Person, Case, StatedIntention, Request, Occurrence, Position, Note):
+        for row in model.objects.all():
+            row.full_clean()
+
+
+def test_the_data_set_spreads_over_the_domain():
+    """A larger run covers the cohorts, scripts, statuses, request kinds and intention states."""
+    progress, _ = _run(cases=400, seed=3)
+    assert progress.cases == 400
+    case_events = TimelineEvent.objects.filter(case__isnull=False).count()
+    assert 7 <= case_events / 400 <= 14
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert {"interned", "repatriated", "on_hold", "hospitalised"} <= statuses
+    assert len(statuses) >= 7
+    scripts = Counter(Person.objects.values_list("names__script", flat=True))
+    assert scripts["hangul"] and scripts["cyrillic"] and scripts["latin"]
+    assert Person.objects.filter(names__is_pseudonym=True).exists()
+    assert set(Case.objects.values_list("capture_place_code", flat=True)) >= {
+        "UA-14",
+        "RU-KRS",
+    }
+    assert len(set(Request.objects.values_list("kind", flat=True))) >= 6
+    states = set(StatedIntention.objects.values_list("state", flat=True))
+    assert {"active", "superseded", "withdrawn"} <= states
+    assert StatedIntention.objects.filter(verification__in=choices.VERIFIED_LEVELS).exists()
+    precisions = set(Case.objects.values_list("capture_date_precision", flat=True))
+    assert {"day", "month"} <= precisions
+    years = {d.year for d in Case.objects.values_list("capture_date", flat=True)}
+    assert years == {2022, 2023, 2024, 2025, 2026}
+
+
+# --------------------------------------------------------------------------------------------
+# (c) Fidelity: the same calls through the real services write the same rows and events
+# --------------------------------------------------------------------------------------------
+
+
+def test_bulk_rows_and_events_match_the_services(monkeypatch):
+    """Replaying every generated call through the services gives the same data and timeline."""
+
+    def generate_and_look():
+        _, calls = _run(record=True)
+        return _snapshot(with_uuids=False), calls
+
+    bulk, calls = _in_rolled_back_transaction(generate_and_look)
+    services_used = Counter(call.service for call in calls)
+    assert {
+        "person_create",
+        "case_open",
+        "case_change_status",
+        "case_update",
+        "intention_record",
+        "intention_set_state",
+        "request_file",
+        "request_transition",
+        "position_record",
+        "occurrence_record",
+        "note_add",
+    } <= set(services_used)
+    _replay_through_services(calls, monkeypatch)
+    replayed = _snapshot(with_uuids=False)
+    assert len(replayed["events"]) == len(bulk["events"])
+    for ours, theirs in zip(bulk["events"], replayed["events"], strict=True):
+        assert ours == theirs
+    for ours, theirs in zip(bulk["cases"], replayed["cases"], strict=True):
+        assert ours == theirs
+
+
+# --------------------------------------------------------------------------------------------
+# The command: refusal, appending, seed cases left alone
+# --------------------------------------------------------------------------------------------
+
+
+def test_command_refuses_to_run_twice_and_appends_fresh_references():
+    """A second run is refused; --append adds cases after the existing demo references."""
+    seed_case = factories.case(reference="UA-2025-0001")
+    before = (seed_case.version, seed_case.last_event_seq, seed_case.status)
+    out = io.StringIO()
+    call_command("seed_demo", "--cases", "6", "--seed", "2", "--progress", "4", stdout=out)
+    assert "Done: 6 cases" in out.getvalue()
+    first = set(demo.demo_references().values_list("reference", flat=True))
+    assert len(first) == 6
+
+    with pytest.raises(CommandError, match="already exist"):
+        call_command("seed_demo", "--cases", "1", "--seed", "2", stdout=io.StringIO())
+
+    call_command("seed_demo", "--cases", "5", "--seed", "2", "--append", stdout=io.StringIO())
+    references = set(demo.demo_references().values_list("reference", flat=True))
+    assert len(references) == 11 and first < references
+    seed_case.refresh_from_db()
+    assert (seed_case.version, seed_case.last_event_seq, seed_case.status) == before
+    assert Case.objects.count() == 12
+
+
+def test_command_rejects_nonsense_counts():
+    """Zero cases is refused with a clear message."""
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("seed_demo", "--cases", "0", stdout=io.StringIO())
+
+
+def test_romanisations_follow_their_systems():
+    """Transliterations give the spellings each system prescribes."""
+    assert demo.translit_ru_bgn("Алексеев") == "Alekseyev"
+    assert demo.translit_ru_bgn("Фёдоров") == "Fëdorov"
+    assert demo.translit_ru_press("Соловьёв") == "Solovyov"
+    assert demo.translit_ru_press("Сергей") == "Sergei"
+    assert demo.translit_uk_national("Юрій") == "Yurii"
+    assert demo.translit_uk_national("Згурський") == "Zghurskyi"
+    assert demo.translit_uk_bgn("Андрій") == "Andriy"
