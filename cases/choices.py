@@ -100,7 +100,7 @@ class Priority(models.TextChoices):
 
 
 class IntentionOption(models.TextChoices):
-    """What the person said he wants."""
+    """What the person said they want."""
 
     RETURN_HOME = "return_home", "Return home"
     THIRD_STATE = "third_state", "Transfer to a third state"

@@ -234,7 +234,7 @@ class Case(PublicModel):
 
 
 class StatedIntention(PublicModel):
-    """What the person said he wants, who heard it, how, and whether it still stands."""
+    """What the person said they want, who heard it, how, and whether it still stands."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="intentions")
     option = models.CharField(max_length=16, choices=choices.IntentionOption.choices)

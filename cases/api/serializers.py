@@ -195,7 +195,7 @@ class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
 
 
 class PersonBriefSerializer(serializers.ModelSerializer):
-    """The person as a case list shows him: working name and name variants."""
+    """The person as a case list shows them: working name and name variants."""
 
     names = PersonNameSerializer(many=True, read_only=True)
 
@@ -323,7 +323,7 @@ class CurrentIntentionSerializer(serializers.Serializer):
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    """A case as lists show it: who, held by whom, since when, what he wants, what is open."""
+    """A case as lists show it: who, held by whom, since when, what they want, what is open."""
 
     url = serializers.HyperlinkedIdentityField(
         view_name="api:case-detail", lookup_field="uuid", lookup_url_kwarg="uuid"

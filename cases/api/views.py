@@ -404,7 +404,7 @@ class PersonViewSet(ResourceViewSet):
     ),
 )
 class CaseViewSet(ResourceViewSet):
-    """Custody episodes: one person held by one party, with what he wants and what is asked."""
+    """Custody episodes: one person held by one party, with what they want and what is asked."""
 
     queryset = selectors.api_cases()
     serializer_class = s.CaseSerializer
