@@ -31,6 +31,7 @@ def test_health_reports_503_when_database_is_unreachable():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tracker.settings_test",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
         # Nothing listens on port 1: a real connection attempt that fails.
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/unreachable",
     }
