@@ -6,12 +6,16 @@ Variables:
     DJANGO_SECRET_KEY     required unless DJANGO_DEBUG is on
     DJANGO_DEBUG          "1"/"true" turns debug on; off by default
     DJANGO_ALLOWED_HOSTS  comma-separated host names (default: localhost names only)
+
+docs/deploy.md lists every other variable (security, logins, throttling, cache).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +27,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Return the integer value of environment variable ``name``."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -44,7 +54,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for a one-time password when DJANGO_REQUIRE_2FA_FOR_STAFF is on.
+    "tracker.apps.TrackerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,19 +66,27 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "cases",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tracker.logs.RequestLogMiddleware",
+    # Last, so the lockout answer it makes is the one the request log records.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -132,6 +151,84 @@ STORAGES = {
 
 LOGIN_URL = "/admin/login/"
 
+# Logins: django-axes counts failed logins and locks a username from one address after
+# DJANGO_LOGIN_FAILURE_LIMIT failures, for DJANGO_LOGIN_LOCKOUT_MINUTES; `manage.py
+# axes_reset` (or axes_reset_username USERNAME) unlocks at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A failed try while locked would otherwise restart the lock, so an attacker could keep the
+# real user out for ever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+# Behind a proxy, the client address is the first X-Forwarded-For entry only when the proxy
+# is trusted (DJANGO_SECURE_PROXY_SSL_HEADER says there is one); otherwise REMOTE_ADDR.
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER")
+    else ["REMOTE_ADDR"]
+)
+
+# Two-factor: staff confirm each admin login with a TOTP code. On by default when debug is
+# off; a development server (DJANGO_DEBUG=1) leaves it off unless asked.
+REQUIRE_2FA_FOR_STAFF = env_bool("DJANGO_REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("DJANGO_OTP_ISSUER", "POW case tracker")
+
+# Production security: every default below is the safe one when debug is off, and the one
+# that keeps plain http on 127.0.0.1 working when debug is on.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=not DEBUG)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    # Only behind a proxy that sets this header itself and strips it from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 60 * 60)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy: every script, style, font and image from this origin only; no
+# inline script anywhere. Swagger UI's icons are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Cache: throttle counters live here. The per-process memory default needs nothing
+# installed; several processes must share one cache (DJANGO_CACHE_URL=redis://host:6379/0,
+# with the redis package installed) or each enforces its own limits.
+CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL in {"", "locmem://"}:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        "DJANGO_CACHE_URL must be redis://HOST:PORT/DB, rediss://..., unix://... or locmem://."
+    )
+
 REST_FRAMEWORK = {
     # Token first, so an anonymous caller gets 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -139,6 +236,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
+        "cases.api.throttling.AnonymousRateLimit",
         "rest_framework.permissions.IsAuthenticated",
         "cases.api.permissions.TokenScope",
         "cases.api.permissions.OfficerWrites",
@@ -150,6 +248,21 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Per token (or signed-in user) for reads and, stricter, for writes; per address for
+    # callers without credentials. Rates are "N/second", "N/minute", "N/hour" or "N/day".
+    # Callers without credentials are limited by the first permission class above.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cases.api.throttling.ReadThrottle",
+        "cases.api.throttling.WriteThrottle",
+    ],
+    # The address of an anonymous caller: REMOTE_ADDR, or the proxy's X-Forwarded-For entry
+    # when there is a trusted proxy; never a header the client could forge.
+    "NUM_PROXIES": 1 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER") else 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("DJANGO_API_RATE_ANON", "30/minute"),
+        "read": os.environ.get("DJANGO_API_RATE_READ", "600/minute"),
+        "write": os.environ.get("DJANGO_API_RATE_WRITE", "60/minute"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -161,6 +274,11 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs need a signed-in user or a token, like the rest of the API.
+    "SERVE_PERMISSIONS": [
+        "cases.api.throttling.AnonymousRateLimit",
+        "rest_framework.permissions.IsAuthenticated",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Interactive docs from local static files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

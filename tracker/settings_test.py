@@ -3,6 +3,16 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
+# The test client speaks plain http; tests that need the production behaviour (https
+# redirect, secure cookies, two-factor for staff, real rates) turn it on themselves.
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+os.environ.setdefault("DJANGO_REQUIRE_2FA_FOR_STAFF", "0")
+# Rates high enough that no other test meets them: the throttle counters live in the
+# process-wide memory cache across tests.
+os.environ.setdefault("DJANGO_API_RATE_ANON", "100000/minute")
+os.environ.setdefault("DJANGO_API_RATE_READ", "100000/minute")
+os.environ.setdefault("DJANGO_API_RATE_WRITE", "100000/minute")
 
 from tracker.settings import *  # noqa: E402,F403
 

@@ -1,0 +1,200 @@
+"""Admin logins: lockout after repeated failures, password rules, optional TOTP two-factor."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.test import override_settings
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_URL = "/admin/login/"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff():
+    """Return a staff user with a strong password."""
+    return get_user_model().objects.create_user(
+        "officer", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+
+
+def post_login(client, username, password, **extra):
+    """Post the admin login form and return the response."""
+    data = {"username": username, "password": password, "next": "/admin/"}
+    data.update(extra)
+    return client.post(LOGIN_URL, data, REMOTE_ADDR="203.0.113.7")
+
+
+def totp_token(device: TOTPDevice) -> str:
+    """Return the device's current code, computed as an authenticator app would."""
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{code:0{device.digits}d}"
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        pytest.param("Xq7!vR2#", id="short"),
+        pytest.param("password1234", id="common"),
+        pytest.param("839475620193847", id="numeric"),
+        pytest.param("kimchulsoo2025", id="like-the-username"),
+    ],
+)
+def test_password_validators_refuse_weak_passwords(password):
+    """Short, common, all-digit and username-like passwords are refused."""
+    user = get_user_model()(username="kimchulsoo", email="kim@example.org")
+    with pytest.raises(ValidationError):
+        validate_password(password, user)
+
+
+def test_password_validators_accept_a_long_unusual_password():
+    """A long passphrase unlike the username passes every validator."""
+    user = get_user_model()(username="kimchulsoo", email="kim@example.org")
+    assert validate_password("river-lantern-quartz-77", user) is None
+
+
+def test_min_length_is_twelve():
+    """Eleven characters are refused, twelve unusual ones are accepted."""
+    with pytest.raises(ValidationError, match="at least 12 characters"):
+        validate_password("vQ8#rT2!mZ4k"[:11])
+    assert validate_password("vQ8#rT2!mZ4k") is None
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_five_failures_lock_the_login_even_with_the_right_password(client, staff):
+    """After five wrong passwords the right one is refused with 429 and a locked message."""
+    for _ in range(4):
+        response = post_login(client, "officer", "wrong password!")
+        assert response.status_code == 200  # the form again, with its error
+        assert "Please enter the correct username and password" in response.content.decode()
+    fifth = post_login(client, "officer", "wrong password!")
+    assert fifth.status_code == 429
+    assert "Login locked" in fifth.content.decode()
+
+    locked = post_login(client, "officer", PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_lock_is_per_username_and_address(client, staff):
+    """A lock on one address leaves the same user free to log in from another."""
+    for _ in range(5):
+        post_login(client, "officer", "wrong password!")
+    assert post_login(client, "officer", PASSWORD).status_code == 429
+    other = client.post(
+        LOGIN_URL,
+        {"username": "officer", "password": PASSWORD, "next": "/admin/"},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert other.status_code == 302
+    assert other["Location"] == "/admin/"
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_axes_reset_unlocks(client, staff):
+    """`manage.py axes_reset` lifts the lock at once; the right password then works."""
+    for _ in range(5):
+        post_login(client, "officer", "wrong password!")
+    assert post_login(client, "officer", PASSWORD).status_code == 429
+
+    call_command("axes_reset")
+
+    response = post_login(client, "officer", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+@override_settings(AXES_FAILURE_LIMIT=5)
+def test_a_success_before_the_limit_starts_the_count_again(client, staff):
+    """Four failures, a success, then four more failures do not lock the login."""
+    for _ in range(4):
+        post_login(client, "officer", "wrong password!")
+    assert post_login(client, "officer", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(4):
+        assert post_login(client, "officer", "wrong password!").status_code == 200
+    assert post_login(client, "officer", PASSWORD).status_code == 302
+
+
+def test_two_factor_is_off_by_default_in_development(client, staff):
+    """Without the setting a password alone opens the admin (the test and dev default)."""
+    from django.conf import settings
+
+    assert settings.REQUIRE_2FA_FOR_STAFF is False
+    response = post_login(client, "officer", PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_staff_without_a_verified_device_cannot_reach_admin_pages(client, staff):
+    """With two-factor required, a password-only session is sent back to the login form."""
+    client.force_login(staff)
+    for url in ("/admin/", "/admin/cases/case/", "/admin/auth/user/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(LOGIN_URL), url
+    form = client.get(LOGIN_URL)
+    assert 'name="otp_token"' in form.content.decode()
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_password_alone_does_not_log_staff_in_when_two_factor_is_required(client, staff):
+    """Without a code the login form refuses; the admin stays closed."""
+    TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    response = post_login(client, "officer", PASSWORD)
+    assert response.status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_wrong_code_is_refused(client, staff):
+    """A wrong TOTP code does not open the admin."""
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    wrong = f"{(int(totp_token(device)) + 1) % 10**6:06d}"
+    response = post_login(
+        client, "officer", PASSWORD, otp_device=device.persistent_id, otp_token=wrong
+    )
+    assert response.status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_staff_with_a_totp_device_and_the_current_code_reach_the_admin(client, staff):
+    """Password plus the device's current code verifies the session; admin pages open."""
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    response = post_login(
+        client,
+        "officer",
+        PASSWORD,
+        otp_device=device.persistent_id,
+        otp_token=totp_token(device),
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/cases/case/").status_code == 200
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_a_verified_staff_member_can_show_the_qr_code_of_a_device(client, staff):
+    """The TOTP device admin shows the enrolment QR code (an SVG) to add to an app."""
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    post_login(
+        client, "officer", PASSWORD, otp_device=device.persistent_id, otp_token=totp_token(device)
+    )
+    new_device = TOTPDevice.objects.create(user=staff, name="second phone", confirmed=False)
+    config = client.get(f"/admin/otp_totp/totpdevice/{new_device.pk}/config/")
+    assert config.status_code == 200
+    qrcode = client.get(f"/admin/otp_totp/totpdevice/{new_device.pk}/qrcode/")
+    assert qrcode.status_code == 200
+    assert qrcode["Content-Type"].startswith("image/svg+xml")
+    assert b"<svg" in qrcode.content
