@@ -1816,6 +1816,7 @@ class CaseStory:
     # -- time ----------------------------------------------------------------------------
 
     def at(self) -> dt.datetime:
+        """Return the moment of the next call: office hours on the story's current day."""
         return _at(self.rng, self.day)
 
     def step(self, low: int, high: int) -> bool:
@@ -1824,6 +1825,7 @@ class CaseStory:
         return self.day <= AS_OF
 
     def party(self, key: str) -> Party:
+        """Return the party known by ``key`` in ``_PARTIES``."""
         return self.world.parties[key]
 
     # -- the story -----------------------------------------------------------------------
@@ -2087,11 +2089,13 @@ class CaseStory:
     # -- custody -------------------------------------------------------------------------
 
     def move(self, status: str, reason: str = "", on: dt.date | None = None) -> None:
+        """Change the case's status, dated ``on`` when the day in the world is known."""
         self.w.case_change_status(
             at=self.at(), case=self.case, status=status, reason=reason, occurred_on=on
         )
 
     def occur(self, kind: str, description: str, source: Source | None = None, **extra) -> None:
+        """Record something that happened today in the story."""
         self.w.occurrence_record(
             at=self.at(),
             case=self.case,
@@ -2771,6 +2775,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
 
     def line(self) -> str:
+        """Return the counts and rates so far as one line."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return (
             f"{self.cases} cases, {self.events} events in {elapsed:.1f} s "
