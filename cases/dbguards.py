@@ -1,4 +1,5 @@
-"""Database-level guards: the timeline is append-only, and PostgreSQL stamps transaction ids.
+"""Database-level guards: the timeline and the access log are append-only; PostgreSQL stamps
+transaction ids.
 
 The SQL lives here so that migrations and the test suite's SQLite flush helper share it.
 Names carry a version suffix; a change of behaviour gets a new name and a new migration.
@@ -67,6 +68,52 @@ SQLITE_REMOVE = [
 ]
 
 
+ACCESS_LOG_TABLE = "cases_accesslogentry"
+
+ACCESS_LOG_POSTGRES_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION cases_access_log_append_only_v1() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'the access log is append-only: % refused on {ACCESS_LOG_TABLE}', TG_OP
+            USING ERRCODE = 'restrict_violation';
+    END;
+    $$ LANGUAGE plpgsql;
+    """,
+    f"""
+    CREATE TRIGGER cases_access_log_append_only
+        BEFORE UPDATE OR DELETE ON {ACCESS_LOG_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION cases_access_log_append_only_v1();
+    """,
+]
+
+ACCESS_LOG_POSTGRES_REMOVE = [
+    f"DROP TRIGGER IF EXISTS cases_access_log_append_only ON {ACCESS_LOG_TABLE};",
+    "DROP FUNCTION IF EXISTS cases_access_log_append_only_v1();",
+]
+
+ACCESS_LOG_SQLITE_INSTALL = [
+    f"""
+    CREATE TRIGGER IF NOT EXISTS cases_access_log_no_update_v1
+    BEFORE UPDATE ON {ACCESS_LOG_TABLE}
+    BEGIN
+        SELECT RAISE(ABORT, 'the access log is append-only: UPDATE refused on {ACCESS_LOG_TABLE}');
+    END;
+    """,
+    f"""
+    CREATE TRIGGER IF NOT EXISTS cases_access_log_no_delete_v1
+    BEFORE DELETE ON {ACCESS_LOG_TABLE}
+    BEGIN
+        SELECT RAISE(ABORT, 'the access log is append-only: DELETE refused on {ACCESS_LOG_TABLE}');
+    END;
+    """,
+]
+
+ACCESS_LOG_SQLITE_REMOVE = [
+    "DROP TRIGGER IF EXISTS cases_access_log_no_update_v1;",
+    "DROP TRIGGER IF EXISTS cases_access_log_no_delete_v1;",
+]
+
+
 def _statements(vendor: str, install: bool) -> list[str]:
     if vendor == "postgresql":
         return POSTGRES_INSTALL if install else POSTGRES_REMOVE
@@ -75,15 +122,54 @@ def _statements(vendor: str, install: bool) -> list[str]:
     raise NotImplementedError(f"No timeline guard for the {vendor} database backend.")
 
 
+def _access_log_statements(vendor: str, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return ACCESS_LOG_POSTGRES_INSTALL if install else ACCESS_LOG_POSTGRES_REMOVE
+    if vendor == "sqlite":
+        return ACCESS_LOG_SQLITE_INSTALL if install else ACCESS_LOG_SQLITE_REMOVE
+    raise NotImplementedError(f"No access-log guard for the {vendor} database backend.")
+
+
+def _access_log_table_exists(connection) -> bool:
+    with connection.cursor() as cursor:
+        return ACCESS_LOG_TABLE in connection.introspection.table_names(cursor)
+
+
 def install_timeline_guards(connection) -> None:
-    """Create the timeline triggers on ``connection``'s database."""
+    """Create the timeline triggers on ``connection``'s database.
+
+    On SQLite, also put back the access log's triggers once its table exists: a test flush
+    empties tables with DELETE, so it lifts every append-only guard through
+    ``remove_timeline_guards`` and restores them all through this function.
+    """
     with connection.cursor() as cursor:
         for sql in _statements(connection.vendor, install=True):
             cursor.execute(sql)
+    if connection.vendor == "sqlite" and _access_log_table_exists(connection):
+        install_access_log_guards(connection)
 
 
 def remove_timeline_guards(connection) -> None:
     """Drop the timeline triggers (migration rollback and SQLite test flushes only)."""
     with connection.cursor() as cursor:
         for sql in _statements(connection.vendor, install=False):
+            cursor.execute(sql)
+        if connection.vendor == "sqlite":
+            # Dropping a trigger that does not exist is a no-op, so this is safe before
+            # the access log's migration too.
+            for sql in ACCESS_LOG_SQLITE_REMOVE:
+                cursor.execute(sql)
+
+
+def install_access_log_guards(connection) -> None:
+    """Create the access log's append-only triggers on ``connection``'s database."""
+    with connection.cursor() as cursor:
+        for sql in _access_log_statements(connection.vendor, install=True):
+            cursor.execute(sql)
+
+
+def remove_access_log_guards(connection) -> None:
+    """Drop the access log's triggers (migration rollback only)."""
+    with connection.cursor() as cursor:
+        for sql in _access_log_statements(connection.vendor, install=False):
             cursor.execute(sql)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 from cases import choices
@@ -40,6 +41,7 @@ class Source(PublicModel):
         max_length=1, choices=choices.Reliability.choices, default=choices.Reliability.F
     )
     notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,6 +68,7 @@ class Party(PublicModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,6 +118,7 @@ class Person(PublicModel):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["working_name", "id"]
@@ -213,9 +217,14 @@ class Case(PublicModel):
         max_length=16, choices=choices.Verification.choices, blank=True, editable=False
     )
     current_intention_verified = models.BooleanField(default=False, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["reference"]
+        permissions = [
+            ("view_sensitive", "Can view sensitive fields"),
+            ("export_cases", "Can export cases"),
+        ]
         indexes = [
             models.Index(fields=["status"]),
             models.Index(fields=["current_intention_option"]),
@@ -269,6 +278,7 @@ class StatedIntention(PublicModel):
     )
     version = models.PositiveIntegerField(default=1)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["case_id", "stated_on", "id"]
@@ -324,6 +334,7 @@ class Request(PublicModel):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["case_id", "created_at", "id"]
@@ -474,6 +485,83 @@ class TimelineEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Timeline events are append-only; they cannot be deleted.")
+
+
+class AccessChannel(models.TextChoices):
+    """Where a sensitive value was read."""
+
+    API = "api", "API"
+    PAGE = "page", "Page"
+    EXPORT = "export", "Export"
+    ADMIN = "admin", "Admin"
+
+
+class AccessLogQuerySet(models.QuerySet):
+    """A queryset that refuses bulk updates and deletes of access-log entries."""
+
+    def update(self, **kwargs):
+        raise TypeError("The access log is append-only; entries cannot be updated.")
+
+    def delete(self):
+        raise TypeError("The access log is append-only; entries cannot be deleted.")
+
+
+class AccessLogEntry(models.Model):
+    """One object whose sensitive fields one response showed: who, what, when, where from.
+
+    A response that shows sensitive values of several objects appends one entry per object,
+    all in one insert and sharing ``response_id``.
+    """
+
+    response_id = models.UUIDField(db_index=True, editable=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    # Kept as text too: the account may be renamed, the entry must still say who it was.
+    username = models.CharField(max_length=150, blank=True, editable=False)
+    token_label = models.CharField(max_length=100, blank=True, editable=False)
+    channel = models.CharField(max_length=8, choices=AccessChannel.choices, editable=False)
+    path = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="Request path, no query string."
+    )
+    object_type = models.CharField(max_length=32, editable=False)
+    object_uuid = models.UUIDField(null=True, blank=True, editable=False)
+    fields = models.JSONField(
+        default=list, blank=True, editable=False, help_text="Sensitive fields shown."
+    )
+    extra = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Exports: filter and row count."
+    )
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "access-log entry"
+        verbose_name_plural = "access log"
+        indexes = [
+            models.Index(fields=["object_uuid", "at"], name="accesslog_object_at"),
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+            models.Index(fields=["channel", "at"], name="accesslog_channel_at"),
+            models.Index(fields=["at"], name="accesslog_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.username or '-'} read {self.object_type} {self.object_uuid} ({self.channel})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("The access log is append-only; entries cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The access log is append-only; entries cannot be deleted.")
 
 
 from cases.tokens import ApiToken  # noqa: E402,F401

@@ -295,6 +295,7 @@ def party_update(
     *,
     actor: Actor,
     party: Party,
+    expected_version: int | None = None,
     reason: str = "",
     source: Source | None = None,
     **fields: Any,
@@ -304,6 +305,7 @@ def party_update(
     Nothing is written, and no event appended, when nothing changed.
     """
     party = Party.objects.select_for_update().get(pk=party.pk)
+    _check_version(party, expected_version)
     changes = _apply_fields(party, fields, PARTY_FIELDS)
     if not changes:
         return party
@@ -314,6 +316,7 @@ def party_update(
             raise ValidationError({"parent": "A party cannot be its own parent or ancestor."})
         ancestor = ancestor.parent
     party.full_clean()
+    party.version += 1
     party.save()
     _append_event(
         actor=actor,
@@ -343,6 +346,7 @@ def source_update(
     *,
     actor: Actor,
     source: Source,
+    expected_version: int | None = None,
     reason: str = "",
     **fields: Any,
 ) -> Source:
@@ -351,10 +355,12 @@ def source_update(
     Nothing is written, and no event appended, when nothing changed.
     """
     source = Source.objects.select_for_update().get(pk=source.pk)
+    _check_version(source, expected_version)
     changes = _apply_fields(source, fields, SOURCE_FIELDS)
     if not changes:
         return source
     source.full_clean()
+    source.version += 1
     source.save()
     _append_event(
         actor=actor,

@@ -14,7 +14,6 @@ from cases.models import (
     Request,
     Source,
     StatedIntention,
-    TimelineEvent,
 )
 from cases.selectors import case_list
 from cases.transitions import REQUEST_OPEN_STATUSES
@@ -27,16 +26,6 @@ def _count(queryset: QuerySet, ref: str) -> Coalesce:
     """Return a correlated count of ``queryset`` rows grouped by ``ref``, 0 when none."""
     counted = queryset.values(ref).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def event_version(model_name: str) -> Coalesce:
-    """Return the version of parties and sources: how many events concern the row.
-
-    Parties and sources have no version column; every create and every effective update
-    appends exactly one event about the row, so the count rises with each change.
-    """
-    events = TimelineEvent.objects.filter(subject_type=model_name, subject_uuid=OuterRef("uuid"))
-    return _count(events.order_by(), "subject_uuid")
 
 
 def api_cases() -> QuerySet[Case]:
@@ -85,10 +74,10 @@ def api_persons() -> QuerySet[Person]:
 
 
 def api_parties() -> QuerySet[Party]:
-    """Return parties with their parent and version."""
-    return Party.objects.select_related("parent").annotate(version=event_version("party"))
+    """Return parties with their parent."""
+    return Party.objects.select_related("parent")
 
 
 def api_sources() -> QuerySet[Source]:
-    """Return sources with their version."""
-    return Source.objects.annotate(version=event_version("source"))
+    """Return sources."""
+    return Source.objects.all()

@@ -8,7 +8,6 @@ stale gives 412 with the current version, missing gives 428. Nothing is deleted.
 
 from __future__ import annotations
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -24,7 +23,7 @@ from rest_framework.response import Response
 from cases import services
 from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
 from cases.api import serializers as s
-from cases.api.exceptions import PreconditionFailed, PreconditionRequired
+from cases.api.exceptions import PreconditionRequired
 from cases.choices import Channel
 from cases.filters import (
     CaseFilterSet,
@@ -167,7 +166,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
 
 
 # --------------------------------------------------------------------------------------------
-# Parties and sources: no version column, so the version is the number of events about them
+# Parties and sources: reference data, versioned like every other row
 # --------------------------------------------------------------------------------------------
 
 
@@ -192,23 +191,13 @@ class _ReferenceDataViewSet(ResourceViewSet):
         fields, reason = self._service_fields(
             self.validated(self.input_serializer_class, partial=partial)
         )
-        with transaction.atomic():
-            # Lock first, so no other write slips in between the check and the update.
-            self.model.objects.select_for_update().get(pk=row.pk)
-            current = self.get_queryset().get(pk=row.pk).version
-            if current != version:
-                raise PreconditionFailed(
-                    f"{self.model._meta.verbose_name.capitalize()} {row} was changed by someone "
-                    f"else (you had version {version}, it is now version {current}). Reload it, "
-                    "reapply your change and save again.",
-                    current_version=current,
-                )
-            self.update_service(
-                actor=actor_for(request),
-                reason=reason,
-                **{self.model._meta.model_name: row},
-                **fields,
-            )
+        self.update_service(
+            actor=actor_for(request),
+            expected_version=version,
+            reason=reason,
+            **{self.model._meta.model_name: row},
+            **fields,
+        )
         return self.row_response(row.pk)
 
     def partial_update(self, request, *args, **kwargs):
