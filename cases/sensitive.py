@@ -1,0 +1,244 @@
+"""The sensitive fields, in one place, and how they are withheld from users who may not see them.
+
+A sensitive value is one whose disclosure could expose the person or their family to
+punishment: what they said in their own words, who their relatives are, their health, where
+they were born, their service number, and the names they are really known by. Users without
+the ``cases.view_sensitive`` permission get ``null`` in place of each such value, and the field
+is named in a ``redacted`` list on the object, so a client can tell a withheld value from an
+empty one. Name variants are withheld by leaving them out: only pseudonymous variants (and the
+working name, often a pseudonym by design) are shown.
+
+Every reader (API, feed, pages, exports, admin) asks this module; none keeps its own list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import Q
+
+#: The permission that shows sensitive values.
+VIEW_SENSITIVE = "cases.view_sensitive"
+#: The permission that lets a user download exports of cases.
+EXPORT_CASES = "cases.export_cases"
+
+#: Sensitive fields of a person (``names`` is the non-pseudonymous name variants).
+PERSON_FIELDS: tuple[str, ...] = ("birth_place", "service_number", "family_links", "medical_notes")
+#: The pseudo-field that stands for a person's non-pseudonymous name variants.
+NAMES = "names"
+#: Sensitive fields of a stated intention: the verbatim words.
+INTENTION_FIELDS: tuple[str, ...] = ("quote",)
+#: Sensitive fields of a note: its body is free text that can hold anything.
+NOTE_FIELDS: tuple[str, ...] = ("body",)
+
+#: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
+SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "person": (*PERSON_FIELDS, NAMES),
+    "statedintention": INTENTION_FIELDS,
+    "note": NOTE_FIELDS,
+}
+
+#: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
+SENSITIVE_CHANGE_KEYS: frozenset[str] = frozenset((*PERSON_FIELDS, *INTENTION_FIELDS))
+#: Event kinds whose summary repeats sensitive text (a note's first line).
+SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})
+#: What a withheld summary says instead.
+WITHHELD_SUMMARY = {"note.added": "Note added (text withheld)"}
+
+
+def can_view_sensitive(user) -> bool:
+    """Return whether ``user`` may see sensitive values."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.has_perm(VIEW_SENSITIVE)
+    )
+
+
+def _is_pseudonym(name: Any) -> bool:
+    if isinstance(name, Mapping):
+        return bool(name.get("is_pseudonym"))
+    return bool(getattr(name, "is_pseudonym", False))
+
+
+def _value_of(obj: Any, field: str) -> Any:
+    return obj.get(field) if isinstance(obj, Mapping) else getattr(obj, field, None)
+
+
+def is_hidden_name(name: Any) -> bool:
+    """Return whether a name variant (row or dict) is sensitive: every non-pseudonym is."""
+    return not _is_pseudonym(name)
+
+
+def visible_name_condition(user, prefix: str = "") -> Q:
+    """Return the condition on ``PersonName`` rows that ``user`` may see (and search).
+
+    ``prefix`` is the lookup path to the name rows, e.g. ``"names__"`` from a person.
+    """
+    if can_view_sensitive(user):
+        return Q()
+    return Q(**{f"{prefix}is_pseudonym": True})
+
+
+def visible_names(names: Iterable[Any], user, *, allowed: bool | None = None) -> list[Any]:
+    """Return the name variants ``user`` may see, in order."""
+    if allowed is None:
+        allowed = can_view_sensitive(user)
+    names = list(names)
+    return names if allowed else [n for n in names if not is_hidden_name(n)]
+
+
+def sensitive_values(obj: Any) -> dict[str, Any]:
+    """Return ``{field: value}`` of the non-empty sensitive values of a row.
+
+    ``obj`` is a Person, StatedIntention, Note or PersonName; for a person, ``names`` maps to
+    the non-pseudonymous variants' values.
+    """
+    model_name = obj._meta.model_name
+    if model_name == "personname":
+        return {"value": obj.value} if is_hidden_name(obj) else {}
+    values: dict[str, Any] = {}
+    for field in SENSITIVE_FIELDS.get(model_name, ()):
+        if field == NAMES:
+            hidden = [n.value for n in obj.names.all() if is_hidden_name(n)]
+            if hidden:
+                values[NAMES] = hidden
+            continue
+        value = getattr(obj, field)
+        if value not in (None, ""):
+            values[field] = value
+    return values
+
+
+def redact_fields(
+    data: dict, model_name: str, user, *, allowed: bool | None = None
+) -> tuple[list[str], list[str]]:
+    """Withhold the sensitive fields of one object's representation ``data`` in place.
+
+    Without the permission each sensitive field present in ``data`` becomes ``None`` (name
+    variants are filtered to pseudonyms) and ``data["redacted"]`` names every sensitive field,
+    whether or not it held a value, so an empty value cannot be told from a withheld one.
+    With it ``data["redacted"]`` is empty. Return ``(redacted, shown)``: the fields withheld,
+    and the fields whose non-empty sensitive values the representation shows (for the log).
+    """
+    if allowed is None:
+        allowed = can_view_sensitive(user)
+    redacted: list[str] = []
+    shown: list[str] = []
+    for field in SENSITIVE_FIELDS.get(model_name, ()):
+        if field not in data:
+            continue
+        if field == NAMES:
+            names = data[NAMES] or []
+            if allowed:
+                if any(is_hidden_name(n) for n in names):
+                    shown.append(NAMES)
+            else:
+                data[NAMES] = visible_names(names, user, allowed=False)
+                redacted.append(NAMES)
+            continue
+        if allowed:
+            if data[field] not in (None, ""):
+                shown.append(field)
+        else:
+            data[field] = None
+            redacted.append(field)
+    data["redacted"] = redacted
+    return redacted, shown
+
+
+def _redact_names_change(value: Any) -> tuple[Any, bool]:
+    """Return a ``names`` change without non-pseudonyms, and whether any were left out."""
+    if not isinstance(value, list | tuple):
+        return None, True
+    hidden = False
+    redacted = []
+    for side in value:
+        if isinstance(side, list | tuple):
+            kept = [n for n in side if isinstance(n, Mapping) and not is_hidden_name(n)]
+            hidden = hidden or len(kept) != len(side)
+            redacted.append(kept)
+        else:
+            hidden = hidden or side is not None
+            redacted.append(None)
+    return redacted, hidden
+
+
+def redact_event_changes(
+    kind: str, subject_type: str, changes: Mapping[str, Any] | None, user, *, allowed=None
+) -> tuple[dict[str, Any], list[str]]:
+    """Return an event's ``changes`` as ``user`` may see them, and the keys withheld.
+
+    Without the permission, the value pair of every sensitive key becomes ``None`` (the key
+    stays, so the client still learns that the field changed), a ``names`` change keeps only
+    pseudonymous variants, and a note's ``body`` is withheld. With it, ``changes`` is
+    returned unchanged and nothing is withheld.
+    """
+    changes = dict(changes or {})
+    if allowed is None:
+        allowed = can_view_sensitive(user)
+    if allowed:
+        return changes, []
+    withheld: list[str] = []
+    for key in sorted(changes):
+        if key in SENSITIVE_CHANGE_KEYS or (subject_type == "note" and key in NOTE_FIELDS):
+            changes[key] = None
+            withheld.append(key)
+        elif key == NAMES:
+            changes[key], hidden = _redact_names_change(changes[key])
+            if hidden:
+                withheld.append(key)
+    return changes, withheld
+
+
+def event_shows_sensitive(kind: str, subject_type: str, changes: Mapping[str, Any] | None) -> list:
+    """Return the keys of an event's ``changes`` that hold sensitive values (for the log)."""
+    shown = []
+    for key, value in (changes or {}).items():
+        if key in SENSITIVE_CHANGE_KEYS or (subject_type == "note" and key in NOTE_FIELDS):
+            if isinstance(value, list | tuple) and all(v in (None, "") for v in value):
+                continue
+            shown.append(key)
+        elif key == NAMES:
+            _kept, hidden = _redact_names_change(value)
+            if hidden:
+                shown.append(key)
+    return sorted(shown)
+
+
+def redact_event(event: dict, user, *, allowed: bool | None = None) -> list[str]:
+    """Withhold the sensitive parts of one event's representation in place.
+
+    ``event`` holds ``kind``, ``subject_type``, ``changes`` and ``summary``; ``redacted`` is
+    set on it. Return the keys withheld (``summary`` included when it repeated a note).
+    """
+    if allowed is None:
+        allowed = can_view_sensitive(user)
+    changes, withheld = redact_event_changes(
+        event["kind"], event["subject_type"], event.get("changes"), user, allowed=allowed
+    )
+    event["changes"] = changes
+    if not allowed and event["kind"] in SUMMARY_REPEATS_BODY:
+        event["summary"] = WITHHELD_SUMMARY[event["kind"]]
+        withheld.append("summary")
+    event["redacted"] = withheld
+    return withheld
+
+
+def redact_events(events: list[dict], user) -> list[tuple[str, str, list[str]]]:
+    """Withhold sensitive parts of event representations in place; return what was shown.
+
+    Return ``(subject_type, subject_uuid, keys)`` for each event that shows sensitive values
+    to ``user`` (none when the user may not see them), ready for :func:`cases.access.log_access`.
+    """
+    allowed = can_view_sensitive(user)
+    shown = []
+    for event in events:
+        redact_event(event, user, allowed=allowed)
+        if allowed:
+            keys = event_shows_sensitive(event["kind"], event["subject_type"], event["changes"])
+            if keys:
+                shown.append((event["subject_type"], event["subject_uuid"], keys))
+    return shown

@@ -1,0 +1,189 @@
+"""The sensitive-field rules: who may see, what is withheld from events and objects, names."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+
+from cases import access, sensitive
+from cases.models import Note, Person, PersonName, StatedIntention
+from cases.services import NameSpec
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def role_user(role: str, username: str | None = None):
+    """Return a user in the role ``role`` (the groups are made idempotently)."""
+    access.ensure_roles()
+    user = f.user(username or role.replace(" ", "_"))
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def test_case_officers_and_superusers_may_view_sensitive_values():
+    """Only the permission decides: case officers and superusers hold it, others do not."""
+    assert sensitive.can_view_sensitive(role_user("case officer"))
+    assert sensitive.can_view_sensitive(f.user("root", is_superuser=True))
+    assert not sensitive.can_view_sensitive(role_user("analyst"))
+    assert not sensitive.can_view_sensitive(role_user("integration"))
+    assert not sensitive.can_view_sensitive(AnonymousUser())
+    assert not sensitive.can_view_sensitive(None)
+
+
+def test_an_integration_user_granted_view_sensitive_may_view():
+    """The integration role is redacted unless its user also holds the permission."""
+    user = role_user("integration")
+    user.user_permissions.add(Permission.objects.get(codename="view_sensitive"))
+    user = type(user).objects.get(pk=user.pk)  # a fresh permission cache
+    assert sensitive.can_view_sensitive(user)
+
+
+def test_an_inactive_officer_may_not_view():
+    """A deactivated account sees nothing sensitive even while it still holds the role."""
+    user = role_user("case officer")
+    user.is_active = False
+    assert not sensitive.can_view_sensitive(user)
+
+
+def test_person_changes_are_withheld_but_the_keys_stay():
+    """Medical notes and the other sensitive keys become null; other keys pass through."""
+    changes = {
+        "medical_notes": ["", "jaw wound"],
+        "family_links": [None, "mother in Hamhung"],
+        "birth_place": ["", "Hamhung"],
+        "service_number": ["", "123"],
+        "rank": ["", "private"],
+    }
+    redacted, withheld = sensitive.redact_event_changes(
+        "person.updated", "person", changes, role_user("analyst")
+    )
+    assert redacted == {
+        "medical_notes": None,
+        "family_links": None,
+        "birth_place": None,
+        "service_number": None,
+        "rank": ["", "private"],
+    }
+    assert withheld == ["birth_place", "family_links", "medical_notes", "service_number"]
+    assert changes["medical_notes"] == ["", "jaw wound"], "the input is not changed"
+
+
+def test_a_names_change_keeps_only_pseudonyms():
+    """A names diff loses its non-pseudonymous variants on both sides."""
+    changes = {
+        "names": [
+            [{"value": "리", "script": "hangul", "romanisation": "", "is_pseudonym": False}],
+            [
+                {"value": "리", "script": "hangul", "romanisation": "", "is_pseudonym": False},
+                {"value": "K-7", "script": "latin", "romanisation": "", "is_pseudonym": True},
+            ],
+        ]
+    }
+    redacted, withheld = sensitive.redact_event_changes(
+        "person.updated", "person", changes, role_user("analyst")
+    )
+    assert redacted["names"] == [[], [changes["names"][1][1]]]
+    assert withheld == ["names"]
+
+
+def test_a_names_change_of_pseudonyms_only_is_not_withheld():
+    """Nothing is withheld when every variant in the diff is a pseudonym."""
+    pseudonym = {"value": "K-7", "script": "latin", "romanisation": "", "is_pseudonym": True}
+    changes = {"names": [[], [pseudonym]]}
+    redacted, withheld = sensitive.redact_event_changes(
+        "person.created", "person", changes, role_user("analyst")
+    )
+    assert redacted == changes and withheld == []
+
+
+def test_quote_and_note_body_are_withheld():
+    """A recorded quote and a note's body are withheld; the note's summary too."""
+    analyst = role_user("analyst")
+    _, withheld = sensitive.redact_event_changes(
+        "intention.recorded", "statedintention", {"quote": [None, "made up our mind"]}, analyst
+    )
+    assert withheld == ["quote"]
+    event = {
+        "kind": "note.added",
+        "subject_type": "note",
+        "summary": "Note: his mother lives in Hamhung",
+        "changes": {"body": [None, "his mother lives in Hamhung"]},
+    }
+    assert sensitive.redact_event(event, analyst) == ["body", "summary"]
+    assert event["changes"] == {"body": None}
+    assert "Hamhung" not in event["summary"]
+    assert event["redacted"] == ["body", "summary"]
+
+
+def test_officers_get_events_unchanged_and_the_log_list():
+    """With the permission nothing is withheld and the sensitive keys shown are reported."""
+    officer = role_user("case officer")
+    events = [
+        {
+            "kind": "intention.recorded",
+            "subject_type": "statedintention",
+            "subject_uuid": "u1",
+            "summary": "Statement recorded",
+            "changes": {"quote": [None, "made up our mind"], "option": [None, "third_state"]},
+        },
+        {
+            "kind": "case.updated",
+            "subject_type": "case",
+            "subject_uuid": "u2",
+            "summary": "Priority changed",
+            "changes": {"priority": ["normal", "high"]},
+        },
+    ]
+    shown = sensitive.redact_events(events, officer)
+    assert events[0]["changes"]["quote"] == [None, "made up our mind"]
+    assert events[0]["redacted"] == [] and events[1]["redacted"] == []
+    assert shown == [("statedintention", "u1", ["quote"])]
+
+
+def test_redact_fields_nulls_every_sensitive_field_even_when_empty():
+    """An empty value is withheld like a filled one, so emptiness leaks nothing."""
+    data = {
+        "working_name": "Ri",
+        "medical_notes": "",
+        "family_links": "x",
+        "birth_place": "",
+        "service_number": "",
+        "names": [{"value": "리", "is_pseudonym": False}, {"value": "K", "is_pseudonym": True}],
+    }
+    redacted, shown = sensitive.redact_fields(data, "person", role_user("analyst"))
+    assert data["medical_notes"] is None and data["family_links"] is None
+    assert data["names"] == [{"value": "K", "is_pseudonym": True}]
+    assert sorted(data["redacted"]) == sorted(
+        ["birth_place", "service_number", "family_links", "medical_notes", "names"]
+    )
+    assert shown == [] and redacted == data["redacted"]
+
+
+def test_sensitive_values_of_rows():
+    """The rows' sensitive values: person fields and hidden names, quotes, note bodies."""
+    person = f.person(
+        "Ri",
+        names=[NameSpec("리", "hangul"), NameSpec("K-7", "latin", is_pseudonym=True)],
+        medical_notes="jaw wound",
+    )
+    person = Person.objects.prefetch_related("names").get(pk=person.pk)
+    assert sensitive.sensitive_values(person) == {"medical_notes": "jaw wound", "names": ["리"]}
+    hidden, pseudonym = PersonName.objects.filter(person=person).order_by("id")
+    assert sensitive.sensitive_values(hidden) == {"value": "리"}
+    assert sensitive.sensitive_values(pseudonym) == {}
+    case = f.case(person_obj=person)
+    intention = f.intention(case, quote="really want to go")
+    assert sensitive.sensitive_values(StatedIntention.objects.get(pk=intention.pk)) == {
+        "quote": "really want to go"
+    }
+    assert sensitive.sensitive_values(Note(body="b")) == {"body": "b"}
+
+
+def test_visible_name_condition():
+    """Users without the permission may match pseudonymous variants only."""
+    person = f.person(
+        "Ri", names=[NameSpec("리", "hangul"), NameSpec("K-7", "latin", is_pseudonym=True)]
+    )
+    analyst, officer = role_user("analyst"), role_user("case officer")
+    rows = PersonName.objects.filter(person=person)
+    assert [n.value for n in rows.filter(sensitive.visible_name_condition(analyst))] == ["K-7"]
+    assert rows.filter(sensitive.visible_name_condition(officer)).count() == 2
