@@ -13,10 +13,12 @@ Every reader (API, feed, pages, exports, admin) asks this module; none keeps its
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
+from functools import reduce
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 #: The permission that shows sensitive values.
 VIEW_SENSITIVE = "cases.view_sensitive"
@@ -80,6 +82,24 @@ def visible_name_condition(user, prefix: str = "") -> Q:
     if can_view_sensitive(user):
         return Q()
     return Q(**{f"{prefix}is_pseudonym": True})
+
+
+def visible_name_match(value: str, person_ref: str, user) -> Exists | None:
+    """Return a condition true when a name variant ``user`` may see matches ``value``.
+
+    The search expands ``value`` across scripts and romanisations as the name search does,
+    but only over visible variants: a user without the permission cannot learn a true name
+    by searching for it. ``person_ref`` is the lookup of the person's id in the outer query.
+    """
+    from cases.models import PersonName
+    from cases.names import search_variants
+
+    variants = search_variants(value)
+    if not variants:
+        return None
+    matches = reduce(operator.or_, (Q(search_key__contains=v) for v in sorted(variants)))
+    rows = PersonName.objects.filter(matches, visible_name_condition(user))
+    return Exists(rows.filter(person=OuterRef(person_ref)))
 
 
 def visible_names(names: Iterable[Any], user, *, allowed: bool | None = None) -> list[Any]:

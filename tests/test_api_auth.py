@@ -164,19 +164,20 @@ def test_admin_revokes_tokens(officer):
     assert not model_admin.has_add_permission(request)
 
 
-def test_sensitive_fields_are_hidden_from_readers_without_change_permission(
+def test_sensitive_fields_are_withheld_from_readers_without_view_sensitive(
     officer_client, analyst_client
 ):
-    """Medical notes, family links and verbatim quotes are shown to officers only."""
+    """Medical notes, family links and verbatim quotes are null for analysts, named as such."""
     person = f.person("Ri", medical_notes="jaw wound", family_links="parents in Pyongyang")
     case = f.case(person_obj=person)
     f.intention(case, quote="I want to go to South Korea")
     url = f"/api/v1/persons/{person.uuid}/"
     assert officer_client.get(url).json()["medical_notes"] == "jaw wound"
     analyst_view = analyst_client.get(url).json()
-    assert "medical_notes" not in analyst_view and "family_links" not in analyst_view
+    assert analyst_view["medical_notes"] is None and analyst_view["family_links"] is None
+    assert {"medical_notes", "family_links"} <= set(analyst_view["redacted"])
     intention = analyst_client.get("/api/v1/intentions/").json()["results"][0]
-    assert "quote" not in intention
+    assert intention["quote"] is None and intention["redacted"] == ["quote"]
     assert (
         officer_client.get("/api/v1/intentions/").json()["results"][0]["quote"]
         == "I want to go to South Korea"

@@ -3,9 +3,10 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
+from cases import access
 from cases.services import NameSpec
 from cases.tokens import ApiToken
 from tests import factories as f
@@ -35,10 +36,18 @@ def officer():
     return make_officer()
 
 
+def make_analyst(username="analyst"):
+    """Return a user in the analyst role: reads and exports, no writes, no sensitive values."""
+    access.ensure_roles()
+    user = f.user(username)
+    user.groups.add(Group.objects.get(name="analyst"))
+    return user
+
+
 @pytest.fixture
 def analyst():
     """A user who may read but holds no write permission."""
-    return f.user("analyst")
+    return make_analyst()
 
 
 @pytest.fixture

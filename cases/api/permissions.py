@@ -1,4 +1,10 @@
-"""Who may do what through the API: everyone signed in reads, officers write, tokens scope."""
+"""Who may do what through the API: permissions, never role names, and token scopes.
+
+Every signed-in user reads (a view may ask for more with ``read_permission``); creating needs
+the model's ``add`` permission and changing its ``change`` permission, as in the admin.
+Sensitive values need ``cases.view_sensitive`` on top (``cases.sensitive`` withholds them);
+no permission lets anything be deleted.
+"""
 
 from __future__ import annotations
 
@@ -22,22 +28,24 @@ class TokenScope(permissions.BasePermission):
 class OfficerWrites(permissions.BasePermission):
     """Let any signed-in user read; let writes through only with the model permission.
 
-    A view names the permission a write needs with ``write_permission`` (an ``@action``
-    keyword sets it per action); otherwise a create needs ``cases.add_<model>`` and any other
-    write ``cases.change_<model>``, as in the admin.
+    A view may name the permission a read needs with ``read_permission``, and names the one
+    a write needs with ``write_permission`` (an ``@action`` keyword sets it per action);
+    otherwise a create needs ``cases.add_<model>`` and any other write
+    ``cases.change_<model>``. A view without a model needs staff status to write.
     """
 
     message = "You may read these records but not change them."
 
     def has_permission(self, request, view):
+        queryset = getattr(view, "queryset", None)
+        meta = queryset.model._meta if queryset is not None else None
         if request.method in permissions.SAFE_METHODS:
-            return True
+            perm = getattr(view, "read_permission", None)
+            return perm is None or request.user.has_perm(perm)
         perm = getattr(view, "write_permission", None)
         if perm is None:
-            queryset = getattr(view, "queryset", None)
-            if queryset is None:
+            if meta is None:
                 return bool(request.user and request.user.is_staff)
-            meta = queryset.model._meta
             verb = "add" if request.method == "POST" else "change"
             perm = f"{meta.app_label}.{verb}_{meta.model_name}"
         return request.user.has_perm(perm)

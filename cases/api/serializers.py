@@ -14,29 +14,46 @@ from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases import choices
+from cases import choices, sensitive
 from cases.models import Case, Party, Person, PersonName, Position, Request, Source, StatedIntention
 
-#: Fields shown only to users who may change persons: a leak could endanger a family.
-SENSITIVE_PERMISSION = "cases.change_person"
 
-
-def _may_see_sensitive(context) -> bool:
-    request = context.get("request")
-    return bool(request and request.user.has_perm(SENSITIVE_PERMISSION))
+def sensitive_allowed(context) -> bool:
+    """Return whether the request's user may see sensitive values, asked once per response."""
+    if "sensitive_allowed" not in context:
+        request = context.get("request")
+        context["sensitive_allowed"] = sensitive.can_view_sensitive(getattr(request, "user", None))
+    return context["sensitive_allowed"]
 
 
 class SensitiveFieldsMixin:
-    """Drop the ``sensitive_fields`` from the output unless the user may change persons."""
+    """Withhold the model's sensitive fields (see ``cases.sensitive``) from users without
+    ``cases.view_sensitive``: ``null`` values, the fields named in ``redacted``.
 
-    sensitive_fields: tuple[str, ...] = ()
+    For users who may see them, each object whose non-empty sensitive values the output shows
+    is noted in the context's ``sensitive_reads`` (``{(model name, uuid): fields}``), which
+    the view writes to the access log once per response.
+    """
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if self.sensitive_fields and not _may_see_sensitive(self.context):
-            for name in self.sensitive_fields:
-                data.pop(name, None)
+        model_name = instance._meta.model_name
+        _redacted, shown = sensitive.redact_fields(
+            data, model_name, None, allowed=sensitive_allowed(self.context)
+        )
+        reads = self.context.get("sensitive_reads")
+        if shown and reads is not None:
+            reads.setdefault((model_name, instance.uuid), set()).update(shown)
         return data
+
+
+def redacted_field() -> serializers.ListField:
+    """Return the ``redacted`` field as the schema shows it (``SensitiveFieldsMixin`` fills it)."""
+    return serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Sensitive fields withheld from you (their values are null or left out).",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,10 +171,9 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
-    """A person with name variants; family links and medical notes only for officers."""
+    """A person with name variants; sensitive details and true names need the permission."""
 
-    sensitive_fields = ("family_links", "medical_notes")
-
+    redacted = redacted_field()
     url = serializers.HyperlinkedIdentityField(
         view_name="api:person-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
     )
@@ -188,20 +204,22 @@ class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "date_of_death",
             "family_links",
             "medical_notes",
+            "redacted",
             "version",
             "created_at",
             "updated_at",
         ]
 
 
-class PersonBriefSerializer(serializers.ModelSerializer):
-    """The person as a case list shows them: working name and name variants."""
+class PersonBriefSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+    """The person as a case list shows them: working name and the name variants one may see."""
 
     names = PersonNameSerializer(many=True, read_only=True)
+    redacted = redacted_field()
 
     class Meta:
         model = Person
-        fields = ["uuid", "working_name", "names"]
+        fields = ["uuid", "working_name", "names", "redacted"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,9 +228,9 @@ class PersonBriefSerializer(serializers.ModelSerializer):
 
 
 class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
-    """A stated intention; the verbatim quote only for officers."""
+    """A stated intention; the verbatim quote needs the permission."""
 
-    sensitive_fields = ("quote",)
+    redacted = redacted_field()
 
     url = serializers.HyperlinkedIdentityField(
         view_name="api:intention-detail", lookup_field="uuid", lookup_url_kwarg="uuid"
@@ -248,6 +266,7 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "state",
             "supersedes",
             "source",
+            "redacted",
             "version",
             "recorded_at",
         ]

@@ -8,6 +8,7 @@ stale gives 412 with the current version, missing gives 428. Nothing is deleted.
 
 from __future__ import annotations
 
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from cases import services
+from cases import access, sensitive, services
 from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
 from cases.api import serializers as s
 from cases.api.exceptions import PreconditionRequired
@@ -36,6 +37,38 @@ from cases.filters import (
 from cases.models import Party, Source
 from cases.services import Actor, NameSpec
 from cases.tokens import ApiToken
+
+
+class VisibleNamesCaseFilterSet(CaseFilterSet):
+    """Case filters whose name search only matches the name variants the user may see."""
+
+    def filter_q(self, queryset, name, value):
+        """Match the reference, the working name or a visible name variant of the person."""
+        value = value.strip()
+        user = getattr(self.request, "user", None)
+        if not value or sensitive.can_view_sensitive(user):
+            return super().filter_q(queryset, name, value)
+        condition = Q(reference__icontains=value) | Q(person__working_name__icontains=value)
+        names = sensitive.visible_name_match(value, "person_id", user)
+        if names is not None:
+            condition |= names
+        return queryset.filter(condition)
+
+
+class VisibleNamesPersonFilterSet(PersonFilterSet):
+    """Person filters whose name search only matches the name variants the user may see."""
+
+    def filter_q(self, queryset, name, value):
+        """Match the working name or a visible name variant."""
+        value = value.strip()
+        user = getattr(self.request, "user", None)
+        if not value or sensitive.can_view_sensitive(user):
+            return super().filter_q(queryset, name, value)
+        condition = Q(working_name__icontains=value)
+        names = sensitive.visible_name_match(value, "pk", user)
+        if names is not None:
+            condition |= names
+        return queryset.filter(condition)
 
 
 class PageNumberPages(PageNumberPagination):
@@ -133,6 +166,29 @@ class ResourceViewSet(viewsets.GenericViewSet):
     update_serializer_class: type[s.InputSerializer] | None = None
     #: Permission a write needs; ``@action(write_permission=...)`` sets it per action.
     write_permission: str | None = None
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        # One collector per request: serializers note the sensitive values they show.
+        if not hasattr(self, "_sensitive_reads"):
+            self._sensitive_reads = {}
+        context["sensitive_reads"] = self._sensitive_reads
+        return context
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Append the access-log entries of the sensitive values this response shows."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        reads = getattr(self, "_sensitive_reads", None)
+        if reads and response.status_code < 400:
+            access.log_access(
+                user=request.user,
+                channel=access.API,
+                objects=list(reads),
+                fields={object_uuid: fields for (_type, object_uuid), fields in reads.items()},
+                path=request.path,
+                token_label=access.token_label_of(request),
+            )
+        return response
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         if request.method == "DELETE":
@@ -329,7 +385,7 @@ class PersonViewSet(ResourceViewSet):
 
     queryset = selectors.api_persons()
     serializer_class = s.PersonSerializer
-    filterset_class = PersonFilterSet
+    filterset_class = VisibleNamesPersonFilterSet
 
     def get_queryset(self):
         return selectors.api_persons()
@@ -397,7 +453,7 @@ class CaseViewSet(ResourceViewSet):
 
     queryset = selectors.api_cases()
     serializer_class = s.CaseSerializer
-    filterset_class = CaseFilterSet
+    filterset_class = VisibleNamesCaseFilterSet
 
     def get_queryset(self):
         if self.action == "list":
