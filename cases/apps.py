@@ -10,5 +10,6 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self):
-        # Token admin lives apart from cases/admin.py; importing registers it.
-        from cases import admin_tokens  # noqa: F401
+        # The token admin and the access log's read-only screen live apart from
+        # cases/admin.py; importing them registers them.
+        from cases import admin_access, admin_tokens  # noqa: F401

@@ -1,0 +1,235 @@
+"""The access log: what is appended, when, and that nothing can change or remove it."""
+
+import importlib
+import uuid
+
+import pytest
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group
+from django.db import DatabaseError, connection, transaction
+from rest_framework.test import APIClient
+
+from cases import access
+from cases.models import AccessLogEntry
+from cases.services import NameSpec
+from tests import factories as f
+from tests.test_api_support import make_analyst, make_officer, token_client
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+def _entry(**kwargs) -> AccessLogEntry:
+    person = f.person("Ri", medical_notes="jaw wound")
+    user = f.user("reader")
+    (entry,) = access.log_access(
+        user=user,
+        channel=access.API,
+        objects=[person],
+        fields=["medical_notes"],
+        path="/api/v1/persons/?q=리",
+        **kwargs,
+    )
+    return entry
+
+
+def test_log_access_writes_one_entry_per_object_in_one_insert(django_assert_num_queries):
+    """Objects of one response share a response id; one INSERT writes them all."""
+    ri = f.person("Ri", medical_notes="jaw wound")
+    baek = f.person("Baek", family_links="brother")
+    user = f.user("officer1")
+    with django_assert_num_queries(1):
+        entries = access.log_access(
+            user=user,
+            channel=access.EXPORT,
+            objects=[ri, ("person", baek.uuid)],
+            fields={ri.uuid: ["medical_notes"], baek.uuid: ["family_links"]},
+            path="/cases/export.csv?q=Ri",
+            extra={"filter": {"q": "Ri"}, "rows": 2},
+        )
+    rows = list(AccessLogEntry.objects.order_by("id"))
+    assert [(r.object_type, r.object_uuid, r.fields) for r in rows] == [
+        ("person", ri.uuid, ["medical_notes"]),
+        ("person", baek.uuid, ["family_links"]),
+    ]
+    assert len({r.response_id for r in rows}) == 1 and len(entries) == 2
+    assert rows[0].path == "/cases/export.csv", "the query string (a searched name) is cut"
+    assert rows[0].user == user and rows[0].username == "officer1"
+    assert rows[0].extra == {"filter": {"q": "Ri"}, "rows": 2}
+
+
+def test_log_access_writes_nothing_for_no_objects(django_assert_num_queries):
+    """A response that shows no sensitive value costs no query."""
+    with django_assert_num_queries(0):
+        assert (
+            access.log_access(user=None, channel=access.PAGE, objects=[], fields=[], path="/cases/")
+            == []
+        )
+
+
+def test_the_model_refuses_updates_and_deletes():
+    """Saving an entry again, deleting it, or bulk changes raise."""
+    entry = _entry()
+    entry.fields = []
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        AccessLogEntry.objects.all().update(fields=[])
+    with pytest.raises(TypeError):
+        AccessLogEntry.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE cases_accesslogentry SET username = 'someone else'",
+        "DELETE FROM cases_accesslogentry",
+    ],
+)
+def test_the_database_refuses_updates_and_deletes(sql):
+    """Raw SQL cannot rewrite or erase the log either: a trigger refuses it on both databases."""
+    _entry()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert AccessLogEntry.objects.get().username == "reader"
+
+
+def test_officer_reading_a_person_appends_one_entry():
+    """A detail read that shows medical notes and true names is logged, with the token."""
+    officer = make_officer()
+    client, token = token_client(officer, name="registry sync")
+    person = f.person("Ri", medical_notes="jaw wound")
+    response = client.get(f"{API}/persons/{person.uuid}/?fields=all")
+    assert response.status_code == 200
+    entry = AccessLogEntry.objects.get()
+    assert entry.user == officer and entry.channel == "api"
+    assert entry.object_type == "person" and entry.object_uuid == person.uuid
+    assert entry.fields == ["medical_notes", "names"]
+    assert entry.token_label == token.actor_label
+    assert entry.path == f"/api/v1/persons/{person.uuid}/"
+
+
+def test_officer_list_appends_one_entry_per_object_shown():
+    """A list appends an entry per object that shows a sensitive value, in one response."""
+    officer = make_officer()
+    client = APIClient()
+    client.force_authenticate(officer)
+    f.person("Ri", medical_notes="jaw wound")
+    f.person("Baek", names=[NameSpec("K-7", "latin", is_pseudonym=True)])  # nothing sensitive
+    client.get(f"{API}/persons/")
+    entries = list(AccessLogEntry.objects.all())
+    assert [e.object_type for e in entries] == ["person"]
+    assert entries[0].token_label == ""
+
+
+def test_officer_reading_a_case_logs_its_quotes_and_person_names():
+    """A case's detail shows the person's names and the intentions' quotes: both logged."""
+    officer = make_officer()
+    client = APIClient()
+    client.force_authenticate(officer)
+    case = f.case()
+    intention = f.intention(case, quote="really want to go to South Korea")
+    client.get(f"{API}/cases/{case.uuid}/")
+    logged = {(e.object_type, e.object_uuid): e.fields for e in AccessLogEntry.objects.all()}
+    assert logged == {
+        ("person", case.person.uuid): ["names"],
+        ("statedintention", intention.uuid): ["quote"],
+    }
+
+
+def test_analyst_reads_append_nothing():
+    """Redacted responses show nothing sensitive, so nothing is logged."""
+    client = APIClient()
+    client.force_authenticate(make_analyst())
+    case = f.case()
+    f.intention(case, quote="really want to go to South Korea")
+    for path in ("cases/", f"cases/{case.uuid}/", "persons/", "intentions/", "events/"):
+        assert client.get(f"{API}/{path}").status_code == 200
+    assert not AccessLogEntry.objects.exists()
+
+
+def test_officer_reading_the_feed_logs_events_with_sensitive_changes():
+    """A feed page that shows a quote is logged against the intention it belongs to."""
+    officer = make_officer()
+    client = APIClient()
+    client.force_authenticate(officer)
+    case = f.case(person_obj=f.person("Ri", names=[]))
+    intention = f.intention(case, quote="made up our mind")
+    body = client.get(f"{API}/events/").json()
+    assert any(e["changes"].get("quote") for e in body["results"])
+    assert {(e.object_type, e.object_uuid) for e in AccessLogEntry.objects.all()} == {
+        ("statedintention", intention.uuid)
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The admin screen
+# --------------------------------------------------------------------------------------------
+
+CHANGELIST = "/admin/cases/accesslogentry/"
+
+
+def test_superuser_searches_the_log_by_object_uuid(client):
+    """The screen lists entries and finds those of one object by its uuid."""
+    entry = _entry()
+    other = access.log_access(
+        user=None, channel=access.ADMIN, objects=[("note", uuid.uuid4())], fields=["body"], path="/"
+    )[0]
+    client.force_login(f.user("dpo", is_staff=True, is_superuser=True))
+    response = client.get(CHANGELIST, {"q": str(entry.object_uuid)})
+    assert response.status_code == 200
+    assert str(entry.object_uuid) in response.text and str(other.object_uuid) not in response.text
+    assert client.get(CHANGELIST, {"q": "reader", "channel__exact": "api"}).status_code == 200
+    assert client.get(f"{CHANGELIST}{entry.pk}/change/").status_code == 200
+
+
+def test_the_admin_screen_cannot_add_change_or_delete(client):
+    """No add page, no delete page, and a POST to the entry changes nothing."""
+    entry = _entry()
+    client.force_login(f.user("dpo", is_staff=True, is_superuser=True))
+    assert client.get(f"{CHANGELIST}add/").status_code == 403
+    assert client.post(f"{CHANGELIST}{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post(f"{CHANGELIST}{entry.pk}/change/", {"username": "nobody"})
+    assert AccessLogEntry.objects.get().username == "reader"
+
+
+def test_staff_case_officer_cannot_open_the_log(client):
+    """A case officer with staff status cannot browse who read what: no role holds that."""
+    access.ensure_roles()
+    officer = f.user("staffofficer", is_staff=True)
+    officer.groups.add(Group.objects.get(name="case officer"))
+    client.force_login(officer)
+    assert client.get(CHANGELIST).status_code == 403
+
+
+# --------------------------------------------------------------------------------------------
+# The roles migration
+# --------------------------------------------------------------------------------------------
+
+
+def _role_codenames() -> dict[str, set[str]]:
+    return {
+        group.name: set(group.permissions.values_list("codename", flat=True))
+        for group in Group.objects.filter(name__in=list(access.ROLES))
+    }
+
+
+def test_roles_migration_runs_again_and_reverses():
+    """Forwards twice gives the same groups; backwards removes them; forwards restores them."""
+    migration = importlib.import_module("cases.migrations.0006_roles")
+    migration.forwards(global_apps, None)
+    first = _role_codenames()
+    migration.forwards(global_apps, None)
+    assert _role_codenames() == first
+    assert set(first) == {"case officer", "analyst", "integration"}
+    assert {"view_sensitive", "export_cases", "change_person"} <= first["case officer"]
+    assert "view_sensitive" not in first["analyst"] | first["integration"]
+    assert not any(c.startswith(("add_", "change_", "delete_")) for c in first["analyst"])
+    assert not any(c.startswith("delete_") for codes in first.values() for c in codes)
+    migration.backwards(global_apps, None)
+    assert _role_codenames() == {}
+    migration.forwards(global_apps, None)
+    assert _role_codenames() == first
