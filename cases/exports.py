@@ -25,12 +25,15 @@ import csv
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from django_countries import countries
 
+from cases import choices
 from cases.models import Case, PersonName
 
 #: Rows fetched from the database per round trip.
@@ -70,32 +73,56 @@ def export_queryset(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+#: Labels of the stored choice values, looked up once rather than per row and field.
+_LABELS = {
+    "legal_status": dict(choices.LegalStatus.choices),
+    "status": dict(choices.CaseStatus.choices),
+    "option": dict(choices.IntentionOption.choices),
+    "verification": dict(choices.Verification.choices),
+    "precision": dict(choices.DatePrecision.choices),
+}
+
+
 def case_row(case: Case) -> list[Any]:
     """Return one case as a row of plain values, in ``COLUMNS`` order."""
     intention = case.current_intention
     source = intention.source if intention else None
+    person = case.person
+    destination = case.current_intention_destination
     return [
         case.reference,
-        case.person.working_name,
-        "; ".join(name.value for name in case.person.names.all()),
-        ", ".join(country.code for country in case.person.nationalities),
+        person.working_name,
+        "; ".join(name.value for name in person.names.all()),
+        _codes(person.__dict__["nationalities"]),
         case.detaining_party.name,
-        case.get_legal_status_display(),
-        case.get_status_display(),
-        case.get_current_intention_option_display() if case.current_intention_option else "",
-        case.current_intention_destination.name if case.current_intention_destination else "",
-        case.get_current_intention_verification_display()
-        if case.current_intention_verification
-        else "",
+        _LABELS["legal_status"].get(case.legal_status, case.legal_status),
+        _LABELS["status"].get(case.status, case.status),
+        _LABELS["option"].get(case.current_intention_option, case.current_intention_option),
+        _country_name(destination.code) if destination else "",
+        _LABELS["verification"].get(
+            case.current_intention_verification, case.current_intention_verification
+        ),
         ("yes" if case.current_intention_verified else "no") if intention else "",
         case.capture_date,
-        case.get_capture_date_precision_display() if case.capture_date else "",
-        timezone.localtime(case.updated_at, dt.UTC).replace(tzinfo=None, microsecond=0),
+        _LABELS["precision"].get(case.capture_date_precision, "") if case.capture_date else "",
+        case.updated_at.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0),
         source.title if source else "",
         source.publisher if source else "",
         source.published_on if source else None,
         str(case.uuid),
     ]
+
+
+def _codes(stored: Any) -> str:
+    """Return stored nationalities (a list, or a comma-separated string) as "KP, RU"."""
+    if isinstance(stored, str):
+        stored = stored.split(",")
+    return ", ".join(str(getattr(code, "code", code)) for code in stored or () if code)
+
+
+@lru_cache(maxsize=512)
+def _country_name(code: str) -> str:
+    return str(countries.name(code)) or code
 
 
 def rows(cases: QuerySet[Case]) -> Iterator[list[Any]]:
