@@ -138,3 +138,16 @@ def test_a_scope_without_a_rate_is_not_throttled(officer):
     """With no rate configured, many reads all pass."""
     client, _ = token_client(officer)
     assert {client.get(CASES).status_code for _ in range(20)} == {200}
+
+
+def test_the_schema_documents_429_on_every_operation():
+    """Every operation of the OpenAPI schema lists 429 with its Retry-After header."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    operations = [
+        operation for path_item in document["paths"].values() for operation in path_item.values()
+    ]
+    assert operations
+    for operation in operations:
+        assert "Retry-After" in operation["responses"]["429"]["headers"]

@@ -284,6 +284,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation may answer 429 once over its rate (cases/api/throttling.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cases.api.throttling.document_throttling",
+    ],
     # One name per choice set, so clients get stable enum names.
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "django_countries.countries",

@@ -1,7 +1,9 @@
-"""Top-level URLs."""
+"""Top-level URLs, and the error pages: JSON under /api/, plain HTML elsewhere."""
 
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
@@ -26,3 +28,25 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("cases/", include("cases.urls")),
 ]
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception):
+    """Answer 404: JSON under /api/ (API clients parse it), the plain page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Answer 500 without detail: JSON under /api/, the plain page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)
+
+
+handler404 = page_not_found
+handler500 = server_error

@@ -94,3 +94,32 @@ class AnonymousRateLimit(BasePermission):
         if not throttle.allow_request(request, view):
             raise Throttled(wait=throttle.wait())
         return True
+
+
+THROTTLED_RESPONSE = {
+    "description": "Over the request rate: wait the seconds in Retry-After, then try again.",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds until the next request is allowed.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"detail": {"type": "string"}},
+                "required": ["detail"],
+            }
+        }
+    },
+}
+
+
+def document_throttling(result, generator, request, public):
+    """Add the 429 answer to every operation of the OpenAPI schema (a postprocessing hook)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", THROTTLED_RESPONSE)
+    return result
