@@ -215,11 +215,18 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
-def position_of(event: TimelineEvent, state: FeedState) -> Position:
-    """Return ``event``'s place in feed order."""
+def position_of(event: TimelineEvent | dict, state: FeedState) -> Position:
+    """Return the place in feed order of ``event``, an instance or a row of ``values()``.
+
+    A row must hold ``id`` and ``xact_id``.
+    """
+    if isinstance(event, dict):
+        xact_id, event_id = event["xact_id"], event["id"]
+    else:
+        xact_id, event_id = event.xact_id, event.pk
     if state.backend == POSTGRESQL:
-        return Position(event.xact_id, event.pk)
-    return Position(0, event.pk)
+        return Position(xact_id, event_id)
+    return Position(0, event_id)
 
 
 def visible_after(queryset: QuerySet, state: FeedState, after: Position) -> QuerySet:
@@ -245,7 +252,8 @@ def visible_after(queryset: QuerySet, state: FeedState, after: Position) -> Quer
 class FeedPage:
     """One page of the feed and where the next one starts."""
 
-    events: list[TimelineEvent]
+    #: Instances, or dictionaries when ``queryset`` was a ``values()`` queryset.
+    events: list[TimelineEvent] | list[dict]
     next_position: Position
     has_more: bool
 
@@ -253,7 +261,8 @@ class FeedPage:
 def feed_page(queryset: QuerySet, *, state: FeedState, after: Position, limit: int) -> FeedPage:
     """Return up to ``limit`` visible events of ``queryset`` after ``after``.
 
-    ``queryset`` may be filtered. When the page is the last one, the next position is the
+    ``queryset`` may be filtered, and may be a ``values()`` queryset that includes ``id``
+    and ``xact_id``. When the page is the last one, the next position is the
     feed's head even if the last events were filtered out, so the cursor still advances over
     the whole feed order and a filtered client does not read the same stretch again.
     """
