@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install install-dev migrate seed clean
+.PHONY: run test lint install install-dev migrate seed clean serve bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
+
+## serve: production server: collectstatic, then gunicorn (gunicorn.conf.py) with WhiteNoise
+## against DATABASE_URL; needs DJANGO_SECRET_KEY and DATABASE_URL in the environment
+serve: install
+	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve: set DJANGO_SECRET_KEY (a long random string) in the environment." >&2; exit 2; }
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL, e.g. postgres://USER@HOST:5432/NAME." >&2; exit 2; }
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/gunicorn --config gunicorn.conf.py
+
+## bench: every benchmark against DATABASE_URL (PostgreSQL), seeded with BENCH_CASES cases
+BENCH_CASES ?= 1000
+bench: install-dev
+	@test -n "$$DATABASE_URL" || { echo "make bench: set DATABASE_URL to a throwaway PostgreSQL database." >&2; exit 2; }
+	$(BIN)/python bench/run_all.py --cases $(BENCH_CASES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -7,8 +7,9 @@ Usage:
 Requests go through Django's test client in this process (no network, no server, no test
 instrumentation of templates), signed in
 as a staff user ``pages-bench`` that is created when missing. Measured: the case list
-without filters, with a name search, with the analysts' combined question, and the full CSV
-export read to its last byte.
+without filters, with a name search, with the analysts' combined question, the admin's case
+list, and the full CSV export read to its last byte (``bench/export_bench.py`` measures the
+export's memory in a process of its own).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def main() -> None:
     # Not setup_test_environment(): its template instrumentation would be timed too.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     user, _ = get_user_model().objects.get_or_create(
-        username="pages-bench", defaults={"is_staff": True}
+        username="pages-bench", defaults={"is_staff": True, "is_superuser": True}
     )
     client = Client()
     client.force_login(user)
@@ -93,17 +94,24 @@ def main() -> None:
         ),
         ("list, name search q=리", "/cases/", {"q": "리"}, args.runs),
         ("list, analysts' question", "/cases/", question, args.runs),
+        ("admin case list", "/admin/cases/case/", {}, args.runs),
+        ("admin case list, search", "/admin/cases/case/", {"q": "Lee"}, args.runs),
         ("CSV export, all cases", "/cases/export.csv", {}, args.export_runs),
     ]
+    failed = []
     for label, url, params, runs in scenarios:
         client.get(url, params)  # warm caches and connections
         durations, status, size = timed(client, url, params, runs)
+        if status != 200:
+            failed.append(f"{label}: HTTP {status}")
         print(
             f"{label:38} status {status}  runs {runs:3}  "
             f"median {statistics.median(durations) * 1000:9.1f} ms  "
             f"p95 {percentile(durations, 0.95) * 1000:9.1f} ms  "
             f"size {size / 1024:9.1f} KiB"
         )
+    if failed:
+        sys.exit("Failed: " + "; ".join(failed))
 
 
 if __name__ == "__main__":

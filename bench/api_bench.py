@@ -1,0 +1,319 @@
+"""Time the API case list (50 a page) against its floor: one hand-written query and json.
+
+Usage::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_perf \\
+        .venv/bin/python bench/api_bench.py [--runs 30]
+
+For each scenario (no filter, every documented case filter alone, a realistic combination)
+the script times ``GET /api/v1/cases/?...`` through DRF's test client in this process
+(authentication, filtering, the paginator's count, serialisation and JSON rendering; no
+HTTP server), then the **floor**: the same page's rows fetched by one hand-written SQL query
+through psycopg and serialised with the standard ``json`` module, in the same run. The floor
+has no count: the ratio therefore also shows what the page count costs. Filter values are
+taken from the data (the most common ones), so the selectivity is realistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import _common  # noqa: F401  (sets up Django)
+import psycopg  # noqa: E402
+from _common import allow_test_client, database_label, measure, print_table, summary
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from cases.api.selectors import OPEN_REQUEST_STATUSES  # noqa: E402
+from cases.names import search_variants  # noqa: E402
+
+LIST = "/api/v1/cases/"
+PAGE = 50
+
+#: The floor's query: the columns the API's case representation shows, names and the open
+#: request count as correlated subqueries, ``{where}`` and ``{order}`` per scenario.
+FLOOR_SQL = """
+SELECT c.uuid, c.reference, c.status, c.legal_status,
+       p.uuid, p.working_name,
+       (SELECT coalesce(json_agg(json_build_object(
+                'value', n.value, 'script', n.script, 'romanisation', n.romanisation,
+                'is_pseudonym', n.is_pseudonym) ORDER BY n.id), '[]'::json)
+          FROM cases_personname n WHERE n.person_id = p.id),
+       d.uuid, d.name,
+       c.capture_date, c.capture_date_precision, c.capture_place, c.capture_place_code,
+       c.detention_place, c.priority, u.username,
+       i.uuid, c.current_intention_option, c.current_intention_destination,
+       c.current_intention_verification, c.current_intention_verified, i.stated_on,
+       (SELECT count(*) FROM cases_request r
+         WHERE r.case_id = c.id AND r.status = ANY(%(open)s)),
+       c.version, c.opened_at, c.closed_at, c.updated_at
+FROM cases_case c
+JOIN cases_person p ON p.id = c.person_id
+JOIN cases_party d ON d.id = c.detaining_party_id
+LEFT JOIN auth_user u ON u.id = c.assigned_officer_id
+LEFT JOIN cases_statedintention i ON i.id = c.current_intention_id
+WHERE {where}
+ORDER BY {order}
+LIMIT {page}
+"""
+
+
+def _iso(value):
+    return None if value is None else value.isoformat()
+
+
+def floor_page(conn: psycopg.Connection, where: str, order: str, params: dict) -> bytes:
+    """Fetch one page with the floor query and return it serialised by ``json``."""
+    sql = FLOOR_SQL.format(where=where, order=order, page=PAGE)
+    rows = conn.execute(sql, {"open": OPEN_REQUEST_STATUSES, **params}).fetchall()
+    results = []
+    for r in rows:
+        results.append(
+            {
+                "url": f"http://testserver{LIST}{r[0]}/",
+                "uuid": str(r[0]),
+                "reference": r[1],
+                "status": r[2],
+                "legal_status": r[3],
+                "person": {"uuid": str(r[4]), "working_name": r[5], "names": r[6]},
+                "detaining_party": {"uuid": str(r[7]), "name": r[8]},
+                "capture_date": _iso(r[9]),
+                "capture_date_precision": r[10],
+                "capture_place": r[11],
+                "capture_place_code": r[12],
+                "detention_place": r[13],
+                "priority": r[14],
+                "assigned_officer": r[15],
+                "current_intention": None
+                if r[16] is None
+                else {
+                    "uuid": str(r[16]),
+                    "option": r[17],
+                    "destination_country": r[18],
+                    "verification": r[19],
+                    "verified": r[20],
+                    "stated_on": _iso(r[21]),
+                },
+                "open_request_count": r[22],
+                "version": r[23],
+                "opened_at": _iso(r[24]),
+                "closed_at": _iso(r[25]),
+                "updated_at": _iso(r[26]),
+            }
+        )
+    return json.dumps({"results": results}, ensure_ascii=False).encode()
+
+
+def _common_value(conn: psycopg.Connection, sql: str):
+    row = conn.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+def scenarios(conn: psycopg.Connection) -> list[tuple[str, dict, str, str, dict]]:
+    """Return (label, API parameters, floor WHERE, floor ORDER BY, floor parameters)."""
+
+    def top(column: str, table: str = "cases_case", where: str = "true"):
+        return _common_value(
+            conn,
+            f"SELECT {column} FROM {table} WHERE {where} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        )
+
+    status = top("status") or "interned"
+    legal = top("legal_status") or "pow"
+    party_id = top("detaining_party_id")
+    party_uuid = _common_value(conn, f"SELECT uuid FROM cases_party WHERE id = {party_id or 0}")
+    ukraine = _common_value(conn, "SELECT id FROM cases_party WHERE name = 'Ukraine'")
+    nationality = "KP"
+    option = top("current_intention_option", where="current_intention_option <> ''")
+    destination = top("current_intention_destination", where="current_intention_destination <> ''")
+    kind = top("kind", "cases_request") or "exchange_inclusion"
+    req_status = top("status", "cases_request") or "executed"
+    by_ref = "c.reference"
+    items = [
+        ("no filter", {}, "true", by_ref, {}),
+        ("status", {"status": status}, "c.status = %(v)s", by_ref, {"v": status}),
+        ("legal_status", {"legal_status": legal}, "c.legal_status = %(v)s", by_ref, {"v": legal}),
+        (
+            "nationality=KP",
+            {"nationality": nationality},
+            "p.nationalities LIKE %(v)s",
+            by_ref,
+            {"v": f"%{nationality}%"},
+        ),
+        (
+            "current_intention",
+            {"current_intention": option},
+            "c.current_intention_option = %(v)s",
+            by_ref,
+            {"v": option},
+        ),
+        (
+            "intention_verified=true",
+            {"intention_verified": "true"},
+            "c.current_intention_verified",
+            by_ref,
+            {},
+        ),
+        (
+            "destination_country",
+            {"destination_country": destination},
+            "c.current_intention_destination = %(v)s",
+            by_ref,
+            {"v": destination},
+        ),
+        (
+            "request_kind",
+            {"request_kind": kind},
+            "EXISTS (SELECT 1 FROM cases_request r WHERE r.case_id = c.id AND r.kind = %(v)s)",
+            by_ref,
+            {"v": kind},
+        ),
+        (
+            "request_status",
+            {"request_status": req_status},
+            "EXISTS (SELECT 1 FROM cases_request r WHERE r.case_id = c.id AND r.status = %(v)s)",
+            by_ref,
+            {"v": req_status},
+        ),
+        (
+            "captured_after+before",
+            {"captured_after": "2023-01-01", "captured_before": "2023-12-31"},
+            "c.capture_date BETWEEN '2023-01-01' AND '2023-12-31'",
+            by_ref,
+            {},
+        ),
+        (
+            "updated_after",
+            {"updated_after": "2000-01-01T00:00:00Z"},
+            "c.updated_at >= '2000-01-01T00:00:00Z'",
+            by_ref,
+            {},
+        ),
+        (
+            "ordering=-updated_at",
+            {"ordering": "-updated_at"},
+            "true",
+            "c.updated_at DESC, c.id DESC",
+            {},
+        ),
+    ]
+    if party_uuid:
+        items.insert(
+            3,
+            (
+                "detaining_party",
+                {"detaining_party": str(party_uuid)},
+                "c.detaining_party_id = %(v)s",
+                by_ref,
+                {"v": party_id},
+            ),
+        )
+    variants = sorted(search_variants("Lee"))
+    items.append(
+        (
+            "q=Lee (name search)",
+            {"q": "Lee"},
+            "(c.reference ILIKE '%%Lee%%' OR p.working_name ILIKE '%%Lee%%' OR EXISTS ("
+            "SELECT 1 FROM cases_personname n WHERE n.person_id = p.id "
+            "AND n.search_key LIKE ANY(%(v)s)))",
+            by_ref,
+            {"v": [f"%{v}%" for v in variants]},
+        )
+    )
+    combo = {
+        "current_intention": "third_state",
+        "intention_verified": "false",
+        "request_kind": "third_state_transfer",
+        "request_status": ",".join(OPEN_REQUEST_STATUSES),
+    }
+    combo_where = (
+        "c.current_intention_option = 'third_state' AND NOT c.current_intention_verified "
+        "AND EXISTS (SELECT 1 FROM cases_request r WHERE r.case_id = c.id "
+        "AND r.kind = 'third_state_transfer' AND r.status = ANY(%(open)s))"
+    )
+    if ukraine:
+        combo["detaining_party"] = str(
+            _common_value(conn, f"SELECT uuid FROM cases_party WHERE id = {ukraine}")
+        )
+        combo_where = f"c.detaining_party_id = {int(ukraine)} AND " + combo_where
+    items.append(("combination (Ukraine, third state, open)", combo, combo_where, by_ref, {}))
+    return items
+
+
+def connect() -> psycopg.Connection:
+    """Open a psycopg connection to the database Django uses."""
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    )
+
+
+def main() -> int:
+    """Run every scenario, API then floor, and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per scenario")
+    args = parser.parse_args()
+    _common.require_postgresql()
+    allow_test_client()
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="perf-bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    api = APIClient()
+    api.force_authenticate(user)
+    conn = connect()
+    print(database_label())
+    rows = []
+    for label, params, where, order, floor_params in scenarios(conn):
+        response = api.get(LIST, params)
+        if response.status_code != 200:
+            print(f"{label}: HTTP {response.status_code} {response.content[:300]!r}")
+            return 1
+        total = response.json()["count"]
+
+        def call_api(params=params):
+            reply = api.get(LIST, params)
+            assert reply.status_code == 200, reply.status_code
+
+        api_ms = summary(measure(call_api, args.runs))
+        floor_ms = summary(
+            measure(lambda w=where, o=order, p=floor_params: floor_page(conn, w, o, p), args.runs)
+        )
+        rows.append(
+            [
+                label,
+                total,
+                api_ms[0],
+                api_ms[1],
+                floor_ms[0],
+                floor_ms[1],
+                f"{api_ms[1] / floor_ms[1]:.1f}x" if floor_ms[1] else "-",
+                api_ms[2],
+            ]
+        )
+    print_table(
+        [
+            "API case list (50/page)",
+            "matches",
+            "API median ms",
+            "API p95 ms",
+            "floor median ms",
+            "floor p95 ms",
+            "p95 ratio",
+            "n",
+        ],
+        rows,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Measure the CSV export of every case: time, and the memory the process needs for it.
+
+Usage::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_perf \\
+        .venv/bin/python bench/export_bench.py
+
+Runs in a process of its own so that the peak resident set size (``ru_maxrss``) reflects the
+export and nothing else: it prints the peak before the export (Django loaded, one warm-up
+request of the list) and after it, and the peak of Python allocations during the export
+(tracemalloc). Flat memory means the peak does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+import tracemalloc
+
+import _common  # noqa: F401  (sets up Django)
+from _common import allow_test_client, database_label, print_table
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.test import Client  # noqa: E402
+
+EXPORT = "/cases/export.csv"
+
+
+def peak_rss_mib() -> float:
+    """Return the process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    """Export every case once, read to the last byte, and print the table."""
+    _common.require_postgresql()
+    allow_test_client()
+    user, _ = get_user_model().objects.get_or_create(
+        username="pages-bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    print(database_label())
+    warm = client.get("/cases/")
+    if warm.status_code != 200:
+        print(f"case list: HTTP {warm.status_code}")
+        return 1
+    before = peak_rss_mib()
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get(EXPORT)
+    if response.status_code != 200:
+        print(f"export: HTTP {response.status_code}")
+        return 1
+    size = lines = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    _current, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = peak_rss_mib()
+    print_table(
+        [
+            "CSV export",
+            "rows",
+            "seconds",
+            "MiB",
+            "peak RSS before MiB",
+            "peak RSS after MiB",
+            "traced peak MiB",
+        ],
+        [["all cases", lines - 1, seconds, size / 2**20, before, after, traced_peak / 2**20]],
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Gunicorn settings for serving the tracker in production (``make serve``).
+
+Every value can be overridden from the environment, so one file serves a laptop and a
+server: ``WEB_CONCURRENCY`` (worker processes, default two per core plus one),
+``GUNICORN_BIND`` (default 127.0.0.1:8000: only a reverse proxy on the same host should
+reach it), ``GUNICORN_TIMEOUT`` (seconds, default 30). The access log is off: the
+application writes one JSON line per request itself (tracker/logs.py), with more detail.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "tracker.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# Synchronous workers: every request is short and holds one database connection.
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak cannot grow without bound; jitter keeps them
+# from restarting all at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = 500
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Import the application once in the master, so workers fork with it already loaded.
+preload_app = True
