@@ -246,6 +246,15 @@ class EventKind(models.TextChoices):
     PARTY_UPDATED = "party.updated", "Party updated"
     SOURCE_CREATED = "source.created", "Source created"
     SOURCE_UPDATED = "source.updated", "Source updated"
+    CASE_ARCHIVED = "case.archived", "Case archived"
+    CASE_UNARCHIVED = "case.unarchived", "Case unarchived"
+    CASE_PURGED = "case.purged", "Case purged"
+    PERSON_ARCHIVED = "person.archived", "Person archived"
+    PERSON_UNARCHIVED = "person.unarchived", "Person unarchived"
+    INTENTION_ARCHIVED = "intention.archived", "Intention archived"
+    INTENTION_UNARCHIVED = "intention.unarchived", "Intention unarchived"
+    REQUEST_ARCHIVED = "request.archived", "Request archived"
+    REQUEST_UNARCHIVED = "request.unarchived", "Request unarchived"
 
 
 class Channel(models.TextChoices):

@@ -5,6 +5,10 @@ The SQL lives here so that migrations and the test suite's SQLite flush helper s
 Names carry a version suffix; a change of behaviour gets a new name and a new migration.
 """
 
+from contextlib import contextmanager
+
+from django.db.backends.signals import connection_created
+
 TIMELINE_TABLE = "cases_timelineevent"
 
 POSTGRES_INSTALL = [
@@ -173,3 +177,151 @@ def remove_access_log_guards(connection) -> None:
     with connection.cursor() as cursor:
         for sql in _access_log_statements(connection.vendor, install=False):
             cursor.execute(sql)
+
+
+# --------------------------------------------------------------------------------------------
+# Version 2 of the timeline guard: one deliberate exception, a superuser's purge of a case
+# --------------------------------------------------------------------------------------------
+
+#: The PostgreSQL setting a purge turns on for its own transaction only (``SET LOCAL``).
+PURGE_SETTING = "tracker.allow_timeline_purge"
+#: The SQLite function the delete trigger asks; registered on every connection.
+SQLITE_PURGE_FUNCTION = "cases_timeline_purge_allowed"
+
+TIMELINE_V2_POSTGRES_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION cases_timeline_append_only_v2() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' AND current_setting('{PURGE_SETTING}', true) = 'on' THEN
+            RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'timeline events are append-only: % refused on {TIMELINE_TABLE}', TG_OP
+            USING ERRCODE = 'restrict_violation';
+    END;
+    $$ LANGUAGE plpgsql;
+    """,
+    f"DROP TRIGGER IF EXISTS cases_timeline_append_only ON {TIMELINE_TABLE};",
+    f"DROP TRIGGER IF EXISTS cases_timeline_append_only_v2 ON {TIMELINE_TABLE};",
+    f"""
+    CREATE TRIGGER cases_timeline_append_only_v2
+        BEFORE UPDATE OR DELETE ON {TIMELINE_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION cases_timeline_append_only_v2();
+    """,
+]
+
+TIMELINE_V2_POSTGRES_REMOVE = [
+    f"DROP TRIGGER IF EXISTS cases_timeline_append_only_v2 ON {TIMELINE_TABLE};",
+    "DROP FUNCTION IF EXISTS cases_timeline_append_only_v2();",
+    # Back to version 1, which refuses every delete.
+    f"DROP TRIGGER IF EXISTS cases_timeline_append_only ON {TIMELINE_TABLE};",
+    f"""
+    CREATE TRIGGER cases_timeline_append_only
+        BEFORE UPDATE OR DELETE ON {TIMELINE_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION cases_timeline_append_only_v1();
+    """,
+]
+
+# A trigger on a main-database table may not reference a TEMP table in SQLite ("cannot
+# reference objects in database temp"), so the per-connection flag is an application-defined
+# function instead. A connection that never registered it fails the DELETE with "no such
+# function": the guard fails closed, as it must for the sqlite3 shell or any other program.
+TIMELINE_V2_SQLITE_INSTALL = [
+    "DROP TRIGGER IF EXISTS cases_timeline_no_delete;",
+    f"""
+    CREATE TRIGGER IF NOT EXISTS cases_timeline_no_delete_v2
+    BEFORE DELETE ON {TIMELINE_TABLE}
+    WHEN NOT {SQLITE_PURGE_FUNCTION}()
+    BEGIN
+        SELECT RAISE(ABORT, 'timeline events are append-only: DELETE refused on {TIMELINE_TABLE}');
+    END;
+    """,
+]
+
+TIMELINE_V2_SQLITE_REMOVE = [
+    "DROP TRIGGER IF EXISTS cases_timeline_no_delete_v2;",
+    *SQLITE_INSTALL[1:],
+]
+
+
+def _timeline_v2_statements(vendor: str, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return TIMELINE_V2_POSTGRES_INSTALL if install else TIMELINE_V2_POSTGRES_REMOVE
+    if vendor == "sqlite":
+        return TIMELINE_V2_SQLITE_INSTALL if install else TIMELINE_V2_SQLITE_REMOVE
+    raise NotImplementedError(f"No timeline guard for the {vendor} database backend.")
+
+
+def install_timeline_purge_guard(connection) -> None:
+    """Replace the timeline's delete guard with version 2, which lets a purge through."""
+    with connection.cursor() as cursor:
+        for sql in _timeline_v2_statements(connection.vendor, install=True):
+            cursor.execute(sql)
+
+
+def remove_timeline_purge_guard(connection) -> None:
+    """Put version 1 of the delete guard back (migration rollback only)."""
+    with connection.cursor() as cursor:
+        for sql in _timeline_v2_statements(connection.vendor, install=False):
+            cursor.execute(sql)
+
+
+def install_current_timeline_guards(connection) -> None:
+    """Create every current timeline guard (after a SQLite test flush)."""
+    install_timeline_guards(connection)
+    install_timeline_purge_guard(connection)
+
+
+def remove_current_timeline_guards(connection) -> None:
+    """Drop every timeline guard, of every version (before a SQLite test flush)."""
+    remove_timeline_guards(connection)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS cases_timeline_no_delete_v2;")
+
+
+def register_sqlite_purge_function(sender=None, connection=None, **kwargs) -> None:
+    """Give a SQLite connection the function its delete guard asks (``connection_created``).
+
+    The function answers from a flag on the connection, which only
+    :func:`timeline_purge_allowed` sets, for the length of one purge.
+    """
+    if connection is None or connection.vendor != "sqlite":
+        return
+    wrapper = connection
+    connection.connection.create_function(
+        SQLITE_PURGE_FUNCTION,
+        0,
+        lambda: 1 if getattr(wrapper, "_timeline_purge_allowed", False) else 0,
+    )
+
+
+connection_created.connect(register_sqlite_purge_function, dispatch_uid="cases_sqlite_purge_fn")
+
+
+@contextmanager
+def timeline_purge_allowed(connection):
+    """Let this transaction delete timeline events while the block runs.
+
+    Only for ``cases.services.case_purge``. It must run inside ``transaction.atomic``: on
+    PostgreSQL the setting is transaction-local, and is turned off again when the block ends
+    (a rollback reverts it too); on SQLite a flag on the connection is set and cleared.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("A timeline purge must run inside a transaction.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'off'")
+        return
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        register_sqlite_purge_function(connection=connection)
+        connection._timeline_purge_allowed = True
+        try:
+            yield
+        finally:
+            connection._timeline_purge_allowed = False
+        return
+    raise NotImplementedError(f"No timeline purge for the {connection.vendor} database backend.")

@@ -204,7 +204,51 @@ def _name_match(value: str, person_ref: str) -> Q | None:
 # --------------------------------------------------------------------------------------------
 
 
-class CaseFilterSet(django_filters.FilterSet):
+#: Values of the ``archived`` filter; lists leave archived rows out unless asked.
+ARCHIVED_CHOICES = [
+    ("exclude", "Not archived"),
+    ("include", "Archived or not"),
+    ("only", "Archived only"),
+]
+
+
+class ArchivedFilterSet(django_filters.FilterSet):
+    """Base of the FilterSets of archivable rows: ``archived=exclude|include|only``.
+
+    A list leaves archived rows out by default; a row read by its id is found whether or
+    not it is archived (the API's detail routes filter through the same FilterSet).
+    """
+
+    archived = django_filters.ChoiceFilter(
+        choices=ARCHIVED_CHOICES,
+        method="filter_archived",
+        empty_label=None,
+        error_messages={"invalid_choice": _allowed_message(v for v, _ in ARCHIVED_CHOICES)},
+        help_text="Archived rows: exclude (the default), include or only.",
+    )
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Leave the queryset alone; ``filter_queryset`` applies the value or the default."""
+        return queryset
+
+    def _reads_one_row(self) -> bool:
+        context = getattr(self.request, "parser_context", None) or {}
+        return bool(getattr(context.get("view"), "detail", False))
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Apply the filters, then leave out archived rows unless asked (or read by id)."""
+        queryset = super().filter_queryset(queryset)
+        value = self.form.cleaned_data.get("archived")
+        if not value:
+            value = "include" if self._reads_one_row() else "exclude"
+        if value == "exclude":
+            return queryset.filter(archived_at__isnull=True)
+        if value == "only":
+            return queryset.filter(archived_at__isnull=False)
+        return queryset
+
+
+class CaseFilterSet(ArchivedFilterSet):
     """Filters for cases: status, custody, nationality, intention, requests, dates, names."""
 
     q = django_filters.CharFilter(
@@ -297,7 +341,7 @@ class CaseFilterSet(django_filters.FilterSet):
         return queryset
 
 
-class PersonFilterSet(django_filters.FilterSet):
+class PersonFilterSet(ArchivedFilterSet):
     """Filters for persons: names in any script, nationality."""
 
     q = django_filters.CharFilter(
@@ -378,7 +422,7 @@ class SourceFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(publisher__icontains=value))
 
 
-class IntentionFilterSet(django_filters.FilterSet):
+class IntentionFilterSet(ArchivedFilterSet):
     """Filters for stated intentions: case, option, verification, state, date."""
 
     case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
@@ -395,7 +439,7 @@ class IntentionFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class RequestFilterSet(django_filters.FilterSet):
+class RequestFilterSet(ArchivedFilterSet):
     """Filters for requests: case, kind, status, filing date, destination."""
 
     case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")

@@ -14,9 +14,13 @@ def current_intention_for(case: Case) -> StatedIntention | None:
     The current intention is the newest active statement at the highest verification level
     present among the active statements: a verified "undecided" outranks a newer hearsay
     report, and among statements of the same level the latest stated wins (ties broken by
-    the order they were recorded).
+    the order they were recorded). Archived statements never count.
     """
-    active = list(StatedIntention.objects.filter(case=case, state=choices.IntentionState.ACTIVE))
+    active = list(
+        StatedIntention.objects.filter(
+            case=case, state=choices.IntentionState.ACTIVE, archived_at__isnull=True
+        )
+    )
     if not active:
         return None
     return max(

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cases import choices
 from cases.choices import Channel, EventKind
+from cases.dbguards import timeline_purge_allowed
 from cases.models import (
     Case,
     Note,
@@ -1243,3 +1244,290 @@ def note_add(
         source=source,
     )
     return note
+
+
+# --------------------------------------------------------------------------------------------
+# Archiving: nothing is deleted, rows drop out of the lists and can come back
+# --------------------------------------------------------------------------------------------
+
+
+def _archive_reason(reason: str) -> str:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the record is archived."})
+    return reason
+
+
+def _stamp_archived(obj: models.Model, archive: bool) -> dict[str, list[Any]]:
+    """Set or clear ``archived_at`` and bump the version; return the change."""
+    label = obj._meta.verbose_name
+    if archive and obj.archived_at is not None:
+        raise ValidationError(f"This {label} is already archived.")
+    if not archive and obj.archived_at is None:
+        raise ValidationError(f"This {label} is not archived.")
+    old = obj.archived_at
+    obj.archived_at = timezone.now() if archive else None
+    obj.version += 1
+    update_fields = ["archived_at", "version"]
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+        update_fields.append("updated_at")
+    obj.save(update_fields=update_fields)
+    return {"archived_at": [_plain(old), _plain(obj.archived_at)]}
+
+
+@transaction.atomic
+def _case_set_archived(
+    *, actor: Actor, case: Case, archive: bool, reason: str, expected_version: int | None
+) -> Case:
+    case = _lock_case(case)
+    _check_version(case, expected_version)
+    changes = _stamp_archived(case, archive)
+    verb = "archived" if archive else "unarchived"
+    _append_event(
+        actor=actor,
+        kind=EventKind.CASE_ARCHIVED if archive else EventKind.CASE_UNARCHIVED,
+        summary=f"Case {case.reference} {verb}",
+        subject=case,
+        case=case,
+        changes=changes,
+        reason=reason,
+    )
+    return case
+
+
+def case_archive(
+    *, actor: Actor, case: Case, reason: str, expected_version: int | None = None
+) -> Case:
+    """Archive a case: it leaves the default lists but stays readable; ``case.archived``."""
+    return _case_set_archived(
+        actor=actor,
+        case=case,
+        archive=True,
+        reason=_archive_reason(reason),
+        expected_version=expected_version,
+    )
+
+
+def case_unarchive(
+    *, actor: Actor, case: Case, reason: str = "", expected_version: int | None = None
+) -> Case:
+    """Bring an archived case back into the lists; append ``case.unarchived``."""
+    return _case_set_archived(
+        actor=actor, case=case, archive=False, reason=reason, expected_version=expected_version
+    )
+
+
+@transaction.atomic
+def _person_set_archived(
+    *, actor: Actor, person: Person, archive: bool, reason: str, expected_version: int | None
+) -> Person:
+    # The event goes on the person's most recent case, as person_update's does; that case
+    # is locked first, the order every case service uses.
+    case = person.cases.order_by("-opened_at", "-id").first()
+    if case is not None:
+        case = _lock_case(case)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    _check_version(person, expected_version)
+    changes = _stamp_archived(person, archive)
+    verb = "archived" if archive else "unarchived"
+    _append_event(
+        actor=actor,
+        kind=EventKind.PERSON_ARCHIVED if archive else EventKind.PERSON_UNARCHIVED,
+        summary=f"Person {person.working_name} {verb}",
+        subject=person,
+        case=case,
+        person=person,
+        changes=changes,
+        reason=reason,
+    )
+    return person
+
+
+def person_archive(
+    *, actor: Actor, person: Person, reason: str, expected_version: int | None = None
+) -> Person:
+    """Archive a person; append ``person.archived``."""
+    return _person_set_archived(
+        actor=actor,
+        person=person,
+        archive=True,
+        reason=_archive_reason(reason),
+        expected_version=expected_version,
+    )
+
+
+def person_unarchive(
+    *, actor: Actor, person: Person, reason: str = "", expected_version: int | None = None
+) -> Person:
+    """Bring an archived person back; append ``person.unarchived``."""
+    return _person_set_archived(
+        actor=actor, person=person, archive=False, reason=reason, expected_version=expected_version
+    )
+
+
+@transaction.atomic
+def _intention_set_archived(
+    *,
+    actor: Actor,
+    intention: StatedIntention,
+    archive: bool,
+    reason: str,
+    expected_version: int | None,
+) -> StatedIntention:
+    case = _lock_case(intention.case)
+    intention = StatedIntention.objects.select_for_update().get(pk=intention.pk)
+    _check_version(intention, expected_version)
+    changes = _stamp_archived(intention, archive)
+    # An archived statement no longer counts towards the current intention.
+    changes.update(_refresh_current_intention(case))
+    verb = "archived" if archive else "unarchived"
+    _append_event(
+        actor=actor,
+        kind=EventKind.INTENTION_ARCHIVED if archive else EventKind.INTENTION_UNARCHIVED,
+        summary=f"Statement by {case.person.working_name} {verb}: {_intention_label(intention)}",
+        subject=intention,
+        case=case,
+        changes=changes,
+        reason=reason,
+    )
+    return intention
+
+
+def intention_archive(
+    *,
+    actor: Actor,
+    intention: StatedIntention,
+    reason: str,
+    expected_version: int | None = None,
+) -> StatedIntention:
+    """Archive a statement (e.g. entered twice), recompute the current one; ``intention.archived``.
+
+    An archived statement never counts as the current intention.
+    """
+    return _intention_set_archived(
+        actor=actor,
+        intention=intention,
+        archive=True,
+        reason=_archive_reason(reason),
+        expected_version=expected_version,
+    )
+
+
+def intention_unarchive(
+    *,
+    actor: Actor,
+    intention: StatedIntention,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> StatedIntention:
+    """Bring an archived statement back; recompute the current one; ``intention.unarchived``."""
+    return _intention_set_archived(
+        actor=actor,
+        intention=intention,
+        archive=False,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+@transaction.atomic
+def _request_set_archived(
+    *, actor: Actor, request: Request, archive: bool, reason: str, expected_version: int | None
+) -> Request:
+    case = _lock_case(request.case)
+    request = Request.objects.select_for_update().get(pk=request.pk)
+    _check_version(request, expected_version)
+    changes = _stamp_archived(request, archive)
+    verb = "archived" if archive else "unarchived"
+    _append_event(
+        actor=actor,
+        kind=EventKind.REQUEST_ARCHIVED if archive else EventKind.REQUEST_UNARCHIVED,
+        summary=f"{_request_label(request, capital=True)} {verb}",
+        subject=request,
+        case=case,
+        changes=changes,
+        reason=reason,
+    )
+    return request
+
+
+def request_archive(
+    *, actor: Actor, request: Request, reason: str, expected_version: int | None = None
+) -> Request:
+    """Archive a request; append ``request.archived``."""
+    return _request_set_archived(
+        actor=actor,
+        request=request,
+        archive=True,
+        reason=_archive_reason(reason),
+        expected_version=expected_version,
+    )
+
+
+def request_unarchive(
+    *, actor: Actor, request: Request, reason: str = "", expected_version: int | None = None
+) -> Request:
+    """Bring an archived request back; append ``request.unarchived``."""
+    return _request_set_archived(
+        actor=actor,
+        request=request,
+        archive=False,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Purge: the one deliberate deletion, by a superuser, leaving a tombstone in the feed
+# --------------------------------------------------------------------------------------------
+
+
+class PurgeRefused(PermissionError):
+    """Only a superuser may purge a case."""
+
+
+@transaction.atomic
+def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
+    """Delete a case and everything that belongs to it; return the ``case.purged`` tombstone.
+
+    Gone are its intentions, requests and their positions, occurrences, notes, its timeline
+    events, and its person with their name variants and events when no other case refers to
+    them. The tombstone has no case and no person, names the case's uuid as its subject and
+    carries only the reference, so systems that copied the case from the feed can drop their
+    copy without learning anything sensitive. The access log is kept: it records who read
+    what, and a purge does not undo a read.
+    """
+    user = actor.user
+    if user is None or not (user.is_active and user.is_superuser):
+        raise PurgeRefused("Only a superuser may purge a case.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the case is purged."})
+    case = _lock_case(case)
+    person = case.person
+    reference = case.reference
+    purge_person = not Case.objects.filter(person=person).exclude(pk=case.pk).exists()
+    events = TimelineEvent.objects.filter(case=case)
+    if purge_person:
+        events = TimelineEvent.objects.filter(models.Q(case=case) | models.Q(person=person))
+    with timeline_purge_allowed(connection):
+        # The timeline's manager refuses deletes; the plain QuerySet method is the one path.
+        models.QuerySet.delete(events)
+    Case.objects.filter(pk=case.pk).update(current_intention=None)
+    Position.objects.filter(request__case=case).delete()
+    Request.objects.filter(case=case).delete()
+    intentions = StatedIntention.objects.filter(case=case)
+    intentions.update(supersedes=None)
+    intentions.delete()
+    Occurrence.objects.filter(case=case).delete()
+    Note.objects.filter(case=case).delete()
+    Case.objects.filter(pk=case.pk).delete()
+    if purge_person:
+        Person.objects.filter(pk=person.pk).delete()
+    return _append_event(
+        actor=actor,
+        kind=EventKind.CASE_PURGED,
+        summary=f"Case {reference} purged",
+        subject=case,
+        changes={"reference": [reference, None]},
+        reason=reason,
+    )

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.db.models.signals import post_migrate
 
-from cases.dbguards import install_timeline_guards, remove_timeline_guards
+from cases.dbguards import install_current_timeline_guards, remove_current_timeline_guards
 
 
 def _reinstall_sqlite_guards(sender, **kwargs):
@@ -12,7 +12,7 @@ def _reinstall_sqlite_guards(sender, **kwargs):
     # SQLite, which the append-only trigger refuses; the guard is lifted just before the
     # flush (below) and put back by this handler, which the flush triggers via post_migrate.
     if sender.label == "cases" and connection.vendor == "sqlite":
-        install_timeline_guards(connection)
+        install_current_timeline_guards(connection)
 
 
 post_migrate.connect(_reinstall_sqlite_guards, dispatch_uid="tests_reinstall_sqlite_guards")
@@ -27,4 +27,4 @@ def _lift_sqlite_guard_before_flush(request):
         name in request.fixturenames for name in ("transactional_db", "live_server")
     )
     if transactional and connection.vendor == "sqlite":
-        remove_timeline_guards(connection)
+        remove_current_timeline_guards(connection)
