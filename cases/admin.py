@@ -13,14 +13,15 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import CharField, F, Q, Value
+from django.db.models import CharField, F, Prefetch, Q, Value
 from django.db.models.functions import Concat
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_countries import countries
 
-from cases import admin_forms, choices, services
+from cases import access, admin_forms, choices, sensitive, services
 from cases.choices import Channel, IntentionState
 from cases.models import (
     Case,
@@ -148,6 +149,174 @@ class AddOnlyInline:
 
 
 # --------------------------------------------------------------------------------------------
+# Sensitive values, archiving and the purge
+# --------------------------------------------------------------------------------------------
+
+
+def _without_fields(fieldsets, hidden) -> list:
+    """Return ``fieldsets`` without the ``hidden`` fields, and without sets left empty."""
+    hidden = set(hidden)
+    result = []
+    for name, options in fieldsets:
+        fields = []
+        for item in options.get("fields", ()):
+            if isinstance(item, list | tuple):
+                kept = tuple(f for f in item if f not in hidden)
+                if kept:
+                    fields.append(kept if len(kept) > 1 else kept[0])
+            elif item not in hidden:
+                fields.append(item)
+        if fields:
+            result.append((name, {**options, "fields": tuple(fields)}))
+    return result
+
+
+class SensitiveAdminMixin:
+    """Withhold sensitive fields from users without the permission; log what others see.
+
+    ``sensitive_form_fields`` leave the change form (and so the saved fields) of a user who
+    may not see them. A change page that shows sensitive values to a user who may appends
+    their access-log entries (channel ``admin``): one entry per object, one insert per page.
+    """
+
+    sensitive_form_fields: tuple[str, ...] = ()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.sensitive_form_fields or sensitive.can_view_sensitive(request.user):
+            return fieldsets
+        return _without_fields(fieldsets, self.sensitive_form_fields)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            # Display methods have no request; they read this flag (absent means withhold).
+            obj._sensitive_allowed = sensitive.can_view_sensitive(request.user)
+        return obj
+
+    def sensitive_reads(self, request, obj) -> dict[tuple[str, Any], list[str]]:
+        """Return ``{(object_type, uuid): fields}`` of the sensitive values the page shows."""
+        values = sensitive.sensitive_values(obj)
+        return {(obj._meta.model_name, obj.uuid): sorted(values)} if values else {}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        obj = context.get("original")
+        if (
+            response.status_code == 200
+            and obj is not None
+            and sensitive.can_view_sensitive(request.user)
+        ):
+            reads = self.sensitive_reads(request, obj)
+            if reads:
+                access.log_access(
+                    user=request.user,
+                    channel=access.ADMIN,
+                    objects=list(reads),
+                    fields={object_uuid: fields for (_t, object_uuid), fields in reads.items()},
+                    path=request.path,
+                )
+        return response
+
+
+class ArchivedListFilter(admin.SimpleListFilter):
+    """Leave archived rows out of the change list unless asked for them."""
+
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return (("include", "Archived or not"), ("only", "Archived only"))
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Not archived",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "include":
+            return queryset
+        if self.value() == "only":
+            return queryset.filter(archived_at__isnull=False)
+        return queryset.filter(archived_at__isnull=True)
+
+
+def _archive_action(keyword: str, *, archive: bool, permission: str = "change"):
+    """Return a change-list action that archives (or unarchives) the selected rows."""
+    verb = "archive" if archive else "unarchive"
+    service = getattr(services, f"{keyword}_{verb}")
+
+    def action(modeladmin, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        done = 0
+        for row in queryset:
+            try:
+                service(actor=admin_actor(request), reason=reason, **{keyword: row})
+            except (ValidationError, StaleObjectError) as exc:
+                messages_ = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+                modeladmin.message_user(request, f"{row}: {' '.join(messages_)}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(request, f"{done} {verb}d.", messages.SUCCESS)
+
+    action.__name__ = f"{verb}_selected"
+    description = "Archive (give a reason)" if archive else "Unarchive"
+    return admin.action(description=description, permissions=(permission,))(action)
+
+
+@admin.action(description="Purge the case for good (superusers)", permissions=("purge",))
+def purge_case(modeladmin, request, queryset):
+    """Ask for a reason and the reference, then purge the one selected case."""
+    cases = list(queryset[:2])
+    if len(cases) != 1:
+        modeladmin.message_user(request, "Select exactly one case to purge.", messages.ERROR)
+        return None
+    case = cases[0]
+    form = admin_forms.PurgeConfirmForm(
+        request.POST if "confirm_purge" in request.POST else None, reference=case.reference
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            services.case_purge(
+                actor=admin_actor(request), case=case, reason=form.cleaned_data["reason"]
+            )
+        except services.PurgeRefused as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return None
+        modeladmin.message_user(
+            request, f"Case {form.reference} purged; a tombstone is in the feed.", messages.SUCCESS
+        )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Purge {case.reference}?",
+        "case": case,
+        "form": form,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "counts": {
+            "statements": case.intentions.count(),
+            "requests": case.requests.count(),
+            "notes": case.notes.count(),
+            "occurrences": case.occurrences.count(),
+            "events": case.events.count(),
+            "other cases of the person": case.person.cases.exclude(pk=case.pk).count(),
+        },
+    }
+    return TemplateResponse(request, "admin/cases/case/purge_confirmation.html", context)
+
+
+# --------------------------------------------------------------------------------------------
 # Display helpers
 # --------------------------------------------------------------------------------------------
 
@@ -187,24 +356,43 @@ def _occurred_display(moment, precision: str) -> str:
     return moment.strftime(_PRECISION_FORMATS.get(precision, "%Y-%m-%d %H:%M"))
 
 
-def timeline_rows(case: Case) -> list[dict[str, Any]]:
-    """Return the case's events, newest first, prepared for the change page."""
+def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
+    """Return the case's events, newest first, prepared for the change page.
+
+    Sensitive values are withheld from a ``user`` without the permission (``cases.sensitive``);
+    for a user with it, ``(subject_type, subject_uuid, keys)`` of each event that shows
+    sensitive values is appended to ``shown``, for the access log.
+    """
     rows = []
+    allowed = user is None or sensitive.can_view_sensitive(user)
     for event in case_timeline(case):
+        data = {
+            "kind": event.kind,
+            "subject_type": event.subject_type,
+            "changes": event.changes,
+            "summary": event.summary,
+        }
+        sensitive.redact_event(data, user, allowed=allowed)
+        if allowed and shown is not None:
+            keys = sensitive.event_shows_sensitive(event.kind, event.subject_type, event.changes)
+            if keys:
+                shown.append((event.subject_type, event.subject_uuid, keys))
         changes = [
             {
                 "field": str(field).replace("_", " "),
                 "old": _readable(pair[0]) if isinstance(pair, list | tuple) else "",
                 "new": _readable(pair[1] if isinstance(pair, list | tuple) else pair),
             }
-            for field, pair in (event.changes or {}).items()
+            if field not in data["redacted"]
+            else {"field": str(field).replace("_", " "), "old": "", "new": "redacted"}
+            for field, pair in data["changes"].items()
         ]
         rows.append(
             {
                 "seq": event.case_seq,
                 "kind": event.kind,
                 "kind_label": event.get_kind_display(),
-                "summary": event.summary,
+                "summary": data["summary"],
                 "changes": changes,
                 "actor": event.actor_label or (event.actor and event.actor.get_username()) or "",
                 "channel": event.get_channel_display(),
@@ -310,6 +498,23 @@ class PersonNameInline(admin.TabularInline):
     fields = ("value", "script", "romanisation", "is_pseudonym")
     extra = 1
 
+    def get_queryset(self, request):
+        condition = sensitive.visible_name_condition(request.user)
+        return super().get_queryset(request).filter(condition)
+
+    # Without the permission the list is partial, so it must not be saved back as a whole.
+    def has_add_permission(self, request, obj=None):
+        allowed = sensitive.can_view_sensitive(request.user)
+        return allowed and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = sensitive.can_view_sensitive(request.user)
+        return allowed and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = sensitive.can_view_sensitive(request.user)
+        return allowed and super().has_delete_permission(request, obj)
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form = _with_service_errors(formset.form, request)
@@ -329,13 +534,19 @@ def _name_search(queryset, search_term: str, path: str):
 
 
 @admin.register(Person)
-class PersonAdmin(ServiceModelAdmin):
+class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     """Detained persons: identity, service details, life status and name variants."""
 
     form = admin_forms.PersonAdminForm
     inlines = (PersonNameInline,)
     list_display = ("working_name", "name_variants", "identity_confidence", "nationalities")
-    list_filter = ("identity_confidence", "is_deceased", "sex")
+    list_filter = (ArchivedListFilter, "identity_confidence", "is_deceased", "sex")
+    sensitive_form_fields = sensitive.PERSON_FIELDS
+    action_form = admin_forms.ReasonActionForm
+    actions = (
+        _archive_action("person", archive=True),
+        _archive_action("person", archive=False),
+    )
     search_fields = ("working_name", "service_number")
     autocomplete_fields = ("armed_force", "power_depends_on")
     readonly_fields = ("case_links",)
@@ -364,21 +575,42 @@ class PersonAdmin(ServiceModelAdmin):
         ]
         if obj is not None:
             fieldsets.insert(1, ("Cases", {"fields": ("case_links",)}))
+            if obj.archived_at is not None:
+                fieldsets.insert(0, ("Archived", {"fields": ("archived_at",)}))
         fieldsets.append(("This change", {"fields": ("reason", "version")}))
         return fieldsets
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("case_links", "archived_at")
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("names")
+        visible = PersonName.objects.filter(sensitive.visible_name_condition(request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("names", Prefetch("names", queryset=visible, to_attr="shown_names"))
+        )
+
+    def get_search_fields(self, request):
+        if sensitive.can_view_sensitive(request.user):
+            return self.search_fields
+        return ("working_name",)
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term.strip():
-            results = results | _name_search(queryset, search_term, "names")
+            if sensitive.can_view_sensitive(request.user):
+                results = results | _name_search(queryset, search_term, "names")
+            else:
+                match = sensitive.visible_name_match(search_term, "pk", request.user)
+                if match is not None:
+                    results = results | queryset.filter(match)
         return results, may_have_duplicates
 
     @admin.display(description="name variants")
     def name_variants(self, obj):
-        return ", ".join(name.value for name in obj.names.all())
+        # ``shown_names`` holds only the variants the user may see (see get_queryset).
+        return ", ".join(name.value for name in getattr(obj, "shown_names", ()))
 
     @admin.display(description="cases")
     def case_links(self, obj):
@@ -405,6 +637,7 @@ class PersonAdmin(ServiceModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         names_formset = next(fs for fs in formsets if fs.model is PersonName)
+        allowed = sensitive.can_view_sensitive(request.user)
         names = [
             NameSpec(
                 value=row.cleaned_data["value"],
@@ -419,6 +652,8 @@ class PersonAdmin(ServiceModelAdmin):
         ]
         names_formset.new_objects, names_formset.changed_objects = [], []
         names_formset.deleted_objects = []
+        if change and not allowed:
+            names = None  # the user saw only some variants; leave them all as they are
         data = form.cleaned_data
         try:
             if change:
@@ -478,7 +713,34 @@ class NationalityFilter(admin.SimpleListFilter):
         ).filter(nationality_list__contains=f",{code},")
 
 
-class StatedIntentionInline(AddOnlyInline, admin.StackedInline):
+class SensitiveInlineMixin:
+    """An inline that leaves out its sensitive fields for users without the permission.
+
+    Existing rows show a read-only column saying the value is withheld; new rows can still
+    be added without the sensitive fields (a note, whose text is sensitive, cannot).
+    """
+
+    sensitive_form_fields: tuple[str, ...] = ()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if sensitive.can_view_sensitive(request.user):
+            return fieldsets
+        hidden = _without_fields(fieldsets, self.sensitive_form_fields)
+        name, options = hidden[0] if hidden else (None, {"fields": ()})
+        hidden[:1] = [(name, {**options, "fields": (*options["fields"], "withheld")})]
+        return hidden
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if sensitive.can_view_sensitive(request.user) else (*fields, "withheld")
+
+    @admin.display(description="withheld")
+    def withheld(self, obj):
+        return f"{', '.join(self.sensitive_form_fields)}: redacted"
+
+
+class StatedIntentionInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedInline):
     """Statements on the case page: read-only once recorded; new ones may supersede one."""
 
     model = StatedIntention
@@ -486,6 +748,7 @@ class StatedIntentionInline(AddOnlyInline, admin.StackedInline):
     extra = 1
     verbose_name = "stated intention"
     verbose_name_plural = "stated intentions (a statement is never edited: record a new one)"
+    sensitive_form_fields = sensitive.INTENTION_FIELDS
     autocomplete_fields = ("heard_by", "interpreter_supplied_by", "source")
     readonly_fields = ("state",)
     fieldsets = (
@@ -593,10 +856,11 @@ class RequestInline(AddOnlyInline, admin.StackedInline):
         )
 
 
-class NoteInline(AddOnlyInline, admin.TabularInline):
+class NoteInline(SensitiveInlineMixin, AddOnlyInline, admin.TabularInline):
     """Officers' notes: added, never edited or deleted."""
 
     model = Note
+    sensitive_form_fields = sensitive.NOTE_FIELDS
     form = admin_forms.InlineAddForm
     extra = 1
     fields = ("body", "source", "author", "created_at")
@@ -623,7 +887,7 @@ CASE_CAPTURE_FIELDS = (
 
 
 @admin.register(Case)
-class CaseAdmin(ServiceModelAdmin):
+class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     """One custody episode: the person, custody, statements, requests, notes and timeline."""
 
     form = admin_forms.CaseAdminForm
@@ -637,6 +901,7 @@ class CaseAdmin(ServiceModelAdmin):
         "updated_at",
     )
     list_filter = (
+        ArchivedListFilter,
         "status",
         "detaining_party",
         "current_intention_option",
@@ -648,6 +913,30 @@ class CaseAdmin(ServiceModelAdmin):
     search_fields = ("reference", "person__working_name")
     search_help_text = "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
     autocomplete_fields = ("person", "detaining_party")
+    action_form = admin_forms.ReasonActionForm
+    actions = (
+        _archive_action("case", archive=True),
+        _archive_action("case", archive=False),
+        purge_case,
+    )
+
+    def has_purge_permission(self, request):
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def sensitive_reads(self, request, obj):
+        reads: dict[tuple[str, Any], list[str]] = {}
+        person = Person.objects.prefetch_related("names").get(pk=obj.person_id)
+        values = sensitive.sensitive_values(person)
+        if values:
+            reads[("person", person.uuid)] = sorted(values)
+        for row in (*obj.intentions.all(), *obj.notes.all()):
+            values = sensitive.sensitive_values(row)
+            if values:
+                reads[(row._meta.model_name, row.uuid)] = sorted(values)
+        for subject_type, subject_uuid, keys in getattr(request, "_timeline_shown", ()):
+            key = (subject_type, subject_uuid)
+            reads[key] = sorted(set(reads.get(key, ())) | set(keys))
+        return reads
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -664,7 +953,9 @@ class CaseAdmin(ServiceModelAdmin):
                 ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
                 ("This change", {"fields": ("reason",)}),
             ]
+        archived = [("Archived", {"fields": ("archived_at",)})] if obj.archived_at else []
         return [
+            *archived,
             ("Person", {"fields": ("person_summary",)}),
             ("Current intention", {"fields": ("current_intention_summary",)}),
             ("Custody", {"fields": CASE_CUSTODY_FIELDS}),
@@ -677,6 +968,7 @@ class CaseAdmin(ServiceModelAdmin):
         if obj is None:
             return ()
         return (
+            "archived_at",
             "person_summary",
             "current_intention_summary",
             "opened_at",
@@ -687,7 +979,12 @@ class CaseAdmin(ServiceModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term.strip():
-            results = results | _name_search(queryset, search_term, "person__names")
+            if sensitive.can_view_sensitive(request.user):
+                results = results | _name_search(queryset, search_term, "person__names")
+            else:
+                match = sensitive.visible_name_match(search_term, "person_id", request.user)
+                if match is not None:
+                    results = results | queryset.filter(match)
         return results, may_have_duplicates
 
     @admin.display(description="current intention", ordering="current_intention_option")
@@ -702,6 +999,7 @@ class CaseAdmin(ServiceModelAdmin):
     @admin.display(description="person")
     def person_summary(self, obj):
         person = obj.person
+        allowed = getattr(obj, "_sensitive_allowed", False)
         names = format_html_join(
             ", ",
             "{} <small>({}{})</small>",
@@ -711,7 +1009,7 @@ class CaseAdmin(ServiceModelAdmin):
                     name.get_script_display(),
                     f", {name.get_romanisation_display()}" if name.romanisation else "",
                 )
-                for name in person.names.all()
+                for name in sensitive.visible_names(person.names.all(), None, allowed=allowed)
             ),
         )
         return format_html(
@@ -745,7 +1043,8 @@ class CaseAdmin(ServiceModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
-            context["timeline"] = timeline_rows(obj)
+            request._timeline_shown = []
+            context["timeline"] = timeline_rows(obj, request.user, shown=request._timeline_shown)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
@@ -860,15 +1159,18 @@ def _mark_action(state: str, description: str):
 
 
 @admin.register(StatedIntention)
-class StatedIntentionAdmin(admin.ModelAdmin):
+class StatedIntentionAdmin(SensitiveAdminMixin, admin.ModelAdmin):
     """Statements across cases; select some to withdraw, contest, invalidate or reinstate."""
 
     list_display = ("case", "option", "destination_country", "verification", "state", "stated_on")
-    list_filter = ("state", "verification", "option", "setting")
+    list_filter = (ArchivedListFilter, "state", "verification", "option", "setting")
     list_select_related = ("case",)
     search_fields = ("case__reference", "case__person__working_name")
     action_form = admin_forms.IntentionActionForm
+    sensitive_form_fields = sensitive.INTENTION_FIELDS
     actions = (
+        _archive_action("intention", archive=True, permission="mark"),
+        _archive_action("intention", archive=False, permission="mark"),
         _mark_action(IntentionState.WITHDRAWN, "Mark withdrawn by the person (give a reason)"),
         _mark_action(IntentionState.CONTESTED, "Mark contested (give a reason)"),
         _mark_action(IntentionState.INVALIDATED, "Mark invalidated (give a reason)"),
@@ -908,7 +1210,12 @@ class RequestAdmin(ServiceModelAdmin):
     form = admin_forms.RequestAdminForm
     inlines = (PositionInline,)
     list_display = ("case", "kind", "destination_country", "addressed_to", "status", "filed_on")
-    list_filter = ("kind", "status")
+    list_filter = (ArchivedListFilter, "kind", "status")
+    action_form = admin_forms.ReasonActionForm
+    actions = (
+        _archive_action("request", archive=True),
+        _archive_action("request", archive=False),
+    )
     list_select_related = ("case", "addressed_to")
     search_fields = ("case__reference", "addressed_to__name")
     autocomplete_fields = ("case", "requested_by", "addressed_to", "source")
@@ -925,7 +1232,9 @@ class RequestAdmin(ServiceModelAdmin):
                 (None, {"fields": ("case", "kind", "status", *details, "source")}),
                 ("This change", {"fields": ("reason",)}),
             ]
+        archived = [("Archived", {"fields": ("archived_at",)})] if obj.archived_at else []
         return [
+            *archived,
             (None, {"fields": ("case", "kind", *details, "source")}),
             ("Status", {"fields": ("status", "decided_on", "decision_reason")}),
             ("This change", {"fields": ("reason", "version")}),
@@ -934,7 +1243,7 @@ class RequestAdmin(ServiceModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("case", "kind", "source", "decided_on")
+        return ("case", "kind", "source", "decided_on", "archived_at")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -993,14 +1302,65 @@ class RequestAdmin(ServiceModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(admin.ModelAdmin):
-    """The append-only history, to read: nothing is added, changed or deleted here."""
+class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
+    """The append-only history, to read: nothing is added, changed or deleted here.
+
+    Without the permission, sensitive values in an event's changes and a note's text in its
+    summary are withheld, and events whose summary repeats a note are not searched.
+    """
 
     list_display = ("recorded_at", "case", "kind", "summary", "actor_label", "channel")
     list_filter = ("kind", "channel")
     list_select_related = ("case",)
     search_fields = ("summary",)
     date_hierarchy = "recorded_at"
+    sensitive_form_fields = ("summary", "changes")
+
+    def get_list_display(self, request):
+        if sensitive.can_view_sensitive(request.user):
+            return self.list_display
+        return tuple("shown_summary" if n == "summary" else n for n in self.list_display)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "shown_summary", "shown_changes")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip() and not sensitive.can_view_sensitive(request.user):
+            results = results.exclude(kind__in=sensitive.SUMMARY_REPEATS_BODY)
+        return results, may_have_duplicates
+
+    def _shown(self, obj) -> dict[str, Any]:
+        data = {
+            "kind": obj.kind,
+            "subject_type": obj.subject_type,
+            "changes": obj.changes,
+            "summary": obj.summary,
+        }
+        sensitive.redact_event(data, None, allowed=getattr(obj, "_sensitive_allowed", False))
+        return data
+
+    @admin.display(description="summary")
+    def shown_summary(self, obj):
+        return self._shown(obj)["summary"]
+
+    @admin.display(description="changes")
+    def shown_changes(self, obj):
+        data = self._shown(obj)
+        return format_html_join(
+            "",
+            "<div><strong>{}</strong>: {}</div>",
+            (
+                (key, "redacted" if key in data["redacted"] else _readable(value))
+                for key, value in data["changes"].items()
+            ),
+        )
+
+    def sensitive_reads(self, request, obj):
+        keys = sensitive.event_shows_sensitive(obj.kind, obj.subject_type, obj.changes)
+        if obj.kind in sensitive.SUMMARY_REPEATS_BODY:
+            keys = sorted({*keys, "summary"})
+        return {(obj.subject_type, obj.subject_uuid): keys} if keys else {}
 
     def has_add_permission(self, request):
         return False

@@ -208,3 +208,34 @@ class IntentionActionForm(helpers.ActionForm):
         label="Reason",
         widget=forms.TextInput(attrs={"size": 40, "placeholder": "Why (required to contest)"}),
     )
+
+
+class ReasonActionForm(helpers.ActionForm):
+    """A change list's action bar with the reason an archive (or unarchive) needs."""
+
+    reason = forms.CharField(
+        required=False,
+        label="Reason",
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": "Why (required to archive)"}),
+    )
+
+
+class PurgeConfirmForm(forms.Form):
+    """The purge confirmation: why, and the case's reference typed again."""
+
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept in the tombstone event; do not repeat names or other sensitive values.",
+    )
+    confirm_reference = forms.CharField(label="Type the case's reference to confirm", max_length=32)
+
+    def __init__(self, *args, reference: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reference = reference
+
+    def clean_confirm_reference(self):
+        value = self.cleaned_data["confirm_reference"].strip()
+        if value != self.reference:
+            raise forms.ValidationError(f"Type {self.reference} exactly to confirm.")
+        return value
