@@ -33,7 +33,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_countries import countries
 
-from cases import choices
+from cases import choices, sensitive
 from cases.models import Case, PersonName
 
 #: Rows fetched from the database per round trip.
@@ -83,8 +83,22 @@ _LABELS = {
 }
 
 
-def case_row(case: Case) -> list[Any]:
-    """Return one case as a row of plain values, in ``COLUMNS`` order."""
+#: The name variants heading when only pseudonyms are exported (``cases.sensitive``).
+REDACTED_NAMES_HEADING = "Name variants (pseudonyms only; other variants redacted)"
+
+
+def columns(*, show_sensitive: bool) -> list[str]:
+    """Return the heading row; it says so when sensitive name variants are left out."""
+    if show_sensitive:
+        return list(COLUMNS)
+    return [REDACTED_NAMES_HEADING if c == "Name variants" else c for c in COLUMNS]
+
+
+def case_row(case: Case, *, show_sensitive: bool = False) -> list[Any]:
+    """Return one case as a row of plain values, in ``COLUMNS`` order.
+
+    Without ``show_sensitive`` the name variants are the pseudonymous ones only.
+    """
     intention = case.current_intention
     source = intention.source if intention else None
     person = case.person
@@ -92,7 +106,10 @@ def case_row(case: Case) -> list[Any]:
     return [
         case.reference,
         person.working_name,
-        "; ".join(name.value for name in person.names.all()),
+        "; ".join(
+            name.value
+            for name in sensitive.visible_names(person.names.all(), None, allowed=show_sensitive)
+        ),
         _codes(person.__dict__["nationalities"]),
         case.detaining_party.name,
         _LABELS["legal_status"].get(case.legal_status, case.legal_status),
@@ -125,10 +142,10 @@ def _country_name(code: str) -> str:
     return str(countries.name(code)) or code
 
 
-def rows(cases: QuerySet[Case]) -> Iterator[list[Any]]:
+def rows(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[list[Any]]:
     """Yield every filtered case as a row, reading the database in chunks."""
     for case in export_queryset(cases).iterator(chunk_size=CHUNK_SIZE):
-        yield case_row(case)
+        yield case_row(case, show_sensitive=show_sensitive)
 
 
 def guard_csv_cell(value: Any) -> str:
@@ -152,14 +169,14 @@ class _Echo:
         return value
 
 
-def csv_chunks(cases: QuerySet[Case]) -> Iterator[str]:
+def csv_chunks(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[str]:
     """Yield the CSV text of the export: a byte-order mark, the heading, then one line a row.
 
     The byte-order mark lets spreadsheet programs read Hangul and Cyrillic as UTF-8.
     """
     writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(COLUMNS)
-    for row in rows(cases):
+    yield "\ufeff" + writer.writerow(columns(show_sensitive=show_sensitive))
+    for row in rows(cases, show_sensitive=show_sensitive):
         yield writer.writerow([guard_csv_cell(value) for value in row])
 
 
@@ -167,15 +184,17 @@ def _filename(extension: str) -> str:
     return f"cases-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
 
 
-def csv_response(cases: QuerySet[Case]) -> StreamingHttpResponse:
+def csv_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> StreamingHttpResponse:
     """Return a streamed CSV download of ``cases``."""
-    response = StreamingHttpResponse(csv_chunks(cases), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_chunks(cases, show_sensitive=show_sensitive), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
     response["Cache-Control"] = "no-store"
     return response
 
 
-def write_xlsx(cases: QuerySet[Case], target) -> None:
+def write_xlsx(cases: QuerySet[Case], target, *, show_sensitive: bool = False) -> None:
     """Write ``cases`` as an XLSX workbook to the file object ``target`` (write-only mode)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -183,7 +202,7 @@ def write_xlsx(cases: QuerySet[Case], target) -> None:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Cases")
     sheet.freeze_panes = "A2"
-    sheet.append(COLUMNS)
+    sheet.append(columns(show_sensitive=show_sensitive))
 
     def cell(value: Any):
         if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
@@ -194,17 +213,17 @@ def write_xlsx(cases: QuerySet[Case], target) -> None:
             return text
         return value
 
-    for row in rows(cases):
+    for row in rows(cases, show_sensitive=show_sensitive):
         sheet.append([cell(value) for value in row])
     workbook.save(target)
 
 
-def xlsx_response(cases: QuerySet[Case]) -> FileResponse:
+def xlsx_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> FileResponse:
     """Return an XLSX download of ``cases``, built in a temporary file and streamed from it."""
     # An unnamed temporary file disappears when closed, i.e. when the response is done.
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
     try:
-        write_xlsx(cases, handle)
+        write_xlsx(cases, handle, show_sensitive=show_sensitive)
     except BaseException:
         handle.close()
         raise

@@ -11,15 +11,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_countries import countries
 from django_countries.fields import CountryField
 
-from cases import charts, choices, exports, selectors
-from cases.filters import CaseFilterSet
+from cases import access, charts, choices, exports, selectors, sensitive
+from cases.api.views import VisibleNamesCaseFilterSet as CaseFilterSet
 from cases.models import Case, Party, PersonName
 
 #: Cases per page of the list.
@@ -51,9 +57,6 @@ FILTER_LABELS = {
     "captured_before": "Captured on or before",
     "updated_after": "Changed since (ISO date and time)",
 }
-
-#: Change keys whose values are sensitive; shown only to users who may edit cases.
-SENSITIVE_CHANGE_KEYS = frozenset({"quote", "medical_notes", "family_links"})
 
 #: Permission that lets a user see sensitive values and the links to the admin.
 EDIT_PERMISSION = "cases.change_case"
@@ -138,11 +141,24 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = _filtered_cases(filterset) if valid else Case.objects.none()
     paginator = Paginator(cases, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    allowed = sensitive.can_view_sensitive(request.user)
+    shown = []
     for case in page.object_list:
-        # A variant or two besides the working name, from the prefetched names.
-        case.variants = [
-            name.value for name in case.person.names.all() if name.value != case.person.working_name
-        ][:2]
+        # A variant or two besides the working name, from the prefetched names; without
+        # the permission only pseudonyms (cases.sensitive).
+        names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
+        variants = [name for name in names if name.value != case.person.working_name][:2]
+        case.variants = [name.value for name in variants]
+        if any(sensitive.is_hidden_name(name) for name in variants):
+            shown.append(("person", case.person.uuid))
+    if shown:
+        access.log_access(
+            user=request.user,
+            channel=access.PAGE,
+            objects=shown,
+            fields=[sensitive.NAMES],
+            path=request.path,
+        )
     case_charts = charts.case_charts(cases) if valid and paginator.count else []
     for chart in case_charts:
         for bar in chart.bars:
@@ -170,7 +186,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
-    """Return the filtered cases as a CSV or XLSX download (see ``cases.exports``)."""
+    """Return the filtered cases as a CSV or XLSX download (see ``cases.exports``).
+
+    Without ``cases.view_sensitive`` the name variants column holds pseudonyms only and says
+    so in its heading. A download that holds sensitive values appends one access-log entry
+    with the filter and the row count.
+    """
+    if not request.user.has_perm(sensitive.EXPORT_CASES):
+        return HttpResponseForbidden(
+            "Exports need the permission to export cases.", content_type="text/plain"
+        )
     if export_format not in {"csv", "xlsx"}:
         return HttpResponseBadRequest(
             f"Unknown export format “{export_format}”. Allowed: csv, xlsx.",
@@ -184,9 +209,21 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     cases = _filtered_cases(filterset)
+    allowed = sensitive.can_view_sensitive(request.user)
+    if allowed:
+        params = request.GET.copy()
+        params.pop("format", None)
+        access.log_access(
+            user=request.user,
+            channel=access.EXPORT,
+            objects=[("export", None)],
+            fields=[sensitive.NAMES],
+            path=request.path,
+            extra={"filter": params.urlencode(), "rows": cases.count(), "format": export_format},
+        )
     if export_format == "csv":
-        return exports.csv_response(cases)
-    return exports.xlsx_response(cases)
+        return exports.csv_response(cases, show_sensitive=allowed)
+    return exports.xlsx_response(cases, show_sensitive=allowed)
 
 
 def _readable(value: Any) -> str:
@@ -219,18 +256,33 @@ def _choice_labels(subject_type: str, name: str) -> dict[str, str]:
     return {str(value): str(label) for value, label in field.flatchoices or ()}
 
 
-def timeline_entries(events, *, show_sensitive: bool) -> list[dict[str, Any]]:
+def timeline_entries(
+    events, *, show_sensitive: bool, shown: list | None = None
+) -> list[dict[str, Any]]:
     """Return timeline events prepared for the page, their changes as readable rows.
 
     Stored choice values ("third_state") are shown with their labels ("Transfer to a third
-    state"); sensitive values are withheld from users who may not edit cases.
+    state"); sensitive values are withheld (``cases.sensitive``) unless ``show_sensitive``,
+    in which case ``(subject_type, subject_uuid, keys)`` of every event showing some is
+    appended to ``shown`` for the access log.
     """
     entries = []
     for event in events:
+        data = {
+            "kind": event.kind,
+            "subject_type": event.subject_type,
+            "changes": event.changes,
+            "summary": event.summary,
+        }
+        sensitive.redact_event(data, None, allowed=show_sensitive)
+        if show_sensitive and shown is not None:
+            keys = sensitive.event_shows_sensitive(event.kind, event.subject_type, event.changes)
+            if keys:
+                shown.append((event.subject_type, event.subject_uuid, keys))
         changes = []
-        for name, pair in (event.changes or {}).items():
+        for name, pair in data["changes"].items():
             old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
-            if name in SENSITIVE_CHANGE_KEYS and not show_sensitive:
+            if name in data["redacted"]:
                 old, new = ("withheld" if old else None), "withheld"
             labels = _choice_labels(event.subject_type, name)
             if labels:
@@ -238,7 +290,7 @@ def timeline_entries(events, *, show_sensitive: bool) -> list[dict[str, Any]]:
             changes.append(
                 {"field": name.replace("_", " "), "old": _readable(old), "new": _readable(new)}
             )
-        entries.append({"event": event, "changes": changes})
+        entries.append({"event": event, "changes": changes, "summary": data["summary"]})
     return entries
 
 
@@ -262,10 +314,17 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
         case.events.order_by().values_list("kind", flat=True).distinct()
     )  # only kinds the case has are offered as filters
     can_edit = request.user.has_perm(EDIT_PERMISSION)
+    allowed = sensitive.can_view_sensitive(request.user)
+    names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
+    timeline_shown: list = []
+    timeline = timeline_entries(events, show_sensitive=allowed, shown=timeline_shown)
+    if allowed:
+        _log_case_page(request, case, names, intentions, timeline_shown)
     context = {
         "case": case,
         "person": case.person,
-        "names": list(case.person.names.all()),
+        "names": names,
+        "show_sensitive": allowed,
         "intentions": [
             {
                 "intention": i,
@@ -275,7 +334,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
             for i in intentions
         ],
         "requests": list(case.requests.all()),
-        "timeline": timeline_entries(events, show_sensitive=can_edit),
+        "timeline": timeline,
         "kind_choices": [
             (value, label) for value, label in choices.EventKind.choices if value in present_kinds
         ],
@@ -284,3 +343,29 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
         "admin_url": reverse("admin:cases_case_change", args=[case.pk]) if can_edit else "",
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _log_case_page(request, case, names, intentions, timeline_shown) -> None:
+    """Append the access-log entries of the sensitive values the case page shows."""
+    reads: dict[tuple[str, Any], set[str]] = {}
+    person = case.person
+    person_fields = set()
+    if any(sensitive.is_hidden_name(name) for name in names):
+        person_fields.add(sensitive.NAMES)
+    if person.birth_date and person.birth_place:
+        person_fields.add("birth_place")
+    if person_fields:
+        reads[("person", person.uuid)] = person_fields
+    for intention in intentions:
+        if intention.quote:
+            reads.setdefault(("statedintention", intention.uuid), set()).add("quote")
+    for subject_type, subject_uuid, keys in timeline_shown:
+        reads.setdefault((subject_type, subject_uuid), set()).update(keys)
+    if reads:
+        access.log_access(
+            user=request.user,
+            channel=access.PAGE,
+            objects=list(reads),
+            fields={object_uuid: sorted(keys) for (_t, object_uuid), keys in reads.items()},
+            path=request.path,
+        )

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from tests import factories
 from tests.test_pages import build_public_case
@@ -62,7 +63,11 @@ def seeded(transactional_db):
     """
     data = build_public_case()
     # The pages log in through the admin's login form, which admits staff accounts only.
-    factories.user("analyst", password=PASSWORD, is_staff=True)
+    user = factories.user("analyst", password=PASSWORD, is_staff=True)
+    # Searching by a true name variant and exporting need these (cases.sensitive).
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["export_cases", "view_sensitive"])
+    )
     return data
 
 

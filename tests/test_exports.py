@@ -5,6 +5,7 @@ import io
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.http import StreamingHttpResponse
 
 from cases import exports
@@ -19,7 +20,12 @@ def public(db):
 
 @pytest.fixture
 def analyst(client, db):
-    client.force_login(factories.user("analyst"))
+    # Exports need export_cases; view_sensitive lets the true name variants through.
+    user = factories.user("analyst")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["export_cases", "view_sensitive"])
+    )
+    client.force_login(user)
 
 
 def read_csv(response) -> list[dict[str, str]]:

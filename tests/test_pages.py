@@ -110,7 +110,11 @@ def public(db):
 
 @pytest.fixture
 def analyst(client, db):
+    # view_sensitive lets the true name variants be shown and searched (cases.sensitive).
     user = factories.user("analyst")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["export_cases", "view_sensitive"])
+    )
     client.force_login(user)
     return user
 
@@ -118,7 +122,9 @@ def analyst(client, db):
 @pytest.fixture
 def officer(client, db):
     user = factories.user("officer")
-    user.user_permissions.add(Permission.objects.get(codename="change_case"))
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_case", "view_sensitive"])
+    )
     client.force_login(user)
     return user
 
@@ -274,8 +280,9 @@ def _many_cases(n: int):
 
 
 #: Session, user, count, page rows, name variants, five charts, detaining-party choices,
-#: and the user's and groups' permissions (for the link to the admin).
-LIST_QUERIES = 13
+#: the user's and groups' permissions (for the link to the admin), and the access-log
+#: entry of the true name variants shown.
+LIST_QUERIES = 14
 
 
 @pytest.mark.parametrize("n", [1, 50])
@@ -392,7 +399,8 @@ def test_case_page_timeline_filters_by_kind(client, analyst, public):
     assert 'value="position.recorded" checked' in response.content.decode()
 
 
-def test_case_page_withholds_quotes_from_analysts(client, analyst, public):
+def test_case_page_withholds_quotes_from_analysts(client, public):
+    client.force_login(factories.user("reader"))
     html = client.get(f"/cases/{public.ri.uuid}/").content.decode()
     assert "I want to go to South Korea" not in html
     assert "withheld" in html
@@ -411,6 +419,7 @@ def test_unknown_case_is_404(client, analyst, db):
 
 def test_case_page_query_count_is_fixed(client, analyst, public, django_assert_num_queries):
     # Session, user, uuid lookup, case, names, intentions, requests, positions, their
-    # parties, their sources, timeline kinds, the user's and groups' permissions, events.
-    with django_assert_num_queries(14):
+    # parties, their sources, timeline kinds, the user's and groups' permissions, events,
+    # and the access-log entries of the sensitive values shown (one insert).
+    with django_assert_num_queries(15):
         client.get(f"/cases/{public.ri.uuid}/")
