@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint install install-dev migrate seed clean serve bench
+.PHONY: run test lint install install-dev migrate seed clean serve bench check-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ BENCH_CASES ?= 1000
 bench: install-dev
 	@test -n "$$DATABASE_URL" || { echo "make bench: set DATABASE_URL to a throwaway PostgreSQL database." >&2; exit 2; }
 	$(BIN)/python bench/run_all.py --cases $(BENCH_CASES)
+
+## check-deploy: Django's deployment checks with production variables; any warning fails
+check-deploy: install
+	DJANGO_DEBUG=0 DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
+	DJANGO_ALLOWED_HOSTS=tracker.example.org DJANGO_CSRF_TRUSTED_ORIGINS=https://tracker.example.org \
+	DJANGO_LOG_LEVEL=WARNING DATABASE_URL=sqlite:////tmp/tracker-check-deploy.sqlite3 \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
