@@ -182,7 +182,10 @@ class SensitiveAdminMixin:
     sensitive_form_fields: tuple[str, ...] = ()
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
+        return self.redact_fieldsets(request, super().get_fieldsets(request, obj))
+
+    def redact_fieldsets(self, request, fieldsets):
+        """Return ``fieldsets`` without the sensitive fields if the user may not see them."""
         if not self.sensitive_form_fields or sensitive.can_view_sensitive(request.user):
             return fieldsets
         return _without_fields(fieldsets, self.sensitive_form_fields)
@@ -578,7 +581,7 @@ class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             if obj.archived_at is not None:
                 fieldsets.insert(0, ("Archived", {"fields": ("archived_at",)}))
         fieldsets.append(("This change", {"fields": ("reason", "version")}))
-        return fieldsets
+        return self.redact_fieldsets(request, fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
         return ("case_links", "archived_at")
@@ -861,6 +864,8 @@ class NoteInline(SensitiveInlineMixin, AddOnlyInline, admin.TabularInline):
 
     model = Note
     sensitive_form_fields = sensitive.NOTE_FIELDS
+    # A note's str is its text; this template shows it only with the permission.
+    template = "admin/cases/case/note_inline.html"
     form = admin_forms.InlineAddForm
     extra = 1
     fields = ("body", "source", "author", "created_at")
@@ -1315,6 +1320,14 @@ class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
     search_fields = ("summary",)
     date_hierarchy = "recorded_at"
     sensitive_form_fields = ("summary", "changes")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and not obj._sensitive_allowed:
+            # The page's title and breadcrumbs name the event; str() would repeat a note.
+            extra_context = {**(extra_context or {}), "subtitle": f"{obj.kind}: "}
+            extra_context["subtitle"] += self._shown(obj)["summary"]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_list_display(self, request):
         if sensitive.can_view_sensitive(request.user):

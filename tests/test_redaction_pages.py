@@ -150,6 +150,8 @@ def body_text(response) -> str:
 UI_EXAMPLES = (
     "A name in any script or romanisation (Ri, Lee, Yi, 리), or a reference.",
     "Ri, Lee, 리, Пак, UA-2025-0001",
+    "Reference, or any spelling of the person's name (Ri, Lee, 리 ...).",
+    'e.g. "80% decided".',
 )
 
 
