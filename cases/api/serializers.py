@@ -385,7 +385,17 @@ class CaseSerializer(serializers.ModelSerializer):
         """Return the current intention, or None when the person has stated none."""
         if case.current_intention_id is None:
             return None
-        return CurrentIntentionSerializer(case).data
+        # Built directly from the denormalised columns: a nested serializer per row copies
+        # its field definitions every time and dominated the list's cost.
+        intention = case.current_intention
+        return {
+            "uuid": str(intention.uuid),
+            "option": case.current_intention_option,
+            "destination_country": case.current_intention_destination.code or "",
+            "verification": case.current_intention_verification,
+            "verified": case.current_intention_verified,
+            "stated_on": intention.stated_on.isoformat(),
+        }
 
 
 class CaseDetailSerializer(CaseSerializer):
