@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cases.api.throttling.document_throttling",
+        "cases.api.schema.document_answers",
     ],
     # One name per choice set, so clients get stable enum names.
     "ENUM_NAME_OVERRIDES": {
