@@ -896,6 +896,10 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     """One custody episode: the person, custody, statements, requests, notes and timeline."""
 
     form = admin_forms.CaseAdminForm
+
+    class Media:
+        css = {"all": ["cases/admin.css"]}
+
     inlines = (StatedIntentionInline, RequestInline, NoteInline)
     list_display = (
         "reference",
@@ -999,7 +1003,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
         label = _intention_label(obj.current_intention_option, obj.current_intention_destination)
         if obj.current_intention_verified:
             return format_html("{} <strong>(verified)</strong>", label)
-        return format_html('{} <strong style="color:#ba2121">UNVERIFIED</strong>', label)
+        return format_html('{} <strong class="case-unverified">UNVERIFIED</strong>', label)
 
     @admin.display(description="person")
     def person_summary(self, obj):
@@ -1041,7 +1045,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             flag = mark_safe("<strong>VERIFIED</strong>")
         else:
             flag = mark_safe(
-                '<strong style="color:#ba2121">UNVERIFIED</strong> — not heard in a private '
+                '<strong class="case-unverified">UNVERIFIED</strong> — not heard in a private '
                 "interview by a neutral body"
             )
         return format_html("<strong>{}</strong> ({})<br>{}{}", label, details, flag, manage)
