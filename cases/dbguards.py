@@ -7,6 +7,7 @@ Names carry a version suffix; a change of behaviour gets a new name and a new mi
 
 from contextlib import contextmanager
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.signals import connection_created
 
 TIMELINE_TABLE = "cases_timelineevent"
@@ -123,7 +124,7 @@ def _statements(vendor: str, install: bool) -> list[str]:
         return POSTGRES_INSTALL if install else POSTGRES_REMOVE
     if vendor == "sqlite":
         return SQLITE_INSTALL if install else SQLITE_REMOVE
-    raise NotImplementedError(f"No timeline guard for the {vendor} database backend.")
+    raise ImproperlyConfigured(f"No timeline guard for the {vendor} database backend.")
 
 
 def _access_log_statements(vendor: str, install: bool) -> list[str]:
@@ -131,7 +132,7 @@ def _access_log_statements(vendor: str, install: bool) -> list[str]:
         return ACCESS_LOG_POSTGRES_INSTALL if install else ACCESS_LOG_POSTGRES_REMOVE
     if vendor == "sqlite":
         return ACCESS_LOG_SQLITE_INSTALL if install else ACCESS_LOG_SQLITE_REMOVE
-    raise NotImplementedError(f"No access-log guard for the {vendor} database backend.")
+    raise ImproperlyConfigured(f"No access-log guard for the {vendor} database backend.")
 
 
 def _access_log_table_exists(connection) -> bool:
@@ -248,7 +249,7 @@ def _timeline_v2_statements(vendor: str, install: bool) -> list[str]:
         return TIMELINE_V2_POSTGRES_INSTALL if install else TIMELINE_V2_POSTGRES_REMOVE
     if vendor == "sqlite":
         return TIMELINE_V2_SQLITE_INSTALL if install else TIMELINE_V2_SQLITE_REMOVE
-    raise NotImplementedError(f"No timeline guard for the {vendor} database backend.")
+    raise ImproperlyConfigured(f"No timeline guard for the {vendor} database backend.")
 
 
 def install_timeline_purge_guard(connection) -> None:
@@ -324,4 +325,4 @@ def timeline_purge_allowed(connection):
         finally:
             connection._timeline_purge_allowed = False
         return
-    raise NotImplementedError(f"No timeline purge for the {connection.vendor} database backend.")
+    raise ImproperlyConfigured(f"No timeline purge for the {connection.vendor} database backend.")

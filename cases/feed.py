@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection as default_connection
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
@@ -136,7 +137,7 @@ def read_state(connection=None) -> FeedState:
             head = START if max_id is None else Position(0, int(max_id))
             database = _sqlite_identifier(first_uuid)
             return FeedState(SQLITE, database, None, head.event_id, head)
-    raise NotImplementedError(f"The change feed does not support {connection.vendor}.")
+    raise ImproperlyConfigured(f"The change feed does not support {connection.vendor}.")
 
 
 def _sqlite_identifier(first_uuid) -> str:
