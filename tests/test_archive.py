@@ -186,7 +186,10 @@ def test_api_archive_and_unarchive_a_case_with_the_change_permission():
     assert str(case.uuid) not in {row["uuid"] for row in listed}
     only = client.get(f"{API}/cases/", {"archived": "only"}).data["results"]
     assert {row["uuid"] for row in only} == {str(case.uuid)}
-    assert client.get(url).status_code == 200
+    assert only[0]["archived_at"] is not None
+    detail = client.get(url)
+    assert detail.status_code == 200
+    assert detail.data["archived_at"] is not None  # read by uuid, and marked archived
     response = client.post(f"{url}unarchive/", {}, format="json")
     assert response.status_code == 200
     assert response.data["archived_at"] is None

@@ -208,6 +208,7 @@ class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
 
 
@@ -269,6 +270,7 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "redacted",
             "version",
             "recorded_at",
+            "archived_at",
         ]
 
 
@@ -318,6 +320,7 @@ class RequestSerializer(serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
 
 
@@ -378,6 +381,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "opened_at",
             "closed_at",
             "updated_at",
+            "archived_at",
         ]
 
     @extend_schema_field(CurrentIntentionSerializer(allow_null=True))
