@@ -204,3 +204,16 @@ def test_schema_and_docs_are_served_without_a_cdn(analyst_client):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower() and "//unpkg" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["cases/", "persons/", "parties/", "sources/", "intentions/", "requests/"]
+)
+def test_an_account_without_a_role_reads_nothing(path):
+    """Reads are denied by default: a valid token of a user holding no role gets 403."""
+    f.case()
+    client, _token = token_client(f.user("no-role"))
+    response = client.get(f"/api/v1/{path}")
+    assert response.status_code == 403
+    assert "results" not in response.json()

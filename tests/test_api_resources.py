@@ -410,10 +410,12 @@ def _populate(count: int):
         # + 1 where sensitive values are shown: the access-log insert.
         ("cases", 6),  # count, rows, name variants, the user's permissions (2), access log
         ("persons", 6),  # count, rows, name variants, the user's permissions (2), access log
-        ("parties", 2),  # count, rows with parent and version
-        ("sources", 2),  # count, rows with version
+        # The user's permissions (2) are read once per request: for the view permission
+        # every read needs, and for the sensitive fields.
+        ("parties", 4),  # count, rows with parent and version, permissions (2)
+        ("sources", 4),  # count, rows with version, permissions (2)
         ("intentions", 4),  # count, rows with case, parties, source, permissions (2)
-        ("requests", 3),  # count, rows, positions with party and source
+        ("requests", 5),  # count, rows, positions with party and source, permissions (2)
     ],
 )
 @pytest.mark.parametrize("count", [1, 50])

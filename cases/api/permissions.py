@@ -1,7 +1,8 @@
 """Who may do what through the API: permissions, never role names, and token scopes.
 
-Every signed-in user reads (a view may ask for more with ``read_permission``); creating needs
-the model's ``add`` permission and changing its ``change`` permission, as in the admin.
+Reading needs the model's view permission (a view may name another with
+``read_permission``), so an account with no role reads nothing; creating needs the model's
+``add`` permission and changing its ``change`` permission, as in the admin.
 Sensitive values need ``cases.view_sensitive`` on top (``cases.sensitive`` withholds them);
 no permission lets anything be deleted.
 """
@@ -26,7 +27,7 @@ class TokenScope(permissions.BasePermission):
 
 
 class OfficerWrites(permissions.BasePermission):
-    """Let any signed-in user read; let writes through only with the model permission.
+    """Let reads through with the model's view permission, writes with the add or change one.
 
     A view may name the permission a read needs with ``read_permission``, and names the one
     a write needs with ``write_permission`` (an ``@action`` keyword sets it per action);
@@ -34,13 +35,17 @@ class OfficerWrites(permissions.BasePermission):
     ``cases.change_<model>``. A view without a model needs staff status to write.
     """
 
-    message = "You may read these records but not change them."
+    message = "Your account does not hold the permission this needs."
 
     def has_permission(self, request, view):
         queryset = getattr(view, "queryset", None)
         meta = queryset.model._meta if queryset is not None else None
         if request.method in permissions.SAFE_METHODS:
             perm = getattr(view, "read_permission", None)
+            if perm is None and meta is not None:
+                # Deny by default: reading needs the model's view permission, which the
+                # roles hold; an account with no role reads nothing.
+                perm = f"{meta.app_label}.view_{meta.model_name}"
             return perm is None or request.user.has_perm(perm)
         perm = getattr(view, "write_permission", None)
         if perm is None:
