@@ -1,0 +1,46 @@
+"""Add PostgreSQL indexes for the name search's other columns and the timeline by date.
+
+Like ``0007``, these are plain SQL behind a vendor check and stay out of the model state:
+trigram operator classes are PostgreSQL's, and SQLite's small databases need none of them.
+
+- ``case_reference_trgm`` and ``person_working_name_trgm`` let ``ILIKE '%...%'`` on a case's
+  reference and a person's working name use an index, so each branch of the name search is
+  an index read instead of a scan of every case.
+- ``event_occurred_at`` serves date ranges and counts by month over the timeline.
+"""
+
+from django.db import migrations
+
+#: (name, definition) of every index; names are short enough for PostgreSQL's 63 bytes.
+INDEXES = [
+    ("case_reference_trgm", "cases_case USING gin (reference gin_trgm_ops)"),
+    ("person_working_name_trgm", "cases_person USING gin (working_name gin_trgm_ops)"),
+    ("event_occurred_at", "cases_timelineevent (occurred_at)"),
+]
+
+
+def create_indexes(apps, schema_editor):
+    """Create the indexes on PostgreSQL (``pg_trgm`` was created by ``0007``)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, definition in INDEXES:
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+
+
+def drop_indexes(apps, schema_editor):
+    """Drop the indexes on PostgreSQL."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, _definition in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("cases", "0008_archive_purge"),
+    ]
+
+    operations = [
+        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+    ]
