@@ -13,8 +13,10 @@ import os
 wsgi_app = "tracker.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# Synchronous workers: every request is short and holds one database connection.
-worker_class = "sync"
+# Threads per worker (GUNICORN_THREADS, default 1: synchronous workers). More than one
+# switches to gthread workers, each thread with its own database connection.
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
@@ -27,3 +29,9 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Import the application once in the master, so workers fork with it already loaded.
 preload_app = True
+# Gunicorn's control socket (a Unix socket for the gunicornc tool) is off unless a path is
+# given: by default every gunicorn on a host would share one path under the user's home.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True

@@ -17,6 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings_test")
+# The test client's requests pass the request-log middleware too; a JSON line per timed
+# request would flood the tables and time the logging. load_bench.py turns it on for the
+# server it starts.
+os.environ.setdefault("DJANGO_REQUEST_LOG", "0")
 
 import django  # noqa: E402
 

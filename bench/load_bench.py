@@ -3,18 +3,30 @@
 Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_perf \\
-        .venv/bin/python bench/load_bench.py [--seconds 60] [--clients 50] [--port 8765]
+        .venv/bin/python bench/load_bench.py [--seconds 60] [--clients 50] [--timeout 30]
 
 Starts ``make serve`` (gunicorn with WhiteNoise, production settings) bound to 127.0.0.1 on
-a port of its own, waits for ``/healthz``, then runs ``wrk`` (the Debian package) with
+a free port of its own, waits for ``/healthz``, then runs ``wrk`` (the Debian package) with
 ``bench/load_mix.lua`` for a fixed time: about nine reads (case lists with filters, a case,
-the change feed, a static file) to one write (recording an intention through the API). It
-reports requests per second, latency and every error (socket errors, timeouts and non-2xx
-answers), then stops the server it started. Traffic goes to 127.0.0.1 only and the run is
-bounded by ``--seconds``.
+the change feed, a static file) to one write (an intention recorded, or a request filed or
+moved one status on with ``If-Match``, all through the API). Meanwhile it asks ``/healthz``
+once a second. It reports requests per second, latency and every error (socket errors,
+timeouts and non-2xx answers), the health checks, and whether the server's JSON request log
+holds one line per request; then it stops the server it started. Traffic goes to 127.0.0.1
+only and the run is bounded by ``--seconds``.
+
+wrk counts an answer slower than ``--timeout`` as an error. The default, 30 s, is gunicorn's
+worker timeout (``GUNICORN_TIMEOUT``): the server itself kills a request that runs longer,
+so the client waits exactly as long as the server lets a request run, and the latency
+percentiles show how slow the answers were.
 
 The API's per-token rate limits are raised for the server it starts (one token drives all
 clients here), and the HTTPS redirect is off (no proxy in front on loopback).
+
+The exit status is non-zero when the test itself is broken: the server does not start, wrk
+fails, no write succeeds, or an answer is a 4xx (the script sends only valid requests, with
+current versions, so a 400, 412 or 428 is a bug in it). Timeouts and 5xx answers under load
+are results, printed, not failures of the script.
 """
 
 from __future__ import annotations
@@ -26,38 +38,83 @@ import re
 import secrets
 import shutil
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import _common  # noqa: F401  (sets up Django)
-from _common import ROOT, print_table
+from _common import ROOT, database_label, percentile, print_table
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from cases.models import Case  # noqa: E402
+from cases.models import Case, Party  # noqa: E402
 from cases.tokens import ApiToken  # noqa: E402
 
 LUA = Path(__file__).with_name("load_mix.lua")
 
 
-def wait_healthy(port: int, timeout_s: float, server: subprocess.Popen) -> None:
-    """Wait until the server answers /healthz with 200, or exit."""
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get_health(port: int, timeout_s: float) -> tuple[int, float]:
+    """Ask /healthz once; return the HTTP status (0 when unreachable) and the seconds taken."""
+    started = time.perf_counter()
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        with urllib.request.urlopen(url, timeout=timeout_s) as reply:
+            status = reply.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = 0
+    return status, time.perf_counter() - started
+
+
+def wait_healthy(port: int, timeout_s: float, server: subprocess.Popen) -> int:
+    """Wait until the server answers /healthz with 200 and return how many times it was asked.
+
+    Exit when the server stops or does not become healthy in ``timeout_s``.
+    """
     give_up = time.monotonic() + timeout_s
+    asked = 0
     while time.monotonic() < give_up:
         if server.poll() is not None:
             sys.exit(f"The server exited with {server.returncode} before it was healthy.")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
+        status, _ = get_health(port, 2)
+        if status:
+            asked += 1
+        if status == 200:
+            return asked
         time.sleep(0.5)
     sys.exit("The server did not become healthy in time.")
+
+
+class HealthPoller(threading.Thread):
+    """Ask /healthz once a second until stopped; keep each answer's status and duration."""
+
+    def __init__(self, port: int, timeout_s: float):
+        super().__init__(daemon=True)
+        self.port = port
+        self.timeout_s = timeout_s
+        self.answers: list[tuple[int, float]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            self.answers.append(get_health(self.port, self.timeout_s))
+            self.stopping.wait(max(0.0, 1.0 - (time.monotonic() - started)))
 
 
 def server_environment(port: int) -> dict[str, str]:
@@ -77,14 +134,17 @@ def server_environment(port: int) -> dict[str, str]:
             "DJANGO_API_RATE_WRITE": "1000000/minute",
             "DJANGO_CONN_MAX_AGE": env.get("DJANGO_CONN_MAX_AGE", "60"),
             "DJANGO_LOG_LEVEL": "WARNING",
+            # The request log is what the test checks; keep it on whatever the caller set.
+            "DJANGO_REQUEST_LOG": "1",
+            "DJANGO_LOG_FORMAT": "json",
         }
     )
     return env
 
 
-def parse_wrk(output: str) -> dict[str, float]:
+def parse_wrk(output: str) -> dict:
     """Return requests/s, total requests, errors and latency figures from wrk's summary."""
-    figures: dict[str, float] = {"errors": 0, "non_2xx": 0}
+    figures: dict = {"errors": 0, "timeouts": 0, "non_2xx": 0}
     if match := re.search(r"Requests/sec:\s+([\d.]+)", output):
         figures["rps"] = float(match.group(1))
     if match := re.search(r"(\d+) requests in ([\d.]+)(m?s)", output):
@@ -93,6 +153,7 @@ def parse_wrk(output: str) -> dict[str, float]:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     ):
         figures["errors"] += sum(int(g) for g in match.groups())
+        figures["timeouts"] = int(match.group(4))
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         figures["non_2xx"] = int(match.group(1))
     for name in ("50", "90", "99"):
@@ -104,26 +165,59 @@ def parse_wrk(output: str) -> dict[str, float]:
     return figures
 
 
+def read_request_log(path: str) -> dict:
+    """Count the server log's JSON request lines: health checks, others, 5xx, broken lines."""
+    counts = {"healthz": 0, "other": 0, "5xx": 0, "not_json": 0}
+    with open(path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            if '"tracker.request"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                counts["not_json"] += 1
+                continue
+            counts["healthz" if record.get("path") == "/healthz" else "other"] += 1
+            if int(record.get("status", 0)) >= 500:
+                counts["5xx"] += 1
+    return counts
+
+
 def main() -> int:
-    """Start the server, run wrk against it, stop the server and print the table."""
+    """Start the server, run wrk against it, stop the server and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--port", type=int, default=0, help="port for the server (default: a free one)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="WEB_CONCURRENCY")
+    parser.add_argument(
+        "--timeout", type=int, default=30, help="seconds before wrk counts an answer as an error"
+    )
     args = parser.parse_args()
+    # A port of its own, so that the test never measures some other server on the host.
+    args.port = args.port or free_port()
     _common.require_postgresql()
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk")
         return 1
+    print(database_label())
 
     user, _ = get_user_model().objects.get_or_create(
         username="perf-bench", defaults={"is_staff": True, "is_superuser": True}
     )
     _token, key = ApiToken.issue(user=user, name=f"load test {secrets.token_hex(4)}")
-    uuids = [str(u) for u in Case.objects.order_by("-pk").values_list("uuid", flat=True)[:200]]
-    if not uuids:
-        print("No cases: seed the database first (manage.py seed_demo).")
+    # Open cases only: a closed case takes no new statements or requests.
+    uuids = [
+        str(u)
+        for u in Case.objects.filter(closed_at__isnull=True)
+        .order_by("-pk")
+        .values_list("uuid", flat=True)[:200]
+    ]
+    party = Party.objects.order_by("pk").values_list("uuid", flat=True).first()
+    if not uuids or party is None:
+        print("No open cases or parties: seed the database first (manage.py seed_demo).")
         return 1
     static = f"{settings.STATIC_URL.rstrip('/')}/admin/css/base.css"
     if not static.startswith("/"):
@@ -144,11 +238,20 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    poller = HealthPoller(args.port, args.timeout)
     try:
-        wait_healthy(args.port, 120, server)
+        health_asked = wait_healthy(args.port, 120, server)
         wrk_env = dict(os.environ)
-        wrk_env.update({"LOAD_TOKEN": key, "LOAD_CASES": ",".join(uuids), "LOAD_STATIC": static})
+        wrk_env.update(
+            {
+                "LOAD_TOKEN": key,
+                "LOAD_CASES": ",".join(uuids),
+                "LOAD_STATIC": static,
+                "LOAD_PARTY": str(party),
+            }
+        )
         threads = min(args.clients, max(1, os.cpu_count() or 1))
+        poller.start()
         started = time.perf_counter()
         run = subprocess.run(
             [
@@ -157,7 +260,7 @@ def main() -> int:
                 f"-c{args.clients}",
                 f"-d{args.seconds}s",
                 "--timeout",
-                "10s",
+                f"{args.timeout}s",
                 "--latency",
                 "-s",
                 str(LUA),
@@ -166,22 +269,31 @@ def main() -> int:
             env=wrk_env,
             capture_output=True,
             text=True,
-            timeout=args.seconds + 60,
+            timeout=args.seconds + args.timeout + 60,
         )
         elapsed = time.perf_counter() - started
     finally:
+        poller.stopping.set()
+        if poller.is_alive():
+            poller.join(args.timeout + 5)
         # Stop the whole process group the test started (make, gunicorn and its workers).
         try:
             os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            server.wait(timeout=40)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(server.pid, signal.SIGKILL)
+        log.close()
     if run.returncode != 0:
         print(run.stdout, run.stderr)
         return 1
     figures = parse_wrk(run.stdout)
     workers = env.get("WEB_CONCURRENCY", f"{(os.cpu_count() or 1) * 2 + 1} (default)")
-    print(f"server: gunicorn, {workers} workers, 127.0.0.1:{args.port}; log {log.name}")
+    print(
+        f"server: gunicorn, {workers} workers, 127.0.0.1:{args.port}; wrk {threads} threads, "
+        f"--timeout {args.timeout}s; log {log.name}"
+    )
+    statuses = figures.get("statuses", {})
+    intentions_ok = statuses.get("201", 0) - figures.get("filed", 0)
     print_table(
         [
             "load (wrk)",
@@ -193,6 +305,7 @@ def main() -> int:
             "p90 ms",
             "p99 ms",
             "socket errors",
+            "timeouts",
             "non-2xx",
             "writes",
         ],
@@ -207,13 +320,62 @@ def main() -> int:
                 figures.get("p90", 0.0),
                 figures.get("p99", 0.0),
                 int(figures["errors"]),
+                int(figures["timeouts"]),
                 int(figures["non_2xx"]),
                 int(figures.get("writes", 0)),
             ]
         ],
     )
-    if figures.get("statuses"):
-        print(f"statuses seen: {figures['statuses']}")
+    print(
+        f"writes: {intentions_ok} intentions recorded, {figures.get('filed', 0)} requests "
+        f"filed, {figures.get('moved', 0)} moved on of {figures.get('moves', 0)} sent "
+        f"(If-Match); statuses seen: {statuses}"
+    )
+
+    health = [duration * 1000 for status, duration in poller.answers if status == 200]
+    failed = [status for status, _ in poller.answers if status != 200]
+    if health:
+        print(
+            f"/healthz during the test: {len(poller.answers)} asked, {len(health)} answered 200 "
+            f"(median {statistics.median(health):.0f} ms, p95 {percentile(health, 0.95):.0f} "
+            f"ms, max {max(health):.0f} ms), failures {failed or 'none'}"
+        )
+    else:
+        print(f"/healthz during the test: no 200 answer of {len(poller.answers)}: {failed}")
+
+    logged = read_request_log(log.name)
+    expected_other = int(figures.get("requests", 0)) - int(figures.get("statics", 0))
+    expected_health = health_asked + sum(1 for status, _ in poller.answers if status)
+    # wrk counts the answers it read before it stopped; the server also logs the requests
+    # still in flight then (at most one per connection). Static files are answered by
+    # WhiteNoise, which sits before the request log in the middleware.
+    log_consistent = (
+        expected_other <= logged["other"] <= expected_other + args.clients
+        and logged["healthz"] == expected_health
+    )
+    print(
+        f"request log: {logged['other']} API lines for {expected_other} API answers wrk "
+        f"read (plus up to {args.clients} in flight when it stopped; static files are not "
+        f"logged); {logged['healthz']} /healthz lines for {expected_health} health checks; "
+        f"{logged['5xx']} lines with a 5xx status; {logged['not_json']} lines not JSON: "
+        + ("one line per request" if log_consistent else "NOT one line per request")
+    )
+
+    broken = []
+    client_errors = {code: n for code, n in statuses.items() if code.startswith("4")}
+    if client_errors:
+        broken.append(f"4xx answers {client_errors}: the script sent a request the API refuses")
+    if intentions_ok <= 0 or figures.get("moved", 0) <= 0:
+        broken.append("no intention recorded or no request moved: the writes do not work")
+    if not health:
+        broken.append("/healthz never answered 200 during the test")
+    if not log_consistent or logged["not_json"]:
+        broken.append("the request log is not one JSON object per request")
+    if figures.get("lost"):
+        broken.append(f"{figures['lost']} answers to request writes matched no known request")
+    if broken:
+        print("BROKEN: " + "; ".join(broken))
+        return 1
     return 0
 
 

@@ -7,8 +7,9 @@ Usage::
 
 Each write goes through DRF's test client in this process and so through the real view,
 validation, the service (row lock, version check, one timeline event) and the response's
-re-read. It writes real rows: run it on a throwaway benchmark database only. The cases
-written to are demo cases picked in reference order, so repeated runs spread the writes.
+re-read. A request is moved with ``If-Match`` set to the ETag of the previous answer, as a
+client holding the current version would send it. It writes real rows: run it on a
+throwaway benchmark database only. The cases written to are the newest open cases.
 """
 
 from __future__ import annotations
@@ -74,13 +75,16 @@ def main() -> int:
     moves = _request_moves(api, cases, party)
 
     def move_request():
-        uuid, status = next(moves)
+        row, status = next(moves)
         reply = api.post(
-            f"/api/v1/requests/{uuid}/transition/",
+            f"/api/v1/requests/{row['uuid']}/transition/",
             {"status": status, "reason": "benchmark"},
             format="json",
+            headers={"If-Match": row["etag"]},
         )
         assert reply.status_code == 200, reply.content[:300]
+        # The next move is based on the version this answer returned, as a client's would be.
+        row["etag"] = reply["ETag"]
 
     rows = []
     for label, action in [
@@ -94,7 +98,11 @@ def main() -> int:
 
 
 def _request_moves(api: APIClient, cases, party: Party):
-    """Yield (request uuid, next status) forever, filing a new request when one is done."""
+    """Yield (request, next status) forever, filing a new request when one is done.
+
+    The request is a dictionary with its ``uuid`` and the ``etag`` of the version last read;
+    the caller updates the ETag from each answer and sends it as ``If-Match``.
+    """
     while True:
         reply = api.post(
             "/api/v1/requests/",
@@ -107,9 +115,9 @@ def _request_moves(api: APIClient, cases, party: Party):
             format="json",
         )
         assert reply.status_code == 201, reply.content[:300]
-        uuid = reply.json()["uuid"]
+        row = {"uuid": reply.json()["uuid"], "etag": reply["ETag"]}
         for status in STEPS:
-            yield uuid, status
+            yield row, status
 
 
 if __name__ == "__main__":
