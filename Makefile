@@ -51,11 +51,13 @@ serve: install
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/gunicorn --config gunicorn.conf.py
 
-## bench: every benchmark against DATABASE_URL (PostgreSQL), seeded with BENCH_CASES cases
+## bench: every benchmark against DATABASE_URL (PostgreSQL), seeded with BENCH_CASES cases;
+## BENCH_ARGS passes more options to bench/run_all.py (e.g. --runs 5 --load-seconds 10)
 BENCH_CASES ?= 1000
+BENCH_ARGS ?=
 bench: install-dev
 	@test -n "$$DATABASE_URL" || { echo "make bench: set DATABASE_URL to a throwaway PostgreSQL database." >&2; exit 2; }
-	$(BIN)/python bench/run_all.py --cases $(BENCH_CASES)
+	$(BIN)/python bench/run_all.py --cases $(BENCH_CASES) $(BENCH_ARGS)
 
 ## check-deploy: Django's deployment checks with production variables; any warning fails
 check-deploy: install

@@ -239,6 +239,8 @@ def main() -> int:
         start_new_session=True,
     )
     poller = HealthPoller(args.port, args.timeout)
+    # Stopped from outside (run_all.py's timeout, CI cancelled): still stop the server below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("Stopped by SIGTERM."))
     try:
         health_asked = wait_healthy(args.port, 120, server)
         wrk_env = dict(os.environ)

@@ -56,6 +56,25 @@ print(_common.database_label())
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 
+def run_script(command: list[str], env: dict[str, str], timeout: int | None) -> int | None:
+    """Run one benchmark script; return its exit status, or None when it ran out of time.
+
+    A script out of time gets SIGTERM first, so the load test can stop the server it
+    started, then SIGKILL.
+    """
+    script = subprocess.Popen([sys.executable, *command], cwd=HERE, env=env)
+    try:
+        return script.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        script.terminate()
+        try:
+            script.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            script.kill()
+            script.wait()
+        return None
+
+
 def main() -> int:
     """Prepare the database, run each benchmark, and report which ones broke."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,6 +86,12 @@ def main() -> int:
     parser.add_argument(
         "--skip", action="append", default=[], help="skip a script by name (e.g. load)"
     )
+    parser.add_argument(
+        "--script-timeout",
+        type=int,
+        default=None,
+        help="seconds after which a script counts as broken and is stopped (default: none)",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         print("Set DATABASE_URL to a throwaway PostgreSQL database (postgres://...).")
@@ -77,6 +102,8 @@ def main() -> int:
     # The benchmarks sign in with force_login; the second factor is not what they measure.
     env["DJANGO_REQUIRE_2FA_FOR_STAFF"] = "0"
     env["DJANGO_LOG_LEVEL"] = env.get("DJANGO_LOG_LEVEL", "WARNING")
+    # No request log line per timed request (the load test turns it on for its server).
+    env.setdefault("DJANGO_REQUEST_LOG", "0")
     started = time.perf_counter()
     prepare(args.cases, args.seed, env)
 
@@ -103,9 +130,11 @@ def main() -> int:
         if name in args.skip:
             continue
         print(f"\n## {name}: {' '.join(command)}", flush=True)
-        result = subprocess.run([sys.executable, *command], cwd=HERE, env=env)
-        if result.returncode != 0:
-            broken.append(f"{name} (exit {result.returncode})")
+        returncode = run_script(command, env, args.script_timeout)
+        if returncode is None:
+            broken.append(f"{name} (stopped after {args.script_timeout} s)")
+        elif returncode != 0:
+            broken.append(f"{name} (exit {returncode})")
     print(f"\nAll benchmarks took {time.perf_counter() - started:.0f} s.")
     if broken:
         print("Broken: " + ", ".join(broken))
