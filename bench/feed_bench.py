@@ -2,26 +2,41 @@
 
 Usage::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_feedbench \\
-        .venv/bin/python bench/feed_bench.py --events 100000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_perf \\
+    DJANGO_SETTINGS_MODULE=tracker.settings_test DJANGO_LOG_LEVEL=WARNING \\
+        .venv/bin/python bench/feed_bench.py --limit 1000 --reader integration
 
-The database named in DATABASE_URL is created and migrated when missing; it is a throwaway
-benchmark database. To fill it quickly the script inserts TimelineEvent rows directly with
-``bulk_create`` (in many small transactions, so the rows carry many transaction ids), past
-the services: it only measures reading, and no other code may write that way. Requests go
-through the real view with Django's test client, so the numbers include authentication,
-filtering, serialisation and JSON rendering, but no HTTP server or network.
+The database named in DATABASE_URL is created and migrated when missing. When it holds
+fewer than ``--events`` events, the script tops it up by inserting TimelineEvent rows
+directly with ``bulk_create`` (in many small transactions, so the rows carry many
+transaction ids), past the services: it only measures reading, and no other code may write
+that way. On a seeded database (``manage.py seed_demo``) leave ``--events`` at 0.
+
+The client is what an integration is: a user in the ``--reader`` role (``integration``
+sees sensitive values withheld; ``officer`` sees them, and each page then appends to the
+access log) calling with an API token (``Authorization: Token KEY``), so authentication,
+permissions, throttling, the feed's queries, redaction and rendering are all measured.
+Requests go through Django's test client in this process (no HTTP server, no network),
+or, with ``--url``, to a running server over HTTP with keep-alive (start one with, for
+example, ``.venv/bin/gunicorn tracker.wsgi -b 127.0.0.1:8801 -w 2``, same DATABASE_URL).
+
+The full sync reports two rates: the requests alone, and the requests with the client's
+JSON parsing of every page (what a real client also pays). Query counts come from the test
+client's connection.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings_test")
@@ -34,13 +49,16 @@ import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from cases import feed  # noqa: E402
 from cases.models import TimelineEvent  # noqa: E402
+from cases.tokens import ApiToken  # noqa: E402
 
 FEED = "/api/v1/events/"
+ROLES = {"integration": "integration", "officer": "case officer"}
 
 
 def ensure_database() -> None:
@@ -65,7 +83,7 @@ def ensure_database() -> None:
 
 def fill(target: int, per_transaction: int = 100) -> float:
     """Insert reference-data events until there are ``target``; return the seconds taken."""
-    missing = target - TimelineEvent.objects.count()
+    missing = target - TimelineEvent.objects.count() if target else 0
     started = time.perf_counter()
     now = timezone.now()
     while missing > 0:
@@ -87,60 +105,110 @@ def fill(target: int, per_transaction: int = 100) -> float:
     return time.perf_counter() - started
 
 
-def wait_until_visible(total: int, timeout_s: float = 120.0) -> None:
-    """Wait until the watermark has passed every inserted event (other sessions may lag it)."""
+def wait_until_visible(timeout_s: float = 120.0) -> int:
+    """Wait until the watermark has passed every event (other sessions may lag it)."""
+    total = TimelineEvent.objects.count()
     give_up = time.monotonic() + timeout_s
     while time.monotonic() < give_up:
         state = feed.read_state()
-        visible = TimelineEvent.objects.filter(xact_id__lt=state.watermark).count()
-        if visible >= total:
-            return
+        if TimelineEvent.objects.filter(xact_id__lt=state.watermark).count() >= total:
+            return total
         time.sleep(0.2)
-    sys.exit("The watermark did not pass the inserted events; a long transaction is open.")
+    sys.exit("The watermark did not pass the events; a long transaction is open.")
 
 
-def client() -> APIClient:
-    """Return a client signed in as a benchmark user."""
+def token_key(reader: str) -> str:
+    """Return a new API token's key for a benchmark user in the ``reader`` role."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
 
-    user, _created = get_user_model().objects.get_or_create(username="feed-benchmark")
-    # A superuser holds every role the feed may ask for; roles are not what this measures.
-    if not user.is_superuser:
+    from cases.access import ensure_roles
+
+    user, _created = get_user_model().objects.get_or_create(username=f"feed-benchmark-{reader}")
+    if reader == "superuser":
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
-    api = APIClient(SERVER_NAME="localhost")
-    api.force_authenticate(user)
-    return api
+    else:
+        ensure_roles()
+        user.groups.set([Group.objects.get(name=ROLES[reader])])
+    _token, key = ApiToken.issue(user=user, name="feed benchmark", read_only=True)
+    return key
 
 
-def full_sync(api: APIClient, limit: int) -> tuple[int, int, float, str]:
-    """Pull the whole feed from the start; return events, pages, seconds and the cursor."""
-    events = pages = 0
+class TestClientGet:
+    """GET through Django's test client, with the token."""
+
+    def __init__(self, key: str):
+        self.client = APIClient(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Token {key}")
+
+    def __call__(self, params: dict, etag: str | None = None) -> tuple[int, bytes, str]:
+        headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
+        response = self.client.get(FEED, params, **headers)
+        return response.status_code, response.content, response.get("ETag", "")
+
+
+class HttpGet:
+    """GET over HTTP/1.1 with keep-alive, with the token."""
+
+    def __init__(self, key: str, url: str):
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port or 80)
+        self.path = parts.path.rstrip("/") + FEED
+        self.headers = {"Authorization": f"Token {key}", "Host": "localhost"}
+
+    def __call__(self, params: dict, etag: str | None = None) -> tuple[int, bytes, str]:
+        headers = self.headers | ({"If-None-Match": etag} if etag else {})
+        self.connection.request("GET", f"{self.path}?{urlencode(params)}", headers=headers)
+        response = self.connection.getresponse()
+        return response.status, response.read(), response.getheader("ETag") or ""
+
+
+def full_sync(get, limit: int, max_events: int) -> dict:
+    """Pull the feed from the start; return counts, times and the last cursor."""
+    events = pages = size = 0
+    requests = parsing = 0.0
     cursor = None
-    started = time.perf_counter()
     while True:
         params = {"limit": limit} | ({"after": cursor} if cursor else {})
-        response = api.get(FEED, params)
-        assert response.status_code == 200, response.content
-        data = response.json()
+        started = time.perf_counter()
+        status, content, _etag = get(params)
+        middle = time.perf_counter()
+        assert status == 200, content[:500]
+        data = json.loads(content)
+        parsing += time.perf_counter() - middle
+        requests += middle - started
         events += len(data["results"])
+        size += len(content)
         pages += 1
         cursor = data["next_cursor"]
-        if not data["has_more"]:
-            return events, pages, time.perf_counter() - started, cursor
+        if not data["has_more"] or (max_events and events >= max_events):
+            return {
+                "events": events,
+                "pages": pages,
+                "bytes": size,
+                "requests": requests,
+                "parsing": parsing,
+                "cursor": cursor,
+            }
 
 
-def polls(api: APIClient, cursor: str, count: int, *, etag: str | None) -> list[float]:
+def polls(get, cursor: str, count: int, *, etag: str | None) -> list[float]:
     """Time ``count`` empty polls at ``cursor``; return their durations in milliseconds."""
-    headers = {"HTTP_IF_NONE_MATCH": etag} if etag else {}
     expected = 304 if etag else 200
     durations = []
     for _ in range(count):
         started = time.perf_counter()
-        response = api.get(FEED, {"after": cursor}, **headers)
+        status, content, _etag = get({"after": cursor}, etag)
         durations.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == expected, response.status_code
+        assert status == expected, (status, content[:500])
     return durations
+
+
+def count_queries(get, params: dict, etag: str | None = None) -> int:
+    """Return how many queries one request makes (test client only)."""
+    with CaptureQueriesContext(connection) as queries:
+        get(params, etag)
+    return len(queries)
 
 
 def p95(values: list[float]) -> float:
@@ -149,34 +217,65 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
-    """Fill the database, run the measurements and print the table."""
+    """Fill the database if asked, run the measurements and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=0, help="top the table up to this many")
+    parser.add_argument("--limit", type=int, default=1000, help="events per page")
     parser.add_argument("--polls", type=int, default=200)
+    parser.add_argument(
+        "--reader", choices=["integration", "officer", "superuser"], default="integration"
+    )
+    parser.add_argument("--max-events", type=int, default=0, help="stop the sync after this many")
+    parser.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8801")
     args = parser.parse_args()
 
     ensure_database()
     fill_seconds = fill(args.events)
-    total = TimelineEvent.objects.count()
-    wait_until_visible(total)
-    api = client()
+    total = wait_until_visible()
+    key = token_key(args.reader)
+    get = HttpGet(key, args.url) if args.url else TestClientGet(key)
 
-    api.get(FEED, {"limit": 1})  # warm up connections and caches
-    events, pages, seconds, cursor = full_sync(api, args.limit)
-    etag = api.get(FEED, {"after": cursor})["ETag"]
-    plain = polls(api, cursor, args.polls, etag=None)
-    not_modified = polls(api, cursor, args.polls, etag=etag)
+    get({"limit": 1})  # warm up connections and caches
+    sync = full_sync(get, args.limit, args.max_events)
+    cursor = sync["cursor"]
+    if args.max_events:
+        # The sync stopped early: poll at the head of the feed, where a synced client waits.
+        state = feed.read_state()
+        cursor = feed.encode_cursor(state, state.head)
+    status, _content, etag = get({"after": cursor})
+    assert status == 200
+    plain = polls(get, cursor, args.polls, etag=None)
+    not_modified = polls(get, cursor, args.polls, etag=etag)
 
     with connection.cursor() as cur:
         cur.execute("SELECT version()")
         version = cur.fetchone()[0].split(" on ")[0]
+    events, seconds = sync["events"], sync["requests"] + sync["parsing"]
     rows = [
         ("database", f"{settings.DATABASES['default']['NAME']} ({version})"),
-        ("events in the table", f"{total:,} (filled in {fill_seconds:.1f} s)"),
-        ("full sync from the start", f"{events:,} events, {pages} pages of {args.limit}"),
-        ("full sync time", f"{seconds:.2f} s"),
-        ("full sync rate", f"{events / seconds:,.0f} events/s"),
+        (
+            "events in the table",
+            f"{total:,}" + (f" (filled in {fill_seconds:.1f} s)" if args.events else ""),
+        ),
+        (
+            "client",
+            f"{'HTTP ' + args.url if args.url else 'test client'}, token of a {args.reader} reader",
+        ),
+        (
+            "full sync from the start",
+            f"{events:,} events, {sync['pages']} pages of {args.limit}, "
+            f"{sync['bytes'] / 1e6:,.0f} MB",
+        ),
+        (
+            "full sync time",
+            f"{seconds:.2f} s ({sync['requests']:.2f} s requests, "
+            f"{sync['parsing']:.2f} s client JSON parsing)",
+        ),
+        (
+            "full sync rate",
+            f"{events / seconds:,.0f} events/s with parsing, "
+            f"{events / sync['requests']:,.0f} events/s requests alone",
+        ),
         (
             f"empty poll, 200 ({args.polls}x)",
             f"median {statistics.median(plain):.2f} ms, p95 {p95(plain):.2f} ms",
@@ -186,6 +285,11 @@ def main() -> None:
             f"median {statistics.median(not_modified):.2f} ms, p95 {p95(not_modified):.2f} ms",
         ),
     ]
+    if not args.url:
+        page = count_queries(get, {"limit": args.limit})
+        empty = count_queries(get, {"after": cursor})
+        cached = count_queries(get, {"after": cursor}, etag)
+        rows.append(("queries per request", f"full page {page}, empty poll {empty}, 304 {cached}"))
     width = max(len(name) for name, _value in rows)
     for name, value in rows:
         print(f"{name.ljust(width)}  {value}")

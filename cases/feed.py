@@ -267,7 +267,8 @@ def feed_page(queryset: QuerySet, *, state: FeedState, after: Position, limit: i
     feed's head even if the last events were filtered out, so the cursor still advances over
     the whole feed order and a filtered client does not read the same stretch again.
     """
-    rows = list(visible_after(queryset, state, after)[: limit + 1])
+    # Nothing is visible beyond the head: an empty poll needs no page query.
+    rows = [] if after >= state.head else list(visible_after(queryset, state, after)[: limit + 1])
     has_more = len(rows) > limit
     events = rows[:limit]
     next_position = position_of(events[-1], state) if has_more else max(after, state.head)

@@ -7,11 +7,12 @@ The cursor logic lives in :mod:`cases.feed`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator, Mapping
 
 import django_filters
 from django.db import connection
-from django.db.models import F, Func, QuerySet, TextField
+from django.db.models import BooleanField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,9 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from cases import access, feed, sensitive
@@ -155,10 +158,11 @@ class IsoUtc(Func):
     """Write a timestamp as DRF's DateTimeField does in UTC: seconds, micro only if any, Z."""
 
     output_field = TextField()
+    # One to_char: the microseconds are dropped when zero, as Python's isoformat() does; a
+    # date and time never hold a dot elsewhere.
     template = (
-        "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-        "|| CASE WHEN to_char(%(expressions)s, 'US') = '000000' THEN '' "
-        "ELSE '.' || to_char(%(expressions)s, 'US') END || 'Z'"
+        "replace(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
+        "'.000000', '') || 'Z'"
     )
 
 
@@ -237,6 +241,260 @@ def represent_events(rows: Iterable[dict]) -> list[dict]:
             }
         )
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# The page as JSON, written by PostgreSQL
+# --------------------------------------------------------------------------------------------
+
+#: Columns the database writes an event's JSON from: placeholder -> field.
+_DOCUMENT_FIELDS = {
+    "uuid": "uuid",
+    "case_id": "case_id",
+    "case_uuid": "case__uuid",
+    "case_reference": "case__reference",
+    "case_seq": "case_seq",
+    "kind": "kind",
+    "summary": "summary",
+    "changes": "changes",
+    "actor_label": "actor_label",
+    "actor_id": "actor_id",
+    "actor_username": "actor__username",
+    "channel": "channel",
+    "reason": "reason",
+    "source_id": "source_id",
+    "source_uuid": "source__uuid",
+    "source_title": "source__title",
+    "subject_type": "subject_type",
+    "subject_uuid": "subject_uuid",
+    "occurred_at": "occurred_at",
+    "occurred_precision": "occurred_precision",
+    "recorded_at": "recorded_at",
+}
+
+
+def _json_string(sql: str) -> str:
+    """Return SQL writing the text ``sql`` as a JSON string, or ``null`` for NULL."""
+    return f"coalesce(to_json(({sql})::text)::text, 'null')"
+
+
+def _json_object_or_null(key_sql: str, members: str) -> str:
+    return f"CASE WHEN {key_sql} IS NULL THEN 'null' ELSE '{{' || {members} || '}}' END"
+
+
+def _document_sql(c: Mapping[str, str]) -> str:
+    """Return SQL that writes one event as :class:`FeedEventSerializer` would, ``redacted`` empty.
+
+    ``c`` maps each placeholder of ``_DOCUMENT_FIELDS`` to its compiled column. Keys come in
+    the serializer's order; strings go through ``to_json`` (the escaping of JSON), uuids
+    and timestamps are written as DRF writes them, and ``changes`` is the stored JSON.
+    """
+    case = _json_object_or_null(
+        c["case_id"],
+        f"""'"uuid":' || {_json_string(c["case_uuid"])} """
+        f"""|| ',"reference":' || {_json_string(c["case_reference"])}""",
+    )
+    source = _json_object_or_null(
+        c["source_id"],
+        f"""'"uuid":' || {_json_string(c["source_uuid"])} """
+        f"""|| ',"title":' || {_json_string(c["source_title"])}""",
+    )
+    username = (
+        f"CASE WHEN {c['actor_id']} IS NULL THEN 'null' "
+        f"ELSE {_json_string(c['actor_username'])} END"
+    )
+    parts = [
+        f"""'{{"uuid":' || {_json_string(c["uuid"])}""",
+        f"""',"case":' || {case}""",
+        f"""',"case_seq":' || coalesce(({c["case_seq"]})::text, 'null')""",
+        f"""',"kind":' || {_json_string(c["kind"])}""",
+        f"""',"summary":' || {_json_string(c["summary"])}""",
+        f"""',"changes":' || coalesce(({c["changes"]})::text, 'null')""",
+        f"""',"actor":{{"label":' || {_json_string(c["actor_label"])}""",
+        f"""',"username":' || {username} || '}}'""",
+        f"""',"channel":' || {_json_string(c["channel"])}""",
+        f"""',"reason":' || {_json_string(c["reason"])}""",
+        f"""',"source":' || {source}""",
+        f"""',"subject_type":' || {_json_string(c["subject_type"])}""",
+        f"""',"subject_uuid":' || {_json_string(c["subject_uuid"])}""",
+        f"""',"occurred_at":' || {_json_string(c["occurred_at"])}""",
+        f"""',"occurred_precision":' || {_json_string(c["occurred_precision"])}""",
+        f"""',"recorded_at":' || {_json_string(c["recorded_at"])}""",
+        """',"redacted":[]}'""",
+    ]
+    return "(" + " || ".join(parts) + ")"
+
+
+class EventDocument(Func):
+    """One event's representation as JSON text, written by PostgreSQL (see :func:`_document_sql`).
+
+    Timestamps are written by :class:`IsoUtc`, so this is used only while the current time
+    zone is UTC; :func:`event_documents` falls back to Python otherwise.
+    """
+
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(
+            *(
+                IsoUtc(field) if field in ("occurred_at", "recorded_at") else F(field)
+                for field in _DOCUMENT_FIELDS.values()
+            )
+        )
+
+    def as_sql(self, compiler, connection, **extra_context):
+        columns, params = {}, []
+        for name, expression in zip(_DOCUMENT_FIELDS, self.get_source_expressions(), strict=True):
+            sql, expression_params = compiler.compile(expression)
+            columns[name] = sql
+            params.extend(expression_params)
+        return _document_sql(columns), params
+
+
+#: Keys of ``changes`` that :mod:`cases.sensitive` may withhold or log, on any event.
+_SENSITIVE_KEYS = sorted(
+    {*sensitive.SENSITIVE_CHANGE_KEYS, *sensitive.NOTE_FIELDS, sensitive.NAMES}
+)
+
+
+class MayBeSensitive(Func):
+    """True for an event whose representation :mod:`cases.sensitive` may change or log.
+
+    That is an event whose ``changes`` holds a sensitive key at the top level (whatever the
+    subject), whose summary repeats sensitive text, or whose ``changes`` is not an object.
+    For every other event ``redact_event`` changes nothing and ``event_shows_sensitive``
+    finds nothing, so the database's text is served as it is. A wider test costs only time:
+    the events it selects go through :mod:`cases.sensitive` in Python.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self):
+        super().__init__(F("changes"), F("kind"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        changes, kind = self.get_source_expressions()
+        changes_sql, changes_params = compiler.compile(changes)
+        kind_sql, kind_params = compiler.compile(kind)
+        sql = (
+            f"(jsonb_typeof({changes_sql}) IS DISTINCT FROM 'object' "
+            f"OR {changes_sql} ?| %s::text[] OR {kind_sql} = ANY(%s::text[]))"
+        )
+        params = [
+            *changes_params,
+            *changes_params,
+            _SENSITIVE_KEYS,
+            *kind_params,
+            sorted(sensitive.SUMMARY_REPEATS_BODY),
+        ]
+        return sql, params
+
+
+def event_documents(queryset: QuerySet[TimelineEvent]) -> QuerySet:
+    """Return ``queryset`` as rows of ``id``, ``xact_id``, ``case_seq`` and the event's JSON.
+
+    On PostgreSQL (in UTC) each row holds ``document``, the event's representation written
+    by the database, and ``may_be_sensitive`` (:class:`MayBeSensitive`); elsewhere the rows
+    of :func:`event_rows`, represented in Python. :func:`page_results` takes either.
+    """
+    if connection.vendor == "postgresql" and timezone.get_current_timezone_name() == "UTC":
+        return queryset.values(
+            "id", "xact_id", "case_seq", document=EventDocument(), may_be_sensitive=MayBeSensitive()
+        )
+    return event_rows(queryset)
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def page_results(request, rows: list[dict]) -> str:
+    """Return the JSON array of ``rows`` as the user may see them, and log what it shows.
+
+    Sensitive values are withheld by :func:`cases.sensitive.redact_events`, applied to every
+    event that may hold one (all of them when the rows come from :func:`event_rows`); what a
+    permitted user is shown goes to the access log in one insert for the whole page, so a
+    page costs a fixed number of queries.
+    """
+    if rows and "document" not in rows[0]:
+        results = represent_events(rows)
+        _log_shown(request, sensitive.redact_events(results, request.user))
+        return "[" + ",".join(map(_dumps, results)) + "]"
+    documents = [row["document"] for row in rows]
+    positions = [index for index, row in enumerate(rows) if row["may_be_sensitive"]]
+    if positions:
+        events = [json.loads(documents[index]) for index in positions]
+        _log_shown(request, sensitive.redact_events(events, request.user))
+        if not sensitive.can_view_sensitive(request.user):
+            # Permitted readers see the stored values: redaction left the events as they were.
+            for index, event in zip(positions, events, strict=True):
+                documents[index] = _dumps(event)
+    return "[" + ",".join(documents) + "]"
+
+
+def _log_shown(request, shown: list[tuple[str, str, list[str]]]) -> None:
+    if not shown:
+        return
+    reads: dict[tuple[str, str], set[str]] = {}
+    for subject_type, subject_uuid, keys in shown:
+        reads.setdefault((subject_type, subject_uuid), set()).update(keys)
+    access.log_access(
+        user=request.user,
+        channel=access.API,
+        objects=list(reads),
+        fields={subject_uuid: sorted(keys) for (_t, subject_uuid), keys in reads.items()},
+        path=request.path,
+        token_label=access.token_label_of(request),
+    )
+
+
+class EncodedPage(Mapping):
+    """A page already written as JSON (UTF-8 bytes); read as a mapping, it is decoded once.
+
+    :class:`PageRenderer` sends the bytes as they are; the browsable API, an indented
+    rendering and tests read it as the mapping it encodes.
+    """
+
+    def __init__(self, results: str, **fields):
+        tail = _dumps(fields)
+        text = '{"results":' + results + ("," + tail[1:] if fields else "}")
+        # As DRF's JSONRenderer: keep the output a strict subset of JavaScript.
+        if "\u2028" in text or "\u2029" in text:
+            text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        self.content = text.encode()
+        self._data = None
+
+    def _decoded(self) -> dict:
+        if self._data is None:
+            self._data = json.loads(self.content)
+        return self._data
+
+    def __getitem__(self, key):
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+class PageRenderer(JSONRenderer):
+    """DRF's JSON renderer, sending an :class:`EncodedPage` as it was written."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        """Return the page's bytes, or render ``data`` as :class:`JSONRenderer` does."""
+        if isinstance(data, EncodedPage):
+            if self.get_indent(accepted_media_type, renderer_context or {}) is None:
+                return data.content
+            data = data._decoded()
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+def _page_renderers() -> list:
+    return [
+        PageRenderer if renderer is JSONRenderer else renderer
+        for renderer in api_settings.DEFAULT_RENDERER_CLASSES
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,30 +624,6 @@ _BAD_REQUEST = OpenApiResponse(
 )
 
 
-def _visible_results(request, rows: list[dict]) -> list[dict]:
-    """Return the representation of ``rows`` as the user may see it, and log what it shows.
-
-    Sensitive values are withheld per event (:func:`cases.sensitive.redact_events`); the
-    ones a permitted user is shown go to the access log in one insert for the whole page,
-    so the page still costs a fixed number of queries.
-    """
-    results = represent_events(rows)
-    shown = sensitive.redact_events(results, request.user)
-    if shown:
-        reads: dict[tuple[str, str], set[str]] = {}
-        for subject_type, subject_uuid, keys in shown:
-            reads.setdefault((subject_type, subject_uuid), set()).update(keys)
-        access.log_access(
-            user=request.user,
-            channel=access.API,
-            objects=list(reads),
-            fields={subject_uuid: sorted(keys) for (_t, subject_uuid), keys in reads.items()},
-            path=request.path,
-            token_label=access.token_label_of(request),
-        )
-    return results
-
-
 # --------------------------------------------------------------------------------------------
 # Views
 # --------------------------------------------------------------------------------------------
@@ -402,6 +636,8 @@ class EventFeedView(APIView):
     transaction older than theirs has finished, so the feed lags behind the oldest
     transaction still open in the database cluster.
     """
+
+    renderer_classes = _page_renderers()
 
     @extend_schema(
         operation_id="events_feed",
@@ -466,17 +702,19 @@ class EventFeedView(APIView):
         not_modified = _not_modified(request, etag)
         if not_modified is not None:
             return not_modified
-        page = feed.feed_page(event_rows(queryset), state=state, after=after, limit=limit)
-        data = {
-            "results": _visible_results(request, page.events),
-            "next_cursor": feed.encode_cursor(state, page.next_position),
-            "has_more": page.has_more,
-        }
+        page = feed.feed_page(event_documents(queryset), state=state, after=after, limit=limit)
+        data = EncodedPage(
+            page_results(request, page.events),
+            next_cursor=feed.encode_cursor(state, page.next_position),
+            has_more=page.has_more,
+        )
         return Response(data, headers=_cache_headers(etag))
 
 
 class CaseTimelineView(APIView):
     """One case's events in ``case_seq`` order: the order to apply them in."""
+
+    renderer_classes = _page_renderers()
 
     @extend_schema(
         operation_id="cases_timeline",
@@ -534,18 +772,22 @@ class CaseTimelineView(APIView):
         not_modified = _not_modified(request, etag)
         if not_modified is not None:
             return not_modified
-        rows = list(
-            event_rows(
-                queryset.filter(
-                    case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq
-                ).order_by("case_seq")
-            )[: limit + 1]
+        rows = (
+            list(
+                event_documents(
+                    queryset.filter(
+                        case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq
+                    ).order_by("case_seq")
+                )[: limit + 1]
+            )
+            if after_seq < last_seq
+            else []  # Nothing after the case's last event: no page query.
         )
         has_more = len(rows) > limit
         events = rows[:limit]
-        data = {
-            "results": _visible_results(request, events),
-            "next_after_seq": events[-1]["case_seq"] if has_more else last_seq,
-            "has_more": has_more,
-        }
+        data = EncodedPage(
+            page_results(request, events),
+            next_after_seq=events[-1]["case_seq"] if has_more else last_seq,
+            has_more=has_more,
+        )
         return Response(data, headers=_cache_headers(etag))
