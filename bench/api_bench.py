@@ -3,7 +3,15 @@
 Usage::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_perf \\
-        .venv/bin/python bench/api_bench.py [--runs 30]
+        .venv/bin/python bench/api_bench.py [--runs 30] [--reader integration|sensitive|superuser]
+        [--no-count-cache]
+
+The reader calls with an API token (``Authorization: Token KEY``), as another system does:
+by default a user in the ``integration`` role (reads everything, no sensitive values);
+``sensitive`` is a case officer (sees sensitive values, so each list that shows one also
+appends to the access log); ``superuser`` holds every permission. ``--no-count-cache``
+empties the cache before each request, so every page counts its matches afresh (what a
+list costs when something was committed since the same count was last taken).
 
 For each scenario (no filter, every documented case filter alone, a realistic combination)
 the script times ``GET /api/v1/cases/?...`` through DRF's test client in this process
@@ -25,10 +33,21 @@ import psycopg  # noqa: E402
 from _common import allow_test_client, database_label, measure, print_table, summary
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from cases import access  # noqa: E402
 from cases.api.selectors import OPEN_REQUEST_STATUSES  # noqa: E402
 from cases.names import search_variants  # noqa: E402
+from cases.tokens import ApiToken  # noqa: E402
+
+#: Readers the bench can call as: the role a token's user holds (None: a superuser).
+READERS = {"integration": "integration", "sensitive": "case officer", "superuser": None}
+#: The other lists, timed without a floor (first page, no filter).
+OTHER_LISTS = ("persons", "intentions", "requests", "parties", "sources")
 
 LIST = "/api/v1/cases/"
 PAGE = 50
@@ -256,21 +275,52 @@ def connect() -> psycopg.Connection:
     )
 
 
+def token_client(reader: str) -> APIClient:
+    """Return a client calling with a fresh API token of the bench's user for ``reader``."""
+    role = READERS[reader]
+    user, _ = get_user_model().objects.get_or_create(username=f"perf-bench-{reader}")
+    user.is_superuser = role is None
+    user.save(update_fields=["is_superuser"])
+    access.ensure_roles()
+    user.groups.set([] if role is None else [Group.objects.get(name=role)])
+    ApiToken.objects.filter(user=user, name="api_bench").delete()
+    _token, key = ApiToken.issue(user=user, name="api_bench", read_only=True)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return api
+
+
+def queries_of(api: APIClient, path: str, params: dict) -> int:
+    """Return the number of queries one request makes."""
+    with CaptureQueriesContext(connection) as captured:
+        reply = api.get(path, params)
+    assert reply.status_code == 200, reply.status_code
+    return len(captured)
+
+
 def main() -> int:
     """Run every scenario, API then floor, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per scenario")
+    parser.add_argument(
+        "--reader", choices=sorted(READERS), default="integration", help="who calls the API"
+    )
+    parser.add_argument(
+        "--no-count-cache",
+        action="store_true",
+        help="empty the cache before each request: every count is taken afresh",
+    )
     args = parser.parse_args()
     _common.require_postgresql()
     allow_test_client()
 
-    user, _ = get_user_model().objects.get_or_create(
-        username="perf-bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    api = APIClient()
-    api.force_authenticate(user)
+    api = token_client(args.reader)
     conn = connect()
     print(database_label())
+    print(
+        f"reader: {args.reader} (API token), count cache: "
+        f"{'emptied before each request' if args.no_count_cache else 'on'}"
+    )
     rows = []
     for label, params, where, order, floor_params in scenarios(conn):
         response = api.get(LIST, params)
@@ -280,9 +330,12 @@ def main() -> int:
         total = response.json()["count"]
 
         def call_api(params=params):
+            if args.no_count_cache:
+                cache.clear()
             reply = api.get(LIST, params)
             assert reply.status_code == 200, reply.status_code
 
+        queries = queries_of(api, LIST, params)
         api_ms = summary(measure(call_api, args.runs))
         floor_ms = summary(
             measure(lambda w=where, o=order, p=floor_params: floor_page(conn, w, o, p), args.runs)
@@ -296,6 +349,7 @@ def main() -> int:
                 floor_ms[0],
                 floor_ms[1],
                 f"{api_ms[1] / floor_ms[1]:.1f}x" if floor_ms[1] else "-",
+                queries,
                 api_ms[2],
             ]
         )
@@ -308,10 +362,27 @@ def main() -> int:
             "floor median ms",
             "floor p95 ms",
             "p95 ratio",
+            "queries",
             "n",
         ],
         rows,
     )
+    others = []
+    for name in OTHER_LISTS:
+        path = f"/api/v1/{name}/"
+
+        def call_list(path=path):
+            if args.no_count_cache:
+                cache.clear()
+            reply = api.get(path)
+            assert reply.status_code == 200, reply.status_code
+
+        queries = queries_of(api, path, {})
+        total = api.get(path).json()["count"]
+        list_ms = summary(measure(call_list, args.runs))
+        others.append([f"{name} (50/page)", total, list_ms[0], list_ms[1], queries, list_ms[2]])
+    print()
+    print_table(["other lists", "rows", "median ms", "p95 ms", "queries", "n"], others)
     return 0
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from cases import choices
+from cases import choices, sensitive
 from cases.models import (
     Case,
     Party,
     Person,
+    PersonName,
     Position,
     Request,
     Source,
@@ -28,16 +34,98 @@ def _count(queryset: QuerySet, ref: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def api_cases() -> QuerySet[Case]:
-    """Return cases for lists: person and names, party, current intention, open requests."""
+def _open_request_count() -> Coalesce:
     open_requests = Request.objects.filter(
         case=OuterRef("pk"), status__in=OPEN_REQUEST_STATUSES
     ).order_by()
+    return _count(open_requests, "case")
+
+
+def api_cases() -> QuerySet[Case]:
+    """Return cases for lists: person and names, party, current intention, open requests."""
     return (
         case_list()
         .prefetch_related("person__names")
-        .annotate(open_request_count=_count(open_requests, "case"))
+        .annotate(open_request_count=_open_request_count())
     )
+
+
+def api_case_list() -> QuerySet[Case]:
+    """Return the cases the list filters: no joins, so that counting them needs none.
+
+    The filters add the joins they need; :func:`api_case_rows` adds what a page shows.
+    """
+    return Case.objects.all()
+
+
+#: The columns of one case-list row (:func:`api_case_rows`), the case's own and its joins'.
+CASE_ROW_FIELDS = (
+    "uuid",
+    "reference",
+    "status",
+    "legal_status",
+    "person_id",
+    "person__uuid",
+    "person__working_name",
+    "detaining_party__uuid",
+    "detaining_party__name",
+    "capture_date",
+    "capture_date_precision",
+    "capture_place",
+    "capture_place_code",
+    "detention_place",
+    "priority",
+    "assigned_officer__username",
+    "current_intention_id",
+    "current_intention__uuid",
+    "current_intention_option",
+    "current_intention_destination",
+    "current_intention_verification",
+    "current_intention_verified",
+    "current_intention__stated_on",
+    "version",
+    "opened_at",
+    "closed_at",
+    "updated_at",
+    "archived_at",
+)
+
+
+def api_case_rows(cases: QuerySet[Case]) -> QuerySet:
+    """Return filtered ``cases`` as plain rows holding what a case list shows.
+
+    Rows instead of model instances: building 50 instances and running a serializer's
+    fields over them cost several times the queries. The open-request count is a
+    correlated subquery, evaluated only for the page's rows.
+    """
+    return cases.annotate(open_request_count=_open_request_count()).values(
+        *CASE_ROW_FIELDS, "open_request_count"
+    )
+
+
+def api_person_names(person_ids: Iterable[int], user) -> dict[int, list[dict]]:
+    """Return ``{person id: [name variant, ...]}``: the variants ``user`` may see, in order.
+
+    Variants ``user`` may not see are not even read (``cases.sensitive`` decides which).
+    """
+    rows = (
+        PersonName.objects.filter(
+            sensitive.visible_name_condition(user), person_id__in=list(person_ids)
+        )
+        .order_by("person_id", "id")
+        .values_list("person_id", "value", "script", "romanisation", "is_pseudonym")
+    )
+    names: dict[int, list[dict]] = {}
+    for person_id, value, script, romanisation, is_pseudonym in rows:
+        names.setdefault(person_id, []).append(
+            {
+                "value": value,
+                "script": script,
+                "romanisation": romanisation,
+                "is_pseudonym": is_pseudonym,
+            }
+        )
+    return names
 
 
 def _positions() -> Prefetch:
@@ -81,3 +169,48 @@ def api_parties() -> QuerySet[Party]:
 def api_sources() -> QuerySet[Source]:
     """Return sources."""
     return Source.objects.all()
+
+
+#: How long an exact count is kept; it is only ever read back for an identical snapshot.
+COUNT_CACHE_SECONDS = 300
+
+_SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+
+
+def exact_count(queryset: QuerySet) -> int:
+    """Return ``queryset.count()``, exact, without counting again what nothing has changed.
+
+    On PostgreSQL the count is kept in the cache under the query and the database snapshot
+    it was taken in (``pg_current_snapshot()``: which transactions had committed). Two
+    statements with the same snapshot see the same rows, and any commit anywhere in the
+    cluster changes the snapshot, so a count read back is the count a fresh query would
+    return; a list paged through, or polled, while nothing is written counts once. Inside a
+    transaction (which may hold its own uncommitted changes) and on SQLite it always counts.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return queryset.count()
+    pks = queryset.order_by().values("pk")
+    sql, params = pks.query.get_compiler(using=queryset.db).as_sql()
+    settings_dict = connection.settings_dict
+    query_key = repr(
+        (settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"], sql, params)
+    )
+
+    def cache_key(snapshot: str) -> str:
+        digest = hashlib.sha256(f"{query_key}|{snapshot}".encode()).hexdigest()
+        return f"exact-count:{digest}"
+
+    with connection.cursor() as cursor:
+        cursor.execute(_SNAPSHOT_SQL)
+        (snapshot,) = cursor.fetchone()
+        count = cache.get(cache_key(snapshot))
+        if count is None:
+            # The snapshot is read in the counting statement itself: it is the count's.
+            cursor.execute(
+                f"SELECT pg_current_snapshot()::text, (SELECT count(*) FROM ({sql}) AS counted)",
+                params,
+            )
+            snapshot, count = cursor.fetchone()
+            cache.set(cache_key(snapshot), count, COUNT_CACHE_SECONDS)
+    return count

@@ -1,0 +1,238 @@
+"""The API lists' fast paths: the case list built from rows, the exact count kept per snapshot."""
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+
+from cases import services
+from cases.api import selectors
+from cases.api.serializers import CaseSerializer, represent_cases
+from cases.api.views import CasePaginator
+from cases.models import AccessLogEntry, Case
+from cases.services import NameSpec
+from tests import factories as f
+from tests.test_api_support import make_analyst, make_officer, token_client
+
+CASES = "/api/v1/cases/"
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the count is kept per PostgreSQL snapshot"
+)
+
+
+def varied_cases() -> list[Case]:
+    """Open cases that differ in every way the list shows: names, intention, dates, officer."""
+    officer = f.user("assigned")
+    ukraine = f.party("Ukraine", country="UA")
+    mixed = f.person(
+        "Ri",
+        names=[
+            NameSpec("리", "hangul"),
+            NameSpec("K-7", "latin", is_pseudonym=True),
+            NameSpec("Lee", "latin", "conventional"),
+        ],
+    )
+    pseudonyms_only = f.person("Baek", names=[NameSpec("B-2", "latin", is_pseudonym=True)])
+    nameless = f.person("Kim", names=[])
+    first = f.case(person_obj=mixed, detaining_party=ukraine, assigned_officer=officer)
+    f.intention(first, stated_on=dt.date(2024, 2, 29))
+    f.request(first, kind="third_state_transfer")
+    f.request(first, draft=True)
+    second = f.case(person_obj=pseudonyms_only, capture_date=None, detaining_party=ukraine)
+    f.intention(second, option="undecided", destination_country="", verification="verified")
+    third = f.case(person_obj=nameless)
+    f.advance_case(third, "repatriated")  # closed_at set
+    fourth = f.case(person_obj=mixed)  # the same person in a second custody episode
+    services.case_archive(actor=f.SYSTEM, case=fourth, reason="duplicate")
+    return list(Case.objects.order_by("reference"))
+
+
+def drf_request(user, path: str = CASES) -> Request:
+    """Return a DRF request of ``user`` for ``path``."""
+    request = Request(APIRequestFactory().get(path))
+    request.user = user
+    return request
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["analyst", "officer"])
+@pytest.mark.parametrize("url_format", [None, "json"])
+def test_fast_case_list_equals_the_serializer(role, url_format):
+    """Rows represented directly equal CaseSerializer's output key by key, for both readers.
+
+    The officer sees every name variant (and the reads are noted for the log); the analyst
+    sees pseudonyms only, with ``names`` marked redacted.
+    """
+    cases = varied_cases()
+    user = make_officer() if role == "officer" else make_analyst()
+    request = drf_request(user)
+    slow_reads, fast_reads = {}, {}
+    expected = CaseSerializer(
+        selectors.api_cases().filter(pk__in=[c.pk for c in cases]).order_by("reference"),
+        many=True,
+        context={"request": request, "format": url_format, "sensitive_reads": slow_reads},
+    ).data
+    rows = list(selectors.api_case_rows(Case.objects.order_by("reference")))
+    names = selectors.api_person_names({row["person_id"] for row in rows}, user)
+    actual = represent_cases(
+        rows, names, {"request": request, "format": url_format, "sensitive_reads": fast_reads}
+    )
+    assert len(actual) == len(expected) == 4
+    for fast, slow in zip(actual, expected, strict=True):
+        assert list(fast) == list(slow), "same keys in the same order"
+        for key in fast:
+            assert fast[key] == slow[key], (key, fast[key], slow[key])
+    assert fast_reads == slow_reads
+    if role == "officer":
+        assert fast_reads == {("person", cases[0].person.uuid): {"names"}}
+        assert [n["value"] for n in actual[0]["person"]["names"]] == ["리", "K-7", "Lee"]
+    else:
+        assert fast_reads == {}
+        assert actual[0]["person"]["names"] == [
+            {"value": "K-7", "script": "latin", "romanisation": "", "is_pseudonym": True}
+        ]
+        assert actual[0]["person"]["redacted"] == ["names"]
+    if url_format == "json":
+        assert actual[0]["url"].endswith(f"/api/v1/cases/{cases[0].uuid}.json")
+
+
+@pytest.mark.django_db
+def test_analyst_never_reads_true_names():
+    """For a reader without the permission, non-pseudonymous variants are not even queried."""
+    person = f.person("Ri")  # 리 and Lee, neither a pseudonym
+    analyst = make_analyst()
+    assert selectors.api_person_names([person.pk], analyst) == {}
+    assert len(selectors.api_person_names([person.pk], make_officer())[person.pk]) == 2
+
+
+@pytest.mark.django_db
+def test_officer_case_list_logs_true_names_in_one_insert(django_assert_num_queries):
+    """A list showing true names appends one entry per such person, in one insert."""
+    varied_cases()
+    client, token = token_client(make_officer(), name="registry")
+    client.get(CASES)  # the token's first use is recorded outside the count
+    before = AccessLogEntry.objects.count()
+    # token, permissions (2), count, rows, name variants, access-log insert
+    with django_assert_num_queries(7):
+        response = client.get(CASES, {"archived": "include"})
+    assert response.status_code == 200
+    entries = list(AccessLogEntry.objects.order_by("id"))[before:]
+    rows = response.json()["results"]
+    mixed = rows[0]["person"]["uuid"]
+    assert [(e.object_type, str(e.object_uuid), e.fields) for e in entries] == [
+        ("person", mixed, ["names"])
+    ], "one entry for the person shown twice; none for pseudonyms only"
+    assert entries[0].token_label == token.actor_label
+    assert entries[0].path == CASES
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 50])
+def test_integration_token_case_list_query_count(count, django_assert_num_queries):
+    """An integration token's list: token, permissions (2), count, rows, names; flat."""
+    party = f.party()
+    for _ in range(count):
+        case = f.case(detaining_party=party)
+        f.intention(case)
+    from django.contrib.auth.models import Group
+
+    from cases import access
+
+    access.ensure_roles()
+    user = f.user("integration")
+    user.groups.add(Group.objects.get(name="integration"))
+    client, _token = token_client(user)
+    client.get(CASES)
+    with django_assert_num_queries(6):
+        response = client.get(CASES, {"page_size": 100, "status": "captured"})
+    assert len(response.json()["results"]) == count
+    assert response.json()["count"] == count
+
+
+@pytest.mark.django_db
+def test_count_has_only_the_joins_the_filters_need():
+    """The count reads the case table alone unless a filter needs the person."""
+    f.case()
+    paginator = CasePaginator(Case.objects.filter(status="captured"), 50)
+    with CaptureQueriesContext(connection) as captured:
+        assert paginator.count == 1
+    assert "JOIN" not in captured[-1]["sql"]
+    paginator = CasePaginator(Case.objects.filter(person__nationalities__contains="KP"), 50)
+    with CaptureQueriesContext(connection) as captured:
+        paginator.count  # noqa: B018
+    sql = captured[-1]["sql"]
+    assert sql.count("JOIN") == 1 and "cases_person" in sql
+
+
+@pytest.mark.django_db
+def test_past_the_last_page_is_404():
+    """The row-reading paginator still refuses a page past the end."""
+    f.case()
+    client = APIClient()
+    client.force_authenticate(make_analyst())
+    assert client.get(CASES, {"page": 2}).status_code == 404
+    assert client.get(CASES, {"page": "last"}).json()["count"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The exact count, kept per snapshot (PostgreSQL, outside a transaction)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_count_is_read_back_only_while_nothing_is_committed(empty_cache):
+    """The same count in an unchanged database is one snapshot query; a commit recounts."""
+    f.case()
+    cases = Case.objects.filter(status="captured")
+    assert selectors.exact_count(cases) == 1
+    with CaptureQueriesContext(connection) as captured:
+        assert selectors.exact_count(cases) == 1
+    assert [q["sql"] for q in captured] == ["SELECT pg_current_snapshot()::text"]
+    f.case()  # committed: the snapshot moves on
+    with CaptureQueriesContext(connection) as captured:
+        assert selectors.exact_count(cases) == 2
+    assert len(captured) == 2 and "count(*)" in captured[-1]["sql"]
+    # Another filter is another count.
+    assert selectors.exact_count(Case.objects.filter(status="interned")) == 0
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_count_sees_a_commit_from_another_connection(empty_cache):
+    """A change committed by another process is counted at once."""
+    from django.db import connections
+
+    f.case()
+    cases = Case.objects.all()
+    assert selectors.exact_count(cases) == 1
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:  # autocommit: committed at once
+            cursor.execute("UPDATE cases_case SET archived_at = now()")
+    finally:
+        other.close()
+    assert selectors.exact_count(cases.filter(archived_at__isnull=True)) == 0
+    assert selectors.exact_count(cases) == 1
+
+
+@pytest.mark.django_db
+def test_count_inside_a_transaction_always_counts(django_assert_num_queries):
+    """Inside a transaction (own uncommitted rows) the count is always taken afresh."""
+    f.case()
+    cases = Case.objects.all()
+    assert selectors.exact_count(cases) == 1
+    f.case()  # not committed: the test runs in a transaction
+    with django_assert_num_queries(1):
+        assert selectors.exact_count(cases) == 2
