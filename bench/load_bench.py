@@ -24,7 +24,8 @@ The API's per-token rate limits are raised for the server it starts (one token d
 clients here), and the HTTPS redirect is off (no proxy in front on loopback).
 
 The exit status is non-zero when the test itself is broken: the server does not start, wrk
-fails, no write succeeds, or an answer is a 4xx (the script sends only valid requests, with
+fails, no write succeeds, /healthz never answers 200, the request log is not one JSON line per
+request, or an answer is a 4xx (the script sends only valid requests, with
 current versions, so a 400, 412 or 428 is a bug in it). Timeouts and 5xx answers under load
 are results, printed, not failures of the script.
 """
@@ -81,21 +82,25 @@ def get_health(port: int, timeout_s: float) -> tuple[int, float]:
     return status, time.perf_counter() - started
 
 
-def wait_healthy(port: int, timeout_s: float, server: subprocess.Popen) -> int:
-    """Wait until the server answers /healthz with 200 and return how many times it was asked.
+def wait_healthy(port: int, timeout_s: float, server: subprocess.Popen) -> tuple[int, int]:
+    """Wait until the server answers /healthz with 200.
 
-    Exit when the server stops or does not become healthy in ``timeout_s``.
+    Return how many checks got an answer and how many got none (refused or timed out; a
+    timed-out one may still be logged). Exit when the server stops or does not become
+    healthy in ``timeout_s``.
     """
     give_up = time.monotonic() + timeout_s
-    asked = 0
+    answered = unanswered = 0
     while time.monotonic() < give_up:
         if server.poll() is not None:
             sys.exit(f"The server exited with {server.returncode} before it was healthy.")
         status, _ = get_health(port, 2)
         if status:
-            asked += 1
+            answered += 1
+        else:
+            unanswered += 1
         if status == 200:
-            return asked
+            return answered, unanswered
         time.sleep(0.5)
     sys.exit("The server did not become healthy in time.")
 
@@ -147,7 +152,7 @@ def parse_wrk(output: str) -> dict:
     figures: dict = {"errors": 0, "timeouts": 0, "non_2xx": 0}
     if match := re.search(r"Requests/sec:\s+([\d.]+)", output):
         figures["rps"] = float(match.group(1))
-    if match := re.search(r"(\d+) requests in ([\d.]+)(m?s)", output):
+    if match := re.search(r"(\d+) requests in ([\d.]+)([a-z]+)", output):
         figures["requests"] = int(match.group(1))
     if match := re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
@@ -157,9 +162,9 @@ def parse_wrk(output: str) -> dict:
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         figures["non_2xx"] = int(match.group(1))
     for name in ("50", "90", "99"):
-        if match := re.search(rf"^\s+{name}%\s+([\d.]+)(us|ms|s)", output, re.M):
+        if match := re.search(rf"^\s+{name}%\s+([\d.]+)(us|ms|s|m)\b", output, re.M):
             value, unit = float(match.group(1)), match.group(2)
-            figures[f"p{name}"] = value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+            figures[f"p{name}"] = value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
     if match := re.search(r"^LOADMIX (.*)$", output, re.M):
         figures.update(json.loads(match.group(1)))
     return figures
@@ -242,7 +247,7 @@ def main() -> int:
     # Stopped from outside (run_all.py's timeout, CI cancelled): still stop the server below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("Stopped by SIGTERM."))
     try:
-        health_asked = wait_healthy(args.port, 120, server)
+        health_asked, health_unanswered = wait_healthy(args.port, 120, server)
         wrk_env = dict(os.environ)
         wrk_env.update(
             {
@@ -285,6 +290,7 @@ def main() -> int:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
+    Path(f"{log.name}.wrk").write_text(run.stdout + run.stderr, encoding="utf-8")
     if run.returncode != 0:
         print(run.stdout, run.stderr)
         return 1
@@ -292,7 +298,7 @@ def main() -> int:
     workers = env.get("WEB_CONCURRENCY", f"{(os.cpu_count() or 1) * 2 + 1} (default)")
     print(
         f"server: gunicorn, {workers} workers, 127.0.0.1:{args.port}; wrk {threads} threads, "
-        f"--timeout {args.timeout}s; log {log.name}"
+        f"--timeout {args.timeout}s; server log {log.name}, wrk's output {log.name}.wrk"
     )
     statuses = figures.get("statuses", {})
     intentions_ok = statuses.get("201", 0) - figures.get("filed", 0)
@@ -348,17 +354,20 @@ def main() -> int:
     logged = read_request_log(log.name)
     expected_other = int(figures.get("requests", 0)) - int(figures.get("statics", 0))
     expected_health = health_asked + sum(1 for status, _ in poller.answers if status)
+    health_unanswered += sum(1 for status, _ in poller.answers if not status)
     # wrk counts the answers it read before it stopped; the server also logs the requests
     # still in flight then (at most one per connection). Static files are answered by
     # WhiteNoise, which sits before the request log in the middleware.
+    # Requests wrk gave up on (timeouts, broken connections) may still be logged too.
+    slack = args.clients + int(figures["errors"])
     log_consistent = (
-        expected_other <= logged["other"] <= expected_other + args.clients
-        and logged["healthz"] == expected_health
+        expected_other <= logged["other"] <= expected_other + slack
+        and expected_health <= logged["healthz"] <= expected_health + health_unanswered
     )
     print(
         f"request log: {logged['other']} API lines for {expected_other} API answers wrk "
-        f"read (plus up to {args.clients} in flight when it stopped; static files are not "
-        f"logged); {logged['healthz']} /healthz lines for {expected_health} health checks; "
+        f"read (plus up to {slack} in flight when it stopped or given up; static files are "
+        f"not logged); {logged['healthz']} /healthz lines for {expected_health} health checks; "
         f"{logged['5xx']} lines with a 5xx status; {logged['not_json']} lines not JSON: "
         + ("one line per request" if log_consistent else "NOT one line per request")
     )
@@ -367,8 +376,11 @@ def main() -> int:
     client_errors = {code: n for code, n in statuses.items() if code.startswith("4")}
     if client_errors:
         broken.append(f"4xx answers {client_errors}: the script sent a request the API refuses")
-    if intentions_ok <= 0 or figures.get("moved", 0) <= 0:
-        broken.append("no intention recorded or no request moved: the writes do not work")
+    if statuses.get("201", 0) == 0:
+        broken.append("no write succeeded: the writes do not work")
+    elif figures.get("moved", 0) == 0:
+        # Possible in a short run against a slow server (a move waits for its filing).
+        print("note: no request was moved on in this run; run longer to measure moves")
     if not health:
         broken.append("/healthz never answered 200 during the test")
     if not log_consistent or logged["not_json"]:

@@ -3,13 +3,18 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
-    """Return 200 when the database answers a query, 503 otherwise."""
+    """Return 200 when the database answers a query, 503 otherwise.
+
+    GET and HEAD both work: some load balancers check with HEAD. A failed query marks the
+    connection as broken, so Django closes it at the end of the request and the next check
+    connects afresh (a restarted database is healthy again at the next check).
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
