@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -74,7 +74,9 @@ def _filterset(request: HttpRequest) -> CaseFilterSet:
     for name in ("status", "legal_status", "current_intention", "request_kind", "request_status"):
         fields[name].widget = forms.CheckboxSelectMultiple(choices=fields[name].choices)
     # Only parties that hold someone are worth offering; the filter still accepts any id.
-    fields["detaining_party"].queryset = Party.objects.filter(cases_held__isnull=False).distinct()
+    fields["detaining_party"].queryset = Party.objects.filter(
+        Exists(Case.objects.filter(detaining_party=OuterRef("pk")))
+    )
     fields["detaining_party"].widget.attrs["size"] = 4
     for name in ("captured_after", "captured_before"):
         fields[name].widget = forms.DateInput(attrs={"type": "date"})
@@ -93,6 +95,20 @@ def _filtered_cases(filterset: CaseFilterSet) -> QuerySet[Case]:
     if not cases.query.order_by:
         cases = cases.order_by("reference", "pk")
     return cases
+
+
+def _every_case(filterset: CaseFilterSet) -> str | None:
+    """Return the ``archived`` choice when no other filter narrows the cases, else None.
+
+    ``"exclude"`` (the default) means every case not archived, ``"include"`` every case;
+    the events chart then needs no join to the cases (``charts.events_by_month``).
+    """
+    params = filterset.data
+    for name in filterset.filters:
+        if name not in {"archived", "ordering"} and any(v.strip() for v in params.getlist(name)):
+            return None
+    archived = filterset.form.cleaned_data.get("archived") or "exclude"
+    return archived if archived in {"exclude", "include"} else None
 
 
 def _current_ordering(request: HttpRequest) -> str:
@@ -139,7 +155,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
     filterset = _filterset(request)
     valid = filterset.is_valid()
     cases = _filtered_cases(filterset) if valid else Case.objects.none()
+    # The grouped count behind the charts also gives the number of cases, so the paginator
+    # does not count them again.
+    counts = (
+        charts.case_counts(cases, every_case=_every_case(filterset))
+        if valid
+        else charts.CaseCounts(0, [])
+    )
     paginator = Paginator(cases, PAGE_SIZE)
+    paginator.count = counts.total
     page = paginator.get_page(request.GET.get("page"))
     allowed = sensitive.can_view_sensitive(request.user)
     shown = []
@@ -159,7 +183,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             fields=[sensitive.NAMES],
             path=request.path,
         )
-    case_charts = charts.case_charts(cases) if valid and paginator.count else []
+    case_charts = counts.charts
     for chart in case_charts:
         for bar in chart.bars:
             if bar.query:
