@@ -13,12 +13,12 @@ from functools import reduce
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django_countries import countries
 
-from cases import choices
-from cases.models import Case, Party, Person, PersonName, Request, Source, StatedIntention
-from cases.names import search_variants
+from cases import choices, sensitive
+from cases.models import Case, Party, Person, Request, Source, StatedIntention
+from cases.names import MIN_SUBSTRING_LENGTH, HasWord, ILike, like_escape, short_query_words
 
 # --------------------------------------------------------------------------------------------
 # Fields: comma-separated lists, strict booleans, country codes
@@ -190,13 +190,45 @@ def _date(field_name: str, lookup_expr: str) -> django_filters.DateFilter:
     )
 
 
-def _name_match(value: str, person_ref: str) -> Q | None:
-    """Return a condition true when a name variant of the person at ``person_ref`` matches."""
-    variants = search_variants(value)
-    if not variants:
+def _text_match(field: str, value: str, *, short: str) -> Q | None:
+    """Return the condition that the text ``field`` matches the search ``value``.
+
+    A value of three characters or more matches anywhere in the text (case-insensitive, served
+    by a trigram index on PostgreSQL). A shorter one matches at the start of the text when
+    ``short`` is ``"prefix"`` (references: UA finds UA-2025-0001), or as a whole word when it
+    is ``"word"`` (names: Ri finds "Ri Hyon Chol", not "Dmitriy").
+    """
+    if len(value) >= MIN_SUBSTRING_LENGTH:
+        return Q(ILike(F(field), f"%{like_escape(value)}%"))
+    if short == "prefix":
+        return Q(ILike(F(field), f"{like_escape(value)}%"))
+    words = short_query_words(value)
+    return Q(HasWord(field, words)) if words else None
+
+
+def matching_person_ids(value: str, user) -> QuerySet | None:
+    """Return the ids of the persons whose names match the search ``value`` for ``user``.
+
+    A person matches by the working name (always visible, often a pseudonym by design) or by
+    a name variant ``user`` may see, in any spelling the search expands to (see
+    ``cases.names``). The two are a ``UNION ALL`` of index reads on PostgreSQL rather than an
+    ``OR`` with a correlated ``EXISTS``, so counting the matches never scans every person.
+    Return None when nothing can match.
+    """
+    parts = []
+    working_name = _text_match("working_name", value, short="word")
+    if working_name is not None:
+        parts.append(Person.objects.filter(working_name).order_by().values("pk"))
+    names = sensitive.visible_name_rows(value, user)
+    if names is not None:
+        parts.append(names.order_by().values("person_id"))
+    if not parts:
         return None
-    matches = reduce(operator.or_, (Q(search_key__contains=v) for v in sorted(variants)))
-    return Exists(PersonName.objects.filter(matches, person=OuterRef(person_ref)))
+    return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+
+def _user(request):
+    return getattr(request, "user", None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,15 +332,21 @@ class CaseFilterSet(ArchivedFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Match the reference or any name variant of the person."""
+        """Match the reference, the working name or a name variant the user may see.
+
+        Without ``cases.view_sensitive`` (or without a request) only pseudonymous variants
+        are searched: a user who may not see a true name cannot find a case by it either.
+        """
         value = value.strip()
         if not value:
             return queryset
-        condition = Q(reference__icontains=value) | Q(person__working_name__icontains=value)
-        names = _name_match(value, "person_id")
-        if names is not None:
-            condition |= names
-        return queryset.filter(condition)
+        references = _text_match("reference", value, short="prefix")
+        cases = Case.objects.filter(references).order_by().values("pk")
+        persons = matching_person_ids(value, _user(self.request))
+        if persons is not None:
+            by_person = Case.objects.filter(person_id__in=persons).order_by().values("pk")
+            cases = cases.union(by_person, all=True)
+        return queryset.filter(pk__in=cases)
 
     def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         """Match cases whose person holds any of the nationalities.
@@ -358,15 +396,14 @@ class PersonFilterSet(ArchivedFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Match the working name or any name variant."""
+        """Match the working name or a name variant the user may see (see CaseFilterSet)."""
         value = value.strip()
         if not value:
             return queryset
-        condition = Q(working_name__icontains=value)
-        names = _name_match(value, "pk")
-        if names is not None:
-            condition |= names
-        return queryset.filter(condition)
+        persons = matching_person_ids(value, _user(self.request))
+        if persons is None:
+            return queryset.none()
+        return queryset.filter(pk__in=persons)
 
     def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         """Match persons holding any of the nationalities."""

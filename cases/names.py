@@ -17,15 +17,27 @@ Three sources of spellings feed the expansion:
   (김정은 -> gimjeongeun, kimjongun).
 * Cyrillic: transliterated to Latin, and Latin to Cyrillic, with ``cyrtranslit`` (Russian and
   Ukrainian tables).
+
+How each spelling is compared (``NameSearch``): a spelling of three characters or more must
+occur anywhere in the key, as before. A shorter one (Ri, Li, Yi, Ли, the syllable 리) would
+match inside unrelated names as a substring (``ri`` is in Dmitriy, ``yi`` in Chornyi) and no
+trigram index can find it, so it must be a whole word of the name as written (Ri Hyon Chol,
+Hyon Chol Ri), or, in Hangul, where names are written without spaces, the start or the end of
+the name (리현철, 김정은 for 정은). On PostgreSQL every comparison reads an index (migration
+``0011_name_search``); SQLite evaluates the same conditions row by row.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cyrtranslit
+from django.db.models import BooleanField, Func, Lookup, Q
+from django.db.models.functions import Reverse
+from django.db.models.lookups import StartsWith
 from korean_romanizer.romanizer import Romanizer
 
 #: Common Korean surnames and the spellings they appear under in the press: Hangul (South and
@@ -71,8 +83,19 @@ KOREAN_SURNAMES: tuple[tuple[str, ...], ...] = (
 #: Upper bound on the spellings one query expands to, so a search stays a short OR.
 MAX_VARIANTS = 40
 
+#: Spellings shorter than this are compared as whole words (or Hangul name ends), not as
+#: substrings: a trigram index needs three characters, and a shorter substring matches inside
+#: unrelated names.
+MIN_SUBSTRING_LENGTH = 3
+
+#: What separates the words of a name: spaces, hyphens and dashes, underscores, dots, commas
+#: and apostrophes. One regular expression, valid in Python and in PostgreSQL, used to split
+#: queries, to match whole words on SQLite and in PostgreSQL's word indexes (migration 0011);
+#: changing it needs a migration that rebuilds those indexes.
+WORD_SEPARATORS = r"[\s‐‑‒–—_.,'’-]+"
+
 _HANGUL_SYLLABLES = (0xAC00, 0xD7A3)
-_SPLIT = re.compile(r"[\s\-‐‑‒–—_.,'’]+")
+_SPLIT = re.compile(WORD_SEPARATORS)
 
 
 def normalise_name(value: str) -> str:
@@ -219,3 +242,128 @@ def search_variants(query: str) -> set[str]:
         ordered = sorted(variants - {key}, key=lambda v: (len(v), v))
         variants = {key, *ordered[: MAX_VARIANTS - 1]}
     return variants
+
+
+def name_words(value: str) -> list[str]:
+    """Return the lower-cased words of ``value`` as the whole-word comparison sees them."""
+    return [word for word in _SPLIT.split(value.lower()) if word]
+
+
+@dataclass(frozen=True)
+class NameSearch:
+    """The spellings of one name search, grouped by how each is compared with a name.
+
+    ``substrings`` (three characters or more) must occur in ``PersonName.search_key``;
+    ``words`` (shorter, not Hangul) must be a whole word of ``PersonName.value``;
+    ``hangul_ends`` (one or two Hangul syllables) must begin or end ``search_key``.
+    """
+
+    substrings: tuple[str, ...]
+    words: tuple[str, ...]
+    hangul_ends: tuple[str, ...]
+
+    @classmethod
+    def of(cls, query: str) -> NameSearch | None:
+        """Return the search for ``query``, or None when it has no spelling to look for."""
+        variants = sorted(search_variants(query))
+        if not variants:
+            return None
+        short = [v for v in variants if len(v) < MIN_SUBSTRING_LENGTH]
+        return cls(
+            substrings=tuple(v for v in variants if len(v) >= MIN_SUBSTRING_LENGTH),
+            words=tuple(v for v in short if not _is_hangul(v)),
+            hangul_ends=tuple(v for v in short if _is_hangul(v)),
+        )
+
+    def condition(self) -> Q:
+        """Return the condition on ``PersonName`` rows that match one of the spellings."""
+        condition = Q()
+        for spelling in self.substrings:
+            condition |= Q(search_key__contains=spelling)
+        if self.words:
+            condition |= Q(HasWord("value", self.words))
+        for spelling in self.hangul_ends:
+            condition |= Q(search_key__startswith=spelling)
+            condition |= Q(StartsWith(Reverse("search_key"), spelling[::-1]))
+        return condition
+
+    def matches(self, value: str) -> bool:
+        """Return whether a name written ``value`` matches (the Python form of ``condition``)."""
+        key = normalise_name(value)
+        words = set(name_words(value))
+        return (
+            any(spelling in key for spelling in self.substrings)
+            or any(word in words for word in self.words)
+            or any(key.startswith(s) or key.endswith(s) for s in self.hangul_ends)
+        )
+
+
+def short_query_words(query: str) -> list[str]:
+    """Return the words of a query too short for a substring search, lower-cased."""
+    return name_words(query.strip())
+
+
+# --------------------------------------------------------------------------------------------
+# SQL: comparisons that PostgreSQL serves from an index and SQLite evaluates the same way
+# --------------------------------------------------------------------------------------------
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class HasWord(Func):
+    """True when one of ``words`` (lower-case) is a whole word of the text ``expression``.
+
+    On PostgreSQL the name's words are ``regexp_split_to_array(lower(column), separators)``,
+    the expression of a GIN index (migration 0011), compared with ``&&``; the separator
+    pattern is written into the SQL as a literal so that the planner recognises the indexed
+    expression. SQLite runs the equivalent case-insensitive regular expression through
+    Django's ``REGEXP`` function (Python's ``re``).
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, expression, words):
+        self.words = tuple(words)
+        super().__init__(expression)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        alternatives = "|".join(re.escape(word) for word in self.words)
+        pattern = f"(?i)(?:^|{WORD_SEPARATORS})(?:{alternatives})(?:{WORD_SEPARATORS}|$)"
+        return f"{column} REGEXP %s", [*params, pattern]
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        words = f"regexp_split_to_array(lower({column}), {_sql_literal(WORD_SEPARATORS)})"
+        return f"{words} && %s::text[]", [*params, list(self.words)]
+
+
+class ILike(Lookup):
+    """Case-insensitive ``LIKE`` that PostgreSQL's trigram indexes can serve.
+
+    Django's ``icontains`` compares ``UPPER(column)``, which an index on the column itself
+    does not serve; ``ILIKE`` does. SQLite's ``LIKE`` is already case-insensitive, as it is
+    for ``icontains``. The right-hand side is a ``LIKE`` pattern: escape it with
+    :func:`like_escape`.
+    """
+
+    lookup_name = "ilike"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+def like_escape(text: str) -> str:
+    """Return ``text`` with the ``LIKE`` wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

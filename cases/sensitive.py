@@ -13,12 +13,10 @@ Every reader (API, feed, pages, exports, admin) asks this module; none keeps its
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Mapping
-from functools import reduce
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 #: The permission that shows sensitive values.
 VIEW_SENSITIVE = "cases.view_sensitive"
@@ -84,22 +82,33 @@ def visible_name_condition(user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}is_pseudonym": True})
 
 
-def visible_name_match(value: str, person_ref: str, user) -> Exists | None:
-    """Return a condition true when a name variant ``user`` may see matches ``value``.
+def visible_name_rows(value: str, user):
+    """Return the name variants ``user`` may see that match the search ``value``, or None.
 
-    The search expands ``value`` across scripts and romanisations as the name search does,
-    but only over visible variants: a user without the permission cannot learn a true name
-    by searching for it. ``person_ref`` is the lookup of the person's id in the outer query.
+    The search expands ``value`` across scripts and romanisations (``cases.names``), but
+    only over visible variants: a user without the permission cannot learn a true name by
+    searching for it. None when ``value`` has no spelling to look for.
     """
     from cases.models import PersonName
-    from cases.names import search_variants
+    from cases.names import NameSearch
 
-    variants = search_variants(value)
-    if not variants:
+    search = NameSearch.of(value)
+    if search is None:
         return None
-    matches = reduce(operator.or_, (Q(search_key__contains=v) for v in sorted(variants)))
-    rows = PersonName.objects.filter(matches, visible_name_condition(user))
-    return Exists(rows.filter(person=OuterRef(person_ref)))
+    return PersonName.objects.filter(search.condition(), visible_name_condition(user))
+
+
+def visible_name_match(value: str, person_ref: str, user) -> Q | None:
+    """Return a condition true when a name variant ``user`` may see matches ``value``.
+
+    ``person_ref`` is the lookup of the person's id in the filtered query (``"pk"`` on
+    persons, ``"person_id"`` on cases). The condition is an ``IN`` over the matching variants'
+    person ids, which PostgreSQL reads from the name indexes. None when nothing can match.
+    """
+    rows = visible_name_rows(value, user)
+    if rows is None:
+        return None
+    return Q(**{f"{person_ref}__in": rows.order_by().values("person_id")})
 
 
 def visible_names(names: Iterable[Any], user, *, allowed: bool | None = None) -> list[Any]:
