@@ -236,3 +236,28 @@ def test_count_inside_a_transaction_always_counts(django_assert_num_queries):
     f.case()  # not committed: the test runs in a transaction
     with django_assert_num_queries(1):
         assert selectors.exact_count(cases) == 2
+
+
+@pytest.mark.django_db
+def test_filter_form_class_is_built_once_per_filterset(monkeypatch):
+    """The FilterSet's form class is built once; each request still validates its own data."""
+    from cases.api.views import CaseViewSet, FilterBackend
+
+    filterset_class = CaseViewSet.filterset_class
+    built = []
+    original = filterset_class.get_form_class
+
+    def spy(self):
+        built.append(type(self))
+        return original(self)
+
+    monkeypatch.setattr(filterset_class, "get_form_class", spy)
+    monkeypatch.setattr(FilterBackend, "form_classes", {})
+    f.case()
+    client = APIClient()
+    client.force_authenticate(make_analyst())
+    assert client.get(CASES, {"status": "captured"}).json()["count"] == 1
+    assert client.get(CASES, {"status": "interned"}).json()["count"] == 0
+    refused = client.get(CASES, {"status": "nonsense"})
+    assert refused.status_code == 400 and "nonsense" in str(refused.json())
+    assert built == [filterset_class]

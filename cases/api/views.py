@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -107,6 +108,27 @@ class CasePages(PageNumberPages):
     django_paginator_class = CasePaginator
 
 
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, with each FilterSet's form class built once per process.
+
+    The form class holds a field per declared filter (label, widget, choices), none of which
+    depends on the request, yet django-filter builds it again for every request; the form
+    itself is still made per request from it.
+    """
+
+    form_classes: dict[type, type] = {}
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            filterset_class = type(filterset)
+            form_class = self.form_classes.get(filterset_class)
+            if form_class is None:
+                form_class = self.form_classes[filterset_class] = filterset.get_form_class()
+            filterset.get_form_class = lambda: form_class
+        return filterset
+
+
 def actor_for(request) -> Actor:
     """Return the actor of an API write: the user, and the token when one was used."""
     token = request.auth
@@ -190,6 +212,7 @@ class ResourceViewSet(viewsets.GenericViewSet):
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{36}"
     pagination_class = PageNumberPages
+    filter_backends = [FilterBackend]
     input_serializer_class: type[s.InputSerializer] | None = None
     update_serializer_class: type[s.InputSerializer] | None = None
     #: Permission a write needs; ``@action(write_permission=...)`` sets it per action.
