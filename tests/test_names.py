@@ -122,6 +122,7 @@ def test_name_search_groups_spellings_by_length_and_script():
     [
         ("Ri Hyon Chol", True),  # the surname first
         ("Hyon-Chol Ri", True),  # the surname last, after a hyphenated given name
+        ("Kim Ri Yong", True),  # a whole word anywhere
         ("RI", True),  # any case
         ("Ли Хён Чхоль", True),  # Cyrillic, any case
         ("리현철", True),  # Hangul: the first syllable
@@ -145,6 +146,7 @@ def test_name_words_split_like_the_query():
 NAMES = [
     "Ri Hyon Chol",
     "Hyon-Chol Ri",
+    "Kim Ri Yong",
     "RI",
     "Ли Хён Чхоль",
     "리현철",
