@@ -265,23 +265,24 @@ def test_malformed_cursor_is_400_with_advice(api, cursor):
     assert "next_cursor" in message and "leave 'after' out" in message
 
 
-@pytest.mark.parametrize("limit", ["0", "1001", "-3", "ten", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "10001", "-3", "ten", "1.5"])
 def test_bad_limit_is_400(api, limit):
-    """A limit outside 1..1000 is refused, on both endpoints."""
+    """A limit outside 1..10000 is refused, on both endpoints."""
     response = api.get(FEED, {"limit": limit})
     assert response.status_code == 400
-    assert "from 1 to 1000" in response.data["limit"][0]
+    assert "from 1 to 10000" in response.data["limit"][0]
     case = factories.case()
     assert api.get(timeline_url(case), {"limit": limit}).status_code == 400
 
 
-def test_limit_defaults_to_100_and_allows_1000(api):
-    """The default page is 100 events; 1000 is the largest page."""
+def test_limit_defaults_to_100_and_allows_10000(api):
+    """The default page is 100 events; 10,000 is the largest page, for syncing clients."""
+    assert feed.MAX_LIMIT == 10_000
     case = factories.case()
     for number in range(105):
         services.note_add(actor=factories.SYSTEM, case=case, body=f"Note {number}")
     assert len(api.get(FEED).data["results"]) == 100
-    assert len(api.get(FEED, {"limit": 1000}).data["results"]) == 108
+    assert len(api.get(FEED, {"limit": 10_000}).data["results"]) == 108
 
 
 def test_cursor_from_another_database_is_410(api, two_cases):
