@@ -2,9 +2,12 @@
 
 Every value can be overridden from the environment, so one file serves a laptop and a
 server: ``WEB_CONCURRENCY`` (worker processes, default two per core plus one),
-``GUNICORN_BIND`` (default 127.0.0.1:8000: only a reverse proxy on the same host should
-reach it), ``GUNICORN_TIMEOUT`` (seconds, default 30). The access log is off: the
-application writes one JSON line per request itself (tracker/logs.py), with more detail.
+``GUNICORN_THREADS`` (threads per worker, default 1), ``GUNICORN_BIND`` (default
+127.0.0.1:8000: only a reverse proxy on the same host should reach it),
+``GUNICORN_TIMEOUT`` (seconds, default 30), ``GUNICORN_MAX_REQUESTS``,
+``GUNICORN_LOG_LEVEL`` and ``GUNICORN_CONTROL_SOCKET``. docs/deploy.md says why these
+defaults and what the load test measured. The access log is off: the application writes
+one JSON line per request itself (tracker/logs.py), with more detail.
 """
 
 import multiprocessing
@@ -13,8 +16,9 @@ import os
 wsgi_app = "tracker.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# Threads per worker (GUNICORN_THREADS, default 1: synchronous workers). More than one
-# switches to gthread workers, each thread with its own database connection.
+# Threads per worker (GUNICORN_THREADS, default 1: synchronous workers, whose timeout bounds
+# each request). More than one switches to gthread workers, each thread with its own
+# database connection: quick requests then pass slow ones, but no more CPU is used.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
