@@ -7,9 +7,12 @@ Usage:
 Requests go through Django's test client in this process (no network, no server, no test
 instrumentation of templates), signed in
 as a staff user ``pages-bench`` that is created when missing. Measured: the case list
-without filters, with a name search, with the analysts' combined question, the admin's case
-list, and the full CSV export read to its last byte (``bench/export_bench.py`` measures the
-export's memory in a process of its own).
+without filters, sorted, with a broad filter, with a name search and with the analysts'
+combined question, each "cold" (the counts and charts computed on every request: the cache
+is emptied before each) and "warm" (the counts read from the cache, as a repeated question
+does until the timeline changes); the admin's case list; and the full CSV export read to its
+last byte (``bench/export_bench.py`` measures the export's memory in a process of its own).
+Each line gives the number of database queries of the last request.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from cases.models import Case, Party  # noqa: E402
@@ -42,10 +47,19 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def timed(client: Client, url: str, params: dict, runs: int) -> tuple[list[float], int, int]:
-    """Return the durations of ``runs`` GETs, the last status and the last body size."""
-    durations, status, size = [], 0, 0
+def timed(
+    client: Client, url: str, params: dict, runs: int, *, cold: bool = False
+) -> tuple[list[float], int, int, int]:
+    """Return the durations of ``runs`` GETs, the last status, body size and query count.
+
+    ``cold`` empties the cache before each request (untimed), so the list's counts are
+    computed every time instead of read from the cache.
+    """
+    durations, status, size, queries = [], 0, 0, 0
     for _ in range(runs):
+        if cold:
+            cache.clear()
+        connection.queries_log.clear()
         start = time.perf_counter()
         response = client.get(url, params)
         if response.streaming:
@@ -54,7 +68,8 @@ def timed(client: Client, url: str, params: dict, runs: int) -> tuple[list[float
             size = len(response.content)
         durations.append(time.perf_counter() - start)
         status = response.status_code
-    return durations, status, size
+        queries = len(connection.queries_log)
+    return durations, status, size, queries
 
 
 def main() -> None:
@@ -84,31 +99,40 @@ def main() -> None:
     }
     if party is not None:
         question["detaining_party"] = str(party.uuid)
+    lists = [
+        ("list, no filter", {}),
+        ("list, page 3 sorted by last change", {"ordering": "-updated_at", "page": 3}),
+        ("list, status=interned", {"status": "interned"}),
+        ("list, name search q=리", {"q": "리"}),
+        ("list, analysts' question", question),
+    ]
+    # Each list twice: "cold" computes the counts and charts on every request (the cache
+    # emptied before each), "warm" reads them from the cache, as a repeated or shared
+    # question does until the timeline changes (cases.charts.case_counts).
     scenarios = [
-        ("list, no filter", "/cases/", {}, args.runs),
-        (
-            "list, page 3 sorted by last change",
-            "/cases/",
-            {"ordering": "-updated_at", "page": 3},
-            args.runs,
-        ),
-        ("list, name search q=리", "/cases/", {"q": "리"}, args.runs),
-        ("list, analysts' question", "/cases/", question, args.runs),
-        ("admin case list", "/admin/cases/case/", {}, args.runs),
-        ("admin case list, search", "/admin/cases/case/", {"q": "Lee"}, args.runs),
-        ("CSV export, all cases", "/cases/export.csv", {}, args.export_runs),
+        (f"{label} ({state})", "/cases/", params, args.runs, state == "cold")
+        for label, params in lists
+        for state in ("cold", "warm")
+    ]
+    scenarios += [
+        ("admin case list", "/admin/cases/case/", {}, args.runs, False),
+        ("admin case list, search", "/admin/cases/case/", {"q": "Lee"}, args.runs, False),
+        ("CSV export, all cases", "/cases/export.csv", {}, args.export_runs, False),
     ]
     failed = []
-    for label, url, params, runs in scenarios:
+    # Count queries (connection.queries_log) without DEBUG's other costs.
+    connection.force_debug_cursor = True
+    for label, url, params, runs, cold in scenarios:
         client.get(url, params)  # warm caches and connections
-        durations, status, size = timed(client, url, params, runs)
+        durations, status, size, queries = timed(client, url, params, runs, cold=cold)
         if status != 200:
             failed.append(f"{label}: HTTP {status}")
         print(
-            f"{label:38} status {status}  runs {runs:3}  "
+            f"{label:42} status {status}  runs {runs:3}  "
             f"median {statistics.median(durations) * 1000:9.1f} ms  "
             f"p95 {percentile(durations, 0.95) * 1000:9.1f} ms  "
-            f"size {size / 1024:9.1f} KiB"
+            f"queries {queries:3}  size {size / 1024:9.1f} KiB",
+            flush=True,
         )
     if failed:
         sys.exit("Failed: " + "; ".join(failed))

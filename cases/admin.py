@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
 from django.db.models import CharField, F, Prefetch, Q, Value
@@ -22,7 +23,9 @@ from django.utils.safestring import mark_safe
 from django_countries import countries
 
 from cases import access, admin_forms, choices, sensitive, services
+from cases.charts import CACHE_SECONDS, timeline_head
 from cases.choices import Channel, IntentionState
+from cases.filters import CaseFilterSet
 from cases.models import (
     Case,
     Note,
@@ -692,17 +695,29 @@ class NationalityFilter(admin.SimpleListFilter):
     parameter_name = "nationality"
 
     def lookups(self, request, model_admin):
-        codes = set()
-        stored = (
-            Person.objects.exclude(nationalities="")
-            .order_by()
-            .values_list("nationalities", flat=True)
-            .distinct()
-        )
-        for value in stored:
-            items = value.split(",") if isinstance(value, str) else value
-            codes.update(str(getattr(item, "code", item)) for item in items if item)
-        return sorted(((code, countries.name(code) or code) for code in codes), key=lambda c: c[1])
+        """Return the nationalities held by someone, cached per state of the timeline.
+
+        Reading them scans every person; a change to a person appends a timeline event, so
+        the newest event names the state they were read in (as for the list page's counts,
+        ``cases.charts.case_counts``) and the scan runs again only after a change.
+        """
+        head = timeline_head() or (0, "")
+        key = f"admin:nationalities:{head[0]}:{head[1]}"
+        found = cache.get(key)
+        if found is None:
+            codes = set()
+            stored = (
+                Person.objects.exclude(nationalities="")
+                .order_by()
+                .values_list("nationalities", flat=True)
+                .distinct()
+            )
+            for value in stored:
+                items = value.split(",") if isinstance(value, str) else value
+                codes.update(str(getattr(item, "code", item)) for item in items if item)
+            found = sorted(codes)
+            cache.set(key, found, CACHE_SECONDS)
+        return sorted(((code, countries.name(code) or code) for code in found), key=lambda c: c[1])
 
     def queryset(self, request, queryset):
         code = (self.value() or "").strip().upper()
@@ -919,6 +934,8 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
         "legal_status",
     )
     list_select_related = ("person", "detaining_party")
+    # One count of the listed cases per page, not a second one of every case.
+    show_full_result_count = False
     search_fields = ("reference", "person__working_name")
     search_help_text = "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
     autocomplete_fields = ("person", "detaining_party")
@@ -986,15 +1003,16 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if search_term.strip():
-            if sensitive.can_view_sensitive(request.user):
-                results = results | _name_search(queryset, search_term, "person__names")
-            else:
-                match = sensitive.visible_name_match(search_term, "person_id", request.user)
-                if match is not None:
-                    results = results | queryset.filter(match)
-        return results, may_have_duplicates
+        """Search as the analysts' pages and the API do (``CaseFilterSet.filter_q``).
+
+        The reference, the working name, or a name variant the user may see, in any
+        spelling; the matching case ids are a union of index reads, so the page's count of
+        matches does not scan every case. Each case is listed once.
+        """
+        if not search_term.strip():
+            return queryset, False
+        search = CaseFilterSet(queryset=queryset, request=request)
+        return search.filter_q(queryset, "q", search_term), False
 
     @admin.display(description="current intention", ordering="current_intention_option")
     def current_intention_column(self, obj):

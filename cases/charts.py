@@ -319,7 +319,7 @@ class CaseCounts:
 CACHE_SECONDS = 60
 
 
-def _timeline_head() -> tuple[Any, ...] | None:
+def timeline_head() -> tuple[Any, ...] | None:
     """Return the id and uuid of the newest timeline event, or None when there is none."""
     return TimelineEvent.objects.order_by("-pk").values_list("pk", "uuid").first()
 
@@ -344,7 +344,7 @@ def case_counts(
     read afresh. Without the cache (``use_cache=False``) this is ``case_charts`` plus the
     total, in three queries.
     """
-    head = _timeline_head() if use_cache else None
+    head = timeline_head() if use_cache else None
     key = _cache_key(cases, every_case, head) if use_cache else ""
     if use_cache:
         found = cache.get(key)

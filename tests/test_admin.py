@@ -4,7 +4,10 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
 from django.forms import CheckboxInput
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -541,7 +544,10 @@ def test_changelist_filters_by_nationality_and_verification(admin_client, ri_cas
     assert _changelist_results(admin_client, current_intention_verified__exact="0") == [other]
 
 
-LIST_QUERIES = 7
+#: Session, user, the parties of the party filter, the newest event (the key under which
+#: the nationality filter's choices are cached), the count of the listed cases (no second
+#: count of every case: ``show_full_result_count`` is off), and the page's rows.
+LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("cases", [1, 20])
@@ -564,6 +570,28 @@ def test_changelist_query_count_does_not_grow_with_rows(
 
     assert len(response.context["cl"].result_list) == cases
     assert response.content.decode().count("UNVERIFIED") == cases
+    cache.clear()
+    # Without the cache, one more: the persons' nationalities for the filter.
+    with django_assert_num_queries(LIST_QUERIES + 1):
+        admin_client.get(reverse("admin:cases_case_changelist"))
+
+
+def test_nationality_filter_offers_a_new_nationality_at_once(admin_client, ri_case):
+    """The filter's cached choices are keyed by the newest event: a change shows next time."""
+    url = reverse("admin:cases_case_changelist")
+    assert "?nationality=PL" not in admin_client.get(url).content.decode()
+    services.person_update(
+        actor=factories.SYSTEM, person=ri_case.person, nationalities=["KP", "PL"]
+    )
+    assert "?nationality=PL" in admin_client.get(url).content.decode()
+
+
+def test_changelist_search_count_reads_no_full_count(admin_client, ri_case):
+    """A search counts its matches once, and never every case again for "N total"."""
+    with CaptureQueriesContext(connection) as queries:
+        assert _changelist_results(admin_client, q="Lee") == [ri_case]
+    counts = [q["sql"] for q in queries.captured_queries if '"__count"' in q["sql"]]
+    assert len(counts) == 1
 
 
 # --------------------------------------------------------------------------------------------
