@@ -7,11 +7,13 @@ all of one response written in a single insert.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import models
+from django.db import connections, models, router
+from django.utils import timezone
 
 from cases.models import AccessChannel, AccessLogEntry
 
@@ -112,38 +114,84 @@ def log_access(
     path: str,
     token_label: str = "",
     extra: Mapping[str, Any] | None = None,
-) -> list[AccessLogEntry]:
+) -> uuid.UUID | None:
     """Append one access-log entry per object whose sensitive ``fields`` were shown.
 
     ``objects`` are model instances or ``(object_type, uuid)`` pairs. ``fields`` lists the
     sensitive fields shown, the same for every object, or maps each object's uuid (as given)
     to its own list. ``path`` is the request path; any query string is cut off, since it can
     hold a searched name. ``extra`` holds, for exports, the filter and the row count. All
-    entries go in one insert and share a ``response_id``; nothing is written for no objects.
+    entries go in one insert and share a ``response_id`` and a time; nothing is written for
+    no objects. Return the ``response_id``, or None when nothing was written.
     """
     keys = [_object_key(obj) for obj in objects]
     if not keys:
-        return []
-    response_id = uuid.uuid4()
+        return None
     username = user.get_username() if user is not None and user.is_authenticated else ""
-    entries = []
-    for object_type, object_uuid in keys:
-        shown = fields.get(object_uuid, ()) if isinstance(fields, Mapping) else fields
-        entries.append(
-            AccessLogEntry(
-                response_id=response_id,
-                user=user if username else None,
-                username=username,
-                token_label=token_label[:100],
-                channel=channel,
-                path=path.split("?", 1)[0][:500],
-                object_type=object_type[:32],
-                object_uuid=object_uuid,
-                fields=sorted(set(shown)),
-                extra=dict(extra or {}),
-            )
+    shared = {
+        "response_id": uuid.uuid4(),
+        "at": timezone.now(),
+        "user_id": user.pk if username else None,
+        "username": username,
+        "token_label": token_label[:100],
+        "channel": channel,
+        "path": path.split("?", 1)[0][:500],
+        "extra": dict(extra or {}),
+    }
+    per_object = [
+        (
+            object_type[:32],
+            object_uuid,
+            sorted(set(fields.get(object_uuid, ()) if isinstance(fields, Mapping) else fields)),
         )
-    return AccessLogEntry.objects.bulk_create(entries)
+        for object_type, object_uuid in keys
+    ]
+    connection = connections[router.db_for_write(AccessLogEntry)]
+    if connection.vendor == "postgresql":
+        _insert_unnested(connection, shared, per_object)
+    else:
+        AccessLogEntry.objects.bulk_create(
+            AccessLogEntry(**shared, object_type=t, object_uuid=u, fields=f)
+            for t, u, f in per_object
+        )
+    return shared["response_id"]
+
+
+def _insert_unnested(connection, shared: dict[str, Any], per_object: list[tuple]) -> None:
+    """Insert the entries in one statement: what they share once, the rest as arrays.
+
+    ``bulk_create`` would build a model instance per entry and send every shared value once
+    per entry, in its own transaction; this is one statement (and so one commit).
+    """
+    meta = AccessLogEntry._meta
+    column = {field.name: field.column for field in meta.concrete_fields}
+    shared_columns = ["response_id", "at", "user", "username", "token_label", "channel", "path"]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} "
+        f"({', '.join(connection.ops.quote_name(column[name]) for name in shared_columns)}, "
+        f"{connection.ops.quote_name(column['object_type'])}, "
+        f"{connection.ops.quote_name(column['object_uuid'])}, "
+        f"{connection.ops.quote_name(column['fields'])}, "
+        f"{connection.ops.quote_name(column['extra'])}) "
+        f"SELECT {', '.join(['%s'] * len(shared_columns))}, "
+        "entry.object_type, entry.object_uuid::uuid, entry.fields::jsonb, %s::jsonb "
+        "FROM unnest(%s::text[], %s::text[], %s::text[]) AS entry(object_type, object_uuid, fields)"
+    )
+    params = [
+        shared["response_id"],
+        shared["at"],
+        shared["user_id"],
+        shared["username"],
+        shared["token_label"],
+        shared["channel"],
+        shared["path"],
+        json.dumps(shared["extra"]),
+        [object_type for object_type, _uuid, _fields in per_object],
+        [None if object_uuid is None else str(object_uuid) for _t, object_uuid, _f in per_object],
+        [json.dumps(shown) for _type, _uuid, shown in per_object],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def token_label_of(request) -> str:
