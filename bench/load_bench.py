@@ -170,9 +170,9 @@ def parse_wrk(output: str) -> dict:
     return figures
 
 
-def read_request_log(path: str) -> dict:
-    """Count the server log's JSON request lines: health checks, others, 5xx, broken lines."""
-    counts = {"healthz": 0, "other": 0, "5xx": 0, "not_json": 0}
+def read_request_log(path: str, static_prefix: str) -> dict:
+    """Count the server log's JSON request lines by kind, the 5xx ones and broken lines."""
+    counts = {"healthz": 0, "static": 0, "other": 0, "5xx": 0, "not_json": 0}
     with open(path, encoding="utf-8", errors="replace") as log:
         for line in log:
             if '"tracker.request"' not in line:
@@ -182,7 +182,13 @@ def read_request_log(path: str) -> dict:
             except ValueError:
                 counts["not_json"] += 1
                 continue
-            counts["healthz" if record.get("path") == "/healthz" else "other"] += 1
+            request_path = record.get("path", "")
+            if request_path == "/healthz":
+                counts["healthz"] += 1
+            elif request_path.startswith(static_prefix):
+                counts["static"] += 1
+            else:
+                counts["other"] += 1
             if int(record.get("status", 0)) >= 500:
                 counts["5xx"] += 1
     return counts
@@ -224,9 +230,8 @@ def main() -> int:
     if not uuids or party is None:
         print("No open cases or parties: seed the database first (manage.py seed_demo).")
         return 1
-    static = f"{settings.STATIC_URL.rstrip('/')}/admin/css/base.css"
-    if not static.startswith("/"):
-        static = "/" + static
+    static_prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+    static = static_prefix + "admin/css/base.css"
 
     env = server_environment(args.port)
     if args.workers:
@@ -351,14 +356,13 @@ def main() -> int:
     else:
         print(f"/healthz during the test: no 200 answer of {len(poller.answers)}: {failed}")
 
-    logged = read_request_log(log.name)
+    logged = read_request_log(log.name, static_prefix)
     expected_other = int(figures.get("requests", 0)) - int(figures.get("statics", 0))
     expected_health = health_asked + sum(1 for status, _ in poller.answers if status)
     health_unanswered += sum(1 for status, _ in poller.answers if not status)
     # wrk counts the answers it read before it stopped; the server also logs the requests
-    # still in flight then (at most one per connection). Static files are answered by
-    # WhiteNoise, which sits before the request log in the middleware.
-    # Requests wrk gave up on (timeouts, broken connections) may still be logged too.
+    # still in flight then (at most one per connection), and those wrk gave up on
+    # (timeouts, broken connections) may be logged too.
     slack = args.clients + int(figures["errors"])
     log_consistent = (
         expected_other <= logged["other"] <= expected_other + slack
@@ -366,10 +370,11 @@ def main() -> int:
     )
     print(
         f"request log: {logged['other']} API lines for {expected_other} API answers wrk "
-        f"read (plus up to {slack} in flight when it stopped or given up; static files are "
-        f"not logged); {logged['healthz']} /healthz lines for {expected_health} health checks; "
+        f"read (plus up to {slack} in flight when it stopped or given up); "
+        f"{logged['healthz']} /healthz lines for {expected_health} health checks; "
+        f"{logged['static']} static-file lines for {figures.get('statics', 0)} asked; "
         f"{logged['5xx']} lines with a 5xx status; {logged['not_json']} lines not JSON: "
-        + ("one line per request" if log_consistent else "NOT one line per request")
+        + ("one line per API request" if log_consistent else "NOT one line per request")
     )
 
     broken = []
