@@ -175,3 +175,20 @@ def test_load_bench_reads_wrk_summary(monkeypatch):
     assert figures["p90"] == pytest.approx(10550)
     assert figures["p99"] == pytest.approx(61200)
     assert figures["statuses"] == {"201": 7, "200": 1357, "500": 4}
+
+
+@pytest.mark.django_db
+@override_settings(SECURE_SSL_REDIRECT=True)
+def test_the_https_redirect_gets_its_log_line(client, caplog):
+    """The request log is the outermost middleware: answers made before the views count too."""
+    with caplog.at_level(logging.INFO, logger="tracker.request"):
+        response = client.get("/cases/")
+    assert response.status_code == 301
+    records = [r for r in caplog.records if r.name == "tracker.request"]
+    assert [json.loads(JsonFormatter().format(r))["status"] for r in records] == [301]
+
+
+def test_kept_database_connections_are_checked_before_reuse():
+    """A restarted database costs a reconnect, not a 500 per worker."""
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+    assert settings.MIDDLEWARE[0] == "tracker.logs.RequestLogMiddleware"
