@@ -21,8 +21,12 @@ or, with ``--url``, to a running server over HTTP with keep-alive (start one wit
 example, ``.venv/bin/gunicorn tracker.wsgi -b 127.0.0.1:8801 -w 2``, same DATABASE_URL).
 
 The full sync reports two rates: the requests alone, and the requests with the client's
-JSON parsing of every page (what a real client also pays). Query counts come from the test
-client's connection.
+JSON parsing of every page (what a real client also pays). With the test client it also
+reports the CPU time per event of this process (the server's Python work, the client's
+parsing apart) and of the PostgreSQL backend serving it (read from ``/proc``, so only when
+the database runs on this machine): unlike wall time, that hardly changes when other
+programs load the machine, and it bounds the rate on an otherwise idle one. Query counts
+come from the test client's connection.
 """
 
 from __future__ import annotations
@@ -163,25 +167,46 @@ class HttpGet:
         return response.status, response.read(), response.getheader("ETag") or ""
 
 
+class BackendCpu:
+    """CPU seconds used so far by the PostgreSQL backend of Django's connection, if readable."""
+
+    def __init__(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def __call__(self) -> float | None:
+        try:
+            fields = self.path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # the database runs elsewhere
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+
 def full_sync(get, limit: int, max_events: int) -> dict:
     """Pull the feed from the start; return counts, times and the last cursor."""
     events = pages = size = 0
-    requests = parsing = 0.0
+    requests = parsing = parsing_cpu = 0.0
     cursor = None
+    backend_cpu = BackendCpu()
+    cpu_before, backend_before = time.process_time(), backend_cpu()
     while True:
         params = {"limit": limit} | ({"after": cursor} if cursor else {})
         started = time.perf_counter()
         status, content, _etag = get(params)
-        middle = time.perf_counter()
+        middle, middle_cpu = time.perf_counter(), time.process_time()
         assert status == 200, content[:500]
         data = json.loads(content)
         parsing += time.perf_counter() - middle
+        parsing_cpu += time.process_time() - middle_cpu
         requests += middle - started
         events += len(data["results"])
         size += len(content)
         pages += 1
         cursor = data["next_cursor"]
         if not data["has_more"] or (max_events and events >= max_events):
+            backend_after = backend_cpu()
             return {
                 "events": events,
                 "pages": pages,
@@ -189,6 +214,9 @@ def full_sync(get, limit: int, max_events: int) -> dict:
                 "requests": requests,
                 "parsing": parsing,
                 "cursor": cursor,
+                "process_cpu": time.process_time() - cpu_before - parsing_cpu,
+                "parsing_cpu": parsing_cpu,
+                "backend_cpu": (None if backend_before is None else backend_after - backend_before),
             }
 
 
@@ -285,6 +313,23 @@ def main() -> None:
             f"median {statistics.median(not_modified):.2f} ms, p95 {p95(not_modified):.2f} ms",
         ),
     ]
+    if not args.url and sync["backend_cpu"] is not None:
+        server_us = (sync["process_cpu"] + sync["backend_cpu"]) / events * 1e6
+        parse_us = sync["parsing_cpu"] / events * 1e6
+        rows.append(
+            (
+                "CPU per event",
+                f"Python {sync['process_cpu'] / events * 1e6:.1f} us, PostgreSQL "
+                f"{sync['backend_cpu'] / events * 1e6:.1f} us, client parsing {parse_us:.1f} us",
+            )
+        )
+        rows.append(
+            (
+                "rate the CPU time allows",
+                f"{1e6 / server_us:,.0f} events/s requests alone, "
+                f"{1e6 / (server_us + parse_us):,.0f} events/s with parsing",
+            )
+        )
     if not args.url:
         page = count_queries(get, {"limit": args.limit})
         empty = count_queries(get, {"after": cursor})
