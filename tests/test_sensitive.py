@@ -187,3 +187,24 @@ def test_visible_name_condition():
     rows = PersonName.objects.filter(person=person)
     assert [n.value for n in rows.filter(sensitive.visible_name_condition(analyst))] == ["K-7"]
     assert rows.filter(sensitive.visible_name_condition(officer)).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "hidden", "pseudonym"),
+    [
+        ("Lee", "Lee Hyon Chol", "Lee-7"),  # a substring spelling
+        ("리", "Ri Hyon Chol", "Ri K"),  # a whole-word spelling
+        ("Ri", "리현철", "리K"),  # a Hangul name's start
+    ],
+)
+def test_name_search_matches_only_visible_variants(query, hidden, pseudonym):
+    """Every kind of spelling searches true names only for users who may see them."""
+    secret = f.person("A", names=[NameSpec(hidden, "latin")])
+    public = f.person("B", names=[NameSpec(pseudonym, "latin", is_pseudonym=True)])
+    analyst, officer = role_user("analyst"), role_user("case officer")
+    persons = Person.objects.order_by("pk")
+    for user, expected in [(officer, [secret, public]), (analyst, [public]), (None, [public])]:
+        assert list(persons.filter(sensitive.visible_name_match(query, "pk", user))) == expected
+        rows = sensitive.visible_name_rows(query, user)
+        assert sorted(n.person_id for n in rows) == [p.pk for p in expected]
+    assert sensitive.visible_name_match("  ", "pk", officer) is None
