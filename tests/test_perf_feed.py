@@ -267,3 +267,27 @@ def test_empty_poll_with_a_token_costs_two_queries(db, django_assert_num_queries
     with django_assert_num_queries(2):
         empty = client.get(FEED, {"after": cursor})
     assert empty.status_code == 200 and empty.data["results"] == []
+
+
+def test_many_sensitive_events_on_one_page_are_all_redacted_and_logged(db):
+    """More sensitive events than are decoded at once: each withheld, or shown and logged."""
+    from cases.api.feed import _DECODED_AT_ONCE
+
+    case = factories.case()
+    count = 2 * _DECODED_AT_ONCE + 7
+    for number in range(count):
+        services.note_add(actor=factories.SYSTEM, case=case, body=f"Body {number}")
+    plain, _user = client_for("many.plain", sensitive_values=False)
+    notes = [e for e in pull(plain) if e["kind"] == "note.added"]
+    assert len(notes) == count
+    assert all(
+        e["changes"] == {"body": None} and e["redacted"] == ["body", "summary"] for e in notes
+    )
+    assert not AccessLogEntry.objects.exists()
+
+    full, _user = client_for("many.full", sensitive_values=True)
+    notes = [e for e in pull(full) if e["kind"] == "note.added"]
+    assert [e["changes"]["body"][1] for e in notes] == [f"Body {n}" for n in range(count)]
+    logged = {str(uuid) for uuid in AccessLogEntry.objects.values_list("object_uuid", flat=True)}
+    assert logged >= {e["subject_uuid"] for e in notes}
+    assert AccessLogEntry.objects.values("response_id").distinct().count() == 1

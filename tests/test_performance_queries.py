@@ -73,7 +73,7 @@ def test_fast_representation_equals_the_serializer():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("notes", [1, 50])
+@pytest.mark.parametrize("notes", [1, 120])  # 120: several decoded batches
 def test_feed_withholds_note_bodies_at_a_flat_query_count(django_assert_num_queries, notes):
     """A reader without the sensitive permission: state and page only, bodies withheld."""
     write_events(notes)

@@ -426,14 +426,26 @@ def page_results(request, rows: list[dict]) -> str:
         return "[" + ",".join(map(_dumps, results)) + "]"
     documents = [row["document"] for row in rows]
     positions = [index for index, row in enumerate(rows) if row["may_be_sensitive"]]
-    if positions:
-        events = [json.loads(documents[index]) for index in positions]
-        _log_shown(request, sensitive.redact_events(events, request.user))
-        if not sensitive.can_view_sensitive(request.user):
-            # Permitted readers see the stored values: redaction left the events as they were.
-            for index, event in zip(positions, events, strict=True):
+    if not positions:
+        return "[" + ",".join(documents) + "]"
+    # Permitted readers see the stored values: redaction leaves their events as they were.
+    rewrite = not sensitive.can_view_sensitive(request.user)
+    shown = []
+    # A few events at a time, so that the objects decoded die young: thousands alive at
+    # once would make the garbage collector sweep the whole process, again and again.
+    for start in range(0, len(positions), _DECODED_AT_ONCE):
+        chunk = positions[start : start + _DECODED_AT_ONCE]
+        events = [json.loads(documents[index]) for index in chunk]
+        shown.extend(sensitive.redact_events(events, request.user))
+        if rewrite:
+            for index, event in zip(chunk, events, strict=True):
                 documents[index] = _dumps(event)
+    _log_shown(request, shown)
     return "[" + ",".join(documents) + "]"
+
+
+#: How many events :func:`page_results` decodes at once.
+_DECODED_AT_ONCE = 50
 
 
 def _log_shown(request, shown: list[tuple[str, str, list[str]]]) -> None:
