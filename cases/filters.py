@@ -18,7 +18,14 @@ from django_countries import countries
 
 from cases import choices, sensitive
 from cases.models import Case, Party, Person, Request, Source, StatedIntention
-from cases.names import MIN_SUBSTRING_LENGTH, HasWord, ILike, like_escape, short_query_words
+from cases.names import (
+    MIN_SUBSTRING_LENGTH,
+    HasWord,
+    ILike,
+    InSubquery,
+    like_escape,
+    short_query_words,
+)
 
 # --------------------------------------------------------------------------------------------
 # Fields: comma-separated lists, strict booleans, country codes
@@ -340,13 +347,11 @@ class CaseFilterSet(ArchivedFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        references = _text_match("reference", value, short="prefix")
-        cases = Case.objects.filter(references).order_by().values("pk")
+        condition = _text_match("reference", value, short="prefix")
         persons = matching_person_ids(value, _user(self.request))
         if persons is not None:
-            by_person = Case.objects.filter(person_id__in=persons).order_by().values("pk")
-            cases = cases.union(by_person, all=True)
-        return queryset.filter(pk__in=cases)
+            condition |= Q(InSubquery("person_id", persons))
+        return queryset.filter(condition)
 
     def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         """Match cases whose person holds any of the nationalities.
@@ -403,7 +408,7 @@ class PersonFilterSet(ArchivedFilterSet):
         persons = matching_person_ids(value, _user(self.request))
         if persons is None:
             return queryset.none()
-        return queryset.filter(pk__in=persons)
+        return queryset.filter(InSubquery("pk", persons))
 
     def filter_nationality(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         """Match persons holding any of the nationalities."""

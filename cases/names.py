@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import cyrtranslit
-from django.db.models import BooleanField, Func, Lookup, Q
+from django.db.models import BooleanField, F, Func, Lookup, Q, Subquery
 from django.db.models.functions import Reverse
 from django.db.models.lookups import StartsWith
 from korean_romanizer.romanizer import Romanizer
@@ -339,6 +339,35 @@ class HasWord(Func):
         column, params = compiler.compile(self.source_expressions[0])
         words = f"regexp_split_to_array(lower({column}), {_sql_literal(WORD_SEPARATORS)})"
         return f"{words} && %s::text[]", [*params, list(self.words)]
+
+
+class InSubquery(Func):
+    """True when ``column`` is one of the values a subquery returns.
+
+    PostgreSQL gets ``column = ANY(ARRAY(subquery))``: the subquery runs once and the
+    condition becomes an index read on ``column`` that a ``BitmapOr`` can combine with the
+    other branches of a search (an ``IN`` inside an ``OR`` is checked row by row over the
+    whole table instead). Elsewhere it is a plain ``column IN (subquery)``.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, queryset):
+        super().__init__(F(column), Subquery(queryset))
+
+    def _parts(self, compiler):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        subquery, subquery_params = compiler.compile(self.source_expressions[1])
+        return column, subquery, [*column_params, *subquery_params]
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, subquery, params = self._parts(compiler)
+        return f"{column} IN {subquery}", params
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, subquery, params = self._parts(compiler)
+        return f"{column} = ANY(ARRAY{subquery})", params
 
 
 class ILike(Lookup):
