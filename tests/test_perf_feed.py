@@ -235,6 +235,7 @@ def test_page_bytes_are_compact_json_with_javascript_separators_escaped(every_ki
     assert response["Content-Type"] == "application/json"
     body = response.content.decode()
     assert "\u2028" not in body and "\\u2028" in body
+    assert "\u2029" not in body and "\\u2029" in body
     assert body.startswith('{"results":[{"uuid":')
     assert body.endswith('"has_more":false}')
     assert response.data["next_cursor"] == json.loads(body)["next_cursor"]

@@ -412,7 +412,16 @@ def event_documents(queryset: QuerySet[TimelineEvent]) -> QuerySet:
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def page_results(request, rows: list[dict]) -> str:
+def _json_array(documents: Iterable[str]) -> bytes:
+    """Return the JSON array of ``documents`` (JSON texts) in UTF-8.
+
+    Each is encoded on its own: most are ASCII, which encodes by copying, while one string
+    of the whole page would be as wide as its widest character throughout.
+    """
+    return b"[" + b",".join([document.encode() for document in documents]) + b"]"
+
+
+def page_results(request, rows: list[dict]) -> bytes:
     """Return the JSON array of ``rows`` as the user may see them, and log what it shows.
 
     Sensitive values are withheld by :func:`cases.sensitive.redact_events`, applied to every
@@ -423,11 +432,11 @@ def page_results(request, rows: list[dict]) -> str:
     if rows and "document" not in rows[0]:
         results = represent_events(rows)
         _log_shown(request, sensitive.redact_events(results, request.user))
-        return "[" + ",".join(map(_dumps, results)) + "]"
+        return _json_array(map(_dumps, results))
     documents = [row["document"] for row in rows]
     positions = [index for index, row in enumerate(rows) if row["may_be_sensitive"]]
     if not positions:
-        return "[" + ",".join(documents) + "]"
+        return _json_array(documents)
     # Permitted readers see the stored values: redaction leaves their events as they were.
     rewrite = not sensitive.can_view_sensitive(request.user)
     shown = []
@@ -441,7 +450,7 @@ def page_results(request, rows: list[dict]) -> str:
             for index, event in zip(chunk, events, strict=True):
                 documents[index] = _dumps(event)
     _log_shown(request, shown)
-    return "[" + ",".join(documents) + "]"
+    return _json_array(documents)
 
 
 #: How many events :func:`page_results` decodes at once.
@@ -464,6 +473,12 @@ def _log_shown(request, shown: list[tuple[str, str, list[str]]]) -> None:
     )
 
 
+_JAVASCRIPT_ESCAPES = (
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
 class EncodedPage(Mapping):
     """A page already written as JSON (UTF-8 bytes); read as a mapping, it is decoded once.
 
@@ -471,13 +486,15 @@ class EncodedPage(Mapping):
     rendering and tests read it as the mapping it encodes.
     """
 
-    def __init__(self, results: str, **fields):
-        tail = _dumps(fields)
-        text = '{"results":' + results + ("," + tail[1:] if fields else "}")
-        # As DRF's JSONRenderer: keep the output a strict subset of JavaScript.
-        if "\u2028" in text or "\u2029" in text:
-            text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-        self.content = text.encode()
+    def __init__(self, results: bytes, **fields):
+        tail = _dumps(fields).encode()
+        content = b'{"results":' + results + (b"," + tail[1:] if fields else b"}")
+        # As DRF's JSONRenderer: keep the output a strict subset of JavaScript, with U+2028
+        # and U+2029 (UTF-8 E2 80 A8 and E2 80 A9) escaped.
+        for raw, escaped in _JAVASCRIPT_ESCAPES:
+            if raw in content:
+                content = content.replace(raw, escaped)
+        self.content = content
         self._data = None
 
     def _decoded(self) -> dict:
