@@ -1,4 +1,4 @@
-"""Add PostgreSQL indexes for the name search's other columns and the timeline by date.
+"""Add PostgreSQL trigram indexes for the name search's other columns.
 
 Like ``0007``, these are plain SQL behind a vendor check and stay out of the model state:
 trigram operator classes are PostgreSQL's, and SQLite's small databases need none of them.
@@ -6,7 +6,8 @@ trigram operator classes are PostgreSQL's, and SQLite's small databases need non
 - ``case_reference_trgm`` and ``person_working_name_trgm`` let ``ILIKE '%...%'`` on a case's
   reference and a person's working name use an index, so each branch of the name search is
   an index read instead of a scan of every case.
-- ``event_occurred_at`` serves date ranges and counts by month over the timeline.
+
+The timeline's date index is ``event_occurred_case`` in ``0010``.
 """
 
 from django.db import migrations
@@ -15,7 +16,6 @@ from django.db import migrations
 INDEXES = [
     ("case_reference_trgm", "cases_case USING gin (reference gin_trgm_ops)"),
     ("person_working_name_trgm", "cases_person USING gin (working_name gin_trgm_ops)"),
-    ("event_occurred_at", "cases_timelineevent (occurred_at)"),
 ]
 
 

@@ -5,7 +5,7 @@ model state, so ``makemigrations --check`` stays clean and SQLite gets none of t
 
 - ``event_occurred_case`` on ``(occurred_at, case_id)``: the events-per-month chart counts
   the events of any case month by month as range reads of this index alone (no visit to
-  the table, which ``event_occurred_at`` from ``0009`` would need to see ``case_id``), and a
+  the table to see ``case_id``), and a
   filtered list's events are joined to its cases from the same index.
 - ``case_archived`` on ``id`` where ``archived_at`` is set: finds the archived cases (few)
   without reading every case, for the chart's "less the events of archived cases" and the
