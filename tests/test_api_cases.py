@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from cases import services
@@ -14,6 +15,8 @@ from tests.test_api_support import references, results, ri_and_baek
 pytestmark = pytest.mark.django_db
 
 CASES = "/api/v1/cases/"
+#: The case list reads the page's name variants with its rows on PostgreSQL, apart elsewhere.
+NAMES_QUERY = 0 if connection.vendor == "postgresql" else 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,7 +532,7 @@ def test_case_list_query_count_does_not_grow_with_rows(
 ):
     """Listing 1 or 50 cases costs the same queries: count, rows, name variants, permissions."""
     _populate(count)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4 + NAMES_QUERY):
         response = analyst_client.get(CASES, {"page_size": 100})
     assert len(results(response)) == count
 
@@ -540,7 +543,7 @@ def test_filtered_case_list_query_count(analyst_client, count, django_assert_num
     _populate(count)
     party = Case.objects.first().detaining_party
     # + the user's permissions (2): the name search of an analyst covers pseudonyms only.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5 + NAMES_QUERY):
         response = analyst_client.get(
             CASES,
             {

@@ -449,7 +449,7 @@ def represent_cases(
     """Return the list representation of case rows, equal to :class:`CaseSerializer`'s.
 
     ``rows`` come from ``selectors.api_case_rows``, ``names`` from
-    ``selectors.api_person_names`` (the variants the reader may see). ``CaseSerializer``
+    ``selectors.api_case_page_names`` (the variants the reader may see). ``CaseSerializer``
     stays the documented shape (the OpenAPI schema and the detail are built from it); this
     builds the same dictionaries without per-field machinery, redacts the person's names
     with ``cases.sensitive`` as ``PersonBriefSerializer`` does, and notes in the context's

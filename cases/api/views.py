@@ -8,7 +8,7 @@ stale gives 412 with the current version, missing gives 428. Nothing is deleted.
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -63,20 +63,53 @@ class PageNumberPages(PageNumberPagination):
 
 
 class CasePaginator(ExactCountPaginator):
-    """Count the filtered cases with only the filters' joins; read the page as plain rows.
+    """Read a page of cases as plain rows, then count the filtered cases.
 
-    The page's rows (``selectors.api_case_rows``) carry joins and a correlated subquery
-    that the count does not need, so they are added to the page's slice only.
+    The page's rows (``selectors.api_case_rows``) carry joins and subqueries that the count
+    does not need, so they are added to the page's slice only; the count has only the
+    filters' joins. The page is read first: on PostgreSQL its rows carry their snapshot,
+    under which a kept count is found without a query (``selectors.exact_count``). A page
+    past the end is therefore read (empty) before it is refused. Orphans are not supported.
     """
 
-    def _get_page(self, object_list, number, paginator):
-        return super()._get_page(selectors.api_case_rows(object_list), number, paginator)
+    def __init__(self, object_list, per_page, *, user=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.user = user
+
+    def page(self, number):
+        """Return the page ``number``: its rows, read before the count."""
+        number = self.validate_number_bounds(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            selectors.api_case_rows(self.object_list[bottom : bottom + self.per_page], self.user)
+        )
+        if "count" not in self.__dict__:
+            snapshot = rows[0].get("snapshot") if rows else None
+            self.count = selectors.exact_count(self.object_list, snapshot=snapshot)
+        return self._get_page(rows, self.validate_number(number), self)
+
+    def validate_number_bounds(self, number) -> int:
+        """Return the page number as an int of at least 1, without counting."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
 
 
 class CasePages(PageNumberPages):
     """The case list's pages: as every list's, each page's rows read as plain rows."""
 
-    django_paginator_class = CasePaginator
+    def paginate_queryset(self, queryset, request, view=None):
+        self.user = request.user
+        return super().paginate_queryset(queryset, request, view)
+
+    def django_paginator_class(self, object_list, per_page, **kwargs):
+        return CasePaginator(object_list, per_page, user=self.user, **kwargs)
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -491,7 +524,7 @@ class CaseViewSet(ResourceViewSet):
         cost several times the queries on a page of 50.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        names = selectors.api_person_names({row["person_id"] for row in page}, request.user)
+        names = selectors.api_case_page_names(page, request.user)
         data = s.represent_cases(page, names, self.get_serializer_context())
         return self.get_paginated_response(data)
 
