@@ -23,7 +23,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -263,18 +263,30 @@ class FeedPage:
     has_more: bool
 
 
-def feed_page(queryset: QuerySet, *, state: FeedState, after: Position, limit: int) -> FeedPage:
+def feed_page(
+    queryset: QuerySet,
+    *,
+    state: FeedState,
+    after: Position,
+    limit: int,
+    rows: Callable[[QuerySet], QuerySet] | None = None,
+) -> FeedPage:
     """Return up to ``limit`` visible events of ``queryset`` after ``after``.
 
     ``queryset`` may be filtered, and may be a ``values()`` queryset that includes ``id``
-    and ``xact_id``. When the page is the last one, the next position is the
+    and ``xact_id``; ``rows``, if given, turns it into one (it is not called when the page
+    is empty for certain). When the page is the last one, the next position is the
     feed's head even if the last events were filtered out, so the cursor still advances over
     the whole feed order and a filtered client does not read the same stretch again.
     """
-    # Nothing is visible beyond the head: an empty poll needs no page query.
-    rows = [] if after >= state.head else list(visible_after(queryset, state, after)[: limit + 1])
-    has_more = len(rows) > limit
-    events = rows[:limit]
+    if after >= state.head:
+        # Nothing is visible beyond the head: an empty poll needs no page query.
+        events = []
+    else:
+        queryset = queryset if rows is None else rows(queryset)
+        events = list(visible_after(queryset, state, after)[: limit + 1])
+    has_more = len(events) > limit
+    events = events[:limit]
     next_position = position_of(events[-1], state) if has_more else max(after, state.head)
     return FeedPage(events, next_position, has_more)
 

@@ -740,7 +740,7 @@ class EventFeedView(APIView):
         not_modified = _not_modified(request, etag)
         if not_modified is not None:
             return not_modified
-        page = feed.feed_page(event_documents(queryset), state=state, after=after, limit=limit)
+        page = feed.feed_page(queryset, state=state, after=after, limit=limit, rows=event_documents)
         data = EncodedPage(
             page_results(request, page.events),
             next_cursor=feed.encode_cursor(state, page.next_position),
