@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import CharField, F, Prefetch, Q, Value
+from django.db.models import CharField, F, Prefetch, Value
 from django.db.models.functions import Concat
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -38,7 +38,6 @@ from cases.models import (
     StatedIntention,
     TimelineEvent,
 )
-from cases.names import search_variants
 from cases.selectors import case_timeline
 from cases.services import Actor, NameSpec, StaleObjectError
 
@@ -527,18 +526,6 @@ class PersonNameInline(admin.TabularInline):
         return formset
 
 
-def _name_search(queryset, search_term: str, path: str):
-    """Return ``queryset`` rows whose name variants match ``search_term`` in any spelling."""
-    variants = search_variants(search_term)
-    if not variants:
-        return queryset.none()
-    match = Q()
-    for variant in variants:
-        match |= Q(**{f"{path}__search_key__contains": variant})
-    # A subquery on ids, not a join, so a person with several matching names is listed once.
-    return queryset.filter(pk__in=queryset.model.objects.filter(match).values("pk"))
-
-
 @admin.register(Person)
 class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     """Detained persons: identity, service details, life status and name variants."""
@@ -605,12 +592,11 @@ class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term.strip():
-            if sensitive.can_view_sensitive(request.user):
-                results = results | _name_search(queryset, search_term, "names")
-            else:
-                match = sensitive.visible_name_match(search_term, "pk", request.user)
-                if match is not None:
-                    results = results | queryset.filter(match)
+            # The name variants the user may see, in any spelling, by the rules of the
+            # shared name search (short spellings match whole words).
+            match = sensitive.visible_name_match(search_term, "pk", request.user)
+            if match is not None:
+                results = results | queryset.filter(match)
         return results, may_have_duplicates
 
     @admin.display(description="name variants")

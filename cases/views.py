@@ -25,7 +25,7 @@ from django_countries import countries
 from django_countries.fields import CountryField
 
 from cases import access, charts, choices, exports, selectors, sensitive
-from cases.api.views import VisibleNamesCaseFilterSet as CaseFilterSet
+from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName
 
 #: Cases per page of the list.

@@ -736,3 +736,14 @@ def test_party_change_goes_through_party_update(admin_client, admin_user):
         admin_user,
         "Common abbreviation",
     )
+
+
+def test_person_search_matches_short_spellings_as_whole_words(admin_client, ri_case):
+    """The person list searches name variants by the shared rules: "Lee" (Ri, Li, Yi) finds
+    the name Ri, not every name that merely contains "ri" (Dmitriy)."""
+    dmitriy = factories.person("Dmitriy Ivanov", names=[NameSpec("Дмитрий Иванов", "cyrillic")])
+    url = reverse("admin:cases_person_changelist")
+    found = list(admin_client.get(url, {"q": "Lee"}).context["cl"].result_list)
+    assert found == [ri_case.person]
+    assert dmitriy not in found
+    assert list(admin_client.get(url, {"q": "Dmitriy"}).context["cl"].result_list) == [dmitriy]
