@@ -61,11 +61,11 @@ def seeded(transactional_db):
     this thread, inside which Django refuses database calls.
     """
     data = build_public_case()
-    # The pages log in through the admin's login form, which admits staff accounts only.
+    # The pages have a sign-in form of their own that admits accounts without staff status.
     # Searching by a true name variant and exporting need view_sensitive and export_cases
     # (cases.sensitive); a superuser holds them without permission rows, which a flush by an
     # earlier transactional test can leave pointing at stale content types.
-    factories.user("analyst", password=PASSWORD, is_staff=True, is_superuser=True)
+    factories.user("analyst", password=PASSWORD, is_staff=False, is_superuser=True)
     return data
 
 
@@ -76,7 +76,7 @@ def test_analyst_finds_ri_reads_the_case_and_downloads_csv(seeded, live_server, 
 
     # Anonymous visitors go to the login page and come back to the list.
     page.goto(f"{live_server.url}/cases/")
-    assert "/admin/login/" in page.url
+    assert "/accounts/login/" in page.url
     page.fill("#id_username", "analyst")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
@@ -129,12 +129,18 @@ def test_analyst_finds_ri_reads_the_case_and_downloads_csv(seeded, live_server, 
     assert timeline.count() == 1
     assert "superseded" in timeline.first.inner_text()
 
+    # Sign out from the page header: a same-origin form post, back to the sign-in page.
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+    page.goto(f"{live_server.url}/cases/")
+    assert "/accounts/login/" in page.url
+
 
 def test_list_is_usable_on_a_phone(seeded, live_server, browser_page):
     """On a narrow screen the table becomes one labelled card per case, without overflow."""
     page = browser_page
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/admin/login/?next=/cases/")
+    page.goto(f"{live_server.url}/accounts/login/?next=/cases/")
     page.fill("#id_username", "analyst")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")

@@ -198,3 +198,100 @@ def test_a_verified_staff_member_can_show_the_qr_code_of_a_device(client, staff)
     assert qrcode.status_code == 200
     assert qrcode["Content-Type"].startswith("image/svg+xml")
     assert b"<svg" in qrcode.content
+
+
+# ------------------------------------------------------------------------------------------
+# The analysts' sign-in page
+# ------------------------------------------------------------------------------------------
+
+PAGES_LOGIN_URL = "/accounts/login/"
+
+
+@pytest.fixture
+def analyst():
+    """Return an account with the analyst role and no staff status."""
+    from django.contrib.auth.models import Group
+
+    from cases.access import ensure_roles
+
+    ensure_roles()
+    user = get_user_model().objects.create_user("analyst", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="analyst"))
+    return user
+
+
+def post_pages_login(client, username, password, next_url="/cases/"):
+    """Post the analysts' sign-in form and return the response."""
+    data = {"username": username, "password": password, "next": next_url}
+    return client.post(PAGES_LOGIN_URL, data, REMOTE_ADDR="203.0.113.8")
+
+
+def test_an_analyst_without_staff_status_signs_in_and_reaches_the_list(client, analyst):
+    """The pages' own form admits an account the admin's login would refuse."""
+    assert post_login(client, "analyst", PASSWORD).status_code == 200  # admin: refused
+    assert "_auth_user_id" not in client.session
+    response = post_pages_login(client, "analyst", PASSWORD, "/cases/?status=interned")
+    assert response.status_code == 302
+    assert response["Location"] == "/cases/?status=interned"
+    assert client.session["_auth_user_id"] == str(analyst.pk)
+    assert client.get("/cases/").status_code == 200
+
+
+def test_anonymous_pages_send_to_the_sign_in_page_which_renders(client):
+    response = client.get("/cases/")
+    assert response["Location"] == f"{PAGES_LOGIN_URL}?next=/cases/"
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="next" value="/cases/"' in html
+    assert 'id="id_username"' in html and 'id="id_password"' in html
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client, analyst):
+    response = post_pages_login(client, "analyst", "not the password at all")
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_the_sign_in_page_does_not_redirect_off_site(client, analyst):
+    response = post_pages_login(client, "analyst", PASSWORD, "https://attacker.example/")
+    assert response.status_code == 302
+    assert response["Location"] == "/cases/"
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_failures_on_the_sign_in_page_lock_the_login(client, analyst):
+    """The pages' form counts towards the same lockout as the admin's."""
+    for _ in range(3):
+        post_pages_login(client, "analyst", "wrong password, again")
+    response = post_pages_login(client, "analyst", PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_staff_are_sent_to_the_admin_login_when_two_factor_is_required(client, staff):
+    """A password alone must not sign staff in where the admin would ask for a code."""
+    response = post_pages_login(client, "officer", PASSWORD)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    html = response.content.decode()
+    assert "one-time code" in html
+    assert 'href="/admin/login/?next=%2Fcases%2F"' in html
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=False)
+def test_staff_may_use_the_sign_in_page_when_two_factor_is_off(client, staff):
+    assert post_pages_login(client, "officer", PASSWORD).status_code == 302
+    assert "_auth_user_id" in client.session
+
+
+def test_sign_out_ends_the_session_and_returns_to_the_sign_in_page(client, analyst):
+    post_pages_login(client, "analyst", PASSWORD)
+    assert client.get(PAGES_LOGIN_URL).status_code == 302  # already signed in
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == PAGES_LOGIN_URL
+    assert "_auth_user_id" not in client.session
+    assert client.get("/accounts/logout/").status_code == 405

@@ -147,17 +147,17 @@ def count_on_page(response) -> int:
 
 
 def test_list_requires_login(client, db):
-    """An anonymous visitor is sent to the admin login, coming back to the list."""
+    """An anonymous visitor is sent to the sign-in page, coming back to the list."""
     response = client.get("/cases/?q=Ri")
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/cases/%3Fq%3DRi"
+    assert response["Location"] == "/accounts/login/?next=/cases/%3Fq%3DRi"
 
 
 def test_case_page_and_export_require_login(client, public):
     for url in (f"/cases/{public.ri.uuid}/", "/cases/export.csv", "/cases/export.xlsx"):
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/?next=")
+        assert response["Location"].startswith("/accounts/login/?next=")
 
 
 def test_root_redirects_to_the_list(client):

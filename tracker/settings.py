@@ -158,7 +158,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+# The analysts' sign-in page; staff who need a second factor are sent on to the admin's.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "cases:list"
 
 # Logins: django-axes counts failed logins and locks a username from one address after
 # DJANGO_LOGIN_FAILURE_LIMIT failures, for DJANGO_LOGIN_LOCKOUT_MINUTES; `manage.py

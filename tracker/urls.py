@@ -7,6 +7,7 @@ from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from tracker import accounts
 from tracker.health import health
 
 admin.site.site_header = "POW case tracker"
@@ -16,6 +17,8 @@ admin.site.index_title = "Case records"
 urlpatterns = [
     path("", RedirectView.as_view(url="/cases/", permanent=False)),
     path("healthz", health, name="health"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/logout/", accounts.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     # Swagger UI with its start-up script served as a file, not inline, so the Content
     # Security Policy needs no 'unsafe-inline'; listed before the API's own docs route,
