@@ -305,3 +305,36 @@ def test_filter_form_class_is_built_once_per_filterset(monkeypatch):
     refused = client.get(CASES, {"status": "nonsense"})
     assert refused.status_code == 400 and "nonsense" in str(refused.json())
     assert built == [filterset_class]
+
+
+@pytest.mark.django_db
+def test_list_indexes_exist_on_postgresql_only():
+    """The person list's order and the live-case count have their indexes on PostgreSQL."""
+    import importlib
+
+    migration = importlib.import_module("cases.migrations.0012_list_indexes")
+    with connection.cursor() as cursor:
+        names = {
+            name
+            for table in ("cases_case", "cases_person")
+            for name in connection.introspection.get_constraints(cursor, table)
+        }
+    wanted = {name for name, _definition in migration.INDEXES}
+    assert wanted == {"person_name_order", "case_live"}
+    if connection.vendor == "postgresql":
+        assert wanted <= names
+    else:
+        assert not wanted & names
+
+
+@pytest.mark.django_db
+def test_person_list_page_is_read_in_index_order_on_postgresql():
+    """Sorting every person for a page of 50 is what the order index avoids."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM cases_person ORDER BY working_name, id LIMIT 50")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "person_name_order" in plan
+    assert "Sort" not in plan

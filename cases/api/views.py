@@ -40,10 +40,6 @@ from cases.models import Party, Source
 from cases.services import Actor, NameSpec
 from cases.tokens import ApiToken
 
-#: The name the analysts' pages still import (cases/views.py); the base class searches only
-#: the name variants the user may see since filter_q handles visibility itself.
-VisibleNamesCaseFilterSet = CaseFilterSet
-
 
 class ExactCountPaginator(Paginator):
     """A paginator whose exact count is not taken again while nothing has been committed."""
