@@ -208,12 +208,22 @@ def test_schema_and_docs_are_served_without_a_cdn(analyst_client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["cases/", "persons/", "parties/", "sources/", "intentions/", "requests/"]
+    "path",
+    [
+        "cases/",
+        "persons/",
+        "parties/",
+        "sources/",
+        "intentions/",
+        "requests/",
+        "events/",
+        "cases/{case}/timeline/",
+    ],
 )
 def test_an_account_without_a_role_reads_nothing(path):
     """Reads are denied by default: a valid token of a user holding no role gets 403."""
-    f.case()
+    case = f.case()
     client, _token = token_client(f.user("no-role"))
-    response = client.get(f"/api/v1/{path}")
+    response = client.get(f"/api/v1/{path.format(case=case.uuid)}")
     assert response.status_code == 403
     assert "results" not in response.json()

@@ -44,7 +44,7 @@ def reader(username: str, *, sensitive: bool = True):
     from django.contrib.auth.models import Permission
 
     user = factories.user(username)
-    codenames = ["view_case", "view_sensitive"] if sensitive else ["view_case"]
+    codenames = ["view_case", "view_timelineevent"] + (["view_sensitive"] if sensitive else [])
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
     )

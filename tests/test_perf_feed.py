@@ -47,7 +47,9 @@ def _see_own_transaction(monkeypatch):
 def client_for(username: str, *, sensitive_values: bool):
     """Return an API client and its user: a case reader, with or without sensitive values."""
     user = factories.user(username)
-    codenames = ["view_case", "view_sensitive"] if sensitive_values else ["view_case"]
+    codenames = ["view_case", "view_timelineevent"] + (
+        ["view_sensitive"] if sensitive_values else []
+    )
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
     )
@@ -253,19 +255,20 @@ def test_indented_and_browsable_renderings_show_the_same_page(every_kind_of_even
     assert compact["next_cursor"].encode() in html.content
 
 
-def test_empty_poll_with_a_token_costs_two_queries(db, django_assert_num_queries):
-    """The token (with its user) and the feed's state; an empty page needs no page query."""
+def test_empty_poll_with_a_token_costs_four_queries(db, django_assert_num_queries):
+    """The token (with its user), the reader's permissions (user and groups) and the feed's
+    state; an empty page needs no page query."""
     factories.case()
     reader = factories.user("integration.poller")
-    reader.user_permissions.add(Permission.objects.get(codename="view_case"))
+    reader.user_permissions.add(Permission.objects.get(codename="view_timelineevent"))
     _token, key = ApiToken.issue(user=reader, name="poller", read_only=True)
     client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
     first = client.get(FEED, {"limit": 1000})
     cursor = first.data["next_cursor"]
     etag = client.get(FEED, {"after": cursor})["ETag"]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         assert client.get(FEED, {"after": cursor}, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         empty = client.get(FEED, {"after": cursor})
     assert empty.status_code == 200 and empty.data["results"] == []
 

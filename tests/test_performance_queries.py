@@ -27,7 +27,7 @@ def _see_own_transaction(monkeypatch):
 def reader(username: str, *, sensitive: bool) -> APIClient:
     """Return a client signed in as a case reader, with or without sensitive values."""
     user = factories.user(username)
-    codenames = ["view_case", "view_sensitive"] if sensitive else ["view_case"]
+    codenames = ["view_case", "view_timelineevent"] + (["view_sensitive"] if sensitive else [])
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
     )

@@ -676,6 +676,9 @@ class EventFeedView(APIView):
     """
 
     renderer_classes = _page_renderers()
+    #: The feed has no queryset to name a model by; reading it needs the timeline's view
+    #: permission, which every role holds, so an account with no role reads nothing.
+    read_permission = "cases.view_timelineevent"
 
     @extend_schema(
         operation_id="events_feed",
@@ -753,6 +756,7 @@ class CaseTimelineView(APIView):
     """One case's events in ``case_seq`` order: the order to apply them in."""
 
     renderer_classes = _page_renderers()
+    read_permission = "cases.view_timelineevent"
 
     @extend_schema(
         operation_id="cases_timeline",

@@ -32,7 +32,8 @@ class OfficerWrites(permissions.BasePermission):
     A view may name the permission a read needs with ``read_permission``, and names the one
     a write needs with ``write_permission`` (an ``@action`` keyword sets it per action);
     otherwise a create needs ``cases.add_<model>`` and any other write
-    ``cases.change_<model>``. A view without a model needs staff status to write.
+    ``cases.change_<model>``. A view without a model must name its ``read_permission`` or
+    nobody reads it, and needs staff status to write.
     """
 
     message = "Your account does not hold the permission this needs."
@@ -46,7 +47,12 @@ class OfficerWrites(permissions.BasePermission):
                 # Deny by default: reading needs the model's view permission, which the
                 # roles hold; an account with no role reads nothing.
                 perm = f"{meta.app_label}.view_{meta.model_name}"
-            return perm is None or request.user.has_perm(perm)
+            if perm is None:
+                # A view with neither a model nor a read permission is refused unless it
+                # says it holds nothing to protect (the API's index of links): a new
+                # endpoint must say what reading it needs.
+                return bool(getattr(view, "open_to_signed_in", False))
+            return request.user.has_perm(perm)
         perm = getattr(view, "write_permission", None)
         if perm is None:
             if meta is None:

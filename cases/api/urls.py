@@ -2,13 +2,26 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import archive, feed, views
 
 app_name = "api"
 
-router = DefaultRouter()
+
+class ApiRootView(APIRootView):
+    """The API's index: links to its resources, which any signed-in account may list."""
+
+    open_to_signed_in = True
+
+
+class Router(DefaultRouter):
+    """The default router, with an index that says it is open to every signed-in account."""
+
+    APIRootView = ApiRootView
+
+
+router = Router()
 router.register("cases", views.CaseViewSet, basename="case")
 router.register("persons", views.PersonViewSet, basename="person")
 router.register("parties", views.PartyViewSet, basename="party")
