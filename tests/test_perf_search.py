@@ -42,6 +42,7 @@ def _plan(queryset) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_indexonlyscan = off")
     return queryset.explain()
 
 
@@ -73,9 +74,16 @@ def test_each_kind_of_spelling_reads_its_index(people, query):
 @pytest.mark.parametrize("sensitive", [True, False])
 @pytest.mark.parametrize("query", ["Lee", "리", "Ri", "UA-2025-0001", "UA", "Kowalski"])
 def test_case_search_scans_no_table(people, query, sensitive):
-    """The count and the page of q= read indexes only, for every user."""
+    """The count and the page of q= read indexes only, for every user.
+
+    Archived cases are included so that the live-case index (``case_live``) is no candidate:
+    on a test database of a few rows the planner would rather read all of it than the
+    trigram index, which it prefers at scale (28 ms for q=Lee at 100,000 cases).
+    """
     request = _request(sensitive=sensitive)
-    queryset = CaseFilterSet({"q": query}, queryset=Case.objects.all(), request=request).qs
+    queryset = CaseFilterSet(
+        {"q": query, "archived": "include"}, queryset=Case.objects.all(), request=request
+    ).qs
     plan = _plan(queryset.order_by("reference"))
     assert "Seq Scan" not in plan
     if len(query) >= names.MIN_SUBSTRING_LENGTH:
