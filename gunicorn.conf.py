@@ -5,7 +5,8 @@ server: ``WEB_CONCURRENCY`` (worker processes, default two per core plus one),
 ``GUNICORN_THREADS`` (threads per worker, default 1), ``GUNICORN_BIND`` (default
 127.0.0.1:8000: only a reverse proxy on the same host should reach it),
 ``GUNICORN_TIMEOUT`` (seconds, default 30), ``GUNICORN_MAX_REQUESTS``,
-``GUNICORN_LOG_LEVEL`` and ``GUNICORN_CONTROL_SOCKET``. docs/deploy.md says why these
+``GUNICORN_LOG_LEVEL`` and ``GUNICORN_CONTROL_SOCKET``; ``DJANGO_CONN_MAX_AGE`` defaults to 60
+here (persistent database connections) instead of the settings' 0. docs/deploy.md says why these
 defaults and what the load test measured. The access log is off: the application writes
 one JSON line per request itself (tracker/logs.py), with more detail.
 """
@@ -14,6 +15,11 @@ import multiprocessing
 import os
 
 wsgi_app = "tracker.wsgi:application"
+# Workers keep their database connection between requests (seconds; the settings check a
+# kept connection before reusing it): a new connection per request costs a few ms. Set
+# DJANGO_CONN_MAX_AGE=0 behind a pooler in transaction mode. Read when the settings load,
+# which is after this file (preload_app).
+os.environ.setdefault("DJANGO_CONN_MAX_AGE", "60")
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 # Threads per worker (GUNICORN_THREADS, default 1: synchronous workers, whose timeout bounds

@@ -104,8 +104,11 @@ def load_gunicorn_config(monkeypatch, **environment):
         "GUNICORN_BIND",
         "GUNICORN_TIMEOUT",
         "GUNICORN_CONTROL_SOCKET",
+        "DJANGO_CONN_MAX_AGE",
     ):
-        monkeypatch.delenv(name, raising=False)
+        # Set, then delete: the undo then removes whatever the file sets by default.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
@@ -120,6 +123,7 @@ def test_gunicorn_defaults_are_synchronous_workers_on_loopback(monkeypatch):
     assert config["timeout"] == 30
     assert config["accesslog"] is None
     assert config["control_socket_disable"] is True
+    assert os.environ["DJANGO_CONN_MAX_AGE"] == "60"
 
 
 def test_gunicorn_settings_come_from_the_environment(monkeypatch):
@@ -138,6 +142,11 @@ def test_gunicorn_settings_come_from_the_environment(monkeypatch):
     assert config["timeout"] == 60
     assert config["control_socket"] == "/run/tracker/gunicorn.ctl"
     assert "control_socket_disable" not in config
+
+
+def test_gunicorn_keeps_a_database_connection_unless_told_not_to(monkeypatch):
+    load_gunicorn_config(monkeypatch, DJANGO_CONN_MAX_AGE="0")
+    assert os.environ["DJANGO_CONN_MAX_AGE"] == "0"
 
 
 WRK_ONE_MINUTE = """Running 1m test @ http://127.0.0.1:51021
