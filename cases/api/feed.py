@@ -655,6 +655,9 @@ _ETAG_HEADER = OpenApiParameter(
     description="Send it back in If-None-Match to get 304 when nothing changed.",
 )
 _ERROR = inline_serializer("FeedError", {"detail": serializers.CharField()})
+_NO_READ_PERMISSION = OpenApiResponse(
+    _ERROR, description="The account lacks cases.view_timelineevent (it holds no role)."
+)
 _NOT_MODIFIED = OpenApiResponse(description="Nothing new since the ETag sent in If-None-Match.")
 _BAD_REQUEST = OpenApiResponse(
     OpenApiTypes.OBJECT,
@@ -718,6 +721,7 @@ class EventFeedView(APIView):
             200: EventFeedPageSerializer,
             304: _NOT_MODIFIED,
             400: _BAD_REQUEST,
+            403: _NO_READ_PERMISSION,
             410: OpenApiResponse(_ERROR, description="Sync again from the start."),
         },
         filters=False,
@@ -783,6 +787,7 @@ class CaseTimelineView(APIView):
             200: CaseTimelinePageSerializer,
             304: _NOT_MODIFIED,
             400: _BAD_REQUEST,
+            403: _NO_READ_PERMISSION,
             404: OpenApiResponse(_ERROR, description="No case with this uuid."),
             410: OpenApiResponse(_ERROR, description="after_seq is beyond the case's events."),
         },
