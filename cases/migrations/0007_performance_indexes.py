@@ -9,6 +9,8 @@ order from the index and stops after 50 rows instead of sorting every match.
 
 from django.db import migrations
 
+from cases.migrations._postgres import postgres_indexes
+
 #: (name, definition) of every index; names are short enough for PostgreSQL's 63 bytes.
 INDEXES = [
     # Name search: ``search_key LIKE '%...%'`` for every spelling variant.
@@ -33,28 +35,11 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    """Create the extension and the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    """Drop the indexes on PostgreSQL; the extension stays (other objects may use it)."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0006_roles"),
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES, extension="pg_trgm"),
     ]

@@ -12,28 +12,13 @@ The timeline's date index is ``event_occurred_case`` in ``0010``.
 
 from django.db import migrations
 
+from cases.migrations._postgres import postgres_indexes
+
 #: (name, definition) of every index; names are short enough for PostgreSQL's 63 bytes.
 INDEXES = [
     ("case_reference_trgm", "cases_case USING gin (reference gin_trgm_ops)"),
     ("person_working_name_trgm", "cases_person USING gin (working_name gin_trgm_ops)"),
 ]
-
-
-def create_indexes(apps, schema_editor):
-    """Create the indexes on PostgreSQL (``pg_trgm`` was created by ``0007``)."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    """Drop the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -42,5 +27,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES, extension="pg_trgm"),
     ]

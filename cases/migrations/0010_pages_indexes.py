@@ -14,27 +14,13 @@ model state, so ``makemigrations --check`` stays clean and SQLite gets none of t
 
 from django.db import migrations
 
+from cases.migrations._postgres import postgres_indexes
+
 #: (name, definition) of every index; names are short enough for PostgreSQL's 63 bytes.
 INDEXES = [
     ("event_occurred_case", "cases_timelineevent (occurred_at, case_id)"),
     ("case_archived", "cases_case (id) WHERE archived_at IS NOT NULL"),
 ]
-
-
-def create_indexes(apps, schema_editor):
-    """Create the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    """Drop the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -43,5 +29,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES),
     ]

@@ -18,6 +18,8 @@ letters (Cyrillic) only under a UTF-8 ``LC_CTYPE``, the default of current clust
 
 from django.db import migrations
 
+from cases.migrations._postgres import postgres_indexes
+
 #: The separators of ``cases.names.WORD_SEPARATORS``, frozen here as the migration built them.
 WORD_SEPARATORS = r"[\s‐‑‒–—_.,'’-]+"
 _SEPARATORS_SQL = "'" + WORD_SEPARATORS.replace("'", "''") + "'"
@@ -36,27 +38,11 @@ INDEXES = [
 ]
 
 
-def create_indexes(apps, schema_editor):
-    """Create the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    """Drop the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0010_pages_indexes"),
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES),
     ]

@@ -12,27 +12,13 @@ of the model state; SQLite gets none of them.
 
 from django.db import migrations
 
+from cases.migrations._postgres import postgres_indexes
+
 #: (name, definition) of every index; names are short enough for PostgreSQL's 63 bytes.
 INDEXES = [
     ("person_name_order", "cases_person (working_name, id)"),
     ("case_live", "cases_case (id) WHERE archived_at IS NULL"),
 ]
-
-
-def create_indexes(apps, schema_editor):
-    """Create the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    """Drop the indexes on PostgreSQL."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, _definition in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -41,5 +27,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES),
     ]
