@@ -338,3 +338,26 @@ def test_person_list_page_is_read_in_index_order_on_postgresql():
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "person_name_order" in plan
     assert "Sort" not in plan
+
+
+@pytest.mark.django_db
+def test_nationality_filter_takes_several_codes_and_uses_its_index_on_postgresql():
+    """Any of several codes matches, on both databases; PostgreSQL reads the GIN index."""
+    from cases.filters import CaseFilterSet, PersonFilterSet
+    from cases.models import Person
+
+    dual = f.person("Kim", names=[], nationalities=["RU", "KP"])
+    ivan = f.person("Ivan", names=[], nationalities=["RU"])
+    baek = f.person("Baek", names=[], nationalities=["KR"])
+    for person in (dual, ivan, baek):
+        f.case(person_obj=person)
+    persons = PersonFilterSet({"nationality": "KP,KR"}, queryset=Person.objects.all()).qs
+    assert set(persons) == {dual, baek}
+    cases = CaseFilterSet({"nationality": "RU"}, queryset=Case.objects.all()).qs
+    assert {case.person for case in cases} == {dual, ivan}
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = persons.explain()
+    assert "person_nationalities" in plan
