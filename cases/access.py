@@ -157,6 +157,19 @@ def log_access(
     return shared["response_id"]
 
 
+def log_reads(reads: Mapping[tuple[str, Any], Iterable[str]], **kwargs: Any) -> uuid.UUID | None:
+    """Log what one response showed, ``{(object type, uuid): sensitive fields shown}``.
+
+    The collectors of the API, the feed, the pages and the admin gather their reads in this
+    shape; the keyword arguments are :func:`log_access`'s (user, channel, path, ...).
+    """
+    return log_access(
+        objects=list(reads),
+        fields={object_uuid: fields for (_type, object_uuid), fields in reads.items()},
+        **kwargs,
+    )
+
+
 def _insert_unnested(connection, shared: dict[str, Any], per_object: list[tuple]) -> None:
     """Insert the entries in one statement: what they share once, the rest as arrays.
 

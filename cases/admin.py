@@ -215,13 +215,7 @@ class SensitiveAdminMixin:
         ):
             reads = self.sensitive_reads(request, obj)
             if reads:
-                access.log_access(
-                    user=request.user,
-                    channel=access.ADMIN,
-                    objects=list(reads),
-                    fields={object_uuid: fields for (_t, object_uuid), fields in reads.items()},
-                    path=request.path,
-                )
+                access.log_reads(reads, user=request.user, channel=access.ADMIN, path=request.path)
         return response
 
 

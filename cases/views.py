@@ -386,10 +386,4 @@ def _log_case_page(request, case, names, intentions, timeline_shown) -> None:
     for subject_type, subject_uuid, keys in timeline_shown:
         reads.setdefault((subject_type, subject_uuid), set()).update(keys)
     if reads:
-        access.log_access(
-            user=request.user,
-            channel=access.PAGE,
-            objects=list(reads),
-            fields={object_uuid: sorted(keys) for (_t, object_uuid), keys in reads.items()},
-            path=request.path,
-        )
+        access.log_reads(reads, user=request.user, channel=access.PAGE, path=request.path)

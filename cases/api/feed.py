@@ -463,11 +463,10 @@ def _log_shown(request, shown: list[tuple[str, str, list[str]]]) -> None:
     reads: dict[tuple[str, str], set[str]] = {}
     for subject_type, subject_uuid, keys in shown:
         reads.setdefault((subject_type, subject_uuid), set()).update(keys)
-    access.log_access(
+    access.log_reads(
+        reads,
         user=request.user,
         channel=access.API,
-        objects=list(reads),
-        fields={subject_uuid: sorted(keys) for (_t, subject_uuid), keys in reads.items()},
         path=request.path,
         token_label=access.token_label_of(request),
     )

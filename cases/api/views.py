@@ -231,11 +231,10 @@ class ResourceViewSet(viewsets.GenericViewSet):
         response = super().finalize_response(request, response, *args, **kwargs)
         reads = getattr(self, "_sensitive_reads", None)
         if reads and response.status_code < 400:
-            access.log_access(
+            access.log_reads(
+                reads,
                 user=request.user,
                 channel=access.API,
-                objects=list(reads),
-                fields={object_uuid: fields for (_type, object_uuid), fields in reads.items()},
                 path=request.path,
                 token_label=access.token_label_of(request),
             )
