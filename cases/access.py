@@ -35,6 +35,7 @@ CASE_DATA_MODELS = (
     "note",
     "party",
     "source",
+    "riskassessment",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

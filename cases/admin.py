@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_countries import countries
 
-from cases import access, admin_forms, choices, sensitive, services
+from cases import access, admin_forms, choices, consent, sensitive, services
 from cases.charts import CACHE_SECONDS, timeline_head
 from cases.choices import Channel, IntentionState
 from cases.filters import CaseFilterSet
@@ -34,6 +34,7 @@ from cases.models import (
     PersonName,
     Position,
     Request,
+    RiskAssessment,
     Source,
     StatedIntention,
     TimelineEvent,
@@ -432,7 +433,7 @@ class PartyAdmin(ServiceModelAdmin):
     list_select_related = ("parent",)
     search_fields = ("name", "short_name")
     autocomplete_fields = ("parent",)
-    fields = ("name", "short_name", "kind", "country", "parent", "reason")
+    fields = ("name", "short_name", "kind", "country", "parent", "is_neutral", "reason")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -747,7 +748,7 @@ class StatedIntentionInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedIn
     verbose_name = "stated intention"
     verbose_name_plural = "stated intentions (a statement is never edited: record a new one)"
     sensitive_form_fields = sensitive.INTENTION_FIELDS
-    autocomplete_fields = ("heard_by", "interpreter_supplied_by", "source")
+    autocomplete_fields = ("heard_by", "interpreter_supplied_by", "present_parties", "source")
     readonly_fields = ("state",)
     fieldsets = (
         (
@@ -761,9 +762,17 @@ class StatedIntentionInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedIn
                     ("quote", "quote_language"),
                     ("heard_by", "heard_by_role"),
                     ("setting", "interpreter_supplied_by"),
+                    "present_parties",
+                    ("detaining_power_present", "options_explained"),
+                    "duress_signs",
                     ("verification", "source"),
                     "supersedes",
-                )
+                ),
+                "description": "The level must be earned by how the statement was heard: "
+                "hearsay is at most reported; letters and media interviews at most stated; "
+                "witnessed needs an independent party present; verified a private interview "
+                "by a neutral body with no detaining-power staff present, after he was told "
+                "his options; reconfirmed an earlier verified statement of the same wish.",
             },
         ),
     )
@@ -886,6 +895,35 @@ CASE_CAPTURE_FIELDS = (
 )
 
 
+class RiskAssessmentInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedInline):
+    """Risk of harm on return: assessments are kept side by side, the newest counts."""
+
+    model = RiskAssessment
+    form = admin_forms.InlineAddForm
+    extra = 0
+    verbose_name = "risk assessment"
+    verbose_name_plural = "risk on return (a high risk refuses a return)"
+    sensitive_form_fields = sensitive.RISK_FIELDS
+    autocomplete_fields = ("assessed_by", "source")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("level", "destination_country"),
+                    ("persecution", "torture", "reprisal", "family_at_risk"),
+                    "basis",
+                    ("assessed_by", "assessor"),
+                    ("assessed_on", "source"),
+                )
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("assessed_by", "source")
+
+
 @admin.register(Case)
 class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     """One custody episode: the person, custody, statements, requests, notes and timeline."""
@@ -895,7 +933,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
     class Media:
         css = {"all": ["cases/admin.css"]}
 
-    inlines = (StatedIntentionInline, RequestInline, NoteInline)
+    inlines = (StatedIntentionInline, RiskAssessmentInline, RequestInline, NoteInline)
     list_display = (
         "reference",
         "person",
@@ -964,7 +1002,8 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             *archived,
             ("Person", {"fields": ("person_summary",)}),
             ("Current intention", {"fields": ("current_intention_summary",)}),
-            ("Custody", {"fields": CASE_CUSTODY_FIELDS}),
+            ("Consent gate", {"fields": ("consent_summary",)}),
+            ("Custody", {"fields": (*CASE_CUSTODY_FIELDS, "destination_country")}),
             ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
             ("Record", {"fields": (("opened_at", "updated_at", "closed_at"),)}),
             ("This change", {"fields": ("reason", "version")}),
@@ -977,6 +1016,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             "archived_at",
             "person_summary",
             "current_intention_summary",
+            "consent_summary",
             "opened_at",
             "updated_at",
             "closed_at",
@@ -1048,6 +1088,40 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             )
         return format_html("<strong>{}</strong> ({})<br>{}{}", label, details, flag, manage)
 
+    @admin.display(description="consent gate today")
+    def consent_summary(self, obj):
+        """Show the gate's answer for each move the case's open requests would make."""
+        moves = []
+        for request in obj.requests.filter(archived_at__isnull=True).exclude(
+            status__in=["refused", "withdrawn", "lapsed", "executed", "failed"]
+        ):
+            move = consent.move_for_request(request)
+            if move is not None and move not in moves:
+                moves.append(move)
+        if not moves:
+            moves = [consent.Move(choices.IntentionOption.RETURN_HOME)]
+        rows = []
+        for move in moves:
+            decision = consent.check(obj, move)
+            if decision.passed:
+                rows.append(format_html("<strong>{}</strong>: open", move.label))
+            else:
+                rows.append(
+                    format_html(
+                        "<strong>{}</strong>: refused<ul>{}</ul>",
+                        move.label,
+                        format_html_join(
+                            "", "<li>{}</li>", ((p.message,) for p in decision.problems)
+                        ),
+                    )
+                )
+        risk = consent.latest_risk(
+            obj.person, obj.risk_assessments.all(), consent.own_states(obj.person)
+        )
+        if risk is not None:
+            rows.append(format_html("Risk on return: {}", str(risk)))
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows))
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
             request._timeline_shown = []
@@ -1074,6 +1148,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
                         status=data["status"],
                         expected_version=case.version,
                         reason=reason,
+                        destination_country=data.get("destination_country") or "",
                     )
             else:
                 fields = {
@@ -1101,6 +1176,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             "actor": admin_actor(request),
             "reason": form.cleaned_data.get("reason", ""),
             "source": data.get("source"),
+            "present_parties": list(data.get("present_parties") or ()),
         }
         if data.get("supersedes") is not None:
             return services.intention_supersede(intention=data["supersedes"], **common, **fields)
@@ -1120,6 +1196,16 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             addressed_to=data["addressed_to"],
             draft=bool(data.get("draft")),
             reason=form.cleaned_data.get("reason", ""),
+            source=data.get("source"),
+            **fields,
+        )
+
+    def add_riskassessment(self, request, form, data):
+        """Record a risk assessment."""
+        fields = {n: data[n] for n in services.RISK_FIELDS if n in data and data[n] is not None}
+        return services.risk_assessment_record(
+            actor=admin_actor(request),
+            case=form.instance,
             source=data.get("source"),
             **fields,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django_countries.fields import CountryField
 
 from cases import choices
 from cases.models import Case, Person, Request, TimelineEvent
@@ -122,6 +123,13 @@ def stale_message(instance, loaded: int, current: int) -> str:
 
 class CaseAdminForm(VersionedAdminForm):
     """The case form: status limited to the allowed transitions, plus version and reason."""
+
+    destination_country = CountryField(blank=True).formfield(
+        required=False,
+        label="Destination of a transfer",
+        help_text="When the status becomes 'Transferred to a third state': where to (default: "
+        "the destination of the scheduled transfer request). The consent gate checks it.",
+    )
 
     class Meta:
         model = Case

@@ -133,6 +133,15 @@ class Verification(models.TextChoices):
 #: Rank of each verification level; higher is more reliable.
 VERIFICATION_RANK = {value: rank for rank, value in enumerate(Verification.values)}
 
+
+class Presence(models.TextChoices):
+    """Whether someone was present when a statement was made."""
+
+    YES = "yes", "Present"
+    NO = "no", "Not present"
+    UNKNOWN = "unknown", "Not known"
+
+
 #: Levels at which a statement counts as verified for the consent gate.
 VERIFIED_LEVELS = frozenset({Verification.VERIFIED, Verification.RECONFIRMED})
 
@@ -160,16 +169,6 @@ class RequestKind(models.TextChoices):
     FAMILY_CONTACT = "family_contact", "Family contact"
 
 
-#: Request kinds that move the person across a border, and so pass the consent gate.
-CONSENT_GATED_KINDS = frozenset(
-    {
-        RequestKind.REPATRIATION,
-        RequestKind.THIRD_STATE_TRANSFER,
-        RequestKind.DIRECT_MEDICAL_REPATRIATION,
-    }
-)
-
-
 class RequestStatus(models.TextChoices):
     """Where a request stands."""
 
@@ -184,6 +183,14 @@ class RequestStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     EXECUTED = "executed", "Executed"
     FAILED = "failed", "Failed"
+
+
+class RiskLevel(models.TextChoices):
+    """How high the risk of harm on return was assessed, lowest first."""
+
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
 
 
 class Stance(models.TextChoices):
@@ -246,6 +253,7 @@ class EventKind(models.TextChoices):
     PARTY_UPDATED = "party.updated", "Party updated"
     SOURCE_CREATED = "source.created", "Source created"
     SOURCE_UPDATED = "source.updated", "Source updated"
+    RISK_ASSESSED = "risk.assessed", "Risk on return assessed"
     CASE_ARCHIVED = "case.archived", "Case archived"
     CASE_UNARCHIVED = "case.unarchived", "Case unarchived"
     CASE_PURGED = "case.purged", "Case purged"

@@ -12,7 +12,7 @@ with the same arguments, and builds in memory exactly the rows that service woul
 the one TimelineEvent it would append (kind, summary, changes, actor, channel, occurred_at and
 precision, subject, gapless ``case_seq``, the case's ``last_event_seq`` and denormalised
 current intention, versions, ``closed_at``). It calls the services' own helpers for the
-changes and labels, and ``consent_gate_problems`` for the consent gate, then inserts
+changes and labels, and ``consent.decide`` for the consent gate, then inserts
 everything in bulk, a few thousand cases per transaction: ``bulk_create``, or on PostgreSQL
 COPY with the values ``bulk_create`` would send. The test suite replays the same calls
 through the real services and compares the rows and events.
@@ -48,7 +48,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from psycopg.types.json import Jsonb
 
-from cases import choices, services
+from cases import choices, consent, services
 from cases.choices import (
     CaseStatus,
     Channel,
@@ -78,6 +78,7 @@ from cases.models import (
     TimelineEvent,
 )
 from cases.names import normalise_name
+from cases.selectors import intention_order_key
 from cases.services import Actor, NameSpec
 from cases.transitions import CASE_CLOSED_STATUSES, CASE_TRANSITIONS, REQUEST_TRANSITIONS
 
@@ -288,6 +289,8 @@ class BulkWriter:
         self.rng: random.Random = random.Random(0)
         self.calls: list[Call] | None = [] if record else None
         self._intentions: dict[int, list[StatedIntention]] = defaultdict(list)
+        self._requests: dict[int, list[Request]] = defaultdict(list)
+        self._present: dict[int, list[Party]] = {}
         self._names: dict[int, list[PersonName]] = {}
         self._latest_case: dict[int, Case] = {}
         self._clear()
@@ -298,6 +301,7 @@ class BulkWriter:
         self.persons: list[Person] = []
         self.cases: list[Case] = []
         self.intentions: list[StatedIntention] = []
+        self.present_links: list[Any] = []
         self.requests: list[Request] = []
         self.positions: list[Position] = []
         self.occurrences: list[Occurrence] = []
@@ -376,6 +380,7 @@ class BulkWriter:
         country: str = "",
         parent: Party | None = None,
         short_name: str = "",
+        is_neutral: bool = False,
     ) -> Party:
         """Do what ``services.party_create`` does."""
         kwargs = {
@@ -384,15 +389,19 @@ class BulkWriter:
             "country": country,
             "parent": parent,
             "short_name": short_name,
+            "is_neutral": is_neutral,
         }
         party = _build(Party, id=self.ids.next(Party), uuid=self._uuid(), **kwargs)
         self.parties.append(party)
+        changes = {"name": [None, party.name], "kind": [None, party.kind]}
+        if is_neutral:
+            changes["is_neutral"] = [None, True]
         self._append_event(
             at=at,
             kind=EventKind.PARTY_CREATED,
             summary=f"Party {party.name} ({_LABELS['party_kind'][party.kind].lower()}) created",
             subject=party,
-            changes={"name": [None, party.name], "kind": [None, party.kind]},
+            changes=changes,
         )
         return self._record("party_create", at, kwargs, party)
 
@@ -586,8 +595,12 @@ class BulkWriter:
         source: Source | None = None,
         occurred_on: dt.date | None = None,
         occurred_precision: str = DatePrecision.DAY,
+        destination_country: str = "",
     ) -> Case:
-        """Do what ``services.case_change_status`` does."""
+        """Do what ``services.case_change_status`` does, consent gate included.
+
+        A transfer names its destination: the writer has no database to look it up in.
+        """
         kwargs = {
             "case": case,
             "status": status,
@@ -596,10 +609,19 @@ class BulkWriter:
             "occurred_on": occurred_on,
             "occurred_precision": occurred_precision,
         }
+        if destination_country:
+            kwargs["destination_country"] = destination_country
         if status not in CASE_TRANSITIONS[case.status]:
             raise ValidationError({"status": f"A case cannot go from {case.status} to {status}."})
+        option = consent.GATED_CASE_STATUSES.get(status)
+        move = consent.Move(option, destination_country) if option else None
+        passed = self._gate(case, move, on=occurred_on or at.date())
         old_status = case.status
         changes: dict[str, list[Any]] = {"status": [old_status, status]}
+        if move is not None and move.destination:
+            changes["destination_country"] = [None, move.destination]
+        if passed is not None:
+            changes.update(passed.changes())
         case.status = status
         if status in CASE_CLOSED_STATUSES:
             case.closed_at = at
@@ -625,12 +647,43 @@ class BulkWriter:
     def current_intention(self, case: Case) -> StatedIntention | None:
         """Return the case's current intention by ``selectors.current_intention_for``'s rule."""
         active = [i for i in self._intentions[case.pk] if i.state == IntentionState.ACTIVE]
-        if not active:
-            return None
-        return max(
-            active,
-            key=lambda i: (choices.VERIFICATION_RANK[i.verification], i.stated_on, i.pk),
+        return max(active, key=intention_order_key, default=None)
+
+    def has_earlier_verified(self, intention: StatedIntention) -> bool:
+        """Return whether an earlier verified statement of the same wish exists in memory."""
+        return any(
+            other is not intention
+            and other.verification in choices.VERIFIED_LEVELS
+            and other.state in (IntentionState.ACTIVE, IntentionState.SUPERSEDED)
+            and other.option == intention.option
+            and other.__dict__["destination_country"] == intention.__dict__["destination_country"]
+            and other.stated_on <= intention.stated_on
+            for other in self._intentions[intention.case_id]
         )
+
+    def gate(self, case: Case, move: consent.Move | None, *, on: dt.date) -> consent.Decision:
+        """Return ``consent.check``'s answer from the rows held in memory."""
+        current = self.current_intention(case)
+        return consent.decide(
+            case=case,
+            move=move,
+            on=on,
+            current=current,
+            present_parties=self._present.get(current.pk, []) if current else [],
+            asylum_statuses={
+                r.status for r in self._requests[case.pk] if r.kind == RequestKind.ASYLUM
+            },
+            risks=[],
+            has_earlier_verified=self.has_earlier_verified(current) if current else False,
+        )
+
+    def _gate(self, case: Case, move: consent.Move | None, *, on: dt.date):
+        if move is None:
+            return None
+        decision = self.gate(case, move, on=on)
+        if not decision.passed:
+            raise consent.ConsentRefused(decision)
+        return decision
 
     def _refresh_current_intention(self, case: Case) -> dict[str, list[Any]]:
         old = case.current_intention
@@ -644,7 +697,13 @@ class BulkWriter:
             return {}
         return {"current_intention": [_intention_label(old), _intention_label(new)]}
 
-    def _new_intention(self, case: Case, fields: dict[str, Any], source: Source | None):
+    def _new_intention(
+        self,
+        case: Case,
+        fields: dict[str, Any],
+        source: Source | None,
+        present_parties: list[Party],
+    ):
         intention = _build(
             StatedIntention,
             id=self.ids.next(StatedIntention),
@@ -653,8 +712,16 @@ class BulkWriter:
             source=source,
             **fields,
         )
+        consent.check_level(
+            intention, present_parties, has_earlier_verified=self.has_earlier_verified(intention)
+        )
         self.intentions.append(intention)
         self._intentions[case.pk].append(intention)
+        self._present[intention.pk] = present_parties
+        through = StatedIntention.present_parties.through
+        self.present_links.extend(
+            through(statedintention_id=intention.pk, party_id=party.pk) for party in present_parties
+        )
         return intention
 
     def intention_record(
@@ -664,12 +731,16 @@ class BulkWriter:
         case: Case,
         reason: str = "",
         source: Source | None = None,
+        present_parties: list[Party] = (),
         **fields: Any,
     ) -> StatedIntention:
         """Do what ``services.intention_record`` does."""
         kwargs = dict(case=case, reason=reason, source=source, **fields)
-        intention = self._new_intention(case, fields, source)
-        changes = services._intention_created_changes(intention)
+        if present_parties:
+            kwargs["present_parties"] = present_parties
+        present_parties = list(present_parties)
+        intention = self._new_intention(case, fields, source, present_parties)
+        changes = services._intention_created_changes(intention, present_parties)
         changes.update(self._refresh_current_intention(case))
         self._append_event(
             at=at,
@@ -693,19 +764,23 @@ class BulkWriter:
         intention: StatedIntention,
         reason: str = "",
         source: Source | None = None,
+        present_parties: list[Party] = (),
         **fields: Any,
     ) -> StatedIntention:
         """Do what ``services.intention_supersede`` does."""
         kwargs = dict(intention=intention, reason=reason, source=source, **fields)
+        if present_parties:
+            kwargs["present_parties"] = present_parties
+        present_parties = list(present_parties)
         if intention.state != IntentionState.ACTIVE:
             raise ValidationError("Only an active statement can be superseded.")
         case = intention.case
         old = intention
-        new = self._new_intention(case, fields, source)
+        new = self._new_intention(case, fields, source, present_parties)
         new.supersedes = old
         old.state = IntentionState.SUPERSEDED
         old.version += 1
-        changes = services._intention_created_changes(new)
+        changes = services._intention_created_changes(new, present_parties)
         changes["superseded"] = [_intention_label(old), None]
         changes.update(self._refresh_current_intention(case))
         self._append_event(
@@ -811,6 +886,7 @@ class BulkWriter:
         if not draft and request.filed_on is None:
             request.filed_on = at.date()
         self.requests.append(request)
+        self._requests[case.pk].append(request)
         changes = {}
         for name in ("kind", "status", "addressed_to", *fields):
             value = _field_value(request, name)
@@ -861,12 +937,15 @@ class BulkWriter:
             raise ValidationError(
                 {"status": f"A request cannot go from {request.status} to {status}."}
             )
+        passed = None
         if status == RequestStatus.EXECUTED:
-            problems = services.consent_gate_problems(request, case)
-            if problems:
-                raise ValidationError({"status": "Consent gate: " + "; ".join(problems)})
+            passed = self._gate(
+                case, consent.move_for_request(request), on=occurred_on or at.date()
+            )
         old_status = request.status
         changes: dict[str, list[Any]] = {"status": [old_status, status]}
+        if passed is not None:
+            changes.update(passed.changes())
         request.status = status
         if old_status == RequestStatus.DRAFT and status == RequestStatus.FILED:
             if request.filed_on is None:
@@ -1057,6 +1136,7 @@ class BulkWriter:
             (PersonName, names),
             (Case, self.cases),
             (StatedIntention, self.intentions),
+            (StatedIntention.present_parties.through, self.present_links),
             (Request, self.requests),
             (Position, self.positions),
             (Occurrence, self.occurrences),
@@ -1068,7 +1148,9 @@ class BulkWriter:
         count = len(self.events)
         _FIELD_VALUES.clear()
         for case in self.cases:
-            self._intentions.pop(case.pk, None)
+            for intention in self._intentions.pop(case.pk, ()):
+                self._present.pop(intention.pk, None)
+            self._requests.pop(case.pk, None)
             self._latest_case.pop(case.person_id, None)
         self._clear()
         return count
@@ -1690,6 +1772,10 @@ class World:
         return pool[rng.randrange(start, min(start + 3, len(pool)))]
 
 
+#: Parties whose private interviews can verify a statement.
+_NEUTRAL_PARTIES = frozenset({"icrc"})
+
+
 def build_world(writer: BulkWriter, seed: int) -> World:
     """Return the parties and sources, creating (through ``writer``) those that are missing."""
     rng = random.Random(f"seed_demo:{seed}:reference")
@@ -1709,6 +1795,7 @@ def build_world(writer: BulkWriter, seed: int) -> World:
             country=country,
             parent=parties[parent_key] if parent_key else None,
             short_name=short_name,
+            is_neutral=key in _NEUTRAL_PARTIES,
         )
     world = World(parties=parties)
     existing_sources = {
@@ -2088,11 +2175,19 @@ class CaseStory:
 
     # -- custody -------------------------------------------------------------------------
 
-    def move(self, status: str, reason: str = "", on: dt.date | None = None) -> None:
+    def move(
+        self, status: str, reason: str = "", on: dt.date | None = None, destination: str = ""
+    ) -> None:
         """Change the case's status, dated ``on`` when the day in the world is known."""
+        extra = {"destination_country": destination} if destination else {}
         self.w.case_change_status(
-            at=self.at(), case=self.case, status=status, reason=reason, occurred_on=on
+            at=self.at(), case=self.case, status=status, reason=reason, occurred_on=on, **extra
         )
+
+    def consent_refused(self, request: Request) -> bool:
+        """Return whether the consent gate is shut today for executing ``request``."""
+        move = consent.move_for_request(request)
+        return move is not None and not self.w.gate(self.case, move, on=self.day).passed
 
     def occur(self, kind: str, description: str, source: Source | None = None, **extra) -> None:
         """Record something that happened today in the story."""
@@ -2308,9 +2403,16 @@ class CaseStory:
             fields["quote"] = quote
             fields["quote_language"] = self.language
         fields["stated_on"] = self.day
-        if r.random() < 0.1:
+        if verification in choices.VERIFIED_LEVELS:
+            # A private interview by a neutral body: dated, without the detaining power's
+            # staff, after the person was told his options.
+            fields["detaining_power_present"] = choices.Presence.NO
+            fields["options_explained"] = True
+        elif r.random() < 0.1:
             fields["stated_on_precision"] = DatePrecision.MONTH
             fields["stated_on"] = self.day.replace(day=1)
+        if verification == Verification.WITNESSED:
+            fields["present_parties"] = [self.party("ngo_kr")]
         fields["heard_by"] = heard_by
         fields["heard_by_role"] = {
             PartyKind.MEDIA: "journalist",
@@ -2375,17 +2477,14 @@ class CaseStory:
             option, destination = self._option()
         else:
             destination = self._destination(option)
+        verification = current.verification
+        if verification == Verification.RECONFIRMED:
+            verification = Verification.VERIFIED  # a new wish has nothing to reconfirm
         self.w.intention_supersede(
             at=self.at(),
             intention=current,
             reason="New statement in a later interview",
-            **self._statement(
-                option,
-                destination,
-                current.setting,
-                current.verification,
-                current.heard_by,
-            ),
+            **self._statement(option, destination, current.setting, verification, current.heard_by),
         )
 
     def _verified_interview(self, option: str, level: str = Verification.VERIFIED) -> None:
@@ -2397,6 +2496,14 @@ class CaseStory:
             destination = current.destination_country.code
         else:
             destination = self._destination(option)
+        if level == Verification.RECONFIRMED and not any(
+            i.verification in choices.VERIFIED_LEVELS
+            and i.option == option
+            and (i.destination_country.code or "") == destination
+            and i.state in (IntentionState.ACTIVE, IntentionState.SUPERSEDED)
+            for i in self.w._intentions[self.case.pk]
+        ):
+            level = Verification.VERIFIED  # nothing verified before: this is the first word
         self.w.intention_record(
             at=self.at(),
             case=self.case,
@@ -2587,6 +2694,12 @@ class CaseStory:
             )
             self.move(CaseStatus.INTERNED, "Exchange postponed", self.day)
             return
+        current = self.w.current_intention(self.case)
+        if current is not None and current.option == IntentionOption.RETURN_HOME:
+            # The ICRC asks each man in private at the handover point.
+            self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
+        if self.consent_refused(request):
+            return  # he has not said in private that he wants to go home: he stays
         self.w.request_transition(
             at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
         )
@@ -2625,7 +2738,7 @@ class CaseStory:
             return
         if r.random() < 0.8:
             self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
-        if services.consent_gate_problems(request, self.case):
+        if self.consent_refused(request):
             return  # nobody verified his consent: the request waits, scheduled
         self.w.request_transition(
             at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
@@ -2715,8 +2828,14 @@ class CaseStory:
             positions[: r.randint(1, 3)],
         ):
             return
-        if services.consent_gate_problems(request, self.case):
-            return  # the gate stays shut until a private interview confirms the wish
+        current = self.w.current_intention(self.case)
+        if not (
+            current is not None
+            and current.verification in choices.VERIFIED_LEVELS
+            and current.option == IntentionOption.THIRD_STATE
+            and current.destination_country.code == destination
+        ):
+            return  # the request waits until a private interview confirms the wish
         if not self._request_through(
             request,
             [RequestStatus.ACCEPTED, RequestStatus.SCHEDULED],
@@ -2726,12 +2845,16 @@ class CaseStory:
         self.move(CaseStatus.RELEASE_APPROVED, "Transfer agreed", self.day)
         if not self.step(2, 30):
             return
-        if r.random() < 0.5:
-            self._verified_interview(IntentionOption.THIRD_STATE, Verification.RECONFIRMED)
+        # Reconfirmed in private at the handover, so that the consent is fresh.
+        self._verified_interview(IntentionOption.THIRD_STATE, Verification.RECONFIRMED)
+        if self.consent_refused(request):
+            return
         self.w.request_transition(
             at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
         )
-        self.move(CaseStatus.TRANSFERRED_THIRD_STATE, "Handed over", self.day)
+        self.move(
+            CaseStatus.TRANSFERRED_THIRD_STATE, "Handed over", self.day, destination=destination
+        )
 
     def _fate_home(self) -> None:
         """A Korean soldier who asks to go back: the request stays under review."""

@@ -14,7 +14,7 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 from django_countries import countries
 
 from cases import choices, sensitive
-from cases.models import Case, Party, Person, Request, Source, StatedIntention
+from cases.models import Case, Party, Person, Request, RiskAssessment, Source, StatedIntention
 from cases.names import (
     MIN_SUBSTRING_LENGTH,
     HasWord,
@@ -503,6 +503,21 @@ class IntentionFilterSet(ArchivedFilterSet):
 
     class Meta:
         model = StatedIntention
+        fields: list[str] = []
+
+
+class RiskAssessmentFilterSet(django_filters.FilterSet):
+    """Filters for risk assessments: case, level, destination, date."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    level = ChoiceListFilter(choices=choices.RiskLevel.choices)
+    destination_country = CountryFilter(help_text="ISO 3166-1 alpha-2 code; empty: own state.")
+    assessed_after = _date("assessed_on", "gte")
+    assessed_before = _date("assessed_on", "lte")
+    ordering = _ordering("assessed_on", "recorded_at")
+
+    class Meta:
+        model = RiskAssessment
         fields: list[str] = []
 
 

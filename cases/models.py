@@ -68,6 +68,11 @@ class Party(PublicModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    is_neutral = models.BooleanField(
+        default=False,
+        help_text="A neutral or humanitarian body (the ICRC, a protecting power) whose private "
+        "interviews can verify a statement.",
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,6 +82,14 @@ class Party(PublicModel):
 
     def __str__(self):
         return self.name
+
+    def root_id(self) -> int:
+        """Return the id of the topmost party above this one (itself when it has no parent)."""
+        party, seen = self, set()
+        while party.parent_id is not None and party.parent_id not in seen:
+            seen.add(party.pk)
+            party = party.parent
+        return party.pk
 
 
 class Person(PublicModel):
@@ -264,6 +277,25 @@ class StatedIntention(PublicModel):
     interpreter_supplied_by = models.ForeignKey(
         Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    present_parties = models.ManyToManyField(
+        Party,
+        blank=True,
+        related_name="+",
+        help_text="Everyone else present when the statement was made, besides who heard it.",
+    )
+    detaining_power_present = models.CharField(
+        max_length=8,
+        choices=choices.Presence.choices,
+        default=choices.Presence.UNKNOWN,
+        help_text="Whether staff of the detaining power were present.",
+    )
+    options_explained = models.BooleanField(
+        default=False,
+        help_text="The person was told his options and their consequences before he spoke.",
+    )
+    duress_signs = models.TextField(
+        blank=True, help_text="Signs of duress observed; empty when none were. Sensitive."
+    )
     verification = models.CharField(max_length=16, choices=choices.Verification.choices)
     state = models.CharField(
         max_length=16,
@@ -349,6 +381,43 @@ class Request(PublicModel):
             raise ValidationError(
                 {"destination_country": "A transfer to a third state needs a destination."}
             )
+
+
+class RiskAssessment(PublicModel):
+    """An assessment of the risk of harm to the person or his family should he be returned."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="risk_assessments")
+    destination_country = CountryField(
+        blank=True, help_text="The state the return would be to; empty for his own state."
+    )
+    level = models.CharField(max_length=16, choices=choices.RiskLevel.choices)
+    persecution = models.BooleanField(default=False, help_text="Risk of persecution.")
+    torture = models.BooleanField(default=False, help_text="Risk of torture or ill-treatment.")
+    reprisal = models.BooleanField(default=False, help_text="Risk of reprisal.")
+    family_at_risk = models.BooleanField(default=False, help_text="The risk extends to his family.")
+    basis = models.TextField(help_text="What the assessment rests on. Sensitive.")
+    assessed_by = models.ForeignKey(
+        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    assessor = models.CharField(max_length=200, blank=True, help_text="Who assessed it.")
+    assessed_on = models.DateField()
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_assessments"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case_id", "assessed_on", "id"]
+
+    def __str__(self):
+        where = self.destination_country.name if self.destination_country else "own state"
+        return f"{self.get_level_display()} risk on return ({where}), {self.assessed_on}"
+
+    def clean(self):
+        if not (self.basis or "").strip():
+            raise ValidationError({"basis": "Say what the assessment rests on."})
+        if self.assessed_by_id is None and not (self.assessor or "").strip():
+            raise ValidationError({"assessor": "Say who assessed the risk."})
 
 
 class Position(PublicModel):

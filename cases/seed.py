@@ -2,7 +2,8 @@
 
 The seed file (``fixtures/seed.json``) holds the facts as a case officer would enter them:
 parties, sources, persons and cases, then the ``story``, a list of steps in the order they
-happened (occurrences, status changes, statements, requests, positions, notes). Each step
+happened (occurrences, status changes, statements, requests, positions, risk assessments,
+notes). Each step
 calls one service with the seed actor, so the rows and the timeline are exactly those a
 case officer entering the same facts would have produced; nothing here writes a row itself.
 
@@ -46,13 +47,28 @@ COUNTED = (
     "requests",
     "positions",
     "occurrences",
+    "risk_assessments",
     "notes",
     "events",
 )
 
 # Step fields that name another object, and how each is resolved.
-_PARTY_FIELDS = ("addressed_to", "requested_by", "heard_by", "interpreter_supplied_by", "party")
-_DATE_FIELDS = ("stated_on", "occurred_on", "filed_on", "birth_date", "capture_date")
+_PARTY_FIELDS = (
+    "addressed_to",
+    "requested_by",
+    "heard_by",
+    "interpreter_supplied_by",
+    "party",
+    "assessed_by",
+)
+_DATE_FIELDS = (
+    "stated_on",
+    "occurred_on",
+    "filed_on",
+    "birth_date",
+    "capture_date",
+    "assessed_on",
+)
 
 
 class SeedError(Exception):
@@ -289,6 +305,10 @@ class _SeedLoader:
 
     def _step_status(self, case: Case, step: dict[str, Any], where: str) -> None:
         services.case_change_status(actor=self.actor, case=case, **self._resolve(step, where))
+
+    def _step_risk(self, case: Case, step: dict[str, Any], where: str) -> None:
+        services.risk_assessment_record(actor=self.actor, case=case, **self._resolve(step, where))
+        self.result.created["risk_assessments"] += 1
 
     def _step_note(self, case: Case, step: dict[str, Any], where: str) -> None:
         services.note_add(actor=self.actor, case=case, **self._resolve(step, where))

@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Prefetch, QuerySet
 
 from cases import choices
 from cases.models import Case, Request, StatedIntention, TimelineEvent
 
 
+def stated_period_start(day: dt.date, precision: str) -> dt.date:
+    """Return the first day a statement dated ``day`` at ``precision`` may have been made."""
+    if precision == choices.DatePrecision.MONTH:
+        return day.replace(day=1)
+    if precision == choices.DatePrecision.YEAR:
+        return day.replace(month=1, day=1)
+    return day
+
+
+def intention_order_key(intention: StatedIntention) -> tuple:
+    """Return the key that orders a case's statements from oldest to newest.
+
+    By when the statement was made, a statement known only to the month or year counting
+    from the first day of it; then by when it was recorded; then by id.
+    """
+    recorded = intention.recorded_at or dt.datetime.max.replace(tzinfo=dt.UTC)
+    return (
+        stated_period_start(intention.stated_on, intention.stated_on_precision),
+        recorded,
+        intention.pk or 0,
+    )
+
+
 def current_intention_for(case: Case) -> StatedIntention | None:
     """Return the case's current intention, or None.
 
-    The current intention is the newest active statement at the highest verification level
-    present among the active statements: a verified "undecided" outranks a newer hearsay
-    report, and among statements of the same level the latest stated wins (ties broken by
-    the order they were recorded). Archived statements never count.
+    The current intention is the newest active statement (``intention_order_key``),
+    whatever its verification level: a newer change of mind, even one only reported, is
+    what the person now says. Its level is shown beside it, and the consent gate asks for a
+    verified one. Archived statements never count.
     """
-    active = list(
-        StatedIntention.objects.filter(
-            case=case, state=choices.IntentionState.ACTIVE, archived_at__isnull=True
-        )
-    )
-    if not active:
-        return None
-    return max(
-        active,
-        key=lambda i: (choices.VERIFICATION_RANK[i.verification], i.stated_on, i.pk),
-    )
+    active = StatedIntention.objects.filter(
+        case=case, state=choices.IntentionState.ACTIVE, archived_at__isnull=True
+    ).select_related("heard_by", "case__detaining_party", "case__person__power_depends_on")
+    return max(active, key=intention_order_key, default=None)
 
 
 def case_list() -> QuerySet[Case]:

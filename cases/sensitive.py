@@ -27,8 +27,10 @@ EXPORT_CASES = "cases.export_cases"
 PERSON_FIELDS: tuple[str, ...] = ("birth_place", "service_number", "family_links", "medical_notes")
 #: The pseudo-field that stands for a person's non-pseudonymous name variants.
 NAMES = "names"
-#: Sensitive fields of a stated intention: the verbatim words.
-INTENTION_FIELDS: tuple[str, ...] = ("quote",)
+#: Sensitive fields of a stated intention: the verbatim words, and signs of duress seen.
+INTENTION_FIELDS: tuple[str, ...] = ("quote", "duress_signs")
+#: Sensitive fields of a risk assessment: what it rests on (his or his family's danger).
+RISK_FIELDS: tuple[str, ...] = ("basis",)
 #: Sensitive fields of a note: its body is free text that can hold anything.
 NOTE_FIELDS: tuple[str, ...] = ("body",)
 
@@ -37,10 +39,11 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "person": (*PERSON_FIELDS, NAMES),
     "statedintention": INTENTION_FIELDS,
     "note": NOTE_FIELDS,
+    "riskassessment": RISK_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
-SENSITIVE_CHANGE_KEYS: frozenset[str] = frozenset((*PERSON_FIELDS, *INTENTION_FIELDS))
+SENSITIVE_CHANGE_KEYS: frozenset[str] = frozenset((*PERSON_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS))
 #: Event kinds whose summary repeats sensitive text (a note's first line).
 SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})
 #: What a withheld summary says instead.

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases import choices
+from cases import choices, consent
 from cases.choices import Channel, EventKind
 from cases.dbguards import timeline_purge_allowed
 from cases.models import (
@@ -30,6 +30,7 @@ from cases.models import (
     PersonName,
     Position,
     Request,
+    RiskAssessment,
     Source,
     StatedIntention,
     TimelineEvent,
@@ -239,17 +240,28 @@ def party_create(
     country: str = "",
     parent: Party | None = None,
     short_name: str = "",
+    is_neutral: bool = False,
 ) -> Party:
     """Create a party and append ``party.created``."""
-    party = Party(name=name, kind=kind, country=country, parent=parent, short_name=short_name)
+    party = Party(
+        name=name,
+        kind=kind,
+        country=country,
+        parent=parent,
+        short_name=short_name,
+        is_neutral=is_neutral,
+    )
     party.full_clean()
     party.save()
+    changes = {"name": [None, party.name], "kind": [None, party.kind]}
+    if is_neutral:
+        changes["is_neutral"] = [None, True]
     _append_event(
         actor=actor,
         kind=EventKind.PARTY_CREATED,
         summary=f"Party {party.name} ({party.get_kind_display().lower()}) created",
         subject=party,
-        changes={"name": [None, party.name], "kind": [None, party.kind]},
+        changes=changes,
     )
     return party
 
@@ -288,7 +300,7 @@ def source_create(
     return source
 
 
-PARTY_FIELDS = ("name", "short_name", "kind", "country", "parent")
+PARTY_FIELDS = ("name", "short_name", "kind", "country", "parent", "is_neutral")
 
 
 @transaction.atomic
@@ -617,8 +629,15 @@ def case_change_status(
     source: Source | None = None,
     occurred_on: dt.date | None = None,
     occurred_precision: str = choices.DatePrecision.DAY,
+    destination_country: str = "",
 ) -> Case:
-    """Move a case to ``status`` if the state machine allows it; append ``case.status_changed``."""
+    """Move a case to ``status`` if the state machine allows it; append ``case.status_changed``.
+
+    A status that means the person left custody for another state (``repatriated``,
+    ``transferred_third_state``, to ``destination_country`` or the destination of the case's
+    scheduled transfer) passes the consent gate for the day it happened (``occurred_on``,
+    else today); the event names the statement that opened it.
+    """
     case = _lock_case(case)
     _check_version(case, expected_version)
     if status not in choices.CaseStatus.values:
@@ -632,8 +651,14 @@ def case_change_status(
                 f"Allowed from {case.status}: {allowed_text}."
             }
         )
+    move = consent.move_for_case_status(case, status, str(destination_country or ""))
+    passed = consent.require(case, move, on=occurred_on)
     old_status = case.status
     changes: dict[str, list[Any]] = {"status": [old_status, status]}
+    if move is not None and move.destination:
+        changes["destination_country"] = [None, move.destination]
+    if passed is not None:
+        changes.update(passed.changes())
     case.status = status
     if status in CASE_CLOSED_STATUSES:
         case.closed_at = timezone.now()
@@ -673,6 +698,9 @@ INTENTION_FIELDS = (
     "heard_by_role",
     "setting",
     "interpreter_supplied_by",
+    "detaining_power_present",
+    "options_explained",
+    "duress_signs",
     "verification",
 )
 
@@ -711,21 +739,43 @@ def _refresh_current_intention(case: Case) -> dict[str, list[Any]]:
     return {"current_intention": [_intention_label(old), _intention_label(new)]}
 
 
-def _new_intention(case: Case, fields: Mapping[str, Any], source: Source | None):
+def _new_intention(
+    case: Case,
+    fields: Mapping[str, Any],
+    source: Source | None,
+    present_parties: Iterable[Party] = (),
+) -> StatedIntention:
+    """Return an unsaved, validated statement whose verification level is earned."""
     unknown = sorted(set(fields) - set(INTENTION_FIELDS))
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Unknown intention field."))
     intention = StatedIntention(case=case, source=source, **fields)
     intention.full_clean(exclude=["case", "supersedes"])
+    consent.check_level(intention, present_parties)
     return intention
 
 
-def _intention_created_changes(intention: StatedIntention) -> dict[str, list[Any]]:
-    return {
+def _save_intention(intention: StatedIntention, present_parties: Iterable[Party]) -> None:
+    intention.save()
+    if present_parties:
+        intention.present_parties.set(present_parties)
+
+
+def _intention_created_changes(
+    intention: StatedIntention, present_parties: Iterable[Party] = ()
+) -> dict[str, list[Any]]:
+    changes = {
         name: [None, _field_value(intention, name)]
         for name in INTENTION_FIELDS
-        if _field_value(intention, name) not in (None, "")
+        if _field_value(intention, name) not in (None, "", False)
+        and not (
+            name == "detaining_power_present" and intention.detaining_power_present == "unknown"
+        )
     }
+    names = sorted(party.name for party in present_parties)
+    if names:
+        changes["present_parties"] = [None, names]
+    return changes
 
 
 @transaction.atomic
@@ -735,17 +785,20 @@ def intention_record(
     case: Case,
     reason: str = "",
     source: Source | None = None,
+    present_parties: Iterable[Party] = (),
     **fields: Any,
 ) -> StatedIntention:
     """Record a new statement of what the person wants; append ``intention.recorded``.
 
+    Its verification level must be earned by how it was heard (``consent.level_problems``).
     Earlier statements stay active: a statement that replaces one goes through
     ``intention_supersede`` instead.
     """
     case = _lock_case(case)
-    intention = _new_intention(case, fields, source)
-    intention.save()
-    changes = _intention_created_changes(intention)
+    present_parties = list(present_parties or ())
+    intention = _new_intention(case, fields, source, present_parties)
+    _save_intention(intention, present_parties)
+    changes = _intention_created_changes(intention, present_parties)
     changes.update(_refresh_current_intention(case))
     _append_event(
         actor=actor,
@@ -771,6 +824,7 @@ def intention_supersede(
     expected_version: int | None = None,
     reason: str = "",
     source: Source | None = None,
+    present_parties: Iterable[Party] = (),
     **fields: Any,
 ) -> StatedIntention:
     """Record a new statement that replaces ``intention`` (a change of mind).
@@ -785,13 +839,14 @@ def intention_supersede(
         raise ValidationError(
             f"Only an active statement can be superseded; this one is {old.state}."
         )
-    new = _new_intention(case, fields, source)
+    present_parties = list(present_parties or ())
+    new = _new_intention(case, fields, source, present_parties)
     new.supersedes = old
-    new.save()
+    _save_intention(new, present_parties)
     old.state = choices.IntentionState.SUPERSEDED
     old.version += 1
     old.save(update_fields=["state", "version"])
-    changes = _intention_created_changes(new)
+    changes = _intention_created_changes(new, present_parties)
     changes["superseded"] = [_intention_label(old), None]
     changes.update(_refresh_current_intention(case))
     _append_event(
@@ -999,45 +1054,6 @@ def request_update(
     return request
 
 
-def consent_gate_problems(request: Request, case: Case) -> list[str]:
-    """Return what stops ``request`` from being executed under the consent gate.
-
-    A repatriation or transfer may only be executed when the case's current intention is
-    verified (a private interview by a neutral body, GC III Art. 126) and points to the same
-    destination. An empty list means the gate is open.
-    """
-    if request.kind not in choices.CONSENT_GATED_KINDS:
-        return []
-    problems = []
-    current = case.current_intention
-    if current is None:
-        return ["the case has no current stated intention"]
-    if not current.is_verified:
-        problems.append(
-            f"the current intention is only {current.verification}; it must be verified "
-            "(private interview by a neutral body) or reconfirmed"
-        )
-    if request.kind in {
-        choices.RequestKind.REPATRIATION,
-        choices.RequestKind.DIRECT_MEDICAL_REPATRIATION,
-    }:
-        if current.option != choices.IntentionOption.RETURN_HOME:
-            problems.append(
-                f"the current intention is '{current.get_option_display()}', not 'Return home'"
-            )
-    elif current.option != choices.IntentionOption.THIRD_STATE:
-        problems.append(
-            f"the current intention is '{current.get_option_display()}', "
-            "not 'Transfer to a third state'"
-        )
-    elif current.destination_country != request.destination_country:
-        problems.append(
-            f"the current intention names {current.destination_country.code or 'no country'}, "
-            f"the request {request.destination_country.code or 'no country'}"
-        )
-    return problems
-
-
 @transaction.atomic
 def request_transition(
     *,
@@ -1070,18 +1086,13 @@ def request_transition(
                 f"Allowed from {request.status}: {allowed_text}."
             }
         )
+    passed = None
     if status == choices.RequestStatus.EXECUTED:
-        problems = consent_gate_problems(request, case)
-        if problems:
-            raise ValidationError(
-                {
-                    "status": "Consent gate: this request cannot be executed because "
-                    + "; ".join(problems)
-                    + "."
-                }
-            )
+        passed = consent.require(case, consent.move_for_request(request), on=occurred_on)
     old_status = request.status
     changes: dict[str, list[Any]] = {"status": [old_status, status]}
+    if passed is not None:
+        changes.update(passed.changes())
     request.status = status
     if old_status == choices.RequestStatus.DRAFT and status == choices.RequestStatus.FILED:
         if request.filed_on is None:
@@ -1163,6 +1174,66 @@ def position_record(
         occurred_precision=choices.DatePrecision.DAY,
     )
     return position
+
+
+# --------------------------------------------------------------------------------------------
+# Risk on return
+# --------------------------------------------------------------------------------------------
+
+RISK_FIELDS = (
+    "destination_country",
+    "level",
+    "persecution",
+    "torture",
+    "reprisal",
+    "family_at_risk",
+    "basis",
+    "assessed_by",
+    "assessor",
+    "assessed_on",
+)
+
+
+@transaction.atomic
+def risk_assessment_record(
+    *,
+    actor: Actor,
+    case: Case,
+    reason: str = "",
+    source: Source | None = None,
+    **fields: Any,
+) -> RiskAssessment:
+    """Record an assessment of the risk of harm on return; append ``risk.assessed``.
+
+    Assessments are kept side by side: the newest for a state is the one the consent gate
+    reads, and a ``high`` one refuses a return there.
+    """
+    case = _lock_case(case)
+    unknown = sorted(set(fields) - set(RISK_FIELDS))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Unknown risk assessment field."))
+    risk = RiskAssessment(case=case, source=source, **fields)
+    risk.full_clean(exclude=["case"])
+    risk.save()
+    changes = {
+        name: [None, _field_value(risk, name)]
+        for name in RISK_FIELDS
+        if _field_value(risk, name) not in (None, "", False)
+    }
+    where = risk.destination_country.name if risk.destination_country else "his own state"
+    _append_event(
+        actor=actor,
+        kind=EventKind.RISK_ASSESSED,
+        summary=f"Risk on return to {where} assessed: {risk.get_level_display().lower()}",
+        subject=risk,
+        case=case,
+        changes=changes,
+        reason=reason,
+        source=source,
+        occurred_at=_date_to_datetime(risk.assessed_on),
+        occurred_precision=choices.DatePrecision.DAY,
+    )
+    return risk
 
 
 # --------------------------------------------------------------------------------------------
@@ -1519,6 +1590,7 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     intentions.update(supersedes=None)
     intentions.delete()
     Occurrence.objects.filter(case=case).delete()
+    RiskAssessment.objects.filter(case=case).delete()
     Note.objects.filter(case=case).delete()
     Case.objects.filter(pk=case.pk).delete()
     if purge_person:

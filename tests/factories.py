@@ -5,8 +5,9 @@ import itertools
 from collections import deque
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from cases import services
+from cases import consent, services
 from cases.services import Actor, NameSpec
 from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 
@@ -55,6 +56,62 @@ def intention(case_obj, **kwargs):
         "setting": "legislator_interview",
         "verification": "stated",
     }
+    if kwargs.get("verification") in ("verified", "reconfirmed") and "setting" not in kwargs:
+        fields["setting"] = "private_neutral_interview"
+    fields.update(kwargs)
+    _earn(fields)
+    return services.intention_record(actor=SYSTEM, case=case_obj, **fields)
+
+
+def _earn(fields: dict) -> None:
+    """Fill in the circumstances that earn the statement's level, where a test left them out.
+
+    A verified or reconfirmed statement was heard by the ICRC in private, after the person
+    was told his options; a witnessed one had an NGO present.
+    """
+    level = fields.get("verification")
+    if level in ("verified", "reconfirmed"):
+        fields.setdefault("setting", "private_neutral_interview")
+        if fields.get("heard_by") is None:
+            fields["heard_by"] = neutral_party()
+        fields.setdefault("detaining_power_present", "no")
+        fields.setdefault("options_explained", True)
+    elif level == "witnessed" and not fields.get("present_parties"):
+        fields["present_parties"] = [_observer()]
+
+
+def _observer():
+    from cases.models import Party
+
+    existing = Party.objects.filter(name="Independent Observers").first()
+    return existing or party("Independent Observers", kind="ngo", country="CH")
+
+
+def neutral_party():
+    """Return the ICRC: the neutral body whose private interviews verify a statement."""
+    from cases.models import Party
+
+    existing = Party.objects.filter(name="International Committee of the Red Cross").first()
+    return existing or party(
+        "International Committee of the Red Cross",
+        kind="international_organisation",
+        country="CH",
+        is_neutral=True,
+    )
+
+
+def verified_wish(case_obj, option: str, destination: str = "", **kwargs):
+    """Record what the person told the ICRC in private: a statement that earns 'verified'."""
+    fields = {
+        "option": option,
+        "destination_country": destination,
+        "stated_on": timezone.localdate(),
+        "setting": "private_neutral_interview",
+        "heard_by": neutral_party(),
+        "detaining_power_present": "no",
+        "options_explained": True,
+        "verification": "verified",
+    }
     fields.update(kwargs)
     return services.intention_record(actor=SYSTEM, case=case_obj, **fields)
 
@@ -95,9 +152,24 @@ def _shortest_path(transitions, start: str, goal: str) -> list[str]:
 
 
 def advance_case(case_obj, status: str):
-    """Move a case to ``status`` along a shortest allowed path, one service call per step."""
+    """Move a case to ``status`` along a shortest allowed path, one service call per step.
+
+    A step that moves the person across a border first records his verified wish for it, so
+    that the consent gate opens (tests of the gate itself build their statements by hand).
+    """
     for step in _shortest_path(CASE_TRANSITIONS, case_obj.status, status):
-        case_obj = services.case_change_status(actor=SYSTEM, case=case_obj, status=step)
+        extra = {}
+        option = consent.GATED_CASE_STATUSES.get(step)
+        if option == "third_state":
+            extra["destination_country"] = "KR"
+        if (
+            option
+            and not consent.check(
+                case_obj, consent.Move(option, extra.get("destination_country", ""))
+            ).passed
+        ):
+            verified_wish(case_obj, option, extra.get("destination_country", ""))
+        case_obj = services.case_change_status(actor=SYSTEM, case=case_obj, status=step, **extra)
     return case_obj
 
 

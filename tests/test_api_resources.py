@@ -354,7 +354,8 @@ def test_file_update_transition_and_position(officer_client):
             == 200
         )
     gate = officer_client.post(f"{url}transition/", {"status": "executed"}, format="json")
-    assert gate.status_code == 400 and "Consent gate" in gate.json()["status"][0]
+    assert gate.status_code == 409 and gate.json()["detail"].startswith("Consent gate")
+    assert {p["code"] for p in gate.json()["problems"]} >= {"no_statement"}
     assert officer_client.delete(url).status_code == 405
     assert Request.objects.get(uuid=body["uuid"]).status == "scheduled"
 
@@ -416,7 +417,7 @@ def _populate(count: int):
         # every read needs, and for the sensitive fields.
         ("parties", 4),  # count, rows with parent and version, permissions (2)
         ("sources", 4),  # count, rows with version, permissions (2)
-        ("intentions", 4),  # count, rows with case, parties, source, permissions (2)
+        ("intentions", 5),  # count, rows with case, parties, source, present, permissions (2)
         ("requests", 5),  # count, rows, positions with party and source, permissions (2)
     ],
 )

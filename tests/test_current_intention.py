@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 SETTING_FOR = {
     "reported": "hearsay",
     "stated": "legislator_interview",
-    "witnessed": "media_interview",
+    "witnessed": "official_interview",
     "verified": "private_neutral_interview",
     "reconfirmed": "private_neutral_interview",
 }
@@ -78,7 +78,9 @@ def test_single_statement_is_current_and_flagged_unverified(case):
 @pytest.mark.parametrize("level", ["verified", "reconfirmed"])
 def test_verified_levels_set_the_verified_flag(case, level):
     """Verified and reconfirmed statements set the flag; filtering can rely on it."""
-    assert_current(case, state(case, on=1, level=level))
+    if level == "reconfirmed":
+        state(case, on=1, level="verified")  # what a reconfirmation confirms
+    assert_current(case, state(case, on=2, level=level))
     assert Case.objects.filter(current_intention_verified=True).get() == case
 
 
@@ -103,27 +105,29 @@ def test_same_day_statements_go_by_order_of_recording(case):
     assert_current(case, later)
 
 
-def test_newer_hearsay_does_not_displace_an_older_direct_statement(case):
-    """A second-hand report does not outrank what was stated directly and recorded."""
-    stated = state(case, on=1)
-    state(case, on=20, level="reported", option="return_home")
-    assert_current(case, stated)
+def test_newer_hearsay_is_what_he_now_says(case):
+    """A newer change of mind counts even when only reported; its level is shown beside it."""
+    state(case, on=1)
+    hearsay = state(case, on=20, level="reported", option="return_home")
+    row = assert_current(case, hearsay)
+    assert row.current_intention_verification == "reported"
 
 
-def test_verified_statement_outranks_newer_unverified_ones(case):
-    """A verified statement is current even when hearsay and direct statements are newer."""
-    verified = state(case, on=1, level="verified", option="undecided")
+def test_a_newer_unverified_statement_displaces_an_older_verified_one(case):
+    """An old verified wish does not outrank a newer "undecided": the newest statement counts."""
+    state(case, on=1, level="verified", option="return_home")
     state(case, on=10, level="witnessed")
-    state(case, on=15, level="stated")
-    state(case, on=20, level="reported", option="return_home")
-    assert_current(case, verified)
+    undecided = state(case, on=15, level="stated", option="undecided")
+    row = assert_current(case, undecided)
+    assert row.current_intention_verified is False
 
 
-def test_each_level_outranks_the_ones_below(case):
-    """Recording statements from weakest to strongest moves the current intention each time."""
-    for day, level in enumerate(["reported", "stated", "witnessed", "verified", "reconfirmed"]):
-        # Older days for stronger levels: rank wins over recency.
-        assert_current(case, state(case, on=20 - day, level=level))
+def test_level_does_not_outrank_recency(case):
+    """Recording ever stronger statements about ever older days never moves the current one."""
+    newest = state(case, on=20, level="reported")
+    for day, level in enumerate(["stated", "witnessed", "verified"], start=1):
+        state(case, on=20 - day, level=level)
+        assert_current(case, newest)
 
 
 def test_change_of_mind_through_supersede_keeps_the_old_statement(case):
@@ -153,11 +157,11 @@ def test_change_of_mind_through_supersede_keeps_the_old_statement(case):
     ]
 
 
-def test_superseding_a_lower_level_statement_leaves_a_higher_one_current(case):
-    """Superseding hearsay with newer hearsay does not move past a direct statement."""
-    stated = state(case, on=1)
+def test_superseding_a_statement_makes_the_newer_one_current_whatever_its_level(case):
+    """Superseding hearsay with newer hearsay makes the newer hearsay current."""
+    state(case, on=1)
     hearsay = state(case, on=5, level="reported", option="return_home")
-    services.intention_supersede(
+    newer = services.intention_supersede(
         actor=SYSTEM,
         intention=hearsay,
         option="remain",
@@ -165,9 +169,12 @@ def test_superseding_a_lower_level_statement_leaves_a_higher_one_current(case):
         setting="hearsay",
         verification="reported",
     )
-    assert_current(case, stated)
+    assert_current(case, newer)
     event = TimelineEvent.objects.filter(case=case).latest("case_seq")
-    assert "current_intention" not in event.changes
+    assert event.changes["current_intention"] == [
+        "Return home, reported, 2025-03-05",
+        "Remain in the detaining state, reported, 2025-03-09",
+    ]
 
 
 def test_only_an_active_statement_can_be_superseded(case):
@@ -224,9 +231,9 @@ def test_setting_aside_the_current_statement_falls_back_then_to_none(case, servi
 
 
 def test_setting_aside_a_statement_that_is_not_current_keeps_the_current_one(case):
-    """Contesting hearsay leaves the direct statement current; the event says nothing moved."""
-    direct = state(case, on=1)
-    hearsay = state(case, on=9, level="reported", option="return_home")
+    """Contesting older hearsay leaves the newer statement current; the event says so."""
+    hearsay = state(case, on=1, level="reported", option="return_home")
+    direct = state(case, on=9)
     services.intention_contest(actor=SYSTEM, intention=hearsay, reason="Single anonymous source")
     assert_current(case, direct)
     event = TimelineEvent.objects.filter(case=case).latest("case_seq")

@@ -8,6 +8,7 @@ services (with the clock set to the moment of each call) and compares rows and e
 from __future__ import annotations
 
 import io
+import uuid
 from collections import Counter
 
 import pytest
@@ -15,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
 
-from cases import choices, demo, services
+from cases import choices, consent, demo, services
 from cases.models import (
     Case,
     Note,
@@ -142,6 +143,10 @@ def _snapshot(*, with_uuids: bool) -> dict:
                         i.heard_by_role,
                         i.setting,
                         i.interpreter_supplied_by_id and i.interpreter_supplied_by.name,
+                        i.detaining_power_present,
+                        i.options_explained,
+                        i.duress_signs,
+                        sorted(p.name for p in i.present_parties.all()),
                         i.verification,
                         i.state,
                         i.version,
@@ -184,7 +189,10 @@ def _snapshot(*, with_uuids: bool) -> dict:
             e.person.working_name if e.person_id else None,
             e.kind,
             e.summary,
-            e.changes,
+            {
+                key: [value[0], uid(uuid.UUID(value[1]))] if key == "consent_statement" else value
+                for key, value in e.changes.items()
+            },
             e.occurred_at,
             e.occurred_precision,
             e.actor_label,
@@ -206,6 +214,8 @@ def _replay_through_services(calls: list[demo.Call], monkeypatch) -> None:
     real = {}
 
     def resolve(value):
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
         return real.get(id(value), value)
 
     for call in calls:
@@ -298,12 +308,25 @@ def test_statuses_follow_the_state_machines(generated):
 
 
 def test_no_consent_gated_request_executed_without_verified_consent(generated):
-    """An executed repatriation or transfer has a verified, matching current intention."""
-    executed = Request.objects.filter(
-        kind__in=choices.CONSENT_GATED_KINDS, status=choices.RequestStatus.EXECUTED
-    ).select_related("case")
+    """Every executed move names the statement that opened the gate, fresh and verified then."""
+    executed = Request.objects.filter(status=choices.RequestStatus.EXECUTED).select_related(
+        "case__person__power_depends_on", "case__detaining_party"
+    )
+    moves = 0
     for request in executed:
-        assert services.consent_gate_problems(request, request.case) == []
+        move = consent.move_for_request(request)
+        if move is None:
+            continue
+        moves += 1
+        event = TimelineEvent.objects.get(
+            subject_uuid=request.uuid, kind="request.status_changed", changes__status__1="executed"
+        )
+        statement = StatedIntention.objects.get(uuid=event.changes["consent_statement"][1])
+        assert statement.verification in choices.VERIFIED_LEVELS
+        assert statement.option == move.option
+        age = (event.occurred_at.date() - statement.stated_on).days
+        assert 0 <= age <= consent.max_age_days()
+    assert moves
 
 
 def test_every_generated_row_passes_validation(generated):

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from cases.consent import ConsentRefused
 from cases.services import StaleObjectError
 
 
@@ -20,6 +21,17 @@ class PreconditionRequired(exceptions.APIException):
         "'version' field, so that a colleague's change is never silently overwritten."
     )
     default_code = "precondition_required"
+
+
+class ConsentGateClosed(exceptions.APIException):
+    """The consent gate refused a move; the answer lists each unmet condition."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "consent_refused"
+
+    def __init__(self, refusal: ConsentRefused):
+        super().__init__(refusal.messages[0])
+        self.problems = [problem.as_dict() for problem in refusal.decision.problems]
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -45,14 +57,18 @@ def django_validation_detail(error: DjangoValidationError) -> dict:
 
 
 def exception_handler(exc, context):
-    """Turn service errors into 400/412 responses, then let DRF handle the rest."""
-    if isinstance(exc, DjangoValidationError):
+    """Turn service errors into 400/409/412 responses, then let DRF handle the rest."""
+    if isinstance(exc, ConsentRefused):
+        exc = ConsentGateClosed(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(django_validation_detail(exc))
     elif isinstance(exc, StaleObjectError):
         exc = PreconditionFailed(str(exc), current_version=exc.current_version)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, ConsentGateClosed):
+        response.data = {"detail": str(exc.detail), "problems": exc.problems}
     if isinstance(exc, PreconditionFailed):
         response.data = {"detail": str(exc.detail), "current_version": exc.current_version}
         if exc.current_version is not None:

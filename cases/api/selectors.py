@@ -30,6 +30,7 @@ from cases.models import (
     PersonName,
     Position,
     Request,
+    RiskAssessment,
     Source,
     StatedIntention,
 )
@@ -203,7 +204,12 @@ def api_intentions() -> QuerySet[StatedIntention]:
     """Return intentions with the case, the parties, the source and the superseded one."""
     return StatedIntention.objects.select_related(
         "case", "heard_by", "interpreter_supplied_by", "source", "supersedes"
-    )
+    ).prefetch_related("present_parties")
+
+
+def api_risk_assessments() -> QuerySet[RiskAssessment]:
+    """Return risk assessments with the case, the assessing party and the source."""
+    return RiskAssessment.objects.select_related("case", "assessed_by", "source")
 
 
 def api_requests() -> QuerySet[Request]:

@@ -18,7 +18,17 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from cases import choices, sensitive
-from cases.models import Case, Party, Person, PersonName, Position, Request, Source, StatedIntention
+from cases.models import (
+    Case,
+    Party,
+    Person,
+    PersonName,
+    Position,
+    Request,
+    RiskAssessment,
+    Source,
+    StatedIntention,
+)
 
 
 def sensitive_allowed(context) -> bool:
@@ -173,6 +183,7 @@ class PartySerializer(serializers.ModelSerializer):
             "kind",
             "country",
             "parent",
+            "is_neutral",
             "created_at",
             "version",
         ]
@@ -273,6 +284,7 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
     destination_country = CountryField(allow_blank=True, read_only=True)
     heard_by = PartyRefSerializer(read_only=True)
     interpreter_supplied_by = PartyRefSerializer(read_only=True)
+    present_parties = PartyRefSerializer(many=True, read_only=True)
     verified = serializers.BooleanField(source="is_verified", read_only=True)
     supersedes = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     source = SourceRefSerializer(read_only=True)
@@ -295,6 +307,10 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "heard_by_role",
             "setting",
             "interpreter_supplied_by",
+            "present_parties",
+            "detaining_power_present",
+            "options_explained",
+            "duress_signs",
             "verification",
             "verified",
             "state",
@@ -305,6 +321,75 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
             "recorded_at",
             "archived_at",
         ]
+
+
+class RiskAssessmentSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+    """An assessment of the risk of harm on return; what it rests on needs the permission."""
+
+    redacted = redacted_field()
+
+    url = DetailUrlField("api:risk-assessment-detail")
+    case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    destination_country = CountryField(allow_blank=True, read_only=True)
+    assessed_by = PartyRefSerializer(read_only=True, allow_null=True)
+    source = SourceRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RiskAssessment
+        fields = [
+            "url",
+            "uuid",
+            "case",
+            "destination_country",
+            "level",
+            "persecution",
+            "torture",
+            "reprisal",
+            "family_at_risk",
+            "basis",
+            "assessed_by",
+            "assessor",
+            "assessed_on",
+            "source",
+            "redacted",
+            "recorded_at",
+        ]
+
+
+class ProblemSerializer(serializers.Serializer):
+    """One unmet condition of the consent gate."""
+
+    code = serializers.CharField(help_text="Stable code, e.g. not_verified, stale, high_risk.")
+    message = serializers.CharField(help_text="What is missing, in a sentence.")
+
+
+class MoveSerializer(serializers.Serializer):
+    """A move across a border."""
+
+    option = serializers.ChoiceField(
+        choices=[choices.IntentionOption.RETURN_HOME, choices.IntentionOption.THIRD_STATE]
+    )
+    destination = serializers.CharField(allow_blank=True)
+
+
+class ConsentDecisionSerializer(serializers.Serializer):
+    """The consent gate's answer for one move on one day."""
+
+    move = MoveSerializer()
+    on = serializers.DateField()
+    passed = serializers.BooleanField()
+    statement = serializers.UUIDField(
+        allow_null=True, help_text="The current intention the answer rests on."
+    )
+    level = serializers.CharField(allow_null=True, help_text="Its verification level.")
+    problems = ProblemSerializer(many=True)
+
+
+class ConsentRefusalSerializer(serializers.Serializer):
+    """A write refused by the consent gate (409): nothing was written."""
+
+    detail = serializers.CharField()
+    problems = ProblemSerializer(many=True)
 
 
 class PositionSerializer(serializers.ModelSerializer):
@@ -588,6 +673,10 @@ class PartyInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=choices.PartyKind.choices)
     country = CountryField(required=False, allow_blank=True)
     parent = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    is_neutral = serializers.BooleanField(
+        required=False,
+        help_text="A neutral or humanitarian body whose private interviews verify statements.",
+    )
 
 
 class SourceInputSerializer(InputSerializer):
@@ -675,6 +764,11 @@ class CaseTransitionSerializer(InputSerializer):
     occurred_precision = serializers.ChoiceField(
         choices=choices.DatePrecision.choices, required=False
     )
+    destination_country = CountryField(
+        required=False,
+        allow_blank=True,
+        help_text="For transferred_third_state: where to (default: the scheduled transfer's).",
+    )
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
 
@@ -708,7 +802,24 @@ class IntentionInputSerializer(InputSerializer):
     interpreter_supplied_by = PublicIdField(
         queryset=Party.objects.all(), required=False, allow_null=True
     )
-    verification = serializers.ChoiceField(choices=choices.Verification.choices)
+    present_parties = serializers.ListField(
+        child=PublicIdField(queryset=Party.objects.all()),
+        required=False,
+        max_length=50,
+        help_text="Parties present besides who heard it (their uuids).",
+    )
+    detaining_power_present = serializers.ChoiceField(
+        choices=choices.Presence.choices, required=False
+    )
+    options_explained = serializers.BooleanField(required=False)
+    duress_signs = serializers.CharField(required=False, allow_blank=True)
+    verification = serializers.ChoiceField(
+        choices=choices.Verification.choices,
+        help_text="Must be earned by how it was heard: hearsay is at most reported; letters "
+        "and media interviews at most stated; witnessed needs an independent party present; "
+        "verified a private interview by a neutral body; reconfirmed an earlier verified "
+        "statement of the same wish.",
+    )
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
     def validate(self, attrs):
@@ -780,6 +891,35 @@ class RequestTransitionSerializer(InputSerializer):
         choices=choices.DatePrecision.choices, required=False
     )
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class RiskAssessmentInputSerializer(InputSerializer):
+    """Input for ``risk_assessment_record``."""
+
+    case = PublicIdField(queryset=Case.objects.all())
+    destination_country = CountryField(
+        required=False, allow_blank=True, help_text="Empty for his own state."
+    )
+    level = serializers.ChoiceField(choices=choices.RiskLevel.choices)
+    persecution = serializers.BooleanField(required=False)
+    torture = serializers.BooleanField(required=False)
+    reprisal = serializers.BooleanField(required=False)
+    family_at_risk = serializers.BooleanField(required=False)
+    basis = serializers.CharField()
+    assessed_by = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
+    assessor = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    assessed_on = serializers.DateField()
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class ConsentQuerySerializer(serializers.Serializer):
+    """Query of the consent gate's answer: which move, and on which day."""
+
+    option = serializers.ChoiceField(
+        choices=[choices.IntentionOption.RETURN_HOME, choices.IntentionOption.THIRD_STATE]
+    )
+    destination = CountryField(required=False, allow_blank=True)
+    on = serializers.DateField(required=False, help_text="Default today.")
 
 
 class PositionInputSerializer(InputSerializer):

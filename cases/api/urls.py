@@ -27,6 +27,7 @@ router.register("persons", views.PersonViewSet, basename="person")
 router.register("parties", views.PartyViewSet, basename="party")
 router.register("intentions", views.IntentionViewSet, basename="intention")
 router.register("requests", views.RequestViewSet, basename="request")
+router.register("risk-assessments", views.RiskAssessmentViewSet, basename="risk-assessment")
 router.register("sources", views.SourceViewSet, basename="source")
 
 urlpatterns = [

@@ -23,7 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from cases import access, services
+from cases import access, consent, services
 from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
 from cases.api import serializers as s
 from cases.api.exceptions import PreconditionRequired
@@ -34,6 +34,7 @@ from cases.filters import (
     PartyFilterSet,
     PersonFilterSet,
     RequestFilterSet,
+    RiskAssessmentFilterSet,
     SourceFilterSet,
 )
 from cases.models import Party, Source
@@ -204,6 +205,12 @@ IF_MATCH = OpenApiParameter(
     description='The row\'s ETag, e.g. "3"; or send a "version" field in the body.',
 )
 READ_ERRORS = {401: ERRORS[401], 403: ERRORS[403]}
+CONSENT_REFUSED = {
+    409: OpenApiResponse(
+        s.ConsentRefusalSerializer,
+        description="Refused by the consent gate; each problem has a code and a sentence.",
+    )
+}
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
@@ -550,10 +557,17 @@ class CaseViewSet(ResourceViewSet):
     @extend_schema(
         summary="Change a case's status",
         description="Moves the case along its state machine; a refused move lists the "
-        "allowed ones. A version (If-Match or field) is checked when sent.",
+        "allowed ones. Repatriated and transferred_third_state pass the consent gate (409 "
+        "when it refuses). A version (If-Match or field) is checked when sent.",
         request=s.CaseTransitionSerializer,
         parameters=[IF_MATCH],
-        responses={200: s.CaseDetailSerializer, **ERRORS, **NOT_FOUND, 412: LOCKING[412]},
+        responses={
+            200: s.CaseDetailSerializer,
+            **ERRORS,
+            **NOT_FOUND,
+            **CONSENT_REFUSED,
+            412: LOCKING[412],
+        },
     )
     @action(detail=True, methods=["post"], write_permission="cases.change_case")
     def transition(self, request, uuid=None):
@@ -568,6 +582,25 @@ class CaseViewSet(ResourceViewSet):
             **fields,
         )
         return self.row_response(case.pk)
+
+    @extend_schema(
+        summary="Ask the consent gate about a move",
+        description="Whether the person may be moved across a border today (or on ``on``): "
+        "back home, or to a named third state. The answer names the statement it rests on "
+        "and each unmet condition; nothing is written.",
+        parameters=[s.ConsentQuerySerializer],
+        responses={200: s.ConsentDecisionSerializer, **READ_ERRORS, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path="consent")
+    def consent(self, request, uuid=None):
+        case = self.get_object()
+        query = s.ConsentQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        move = consent.Move(
+            query.validated_data["option"], query.validated_data.get("destination", "")
+        )
+        decision = consent.check(case, move, on=query.validated_data.get("on"))
+        return Response(decision.as_dict())
 
 
 # --------------------------------------------------------------------------------------------
@@ -656,6 +689,48 @@ class IntentionViewSet(ResourceViewSet):
 
 
 # --------------------------------------------------------------------------------------------
+# Risk on return
+# --------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List risk assessments",
+        responses={200: s.RiskAssessmentSerializer, **READ_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Read a risk assessment",
+        responses={200: s.RiskAssessmentSerializer, **READ_ERRORS, **NOT_FOUND},
+    ),
+    create=extend_schema(
+        summary="Record a risk assessment",
+        description="Assessments are never edited: a newer one for the same state replaces "
+        "it for the consent gate, which refuses a return against a high risk.",
+        request=s.RiskAssessmentInputSerializer,
+        responses={201: s.RiskAssessmentSerializer, **ERRORS},
+    ),
+)
+class RiskAssessmentViewSet(ResourceViewSet):
+    """Assessments of the risk of harm on return, for him or his family."""
+
+    queryset = selectors.api_risk_assessments()
+    serializer_class = s.RiskAssessmentSerializer
+    filterset_class = RiskAssessmentFilterSet
+
+    def get_queryset(self):
+        return selectors.api_risk_assessments()
+
+    def create(self, request, *args, **kwargs):
+        fields, reason = _without_common(self.validated(s.RiskAssessmentInputSerializer))
+        row = services.risk_assessment_record(actor=actor_for(request), reason=reason, **fields)
+        return self.row_response(row.pk, status.HTTP_201_CREATED)
+
+    def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        row = self.get_queryset().get(pk=pk)
+        return Response(self.get_serializer(row).data, status=status_code)
+
+
+# --------------------------------------------------------------------------------------------
 # Requests and positions
 # --------------------------------------------------------------------------------------------
 
@@ -719,11 +794,18 @@ class RequestViewSet(ResourceViewSet):
 
     @extend_schema(
         summary="Change a request's status",
-        description="Moves the request along its state machine; executing a repatriation or "
-        "transfer passes the consent gate. A version (If-Match or field) is checked when sent.",
+        description="Moves the request along its state machine; executing one that moves the "
+        "person across a border passes the consent gate (409 when it refuses). A version "
+        "(If-Match or field) is checked when sent.",
         request=s.RequestTransitionSerializer,
         parameters=[IF_MATCH],
-        responses={200: s.RequestSerializer, **ERRORS, **NOT_FOUND, 412: LOCKING[412]},
+        responses={
+            200: s.RequestSerializer,
+            **ERRORS,
+            **NOT_FOUND,
+            **CONSENT_REFUSED,
+            412: LOCKING[412],
+        },
     )
     @action(detail=True, methods=["post"], write_permission="cases.change_request")
     def transition(self, request, uuid=None):

@@ -1,0 +1,519 @@
+"""The consent gate, and how a statement earns its verification level.
+
+No one is moved across a border or handed over against his verified will. One function,
+``check``, decides for a case and a move (back to his own state, or to a named third state)
+on a given day; every path that moves a person calls it through ``require``: a request
+becoming ``executed``, a case becoming ``repatriated`` or ``transferred_third_state``, the
+admin's forms and actions, the API, management commands, the seed loader and the demo
+generator. A refusal names each unmet condition; a pass names the statement that opened it.
+
+The gate passes only when the case's current intention (its newest active statement):
+
+- was heard at level ``verified`` or ``reconfirmed``, and the circumstances recorded with it
+  earn that level (``verification_problems``);
+- names the same option (and, for a third state, the same destination) as the move;
+- was made on a known day, no later than the move and at most
+  ``TRACKER_CONSENT_MAX_AGE_DAYS`` (default 30) before it;
+
+and, for a return to a state whose national he is (non-refoulement): no asylum or
+protection request of the case is pending or granted, and the latest risk assessment for
+that state is not ``high``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cases import choices
+from cases.choices import IntentionOption, RequestKind, RequestStatus, Verification
+
+#: Request kinds that move the person back to his own state when executed.
+RETURN_KINDS = frozenset(
+    {
+        RequestKind.REPATRIATION,
+        RequestKind.DIRECT_MEDICAL_REPATRIATION,
+        RequestKind.EXCHANGE_INCLUSION,
+    }
+)
+#: Case statuses that mean the person left custody for another state, and the option each
+#: needs the person to have chosen.
+GATED_CASE_STATUSES = {
+    choices.CaseStatus.REPATRIATED: IntentionOption.RETURN_HOME,
+    choices.CaseStatus.TRANSFERRED_THIRD_STATE: IntentionOption.THIRD_STATE,
+}
+#: Request statuses of an asylum or protection request that block a return: not yet
+#: decided, or granted.
+ASYLUM_PENDING = frozenset(
+    {RequestStatus.FILED, RequestStatus.ACKNOWLEDGED, RequestStatus.UNDER_REVIEW}
+)
+ASYLUM_GRANTED = frozenset(
+    {RequestStatus.ACCEPTED, RequestStatus.SCHEDULED, RequestStatus.EXECUTED}
+)
+#: Date precisions that say on which day a statement was made.
+DAY_PRECISIONS = frozenset({choices.DatePrecision.DAY, choices.DatePrecision.EXACT})
+#: Settings whose statements can be no more than reported, or than stated.
+HEARSAY_SETTINGS = frozenset({choices.StatementSetting.HEARSAY})
+INDIRECT_SETTINGS = frozenset(
+    {choices.StatementSetting.LETTER, choices.StatementSetting.MEDIA_INTERVIEW}
+)
+#: Kinds of party that can be independent witnesses when not part of either power.
+INDEPENDENT_KINDS = frozenset({choices.PartyKind.INTERNATIONAL_ORGANISATION, choices.PartyKind.NGO})
+
+
+def max_age_days() -> int:
+    """Return how many days a verified statement stays fresh for the gate."""
+    return int(getattr(settings, "TRACKER_CONSENT_MAX_AGE_DAYS", 30))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One unmet condition: a stable code for programs and a sentence for people."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the problem as JSON."""
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move across a border: back to his own state, or to a named third state."""
+
+    option: str
+    destination: str = ""
+
+    @property
+    def label(self) -> str:
+        """Return e.g. "transfer to a third state (KR)"."""
+        text = IntentionOption(self.option).label.lower()
+        return f"{text} ({self.destination})" if self.destination else text
+
+
+@dataclass
+class Decision:
+    """The gate's answer for one case, one move and one day."""
+
+    move: Move
+    on: dt.date
+    intention: object | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Return whether the gate is open."""
+        return not self.problems
+
+    def changes(self) -> dict[str, list]:
+        """Return what a pass adds to the event of the move: which statement opened it."""
+        intention = self.intention
+        return {
+            "consent_statement": [None, str(intention.uuid)],
+            "consent_level": [None, intention.verification],
+            "consent_stated_on": [None, intention.stated_on.isoformat()],
+        }
+
+    def as_dict(self) -> dict:
+        """Return the answer as JSON, for the API and the pages."""
+        intention = self.intention
+        return {
+            "move": {"option": self.move.option, "destination": self.move.destination},
+            "on": self.on.isoformat(),
+            "passed": self.passed,
+            "statement": str(intention.uuid) if intention is not None else None,
+            "level": intention.verification if intention is not None else None,
+            "problems": [problem.as_dict() for problem in self.problems],
+        }
+
+
+class ConsentRefused(ValidationError):
+    """The gate is closed for this move; nothing was written."""
+
+    def __init__(self, decision: Decision, field_name: str = "status"):
+        self.decision = decision
+        reasons = "; ".join(problem.message for problem in decision.problems)
+        super().__init__(
+            {field_name: [f"Consent gate: {decision.move.label} is refused because {reasons}."]}
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Earned verification
+# --------------------------------------------------------------------------------------------
+
+
+def _roots(parties: Iterable) -> set[int]:
+    return {party.root_id() for party in parties if party is not None}
+
+
+def _own_power_roots(case) -> set[int]:
+    """Return the root party ids of the detaining power and of the power he depends on."""
+    return _roots([case.detaining_party, case.person.power_depends_on])
+
+
+def _is_independent(party, case) -> bool:
+    if party is None or party.root_id() in _own_power_roots(case):
+        return False
+    return party.is_neutral or party.kind in INDEPENDENT_KINDS
+
+
+def level_problems(
+    intention,
+    present_parties: Iterable,
+    *,
+    level: str | None = None,
+    has_earlier_verified: bool | None = None,
+) -> list[str]:
+    """Return why ``intention``'s circumstances do not earn ``level`` (its own by default).
+
+    Each sentence names the rule that refuses the level. ``present_parties`` are the parties
+    recorded as present besides who heard the statement; ``has_earlier_verified`` says
+    whether an earlier verified statement of the same option and destination exists (read
+    from the database when not given).
+    """
+    level = level or intention.verification
+    present = [p for p in present_parties if p is not None]
+    case = intention.case
+    setting = intention.setting
+    setting_label = choices.StatementSetting(setting).label.lower() if setting else "statement"
+    problems: list[str] = []
+    if level == Verification.REPORTED:
+        return problems
+    if setting in HEARSAY_SETTINGS:
+        return ["hearsay is at most 'reported'"]
+    if level == Verification.STATED:
+        return problems
+    if setting in INDIRECT_SETTINGS:
+        return [f"a {setting_label} is at most 'stated'"]
+    if level == Verification.WITNESSED:
+        if not any(_is_independent(p, case) for p in [intention.heard_by, *present]):
+            problems.append(
+                "'witnessed' needs an independent party (a neutral body, an international "
+                "organisation or an NGO outside both powers) recorded as present"
+            )
+        return problems
+    # verified and reconfirmed: a private interview by a neutral body, without the detaining
+    # power's staff, after the person was told his options, with no sign of duress.
+    if setting != choices.StatementSetting.PRIVATE_NEUTRAL_INTERVIEW:
+        problems.append(
+            f"'{level}' needs a private interview by a neutral body, not a {setting_label}"
+        )
+    heard_by = intention.heard_by
+    if heard_by is None or not heard_by.is_neutral:
+        problems.append(
+            f"'{level}' needs the statement heard by a neutral or humanitarian body "
+            "(a party marked neutral, such as the ICRC)"
+        )
+    detaining_root = case.detaining_party.root_id()
+    detaining_listed = any(p.root_id() == detaining_root for p in present)
+    if intention.detaining_power_present != choices.Presence.NO or detaining_listed:
+        problems.append(
+            f"'{level}' needs it recorded that no staff of the detaining power were present"
+        )
+    if not intention.options_explained:
+        problems.append(
+            f"'{level}' needs the person told his options and their consequences beforehand"
+        )
+    if (intention.duress_signs or "").strip():
+        problems.append(f"'{level}' cannot be given to a statement with signs of duress")
+    if has_earlier_verified is None and level == Verification.RECONFIRMED:
+        has_earlier_verified = _has_earlier_verified(intention)
+    if level == Verification.RECONFIRMED and not has_earlier_verified:
+        problems.append(
+            "'reconfirmed' needs an earlier verified statement of the same option and destination"
+        )
+    return problems
+
+
+def _has_earlier_verified(intention) -> bool:
+    from cases.models import StatedIntention
+
+    earlier = StatedIntention.objects.filter(
+        case_id=intention.case_id,
+        option=intention.option,
+        destination_country=intention.destination_country,
+        verification__in=choices.VERIFIED_LEVELS,
+        state__in=[choices.IntentionState.ACTIVE, choices.IntentionState.SUPERSEDED],
+        archived_at__isnull=True,
+        stated_on__lte=intention.stated_on,
+    )
+    if intention.pk is not None:
+        earlier = earlier.exclude(pk=intention.pk)
+    return earlier.exists()
+
+
+def check_level(
+    intention, present_parties: Iterable, *, has_earlier_verified: bool | None = None
+) -> None:
+    """Raise a ``ValidationError`` on ``verification`` when the level is not earned."""
+    problems = level_problems(intention, present_parties, has_earlier_verified=has_earlier_verified)
+    if problems:
+        raise ValidationError(
+            {
+                "verification": [
+                    f"'{intention.verification}' is not earned: " + "; ".join(problems) + "."
+                ]
+            }
+        )
+
+
+def highest_earned_level(intention, present_parties: Iterable) -> str:
+    """Return the highest level the statement's circumstances earn."""
+    present = list(present_parties)
+    best = Verification.REPORTED
+    for level in Verification.values:
+        if not level_problems(intention, present, level=level):
+            best = level
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# The gate
+# --------------------------------------------------------------------------------------------
+
+
+def own_states(person) -> set[str]:
+    """Return the ISO codes of the states the person is a national of or depends on."""
+    codes = {country.code for country in person.nationalities if country.code}
+    power = person.power_depends_on
+    if power is not None and power.country:
+        codes.add(power.country.code)
+    return codes
+
+
+def move_for_request(request) -> Move | None:
+    """Return the move that executing ``request`` makes, or None when it moves no one.
+
+    Repatriations and inclusion in an exchange return him home; a transfer goes to its
+    destination; medical treatment abroad crosses a border too.
+    """
+    destination = request.destination_country.code or ""
+    if request.kind in RETURN_KINDS:
+        return Move(IntentionOption.RETURN_HOME, destination)
+    if request.kind == RequestKind.THIRD_STATE_TRANSFER:
+        return Move(IntentionOption.THIRD_STATE, destination)
+    if request.kind == RequestKind.MEDICAL_TREATMENT and destination:
+        held_in = request.case.detaining_party.country.code or ""
+        if destination == held_in:
+            return None
+        if destination in own_states(request.case.person):
+            return Move(IntentionOption.RETURN_HOME, destination)
+        return Move(IntentionOption.THIRD_STATE, destination)
+    return None
+
+
+def move_for_case_status(case, status: str, destination: str = "") -> Move | None:
+    """Return the move that ``status`` records, or None when the status moves no one.
+
+    A transfer's destination is the one given, else that of the case's latest scheduled or
+    executed transfer request; without either it stays empty and the gate refuses.
+    """
+    option = GATED_CASE_STATUSES.get(status)
+    if option is None:
+        return None
+    home = own_states(case.person)
+    if option == IntentionOption.RETURN_HOME and destination and home and destination not in home:
+        raise ValidationError(
+            {
+                "destination_country": f"A repatriation returns him to his own state "
+                f"({', '.join(sorted(home))}), not to {destination}; a move elsewhere is a "
+                "transfer to a third state."
+            }
+        )
+    if option == IntentionOption.THIRD_STATE and not destination:
+        transfer = (
+            case.requests.filter(
+                kind=RequestKind.THIRD_STATE_TRANSFER,
+                status__in=[RequestStatus.SCHEDULED, RequestStatus.EXECUTED],
+                archived_at__isnull=True,
+            )
+            .order_by("-updated_at", "-id")
+            .first()
+        )
+        destination = transfer.destination_country.code if transfer else ""
+    return Move(option, destination or "")
+
+
+def check(case, move: Move, *, on: dt.date | None = None) -> Decision:
+    """Return the gate's answer for moving ``case``'s person by ``move`` on day ``on``."""
+    from cases.selectors import current_intention_for
+
+    current = current_intention_for(case)
+    return decide(
+        case=case,
+        move=move,
+        on=on,
+        current=current,
+        present_parties=list(current.present_parties.all()) if current else [],
+        asylum_statuses=set(
+            case.requests.filter(kind=RequestKind.ASYLUM, archived_at__isnull=True).values_list(
+                "status", flat=True
+            )
+        ),
+        risks=list(case.risk_assessments.all()),
+    )
+
+
+def decide(
+    *,
+    case,
+    move: Move,
+    on: dt.date | None,
+    current,
+    present_parties: Iterable,
+    asylum_statuses: set[str],
+    risks: Iterable,
+    has_earlier_verified: bool | None = None,
+) -> Decision:
+    """Return the gate's answer from what is known of the case; ``check`` reads it for you.
+
+    ``current`` is the case's current intention (``selectors.current_intention_for``),
+    ``present_parties`` those recorded present at it, ``asylum_statuses`` the statuses of the
+    case's asylum or protection requests and ``risks`` its risk assessments.
+    """
+    on = on or timezone.localdate()
+    decision = Decision(move=move, on=on, intention=current)
+    problems = decision.problems
+    returning = move.option == IntentionOption.RETURN_HOME or (
+        move.destination and move.destination in own_states(case.person)
+    )
+
+    if move.option == IntentionOption.THIRD_STATE and not move.destination:
+        problems.append(Problem("destination_unknown", "the move names no destination"))
+    if current is None:
+        problems.append(Problem("no_statement", "the person has no active statement on record"))
+    else:
+        problems.extend(
+            _statement_problems(current, move, on, present_parties, has_earlier_verified)
+        )
+    if returning:
+        problems.extend(_return_problems(case, move, asylum_statuses, risks))
+    return decision
+
+
+def _statement_problems(current, move: Move, on: dt.date, present_parties, has_earlier_verified):
+    problems = []
+    if current.verification not in choices.VERIFIED_LEVELS:
+        problems.append(
+            Problem(
+                "not_verified",
+                f"his newest statement ({current.stated_on}) is only "
+                f"'{current.verification}'; it must be 'verified' (private interview by a "
+                "neutral body) or 'reconfirmed'",
+            )
+        )
+    else:
+        unearned = level_problems(
+            current, present_parties, has_earlier_verified=has_earlier_verified
+        )
+        if unearned:
+            problems.append(
+                Problem(
+                    "level_not_earned",
+                    f"his newest statement is recorded as '{current.verification}' but "
+                    "does not earn it: " + "; ".join(unearned),
+                )
+            )
+    if current.option != move.option:
+        problems.append(
+            Problem(
+                "option_mismatch",
+                f"his newest statement says '{current.get_option_display()}', "
+                f"not '{IntentionOption(move.option).label}'",
+            )
+        )
+    elif move.destination and current.destination_country.code not in ("", move.destination):
+        problems.append(
+            Problem(
+                "destination_mismatch",
+                f"his newest statement names {current.destination_country.code}, "
+                f"the move {move.destination}",
+            )
+        )
+    elif move.option == IntentionOption.THIRD_STATE and not current.destination_country:
+        problems.append(
+            Problem("destination_mismatch", "his newest statement names no destination")
+        )
+    if current.stated_on_precision not in DAY_PRECISIONS:
+        problems.append(
+            Problem(
+                "date_imprecise",
+                "his newest statement is dated only to the "
+                f"{current.stated_on_precision}; the gate needs the day it was made",
+            )
+        )
+    elif current.stated_on > on:
+        problems.append(
+            Problem(
+                "stated_after_move",
+                f"his newest statement ({current.stated_on}) is dated after the move ({on})",
+            )
+        )
+    elif (on - current.stated_on).days > max_age_days():
+        problems.append(
+            Problem(
+                "stale",
+                f"his newest statement is {(on - current.stated_on).days} days old; "
+                f"consent must be at most {max_age_days()} days old or reconfirmed at "
+                "handover",
+            )
+        )
+    return problems
+
+
+def _return_problems(case, move: Move, asylum_statuses: set[str], risks: Iterable):
+    problems = []
+    if asylum_statuses & ASYLUM_PENDING:
+        problems.append(
+            Problem(
+                "asylum_pending",
+                "an asylum or protection request is pending; no return before it is "
+                "decided or withdrawn (non-refoulement)",
+            )
+        )
+    if asylum_statuses & ASYLUM_GRANTED:
+        problems.append(
+            Problem(
+                "protection_granted",
+                "an asylum or protection request was granted; no return unless it is withdrawn",
+            )
+        )
+    states = {move.destination} if move.destination else own_states(case.person)
+    risk = latest_risk(case.person, risks, states)
+    if risk is not None and risk.level == choices.RiskLevel.HIGH:
+        problems.append(
+            Problem(
+                "high_risk", f"a high risk of harm on return was assessed on {risk.assessed_on}"
+            )
+        )
+    return problems
+
+
+def latest_risk(person, risks: Iterable, states: set[str]):
+    """Return the newest of ``risks`` for a return to one of ``states``, or None.
+
+    An assessment with no destination is about his own state.
+    """
+    own = own_states(person)
+    for risk in sorted(risks, key=lambda r: (r.assessed_on, r.pk or 0), reverse=True):
+        code = risk.destination_country.code or ""
+        if code in states if code else (states & own or not own):
+            return risk
+    return None
+
+
+def require(case, move: Move | None, *, on: dt.date | None = None) -> Decision | None:
+    """Return the gate's pass for ``move``, or raise ``ConsentRefused`` naming each problem."""
+    if move is None:
+        return None
+    decision = check(case, move, on=on)
+    if not decision.passed:
+        raise ConsentRefused(decision)
+    return decision
