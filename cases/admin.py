@@ -8,14 +8,20 @@ superseded or withdrawn, requests are withdrawn or lapse, and the timeline is ap
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.admin.options import get_content_type_for_model
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import router, transaction
-from django.db.models import CharField, F, Prefetch, Value
+from django.db.models import CharField, F, Prefetch, Q, Value
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Concat
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -41,6 +47,254 @@ from cases.models import (
 )
 from cases.selectors import case_timeline
 from cases.services import Actor, NameSpec, StaleObjectError
+
+# --------------------------------------------------------------------------------------------
+# Lookups: only those an admin declares, never one on a sensitive field without the permission
+# --------------------------------------------------------------------------------------------
+
+#: Fields whose values no lookup may reach for a user without ``cases.view_sensitive``, per
+#: model name: the shared list, plus what holds the same values in other shapes (a name
+#: variant's value and search key, an event's summary and changes).
+SENSITIVE_LOOKUP_FIELDS: dict[str, frozenset[str]] = {
+    **{name: frozenset(fields) for name, fields in sensitive.SENSITIVE_FIELDS.items()},
+    "personname": frozenset({"value", "search_key"}),
+    "timelineevent": frozenset({"summary", "changes"}),
+}
+
+#: The parts of a date hierarchy's query and the values each may take.
+_DATE_PARTS = {"year": (1, 9998), "month": (1, 12), "day": (1, 31)}
+
+#: What a query with a NUL character is told; no text field on either database holds one.
+NUL_REFUSAL = "The query holds a NUL character (%00), which no field can hold. Remove it."
+
+
+def _field_filter_parameters(model_admin, request, path: str, filter_class) -> set[str]:
+    """Return the query parameters a field list filter on ``path`` reads.
+
+    Django's own field filters are named here without building them (building some reads
+    the database); any other filter class is built and asked.
+    """
+    field = get_fields_from_path(model_admin.model, path)[-1]
+    if filter_class is None:
+        filter_class = next(
+            cls for test, cls in admin.FieldListFilter._field_list_filters if test(field)
+        )
+    if issubclass(filter_class, admin.EmptyFieldListFilter):
+        return {f"{path}__isempty"}
+    if issubclass(filter_class, admin.RelatedFieldListFilter):
+        return {f"{path}__{field.target_field.name}__exact", f"{path}__isnull"}
+    if issubclass(filter_class, admin.DateFieldListFilter):
+        return {f"{path}__gte", f"{path}__lt", *([f"{path}__isnull"] if field.null else [])}
+    if issubclass(filter_class, admin.BooleanFieldListFilter | admin.ChoicesFieldListFilter):
+        return {f"{path}__exact", f"{path}__isnull"}
+    if issubclass(filter_class, admin.AllValuesFieldListFilter):
+        return {path, f"{path}__isnull"}
+    spec = filter_class(field, request, {}, model_admin.model, model_admin, field_path=path)
+    return set(spec.expected_parameters())
+
+
+def declared_lookups(model_admin, request) -> frozenset[str]:
+    """Return the query parameters ``model_admin``'s change list declares.
+
+    They are the parameters of its list filters (a simple filter's ``parameter_name``, a field
+    filter's own lookups) and the year, month and day of its date hierarchy. The search box
+    (``q``) and Django's paging, ordering and popup parameters never reach a lookup.
+    """
+    declared: set[str] = set()
+    for item in model_admin.get_list_filter(request):
+        if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+            declared.add(item.parameter_name)
+        elif isinstance(item, list | tuple):
+            declared |= _field_filter_parameters(model_admin, request, item[0], item[1])
+        else:
+            declared |= _field_filter_parameters(model_admin, request, item, None)
+    if model_admin.date_hierarchy:
+        declared.update(f"{model_admin.date_hierarchy}__{part}" for part in _DATE_PARTS)
+    return frozenset(declared)
+
+
+def lookup_reaches_sensitive(model, lookup: str) -> bool:
+    """Return whether ``lookup`` (from ``model``, across relations) reads a sensitive field."""
+    for part in lookup.split(LOOKUP_SEP):
+        if part in SENSITIVE_LOOKUP_FIELDS.get(model._meta.model_name, ()):
+            return True
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False  # the rest are lookups and transforms of the field before
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+def _has_nul(query) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+class DeclaredLookupsMixin:
+    """Accept only the lookups the admin declares; refuse bad characters with a 400.
+
+    Django's ``lookup_allowed`` accepts a lookup on any of the model's own fields, JSON key
+    transforms and regular expressions included, so a change list's row count would answer
+    any question about any value. Here a query parameter is a lookup only when a list filter
+    or the date hierarchy declares it, and never one on a sensitive field for a user without
+    ``cases.view_sensitive``; anything else is Django's ``DisallowedModelAdminLookup``, a 400.
+    A NUL character in a change list's query is a 400 too, and is removed from a search term
+    (the autocomplete's included): PostgreSQL refuses it in text.
+
+    Every registered model admin carries this mixin; ``tests/test_admin_lookups.py`` walks
+    the registry. Admins that search differently override ``search_rows``, not
+    ``get_search_results``, so the term is cleaned first on every path.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup not in declared_lookups(self, request):
+            return False
+        user = getattr(request, "user", None)
+        if lookup_reaches_sensitive(self.model, lookup) and not sensitive.can_view_sensitive(user):
+            return False
+        field, _sep, part = lookup.rpartition(LOOKUP_SEP)
+        if self.date_hierarchy and field == self.date_hierarchy and part in _DATE_PARTS:
+            # Django builds the period's bounds outside its own error handling: year 9999
+            # or month 13 would be a server error.
+            low, high = _DATE_PARTS[part]
+            return str(value).isdigit() and low <= int(value) <= high
+        return True
+
+    def changelist_view(self, request, extra_context=None):
+        if _has_nul(request.GET):
+            return HttpResponseBadRequest(NUL_REFUSAL, content_type="text/plain; charset=utf-8")
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        return self.search_rows(request, queryset, search_term.replace("\x00", ""))
+
+    def search_rows(self, request, queryset, search_term):
+        """Return ``(rows, may_have_duplicates)`` for a search term free of NUL characters."""
+        return super().get_search_results(request, queryset, search_term)
+
+
+def guard_other_apps(site: admin.AdminSite, app_label: str = "cases") -> None:
+    """Give the admins other apps registered (users, groups, devices, lockouts) the mixin.
+
+    Their classes are subclassed with :class:`DeclaredLookupsMixin` first and registered again
+    in their place; the admins of ``app_label`` declare the mixin themselves.
+    """
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label == app_label or isinstance(model_admin, DeclaredLookupsMixin):
+            continue
+        admin_class = type(model_admin)
+        guarded = type(admin_class.__name__, (DeclaredLookupsMixin, admin_class), {})
+        site.unregister(model)
+        site.register(model, guarded)
+
+
+# --------------------------------------------------------------------------------------------
+# Django's change log and history: no sensitive text, the timeline instead
+# --------------------------------------------------------------------------------------------
+
+
+def log_label(obj) -> str:
+    """Return how Django's change log names ``obj``: its kind and reference or uuid, no text.
+
+    ``str()`` of a note is its text and of a name variant the name itself; the change log is
+    shown on history pages and kept apart from the timeline, so it holds no such text.
+    """
+    name = str(obj._meta.verbose_name).capitalize()
+    key = getattr(obj, "reference", None) or getattr(obj, "uuid", None) or obj.pk
+    return f"{name} {key}"
+
+
+class TimelineChangeLogMixin:
+    """Keep object text out of Django's change log; answer "History" with the timeline.
+
+    The log's ``object_repr`` and change message name objects by :func:`log_label`, and a
+    message is kept only in the structured form Django builds (no free text). The history
+    page shows the object's timeline events instead of the change log, redacted as the case
+    page's timeline is, and logs the sensitive values it shows.
+    """
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = []
+        if add:
+            message.append({"added": {}})
+        elif form.changed_data:
+            fields = [str(form.fields[n].label or n) for n in form.changed_data if n in form.fields]
+            message.append({"changed": {"fields": fields}})
+        for formset in formsets or ():
+            for verb, rows in (
+                ("added", formset.new_objects),
+                ("changed", [row for row, _fields in formset.changed_objects]),
+                ("deleted", formset.deleted_objects),
+            ):
+                message.extend(
+                    {verb: {"name": str(row._meta.verbose_name), "object": log_label(row)}}
+                    for row in rows
+                )
+        return message
+
+    def _log(self, request, obj, flag: int, message) -> LogEntry:
+        return LogEntry.objects.create(
+            user_id=request.user.pk,
+            content_type_id=get_content_type_for_model(obj).pk,
+            object_id=str(obj.pk),
+            object_repr=log_label(obj)[:200],
+            action_flag=flag,
+            change_message=json.dumps(message) if isinstance(message, list) else "",
+        )
+
+    def log_addition(self, request, obj, message):
+        return self._log(request, obj, ADDITION, message)
+
+    def log_change(self, request, obj, message):
+        return self._log(request, obj, CHANGE, message)
+
+    def log_deletions(self, request, queryset):
+        return [self._log(request, obj, DELETION, []) for obj in queryset]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["history_is_timeline"] = True  # the object tools call the link "Timeline"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_events(self, obj):
+        """Return the timeline events that make up ``obj``'s history."""
+        return TimelineEvent.objects.filter(subject_uuid=obj.uuid)
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        shown: list = []
+        events = self.history_events(obj).select_related("actor", "source")
+        rows = event_rows(events.order_by("-recorded_at", "-pk"), request.user, shown=shown)
+        if shown and sensitive.can_view_sensitive(request.user):
+            access.log_reads(
+                _merge_shown(shown), user=request.user, channel=access.ADMIN, path=request.path
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Timeline: {log_label(obj)}",
+            "subtitle": None,
+            "object_label": log_label(obj),
+            "object_id": obj.pk,
+            "opts": self.opts,
+            "timeline": rows,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/cases/timeline_history.html", context)
+
+
+def _merge_shown(shown) -> dict[tuple[str, Any], list[str]]:
+    """Return ``{(subject type, uuid): keys}`` from ``(subject type, uuid, keys)`` triples."""
+    reads: dict[tuple[str, Any], set[str]] = {}
+    for subject_type, subject_uuid, keys in shown:
+        reads.setdefault((subject_type, subject_uuid), set()).update(keys)
+    return {key: sorted(keys) for key, keys in reads.items()}
+
 
 # --------------------------------------------------------------------------------------------
 # Saving through the services
@@ -205,6 +459,23 @@ class SensitiveAdminMixin:
         values = sensitive.sensitive_values(obj)
         return {(obj._meta.model_name, obj.uuid): sorted(values)} if values else {}
 
+    def changelist_reads(self, request, rows) -> dict[tuple[str, Any], list[str]]:
+        """Return ``{(object_type, uuid): fields}`` of the sensitive values a list page shows."""
+        return {}
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if (
+            response.status_code == 200
+            and changelist is not None
+            and sensitive.can_view_sensitive(request.user)
+        ):
+            reads = self.changelist_reads(request, changelist.result_list)
+            if reads:
+                access.log_reads(reads, user=request.user, channel=access.ADMIN, path=request.path)
+        return response
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         context = getattr(response, "context_data", None) or {}
@@ -357,7 +628,12 @@ def _occurred_display(moment, precision: str) -> str:
 
 
 def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
-    """Return the case's events, newest first, prepared for the change page.
+    """Return the case's events, newest first, prepared for the change page (see event_rows)."""
+    return event_rows(case_timeline(case), user, shown=shown)
+
+
+def event_rows(events, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
+    """Return ``events``, in their order, prepared for a timeline table.
 
     Sensitive values are withheld from a ``user`` without the permission (``cases.sensitive``);
     for a user with it, ``(subject_type, subject_uuid, keys)`` of each event that shows
@@ -365,7 +641,7 @@ def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[d
     """
     rows = []
     allowed = user is None or sensitive.can_view_sensitive(user)
-    for event in case_timeline(case):
+    for event in events:
         data = {
             "kind": event.kind,
             "subject_type": event.subject_type,
@@ -424,7 +700,7 @@ class ReferenceForm(admin_forms.ServiceErrorsMixin, admin_forms.forms.ModelForm)
 
 
 @admin.register(Party)
-class PartyAdmin(ServiceModelAdmin):
+class PartyAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
     """States, forces, agencies, organisations, legislators and outlets."""
 
     form = ReferenceForm
@@ -458,7 +734,7 @@ class PartyAdmin(ServiceModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ServiceModelAdmin):
+class SourceAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
     """Reports, interviews and statements that facts are drawn from."""
 
     form = ReferenceForm
@@ -522,7 +798,9 @@ class PersonNameInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
+class PersonAdmin(
+    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, ServiceModelAdmin
+):
     """Detained persons: identity, service details, life status and name variants."""
 
     form = admin_forms.PersonAdminForm
@@ -584,8 +862,8 @@ class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             return self.search_fields
         return ("working_name",)
 
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+    def search_rows(self, request, queryset, search_term):
+        results, may_have_duplicates = super().search_rows(request, queryset, search_term)
         if search_term.strip():
             # The name variants the user may see, in any spelling, by the rules of the
             # shared name search (short spellings match whole words).
@@ -593,6 +871,17 @@ class PersonAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             if match is not None:
                 results = results | queryset.filter(match)
         return results, may_have_duplicates
+
+    def history_events(self, obj):
+        return TimelineEvent.objects.filter(Q(person=obj) | Q(subject_uuid=obj.uuid))
+
+    def changelist_reads(self, request, rows):
+        # The list shows the variants in ``shown_names``: true names to a user who may see them.
+        return {
+            ("person", person.uuid): [sensitive.NAMES]
+            for person in rows
+            if any(sensitive.is_hidden_name(n) for n in getattr(person, "shown_names", ()))
+        }
 
     @admin.display(description="name variants")
     def name_variants(self, obj):
@@ -925,7 +1214,9 @@ class RiskAssessmentInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedInl
 
 
 @admin.register(Case)
-class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
+class CaseAdmin(
+    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, ServiceModelAdmin
+):
     """One custody episode: the person, custody, statements, requests, notes and timeline."""
 
     form = admin_forms.CaseAdminForm
@@ -982,11 +1273,21 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             reads[key] = sorted(set(reads.get(key, ())) | set(keys))
         return reads
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def history_events(self, obj):
+        return TimelineEvent.objects.filter(case=obj)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The links beside a related field come from the wrapper Django puts around the
+        # widget after formfield_for_foreignkey, so they are switched off here.
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "assigned_officer" and formfield is not None:
-            # Logins are managed elsewhere; no shortcuts to add or delete one from a case.
-            for flag in ("can_add_related", "can_change_related", "can_delete_related"):
+            # Logins are managed elsewhere; no shortcuts to add, change, view or delete one.
+            for flag in (
+                "can_add_related",
+                "can_change_related",
+                "can_delete_related",
+                "can_view_related",
+            ):
                 setattr(formfield.widget, flag, False)
         return formfield
 
@@ -1022,7 +1323,7 @@ class CaseAdmin(SensitiveAdminMixin, ServiceModelAdmin):
             "closed_at",
         )
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_rows(self, request, queryset, search_term):
         """Search as the analysts' pages and the API do (``CaseFilterSet.filter_q``).
 
         The reference, the working name, or a name variant the user may see, in any
@@ -1252,7 +1553,9 @@ def _mark_action(state: str, description: str):
 
 
 @admin.register(StatedIntention)
-class StatedIntentionAdmin(SensitiveAdminMixin, admin.ModelAdmin):
+class StatedIntentionAdmin(
+    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, admin.ModelAdmin
+):
     """Statements across cases; select some to withdraw, contest, invalidate or reinstate."""
 
     list_display = ("case", "option", "destination_country", "verification", "state", "stated_on")
@@ -1297,7 +1600,7 @@ class PositionInline(AddOnlyInline, admin.TabularInline):
 
 
 @admin.register(Request)
-class RequestAdmin(ServiceModelAdmin):
+class RequestAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
     """A request on its own page: details, status transitions and parties' positions."""
 
     form = admin_forms.RequestAdminForm
@@ -1395,7 +1698,9 @@ class RequestAdmin(ServiceModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
+class TimelineEventAdmin(
+    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, admin.ModelAdmin
+):
     """The append-only history, to read: nothing is added, changed or deleted here.
 
     Without the permission, sensitive values in an event's changes and a note's text in its
@@ -1425,8 +1730,8 @@ class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "shown_summary", "shown_changes")
 
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+    def search_rows(self, request, queryset, search_term):
+        results, may_have_duplicates = super().search_rows(request, queryset, search_term)
         if search_term.strip() and not sensitive.can_view_sensitive(request.user):
             results = results.exclude(kind__in=sensitive.SUMMARY_REPEATS_BODY)
         return results, may_have_duplicates
@@ -1457,6 +1762,17 @@ class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
             ),
         )
 
+    def history_events(self, obj):
+        return TimelineEvent.objects.filter(pk=obj.pk)
+
+    def changelist_reads(self, request, rows):
+        # The list shows summaries, not changes; a note's summary repeats its first line.
+        return {
+            (event.subject_type, event.subject_uuid): ["summary"]
+            for event in rows
+            if event.kind in sensitive.SUMMARY_REPEATS_BODY
+        }
+
     def sensitive_reads(self, request, obj):
         keys = sensitive.event_shows_sensitive(obj.kind, obj.subject_type, obj.changes)
         if obj.kind in sensitive.SUMMARY_REPEATS_BODY:
@@ -1471,3 +1787,8 @@ class TimelineEventAdmin(SensitiveAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The admins of users, groups, two-factor devices and lockouts come from other apps; they are
+# registered before this module is imported (the cases app is listed last).
+guard_other_apps(admin.site)

@@ -4,11 +4,12 @@ import uuid
 
 from django.contrib import admin
 
+from cases.admin import DeclaredLookupsMixin
 from cases.models import AccessLogEntry
 
 
 @admin.register(AccessLogEntry)
-class AccessLogEntryAdmin(admin.ModelAdmin):
+class AccessLogEntryAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     """Read-only: entries cannot be added, changed or deleted, here or anywhere."""
 
     list_display = [
@@ -50,13 +51,13 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         """Return the sensitive fields the response showed, comma-separated."""
         return ", ".join(entry.fields)
 
-    def get_search_results(self, request, queryset, search_term):
+    def search_rows(self, request, queryset, search_term):
         """Match a uuid exactly against the object and the response; other text as usual."""
         term = search_term.strip()
         try:
             value = uuid.UUID(term)
         except ValueError:
-            return super().get_search_results(request, queryset, search_term)
+            return super().search_rows(request, queryset, search_term)
         by_object = queryset.filter(object_uuid=value)
         return by_object | queryset.filter(response_id=value), False
 

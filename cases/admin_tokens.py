@@ -3,11 +3,12 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from cases.admin import DeclaredLookupsMixin
 from cases.tokens import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     """Show tokens without their secrets; revoking is an action and an editable date."""
 
     list_display = [

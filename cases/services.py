@@ -1556,15 +1556,42 @@ class PurgeRefused(PermissionError):
     """Only a superuser may purge a case."""
 
 
+def _purge_admin_log(case: Case, person: Person | None) -> None:
+    """Delete Django admin's change-log rows of a case being purged and of what it holds.
+
+    Those rows name the objects and what changed; they are the admin's copy, not history.
+    """
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    purged = {
+        Case: [case.pk],
+        StatedIntention: StatedIntention.objects.filter(case=case).values_list("pk", flat=True),
+        Request: Request.objects.filter(case=case).values_list("pk", flat=True),
+        Position: Position.objects.filter(request__case=case).values_list("pk", flat=True),
+        Occurrence: Occurrence.objects.filter(case=case).values_list("pk", flat=True),
+        Note: Note.objects.filter(case=case).values_list("pk", flat=True),
+    }
+    if person is not None:
+        purged[Person] = [person.pk]
+        purged[PersonName] = person.names.values_list("pk", flat=True)
+    condition = models.Q()
+    for model, pks in purged.items():
+        content_type = ContentType.objects.get_for_model(model)
+        condition |= models.Q(content_type=content_type, object_id__in=[str(pk) for pk in pks])
+    LogEntry.objects.filter(condition).delete()
+
+
 @transaction.atomic
 def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     """Delete a case and everything that belongs to it; return the ``case.purged`` tombstone.
 
     Gone are its intentions, requests and their positions, occurrences, notes, its timeline
-    events, and its person with their name variants and events when no other case refers to
-    them. The tombstone has no case and no person, names the case's uuid as its subject and
-    carries only the reference, so systems that copied the case from the feed can drop their
-    copy without learning anything sensitive. The access log is kept: it records who read
+    events, its person with their name variants and events when no other case refers to
+    them, and the rows of Django admin's change log about any of these. The tombstone has no
+    case and no person, names the case's uuid as its subject and carries only the reference,
+    so systems that copied the case from the feed can drop their copy without learning
+    anything sensitive. The access log is kept: it records who read
     what, and a purge does not undo a read.
     """
     user = actor.user
@@ -1583,6 +1610,7 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     with timeline_purge_allowed(connection):
         # The timeline's manager refuses deletes; the plain QuerySet method is the one path.
         models.QuerySet.delete(events)
+    _purge_admin_log(case, person if purge_person else None)
     Case.objects.filter(pk=case.pk).update(current_intention=None)
     Position.objects.filter(request__case=case).delete()
     Request.objects.filter(case=case).delete()

@@ -21,12 +21,12 @@ world = pages.world
 SCREENS = {
     "admin:case-changelist": ("/admin/cases/case/", False),
     "admin:case-change": ("/admin/cases/case/{case_pk}/change/", True),
-    "admin:person-changelist": ("/admin/cases/person/", False),
+    "admin:person-changelist": ("/admin/cases/person/", True),
     "admin:person-change": ("/admin/cases/person/{person_pk}/change/", True),
     "admin:intention-changelist": ("/admin/cases/statedintention/", False),
     "admin:intention-change": ("/admin/cases/statedintention/{intention_pk}/change/", True),
     "admin:request-change": ("/admin/cases/request/{request_pk}/change/", False),
-    "admin:timeline-changelist": ("/admin/cases/timelineevent/", False),
+    "admin:timeline-changelist": ("/admin/cases/timelineevent/", True),
     "admin:timeline-change": ("/admin/cases/timelineevent/{note_event_pk}/change/", True),
     "admin:case-delete": ("/admin/cases/case/{case_pk}/delete/", False),
 }
