@@ -17,7 +17,8 @@ What is streamed, and what is not:
 Cells are guarded against formula injection: in CSV a text value starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
 as text rather than running it; in XLSX such values are stored as typed text cells, which a
-spreadsheet never evaluates.
+spreadsheet never evaluates. XML cannot hold most control characters, so XLSX cells get
+U+FFFD in their place (``xml_safe``); CSV keeps them as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -319,6 +321,16 @@ def csv_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Stre
     return response
 
 
+#: Characters XML 1.0 cannot hold (C0 controls but tab, newline and carriage return); a
+#: name entered with one must not make the workbook unwritable.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xml_safe(text: str) -> str:
+    """Return ``text`` with each character XML cannot hold replaced by U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
 def write_xlsx(cases: QuerySet[Case], target, *, show_sensitive: bool = False) -> None:
     """Write ``cases`` as an XLSX workbook to the file object ``target`` (write-only mode)."""
     from openpyxl import Workbook
@@ -330,6 +342,8 @@ def write_xlsx(cases: QuerySet[Case], target, *, show_sensitive: bool = False) -
     sheet.append(columns(show_sensitive=show_sensitive))
 
     def cell(value: Any):
+        if isinstance(value, str):
+            value = xml_safe(value)
         if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
             # openpyxl would store "=..." as a formula; a typed string cell stays text.
             text = WriteOnlyCell(sheet)

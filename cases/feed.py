@@ -194,7 +194,9 @@ def decode_cursor(token: str, state: FeedState) -> Position:
     backend, database = payload.get("b"), payload.get("db")
     xact_id, event_id = payload.get("x"), payload.get("i")
     if (
-        backend not in {POSTGRESQL, SQLITE}
+        # A forged cursor can hold any JSON here, lists and objects included.
+        not isinstance(backend, str)
+        or backend not in {POSTGRESQL, SQLITE}
         or not isinstance(database, str)
         or not _is_count(xact_id)
         or not _is_count(event_id)

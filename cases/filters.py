@@ -8,6 +8,8 @@ Dates are ISO 8601; the ``*_after`` and ``*_before`` bounds are inclusive.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
@@ -92,6 +94,32 @@ class CountryListField(forms.Field):
                 params={"value": ", ".join(unknown)},
             )
         return codes
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date and time that exists in UTC, where the database compares it.
+
+    9999-12-31T23:59:59-23:59 parses, but is in the year 10000 in UTC: refused here with a
+    message instead of overflowing when the query is built.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(dt.UTC)
+            except OverflowError:
+                raise forms.ValidationError(
+                    "This date and time falls outside the years 1 to 9999 in UTC.",
+                    code="invalid",
+                ) from None
+        return value
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-and-time filter whose value exists in UTC (``UtcDateTimeField``)."""
+
+    field_class = UtcDateTimeField
 
 
 class PublicIdListField(django_filters.fields.ModelMultipleChoiceField):
@@ -353,7 +381,7 @@ class CaseFilterSet(ArchivedFilterSet):
     )
     captured_after = _date("capture_date", "gte")
     captured_before = _date("capture_date", "lte")
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         error_messages={"invalid": "Enter a date and time in ISO 8601, e.g. 2025-03-01T12:00:00Z."},

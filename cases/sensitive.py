@@ -27,8 +27,10 @@ EXPORT_CASES = "cases.export_cases"
 PERSON_FIELDS: tuple[str, ...] = ("birth_place", "service_number", "family_links", "medical_notes")
 #: The pseudo-field that stands for a person's non-pseudonymous name variants.
 NAMES = "names"
-#: Sensitive fields of a stated intention: the verbatim words, and signs of duress seen.
-INTENTION_FIELDS: tuple[str, ...] = ("quote", "duress_signs")
+#: Sensitive fields of a stated intention: the verbatim words, the conditions the person
+#: attached to his wish (free text that repeats what he asked for, e.g. an operation), and
+#: signs of duress seen.
+INTENTION_FIELDS: tuple[str, ...] = ("quote", "conditions", "duress_signs")
 #: Sensitive fields of a risk assessment: what it rests on (his or his family's danger).
 RISK_FIELDS: tuple[str, ...] = ("basis",)
 #: Sensitive fields of a note: its body is free text that can hold anything.
@@ -43,11 +45,31 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
-SENSITIVE_CHANGE_KEYS: frozenset[str] = frozenset((*PERSON_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS))
+SENSITIVE_CHANGE_KEYS: frozenset[str] = frozenset((*PERSON_FIELDS, "quote", "duress_signs"))
+#: Keys sensitive only on events about one kind of subject: a note's body, an intention's
+#: conditions (a party's position has ``conditions`` too, and those are the party's words),
+#: a risk assessment's basis.
+SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
+    "note": frozenset(NOTE_FIELDS),
+    "statedintention": frozenset(INTENTION_FIELDS),
+    "riskassessment": frozenset(RISK_FIELDS),
+}
+#: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
+ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
+    (*SENSITIVE_CHANGE_KEYS, *NOTE_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS, NAMES)
+)
 #: Event kinds whose summary repeats sensitive text (a note's first line).
 SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})
 #: What a withheld summary says instead.
 WITHHELD_SUMMARY = {"note.added": "Note added (text withheld)"}
+
+
+def is_sensitive_change_key(subject_type: str, key: str) -> bool:
+    """Return whether ``changes[key]`` of an event about a ``subject_type`` is sensitive.
+
+    ``names`` is not: only its non-pseudonymous variants are (see ``_redact_names_change``).
+    """
+    return key in SENSITIVE_CHANGE_KEYS or key in SUBJECT_CHANGE_KEYS.get(subject_type, ())
 
 
 def can_view_sensitive(user) -> bool:
@@ -215,7 +237,7 @@ def redact_event_changes(
         return changes, []
     withheld: list[str] = []
     for key in sorted(changes):
-        if key in SENSITIVE_CHANGE_KEYS or (subject_type == "note" and key in NOTE_FIELDS):
+        if is_sensitive_change_key(subject_type, key):
             changes[key] = None
             withheld.append(key)
         elif key == NAMES:
@@ -229,7 +251,7 @@ def event_shows_sensitive(kind: str, subject_type: str, changes: Mapping[str, An
     """Return the keys of an event's ``changes`` that hold sensitive values (for the log)."""
     shown = []
     for key, value in (changes or {}).items():
-        if key in SENSITIVE_CHANGE_KEYS or (subject_type == "note" and key in NOTE_FIELDS):
+        if is_sensitive_change_key(subject_type, key):
             if isinstance(value, list | tuple) and all(v in (None, "") for v in value):
                 continue
             shown.append(key)

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import (
@@ -20,6 +20,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_countries import countries
 from django_countries.fields import CountryField
@@ -27,6 +28,7 @@ from django_countries.fields import CountryField
 from cases import access, charts, choices, exports, selectors, sensitive
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName
+from cases.policy import policy_for
 
 #: Cases per page of the list.
 PAGE_SIZE = 50
@@ -58,8 +60,26 @@ FILTER_LABELS = {
     "updated_after": "Changed since (ISO date and time)",
 }
 
-#: Permission that lets a user see sensitive values and the links to the admin.
+#: Permission that lets a user see the links to the admin.
 EDIT_PERMISSION = "cases.change_case"
+
+
+def page_view(view):
+    """Serve ``view`` to a signed-in account the access policy lets use the pages.
+
+    Anonymous callers are sent to the sign-in page; an account without the pages'
+    permission (``cases.view_case``: an account with no role) gets 403. Every answer is
+    marked ``no-store``: it holds case data.
+    """
+
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not policy_for(request.user).may_use_pages:
+            raise PermissionDenied("Your account holds no role that may read cases.")
+        return view(request, *args, **kwargs)
+
+    checked.__name__ = view.__name__
+    checked.__doc__ = view.__doc__
+    return never_cache(login_required(require_GET(checked)))
 
 
 def _filterset(request: HttpRequest) -> CaseFilterSet:
@@ -142,8 +162,7 @@ def _with_params(request: HttpRequest, updates: dict[str, str]) -> str:
     return "?" + params.urlencode()
 
 
-@login_required
-@require_GET
+@page_view
 def case_list(request: HttpRequest) -> HttpResponse:
     """Show the filtered, sorted, paginated cases with their counts and export links.
 
@@ -165,7 +184,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(cases, PAGE_SIZE)
     paginator.count = counts.total
     page = paginator.get_page(request.GET.get("page"))
-    allowed = sensitive.can_view_sensitive(request.user)
+    allowed = policy_for(request.user).sees_sensitive
     shown = []
     for case in page.object_list:
         # A variant or two besides the working name, from the prefetched names; without
@@ -207,8 +226,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_list.html", context, status=200 if valid else 400)
 
 
-@login_required
-@require_GET
+@page_view
 def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """Return the filtered cases as a CSV or XLSX download (see ``cases.exports``).
 
@@ -216,7 +234,8 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     so in its heading. A download that holds sensitive values appends one access-log entry
     with the filter and the row count.
     """
-    if not request.user.has_perm(sensitive.EXPORT_CASES):
+    policy = policy_for(request.user)
+    if not policy.may_export:
         return HttpResponseForbidden(
             "Exports need the permission to export cases.", content_type="text/plain"
         )
@@ -233,8 +252,8 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     cases = _filtered_cases(filterset)
-    allowed = sensitive.can_view_sensitive(request.user)
-    if allowed:
+    allowed = policy.sees_sensitive
+    if policy.logs_reads:
         params = request.GET.copy()
         params.pop("format", None)
         access.log_access(
@@ -318,8 +337,7 @@ def timeline_entries(
     return entries
 
 
-@login_required
-@require_GET
+@page_view
 def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     """Show one case: person, custody, intentions as a history, requests, and the timeline."""
     pk = Case.objects.filter(uuid=case_uuid).values_list("pk", flat=True).first()
@@ -338,11 +356,12 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
         case.events.order_by().values_list("kind", flat=True).distinct()
     )  # only kinds the case has are offered as filters
     can_edit = request.user.has_perm(EDIT_PERMISSION)
-    allowed = sensitive.can_view_sensitive(request.user)
+    policy = policy_for(request.user)
+    allowed = policy.sees_sensitive
     names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
     timeline_shown: list = []
     timeline = timeline_entries(events, show_sensitive=allowed, shown=timeline_shown)
-    if allowed:
+    if policy.logs_reads:
         _log_case_page(request, case, names, intentions, timeline_shown)
     context = {
         "case": case,
@@ -381,8 +400,9 @@ def _log_case_page(request, case, names, intentions, timeline_shown) -> None:
     if person_fields:
         reads[("person", person.uuid)] = person_fields
     for intention in intentions:
-        if intention.quote:
-            reads.setdefault(("statedintention", intention.uuid), set()).add("quote")
+        for field in sensitive.INTENTION_FIELDS:
+            if getattr(intention, field):
+                reads.setdefault(("statedintention", intention.uuid), set()).add(field)
     for subject_type, subject_uuid, keys in timeline_shown:
         reads.setdefault((subject_type, subject_uuid), set()).update(keys)
     if reads:

@@ -211,7 +211,7 @@ def test_repeated_poll_with_if_none_match_is_304(api, two_cases):
     _events, cursor, _pages = pull_all(api, limit=100)
     first = api.get(FEED, {"after": cursor})
     etag = first["ETag"]
-    assert etag and first["Cache-Control"] == "private, no-cache"
+    assert etag and first["Cache-Control"] == "private, no-cache, no-store"
 
     again = api.get(FEED, {"after": cursor}, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304

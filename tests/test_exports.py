@@ -23,7 +23,7 @@ def analyst(client, db):
     # Exports need export_cases; view_sensitive lets the true name variants through.
     user = factories.user("analyst")
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["export_cases", "view_sensitive"])
+        *Permission.objects.filter(codename__in=["view_case", "export_cases", "view_sensitive"])
     )
     client.force_login(user)
 
@@ -132,3 +132,25 @@ def test_export_reads_in_chunks_with_a_fixed_number_of_queries(
     with django_assert_num_queries(4):
         rows = read_csv(response)
     assert len(rows) == 12
+
+
+def test_control_characters_in_a_name_do_not_break_either_format(client, analyst, db):
+    """XML holds no C0 controls: the XLSX cell gets U+FFFD for each; CSV keeps the text and
+    still guards a formula-like value."""
+    person = factories.person("Ri\x0b\x01", names=[])
+    factories.case(person_obj=person)
+    formula = factories.person("=1+1\x01", names=[])
+    factories.case(person_obj=formula)
+    rows = read_csv(client.get("/cases/export.csv"))
+    assert {row["Person"] for row in rows} == {"Ri\x0b\x01", "'=1+1\x01"}
+    response = client.get("/cases/export.xlsx")
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    names = {row[1] for row in workbook["Cases"].iter_rows(min_row=2, values_only=True)}
+    assert names == {"Ri\ufffd\ufffd", "=1+1\ufffd"}
+    cell = next(c for c in workbook["Cases"]["B"][1:] if c.value == "=1+1\ufffd")
+    assert cell.data_type == "s"  # still text, not a formula
+
+
+def test_xml_safe_keeps_tab_newline_and_carriage_return():
+    assert exports.xml_safe("a\tb\nc\rd\x00e\x1f") == "a\tb\nc\rd\ufffde\ufffd"

@@ -295,3 +295,76 @@ def test_sign_out_ends_the_session_and_returns_to_the_sign_in_page(client, analy
     assert response["Location"] == PAGES_LOGIN_URL
     assert "_auth_user_id" not in client.session
     assert client.get("/accounts/logout/").status_code == 405
+
+
+# ------------------------------------------------------------------------------------------
+# Two-factor follows what an account may see or change, not staff status
+# ------------------------------------------------------------------------------------------
+
+
+def role_account(username: str, role: str):
+    """Return an account without staff status holding the role ``role``."""
+    from django.contrib.auth.models import Group
+
+    from cases.access import ensure_roles
+
+    ensure_roles()
+    user = get_user_model().objects.create_user(username, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_a_case_officer_without_staff_status_needs_a_code_on_the_sign_in_page(client):
+    """A password alone does not sign in an account that may read sensitive values."""
+    officer = role_account("officer2", "case officer")
+    device = officer.totpdevice_set.create(name="phone", confirmed=True)
+    response = post_pages_login(client, "officer2", PASSWORD)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert "one-time code" in response.content.decode()
+    assert 'name="otp_token"' in response.content.decode()
+    wrong = f"{(int(totp_token(device)) + 1) % 10**6:06d}"
+    data = {"username": "officer2", "password": PASSWORD, "next": "/cases/", "otp_token": wrong}
+    assert client.post(PAGES_LOGIN_URL, data, REMOTE_ADDR="203.0.113.9").status_code == 200
+    assert "_auth_user_id" not in client.session
+    device.refresh_from_db()
+    device.throttle_reset()  # a failure makes the device wait before the next try
+    data["otp_token"] = totp_token(device)
+    response = client.post(PAGES_LOGIN_URL, data, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(officer.pk)
+    assert client.get("/cases/").status_code == 200
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_an_account_that_needs_a_code_but_has_no_device_cannot_sign_in(client):
+    role_account("officer3", "case officer")
+    response = post_pages_login(client, "officer3", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    response = client.post(
+        PAGES_LOGIN_URL,
+        {"username": "officer3", "password": PASSWORD, "otp_token": "123456"},
+        REMOTE_ADDR="203.0.113.9",
+    )
+    assert "_auth_user_id" not in client.session
+    assert "no authenticator device" in response.content.decode()
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_a_read_write_integration_account_needs_a_code_too(client):
+    """Changing case data is enough to need a second factor, without the sensitive permission."""
+    from django.contrib.auth.models import Permission
+
+    user = role_account("writer", "integration")
+    user.user_permissions.add(Permission.objects.get(codename="change_case"))
+    response = post_pages_login(client, "writer", PASSWORD)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+@override_settings(REQUIRE_2FA_FOR_STAFF=True)
+def test_an_analyst_signs_in_with_a_password_alone_when_two_factor_is_on(client, analyst):
+    """An account that sees no sensitive value and changes nothing needs no code."""
+    assert post_pages_login(client, "analyst", PASSWORD).status_code == 302
+    assert client.session["_auth_user_id"] == str(analyst.pk)

@@ -115,7 +115,7 @@ def analyst(client, db):
     # view_sensitive lets the true name variants be shown and searched (cases.sensitive).
     user = factories.user("analyst")
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["export_cases", "view_sensitive"])
+        *Permission.objects.filter(codename__in=["view_case", "export_cases", "view_sensitive"])
     )
     client.force_login(user)
     return user
@@ -125,9 +125,20 @@ def analyst(client, db):
 def officer(client, db):
     user = factories.user("officer")
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["change_case", "view_sensitive"])
+        *Permission.objects.filter(codename__in=["view_case", "change_case", "view_sensitive"])
     )
     client.force_login(user)
+    return user
+
+
+def reader(username: str, *codenames: str):
+    """Return an account that may use the pages (``cases.view_case``), with ``codenames`` too."""
+    user = factories.user(username)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="cases", codename__in=["view_case", *codenames]
+        )
+    )
     return user
 
 
@@ -339,13 +350,11 @@ def test_list_counts_follow_a_change_at_once(client, analyst, public):
 
 def test_list_counts_are_not_shared_between_permissions(client, public):
     """A search by a true name counts for a user who may see it, and not for one who may not."""
-    client.force_login(factories.user("reader"))
+    client.force_login(reader("reader"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 0
-    permitted = factories.user("permitted")
-    permitted.user_permissions.add(Permission.objects.get(codename="view_sensitive"))
-    client.force_login(permitted)
+    client.force_login(reader("permitted", "view_sensitive"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 1
-    client.force_login(factories.user("reader2"))
+    client.force_login(reader("reader2"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 0
 
 
@@ -454,7 +463,7 @@ def test_case_page_timeline_filters_by_kind(client, analyst, public):
 
 
 def test_case_page_withholds_quotes_from_analysts(client, public):
-    client.force_login(factories.user("reader"))
+    client.force_login(reader("reader"))
     html = client.get(f"/cases/{public.ri.uuid}/").content.decode()
     assert "I want to go to South Korea" not in html
     assert "withheld" in html

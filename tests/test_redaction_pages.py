@@ -38,10 +38,9 @@ SENSITIVE_ROLES = {"case_officer", "superuser"}
 #: Roles that hold ``cases.export_cases``.
 EXPORT_ROLES = {"analyst", "case_officer", "superuser"}
 
-#: Sensitive values the seed also shows in a non-sensitive field, by design or by entry:
-#: the working names Ri and Baek are also true name variants; the certainty of Ri's MBC
-#: statement repeats his quote word for word.
-SHOWN_ELSEWHERE = {"Ri", "Baek", "certainly willing"}
+#: Sensitive values the seed also shows in a non-sensitive field, by design: the working
+#: names Ri and Baek are also true name variants.
+SHOWN_ELSEWHERE = {"Ri", "Baek"}
 
 #: Screen -> (path template, access-log channel).
 PAGES = {

@@ -192,7 +192,7 @@ def test_ri_current_intention_is_south_korea_unverified(seeded):
     assert ri.current_intention.state == "active"
     first = ri.intentions.get(stated_on=dt.date(2025, 2, 19))
     assert (first.certainty, first.setting, first.heard_by.name) == (
-        "80%",
+        "high",
         "media_interview",
         "Chosun Ilbo",
     )

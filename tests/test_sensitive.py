@@ -208,3 +208,20 @@ def test_name_search_matches_only_visible_variants(query, hidden, pseudonym):
         rows = sensitive.visible_name_rows(query, user)
         assert sorted(n.person_id for n in rows) == [p.pk for p in expected]
     assert sensitive.visible_name_match("  ", "pk", officer) is None
+
+
+def test_an_intentions_conditions_are_withheld_but_a_positions_are_not():
+    """Conditions are the person's on a statement, a party's on a position."""
+    changes = {"conditions": [None, "if jaw surgery is possible"], "option": [None, "home"]}
+    shown, withheld = sensitive.redact_event_changes(
+        "intention.recorded", "statedintention", changes, None
+    )
+    assert shown["conditions"] is None and withheld == ["conditions"]
+    assert shown["option"] == [None, "home"]
+    assert sensitive.event_shows_sensitive("intention.recorded", "statedintention", changes) == [
+        "conditions"
+    ]
+    position = {"conditions": [None, "if they choose"]}
+    kept, none = sensitive.redact_event_changes("position.recorded", "position", position, None)
+    assert kept == position and none == []
+    assert "conditions" in sensitive.ANY_SENSITIVE_CHANGE_KEY

@@ -151,3 +151,18 @@ def test_the_schema_documents_429_on_every_operation():
     assert operations
     for operation in operations:
         assert "Retry-After" in operation["responses"]["429"]["headers"]
+
+
+@rates(anon="2/minute")
+def test_a_bad_token_counts_against_the_anonymous_rate(officer):
+    """Wrong, revoked or expired keys are callers without credentials: 401 up to the anon
+    rate, then 429, so keys cannot be guessed at full speed; a good token is unaffected."""
+    client = APIClient()
+    bad = {"REMOTE_ADDR": "192.0.2.20", "HTTP_AUTHORIZATION": "Token not-a-real-key-at-all"}
+    for _ in range(2):
+        assert client.get(CASES, **bad).status_code == 401
+    assert_throttled(client.get(CASES, **bad), within=60)
+    # The same address without a header is over the same (anonymous) rate.
+    assert client.get(CASES, REMOTE_ADDR="192.0.2.20").status_code == 429
+    good, _token = token_client(officer)
+    assert good.get(CASES, REMOTE_ADDR="192.0.2.20").status_code == 200

@@ -1,9 +1,11 @@
 """Sign-in for the analysts' pages: a plain login form that admits non-staff accounts too.
 
-The admin's own login admits staff only, so analysts (who edit nothing) sign in here. Staff
-keep their second factor: while ``REQUIRE_2FA_FOR_STAFF`` is on, a staff account is sent to
-the admin's login, which asks for the one-time code, instead of being signed in with a
-password alone. Failed attempts count towards django-axes' lockout like the admin's.
+The admin's own login admits staff only, so analysts (who edit nothing) sign in here. While
+two-factor is on (``DJANGO_REQUIRE_2FA_FOR_STAFF``), every account the access policy says
+needs a second factor (one that may see sensitive values, change case data, or is staff:
+``cases.policy.Policy.needs_second_factor``) must also give the current code of one of its
+TOTP devices here, as at the admin's login; a password alone does not sign it in. Failed
+attempts count towards django-axes' lockout like the admin's.
 """
 
 from __future__ import annotations
@@ -13,24 +15,56 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_otp.forms import OTPAuthenticationFormMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cases.policy import policy_for
 from tracker.admin_site import staff_2fa_required
 
 
-class StaffUseTheAdminLogin(forms.ValidationError):
-    """Raised for a staff account that must confirm its login with a one-time code."""
+class PagesAuthenticationForm(OTPAuthenticationFormMixin, AuthenticationForm):
+    """Username and password, and a one-time code for accounts that need a second factor."""
 
+    otp_device = forms.CharField(required=False, widget=forms.HiddenInput)
+    otp_token = forms.CharField(
+        required=False,
+        label="One-time code",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
+        ),
+        help_text="From your authenticator app; needed for accounts that see sensitive values "
+        "or change cases.",
+    )
+    otp_challenge = forms.CharField(required=False, widget=forms.HiddenInput)
 
-class PagesAuthenticationForm(AuthenticationForm):
-    """Username and password; staff go through the admin's two-factor login when required."""
+    otp_error_messages = dict(
+        OTPAuthenticationFormMixin.otp_error_messages,
+        token_required="This account signs in with a one-time code as well: enter the current "
+        "code from your authenticator app.",
+        invalid_token="The one-time code is not right, or has expired. Enter the current code.",
+        device_required="This account has no authenticator device yet. Ask an administrator "
+        "to set one up; until then it cannot sign in.",
+    )
 
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if user.is_staff and staff_2fa_required():
-            raise StaffUseTheAdminLogin(
-                "Staff accounts sign in through the admin's login, with their one-time code.",
-                code="staff_needs_second_factor",
-            )
+    def clean(self):
+        cleaned = super().clean()
+        user = self.get_user()
+        if user is not None and staff_2fa_required() and policy_for(user).needs_second_factor:
+            self.clean_otp(user)
+        return cleaned
+
+    def _chosen_device(self, user):
+        """Return the device named in the form, or the account's only confirmed TOTP device."""
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(TOTPDevice.objects.devices_for_user(user, confirmed=True)[:2])
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+    def _update_form(self, user):
+        # The mixin would list the account's devices in a select; the code field suffices.
+        pass
 
 
 class LoginView(auth_views.LoginView):
@@ -44,6 +78,7 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         query = {"next": context.get("next") or "/cases/"}
         context["admin_login_url"] = f"{reverse('admin:login')}?{urlencode(query)}"
+        context["second_factor"] = staff_2fa_required()
         return context
 
 

@@ -4,6 +4,8 @@ import json
 import logging
 import time
 
+from django.db import DatabaseError
+
 
 class JsonFormatter(logging.Formatter):
     """Format a log record as one line of JSON."""
@@ -21,6 +23,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+class NoSqlValues(logging.Filter):
+    """Keep a logged SQL statement's timing and database, never its text or parameters.
+
+    Django logs each statement at DEBUG (with debug on, or while a test captures queries)
+    as its text with the parameters filled in: a name search would write the searched name
+    and each spelling it was expanded to (리, Lee, Yi, ...) into the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        duration = getattr(record, "duration", None)
+        alias = getattr(record, "alias", "")
+        if hasattr(record, "sql") or hasattr(record, "params"):
+            record.msg = "(%.3f) statement on %s (text and parameters not logged)"
+            record.args = (duration or 0.0, alias or "?")
+            record.sql = record.params = None
+        return True
+
+
 request_logger = logging.getLogger("tracker.request")
 
 
@@ -33,7 +53,12 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        user = getattr(request, "user", None)
+        try:
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+        except DatabaseError:
+            # The session could not be read (the database is down): still log the line.
+            user_id = None
         request_logger.info(
             "%s %s %s",
             request.method,
@@ -46,7 +71,7 @@ class RequestLogMiddleware:
                     "path": request.path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                    "user_id": user_id,
                 }
             },
         )

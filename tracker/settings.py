@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every answer gets its log line: static files, HTTPS redirects, lockouts.
     "tracker.logs.RequestLogMiddleware",
+    # Next, so that every answer but static files is marked no-store, error pages included.
+    "tracker.middleware.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,7 +187,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
     else ["REMOTE_ADDR"]
 )
 
-# Two-factor: staff confirm each admin login with a TOTP code. On by default when debug is
+# Two-factor: staff, and every account that may read sensitive values or write case data
+# (cases.policy), confirm each login with a TOTP code. On by default when debug is
 # off; a development server (DJANGO_DEBUG=1) leaves it off unless asked.
 REQUIRE_2FA_FOR_STAFF = env_bool("DJANGO_REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("DJANGO_OTP_ISSUER", "POW case tracker")
@@ -253,6 +256,11 @@ REST_FRAMEWORK = {
         "cases.api.permissions.OfficerWrites",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "cases.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cases.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
@@ -337,6 +345,7 @@ LOGGING = {
         "json": {"()": "tracker.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"no_sql_values": {"()": "tracker.logs.NoSqlValues"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -348,6 +357,9 @@ LOGGING = {
         # The request log below replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # SQL logged at DEBUG carries its parameters: a searched name and every spelling
+        # the search expanded it to. The filter keeps the timing and drops the statement.
+        "django.db.backends": {"filters": ["no_sql_values"]},
         "tracker.request": {
             "level": "INFO" if env_bool("DJANGO_REQUEST_LOG", default=True) else "WARNING"
         },

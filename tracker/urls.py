@@ -1,7 +1,11 @@
 """Top-level URLs, and the error pages: JSON under /api/, plain HTML elsewhere."""
 
+import sys
+
 from django.contrib import admin
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import TemplateDoesNotExist, loader
 from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
@@ -44,11 +48,39 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+#: What a lost database connection looks like: the driver's errors of an unusable link.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+#: Seconds a client is asked to wait before trying again when the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request):
-    """Answer 500 without detail: JSON under /api/, the plain page elsewhere."""
+    """Answer 500 without detail, or 503 when the database is unreachable.
+
+    JSON under /api/, the plain page elsewhere. Django calls this handler while the
+    exception that failed the request is being handled, so ``sys.exc_info()`` names it.
+    """
+    if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
+        return service_unavailable(request)
     if _is_api(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)
+
+
+def service_unavailable(request):
+    """Answer 503: the database cannot be reached; try again shortly."""
+    if _is_api(request):
+        response = JsonResponse(
+            {"detail": "The database is unavailable. Try again in a few seconds."}, status=503
+        )
+    else:
+        try:
+            body = loader.render_to_string("503.html")
+        except TemplateDoesNotExist:
+            body = "<h1>Service unavailable</h1>"
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 handler404 = page_not_found

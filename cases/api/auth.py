@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from cases.api.throttling import count_failed_credentials
 from cases.tokens import PREFIX_LENGTH, ApiToken
 
 
@@ -16,7 +17,8 @@ class ApiTokenAuthentication(BaseAuthentication):
 
     keyword = "Token"
 
-    def authenticate(self, request):
+    def _authenticate(self, request):
+        """Return ``(user, token)``, None without a token header, or raise."""
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None  # Not a token header: let the next scheme (the session) try.
@@ -29,6 +31,16 @@ class ApiTokenAuthentication(BaseAuthentication):
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from exc
         return self.authenticate_key(key)
+
+    def authenticate(self, request):
+        """Return ``(user, token)`` for the request's token, None without one, or raise."""
+        try:
+            return self._authenticate(request)
+        except exceptions.AuthenticationFailed:
+            # A wrong, revoked or expired token is a caller without credentials: it counts
+            # against the anonymous rate, or guessing keys would never be slowed down.
+            count_failed_credentials(request)
+            raise
 
     def authenticate_key(self, key: str):
         """Return ``(user, token)`` for ``key`` or raise ``AuthenticationFailed``."""

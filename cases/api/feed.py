@@ -30,7 +30,9 @@ from rest_framework.views import APIView
 
 from cases import access, feed, sensitive
 from cases.choices import EventKind
+from cases.filters import UtcDateTimeFilter
 from cases.models import Case, TimelineEvent
+from cases.policy import policy_for
 
 # --------------------------------------------------------------------------------------------
 # Representation
@@ -357,9 +359,7 @@ class EventDocument(Func):
 
 
 #: Keys of ``changes`` that :mod:`cases.sensitive` may withhold or log, on any event.
-_SENSITIVE_KEYS = sorted(
-    {*sensitive.SENSITIVE_CHANGE_KEYS, *sensitive.NOTE_FIELDS, sensitive.NAMES}
-)
+_SENSITIVE_KEYS = sorted(sensitive.ANY_SENSITIVE_CHANGE_KEY)
 
 
 class MayBeSensitive(Func):
@@ -438,7 +438,7 @@ def page_results(request, rows: list[dict]) -> bytes:
     if not positions:
         return _json_array(documents)
     # Permitted readers see the stored values: redaction leaves their events as they were.
-    rewrite = not sensitive.can_view_sensitive(request.user)
+    rewrite = not policy_for(request.user).sees_sensitive
     shown = []
     # A few events at a time, so that the objects decoded die young: thousands alive at
     # once would make the garbage collector sweep the whole process, again and again.
@@ -551,10 +551,10 @@ class EventFilterSet(TimelineFilterSet):
     """Filter the change feed; the cursor still advances over events filtered out."""
 
     case = django_filters.UUIDFilter(field_name="case__uuid", help_text="The case's uuid.")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
-    recorded_after = django_filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
-    recorded_before = django_filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="lte")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    recorded_after = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
+    recorded_before = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="lte")
 
     class Meta:
         model = TimelineEvent
@@ -623,8 +623,10 @@ def _not_modified(request, etag: str) -> Response | None:
 
 
 def _cache_headers(etag: str) -> dict[str, str]:
-    # Private: pages are for signed-in clients only. no-cache: always revalidate (cheaply).
-    return {"ETag": etag, "Cache-Control": "private, no-cache"}
+    # Private: pages are for signed-in clients only. no-cache: always revalidate (cheaply);
+    # no-store: no cache on the way, nor the client's own HTTP cache, keeps the page (the
+    # client keeps the ETag itself to poll with If-None-Match).
+    return {"ETag": etag, "Cache-Control": "private, no-cache, no-store"}
 
 
 _LIMIT_PARAMETER = OpenApiParameter(

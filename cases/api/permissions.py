@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rest_framework import permissions
 
+from cases.policy import policy_for
 from cases.tokens import ApiToken
 
 
@@ -52,11 +53,11 @@ class OfficerWrites(permissions.BasePermission):
                 # says it holds nothing to protect (the API's index of links): a new
                 # endpoint must say what reading it needs.
                 return bool(getattr(view, "open_to_signed_in", False))
-            return request.user.has_perm(perm)
+            return policy_for(request.user).may(perm)
         perm = getattr(view, "write_permission", None)
         if perm is None:
             if meta is None:
                 return bool(request.user and request.user.is_staff)
             verb = "add" if request.method == "POST" else "change"
-            perm = f"{meta.app_label}.{verb}_{meta.model_name}"
-        return request.user.has_perm(perm)
+            return policy_for(request.user).may_write(meta.model_name, verb)
+        return policy_for(request.user).may(perm)

@@ -29,13 +29,14 @@ from cases.models import (
     Source,
     StatedIntention,
 )
+from cases.policy import policy_for
 
 
 def sensitive_allowed(context) -> bool:
     """Return whether the request's user may see sensitive values, asked once per response."""
     if "sensitive_allowed" not in context:
         request = context.get("request")
-        context["sensitive_allowed"] = sensitive.can_view_sensitive(getattr(request, "user", None))
+        context["sensitive_allowed"] = policy_for(getattr(request, "user", None)).sees_sensitive
     return context["sensitive_allowed"]
 
 

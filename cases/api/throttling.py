@@ -56,6 +56,21 @@ class AnonThrottle(ConfiguredRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+class FailedCredentialsThrottle(AnonThrottle):
+    """Count a request whose credentials failed by its address, on the ``anon`` counter."""
+
+    def get_cache_key(self, request, view):
+        # The request has no user yet (its authentication is failing), so it is not asked.
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def count_failed_credentials(request) -> None:
+    """Count a failed authentication as an anonymous call; raise ``Throttled`` over the rate."""
+    throttle = FailedCredentialsThrottle()
+    if not throttle.allow_request(request, None):
+        raise Throttled(wait=throttle.wait())
+
+
 class ReadThrottle(ConfiguredRateThrottle):
     """Limit reads (GET, HEAD, OPTIONS) per token or user (scope ``read``)."""
 

@@ -8,6 +8,8 @@ stale gives 412 with the current version, missing gives 428. Nothing is deleted.
 
 from __future__ import annotations
 
+import re
+
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
@@ -21,9 +23,10 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from cases import access, consent, services
+from cases import access, consent, sensitive, services
 from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
 from cases.api import serializers as s
 from cases.api.exceptions import PreconditionRequired
@@ -38,8 +41,12 @@ from cases.filters import (
     SourceFilterSet,
 )
 from cases.models import Party, Source
+from cases.policy import policy_for
 from cases.services import Actor, NameSpec
 from cases.tokens import ApiToken
+
+#: The highest page number any list answers; beyond it a page is past the end (404).
+MAX_PAGE = 10**9
 
 
 class ExactCountPaginator(Paginator):
@@ -95,6 +102,9 @@ class CasePaginator(ExactCountPaginator):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number > MAX_PAGE:
+            # Far past the end of any list; its offset would overflow the database's integers.
+            raise EmptyPage(self.error_messages["no_results"])
         return number
 
 
@@ -145,6 +155,11 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+#: A version as sent: ASCII digits only (``str.isdigit`` also accepts "²", which ``int``
+#: refuses), at most 18 of them so that it fits the database's 64-bit integers.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
 def expected_version(request, *, required: bool = True) -> int | None:
     """Return the version the client based its write on, from If-Match or ``version``.
 
@@ -156,14 +171,14 @@ def expected_version(request, *, required: bool = True) -> int | None:
         if tag.startswith("W/"):
             tag = tag[2:]
         tag = tag.strip('"')
-        if tag == "*" or not tag.isdigit():
+        if not _DIGITS.fullmatch(tag):
             raise exceptions.ValidationError(
                 {"If-Match": ['Send the ETag you read, e.g. If-Match: "3" (not *).']}
             )
         return int(tag)
     body = request.data.get("version") if isinstance(request.data, dict) else None
     if body is not None:
-        if isinstance(body, bool) or not str(body).isdigit():
+        if isinstance(body, bool) or not _DIGITS.fullmatch(str(body)):
             raise exceptions.ValidationError({"version": ["A version is a positive integer."]})
         return int(body)
     if required:
@@ -251,6 +266,35 @@ class ResourceViewSet(viewsets.GenericViewSet):
         if request.method == "DELETE":
             raise exceptions.MethodNotAllowed("DELETE", detail=NOT_DELETED)
         return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        """Check the caller as DRF does, then refuse a write naming a field he may not read."""
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS and self.action in self.WRITES_OF_ROWS:
+            self.refuse_sensitive_fields(request)
+
+    #: The actions whose body holds the fields of the view's own model.
+    WRITES_OF_ROWS = frozenset({"create", "update", "partial_update"})
+
+    def refuse_sensitive_fields(self, request) -> None:
+        """Raise 403 naming each sensitive field the body names, for a writer who cannot read it.
+
+        Such a write would overwrite a value its writer cannot see, and whether anything
+        changed would answer his guess of it (the version moves only on a change).
+        """
+        model_name = self.get_queryset().model._meta.model_name
+        refused = policy_for(request.user).refused_write_fields(model_name, request.data)
+        if refused:
+            fields = ", ".join(refused)
+            raise exceptions.PermissionDenied(
+                f"Writing {fields} needs the permission to view sensitive values, which this "
+                f"account does not hold. Leave {fields} out of the request"
+                + (
+                    " (name variants may be sent only with is_pseudonym true)."
+                    if sensitive.NAMES in refused
+                    else "."
+                )
+            )
 
     def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
         """Re-read the row with the list's joins and return it with its ETag."""
@@ -414,6 +458,22 @@ def _names(data: dict) -> list[NameSpec] | None:
     ]
 
 
+def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | None:
+    """Return the variants to store when a writer who sees pseudonyms only sends ``names``.
+
+    He replaces the variants he can see; those he cannot (every non-pseudonym, which he may
+    not send either) stay as they are. None when what he sent is what he sees.
+    """
+    stored = [
+        NameSpec(n.value, n.script, n.romanisation, n.is_pseudonym)
+        for n in person.names.order_by("id")
+    ]
+    seen = [spec for spec in stored if not sensitive.is_hidden_name(spec)]
+    if [spec.as_dict() for spec in seen] == [spec.as_dict() for spec in names]:
+        return None
+    return [spec for spec in stored if sensitive.is_hidden_name(spec)] + names
+
+
 @extend_schema_view(
     list=extend_schema(summary="List persons", responses={200: s.PersonSerializer, **READ_ERRORS}),
     retrieve=extend_schema(
@@ -462,6 +522,8 @@ class PersonViewSet(ResourceViewSet):
         names = _names(fields)
         if names is None and not partial:
             names = []  # A full replacement without names means no name variants.
+        if names is not None and not policy_for(request.user).sees_sensitive:
+            names = _keeping_hidden_names(person, names)
         services.person_update(
             actor=actor_for(request),
             person=person,
