@@ -473,7 +473,7 @@ def app_role_grants(app_role: str, *, owner: str, database: str) -> list[str]:
     ``owner`` creates later (by a migration) the same ordinary grants; run this again after
     every migration so that a new history table is narrowed too.
     """
-    quote = _quote_ident
+    quote = quote_ident
     app, own, db = quote(app_role), quote(owner), quote(database)
     history = ", ".join(HISTORY_TABLES)
     read_only = ", ".join(READ_ONLY_TABLES)
@@ -495,6 +495,6 @@ def app_role_grants(app_role: str, *, owner: str, database: str) -> list[str]:
     ]
 
 
-def _quote_ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     """Return ``name`` quoted as a PostgreSQL identifier."""
     return '"' + name.replace('"', '""') + '"'
