@@ -368,19 +368,21 @@ NO_TRUNCATE_POSTGRES_INSTALL = [
     """,
     # The purge: the events of one case, and of its person when no other case refers to
     # him. SECURITY DEFINER runs it as the owner, so the application role needs no DELETE
-    # privilege on the timeline; the SET clause turns the delete guard's purge setting on
-    # for the call only. It takes a whole case or nothing: no single event can be removed.
+    # privilege on the timeline; the delete guard's purge setting is on for the DELETE only
+    # (a SET clause on the function would need a superuser for a custom setting). It takes
+    # a whole case or nothing: no single event can be removed through it.
     f"""
     CREATE OR REPLACE FUNCTION {PURGE_FUNCTION}(p_case bigint, p_person bigint)
     RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, public
-    SET {PURGE_SETTING} = 'on'
     AS $$
     DECLARE
         deleted bigint;
+        previous text := coalesce(current_setting('{PURGE_SETTING}', true), '');
     BEGIN
+        PERFORM set_config('{PURGE_SETTING}', 'on', true);
         DELETE FROM {TIMELINE_TABLE}
         WHERE case_id = p_case
            OR (p_person IS NOT NULL AND case_id IS NULL AND person_id = p_person
@@ -388,6 +390,7 @@ NO_TRUNCATE_POSTGRES_INSTALL = [
                    SELECT 1 FROM cases_case WHERE person_id = p_person AND id <> p_case
                ));
         GET DIAGNOSTICS deleted = ROW_COUNT;
+        PERFORM set_config('{PURGE_SETTING}', previous, true);
         RETURN deleted;
     END;
     $$;
