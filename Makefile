@@ -43,13 +43,22 @@ lint: install-dev
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
-## serve: production server: collectstatic, then gunicorn (gunicorn.conf.py) with WhiteNoise
-## against DATABASE_URL; needs DJANGO_SECRET_KEY and DATABASE_URL in the environment
+## serve: production server: collectstatic, then gunicorn (gunicorn.conf.py) with WhiteNoise;
+## needs DJANGO_SECRET_KEY and DATABASE_URL. With DATABASE_APP_URL (the application's role,
+## docs/deploy.md) it first migrates and grants as DATABASE_URL's role (the tables' owner),
+## then serves as the application's role; without it, it serves as DATABASE_URL's role.
 serve: install
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve: set DJANGO_SECRET_KEY (a long random string) in the environment." >&2; exit 2; }
 	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL, e.g. postgres://USER@HOST:5432/NAME." >&2; exit 2; }
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
-	$(BIN)/gunicorn --config gunicorn.conf.py
+	@if [ -n "$$DATABASE_APP_URL" ]; then \
+		$(BIN)/python manage.py migrate --no-input && \
+		$(BIN)/python manage.py grant_app_role && \
+		DATABASE_URL="$$DATABASE_APP_URL" exec $(BIN)/gunicorn --config gunicorn.conf.py; \
+	else \
+		echo "make serve: serving as DATABASE_URL's role; set DATABASE_APP_URL to serve as a role that cannot rewrite history (docs/deploy.md)." >&2; \
+		exec $(BIN)/gunicorn --config gunicorn.conf.py; \
+	fi
 
 ## bench: every benchmark against DATABASE_URL (PostgreSQL), seeded with BENCH_CASES cases;
 ## BENCH_ARGS passes more options to bench/run_all.py (e.g. --runs 5 --load-seconds 10)

@@ -326,3 +326,178 @@ def timeline_purge_allowed(connection):
             connection._timeline_purge_allowed = False
         return
     raise ImproperlyConfigured(f"No timeline purge for the {connection.vendor} database backend.")
+
+
+# --------------------------------------------------------------------------------------------
+# No TRUNCATE of the history; a purge through one function the application role may call
+# --------------------------------------------------------------------------------------------
+
+#: The session setting that lets the tables' owner (or a superuser) TRUNCATE the history:
+#: Django's test flush and a deliberate reset. A role without the TRUNCATE privilege (the
+#: application role) is refused before any trigger runs, whatever it sets; a role that owns
+#: the tables could drop the trigger anyway, so the setting gives it nothing new.
+TRUNCATE_SETTING = "tracker.allow_history_truncate"
+#: The PostgreSQL function a purge calls to delete one case's timeline (SECURITY DEFINER).
+PURGE_FUNCTION = "cases_timeline_purge_v1"
+
+NO_TRUNCATE_POSTGRES_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION cases_history_no_truncate_v1() RETURNS trigger AS $$
+    BEGIN
+        IF current_setting('{TRUNCATE_SETTING}', true) = 'on' AND pg_has_role(
+            current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER'
+        ) THEN
+            RETURN NULL;
+        END IF;
+        RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME
+            USING ERRCODE = 'restrict_violation';
+    END;
+    $$ LANGUAGE plpgsql;
+    """,
+    f"DROP TRIGGER IF EXISTS cases_timeline_no_truncate_v1 ON {TIMELINE_TABLE};",
+    f"""
+    CREATE TRIGGER cases_timeline_no_truncate_v1
+        BEFORE TRUNCATE ON {TIMELINE_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION cases_history_no_truncate_v1();
+    """,
+    f"DROP TRIGGER IF EXISTS cases_access_log_no_truncate_v1 ON {ACCESS_LOG_TABLE};",
+    f"""
+    CREATE TRIGGER cases_access_log_no_truncate_v1
+        BEFORE TRUNCATE ON {ACCESS_LOG_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION cases_history_no_truncate_v1();
+    """,
+    # The purge: the events of one case, and of its person when no other case refers to
+    # him. SECURITY DEFINER runs it as the owner, so the application role needs no DELETE
+    # privilege on the timeline; the delete guard's purge setting is on for the DELETE only
+    # (a SET clause on the function would need a superuser for a custom setting). It takes
+    # a whole case or nothing: no single event can be removed through it.
+    f"""
+    CREATE OR REPLACE FUNCTION {PURGE_FUNCTION}(p_case bigint, p_person bigint)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, public
+    AS $$
+    DECLARE
+        deleted bigint;
+        previous text := coalesce(current_setting('{PURGE_SETTING}', true), '');
+    BEGIN
+        PERFORM set_config('{PURGE_SETTING}', 'on', true);
+        DELETE FROM {TIMELINE_TABLE}
+        WHERE case_id = p_case
+           OR (p_person IS NOT NULL AND case_id IS NULL AND person_id = p_person
+               AND NOT EXISTS (
+                   SELECT 1 FROM cases_case WHERE person_id = p_person AND id <> p_case
+               ));
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        PERFORM set_config('{PURGE_SETTING}', previous, true);
+        RETURN deleted;
+    END;
+    $$;
+    """,
+    f"REVOKE ALL ON FUNCTION {PURGE_FUNCTION}(bigint, bigint) FROM PUBLIC;",
+]
+
+NO_TRUNCATE_POSTGRES_REMOVE = [
+    f"DROP TRIGGER IF EXISTS cases_timeline_no_truncate_v1 ON {TIMELINE_TABLE};",
+    f"DROP TRIGGER IF EXISTS cases_access_log_no_truncate_v1 ON {ACCESS_LOG_TABLE};",
+    "DROP FUNCTION IF EXISTS cases_history_no_truncate_v1();",
+    f"DROP FUNCTION IF EXISTS {PURGE_FUNCTION}(bigint, bigint);",
+]
+
+
+def install_history_truncate_guards(connection) -> None:
+    """Create the TRUNCATE triggers and the purge function (PostgreSQL; SQLite has no TRUNCATE)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for sql in NO_TRUNCATE_POSTGRES_INSTALL:
+            cursor.execute(sql)
+
+
+def remove_history_truncate_guards(connection) -> None:
+    """Drop the TRUNCATE triggers and the purge function (migration rollback only)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for sql in NO_TRUNCATE_POSTGRES_REMOVE:
+            cursor.execute(sql)
+
+
+def timeline_purge(connection, *, case_id: int, person_id: int | None) -> int:
+    """Delete the timeline of case ``case_id`` (and of person ``person_id``); return the count.
+
+    Only for ``cases.services.case_purge``, inside its transaction. ``person_id`` is given
+    when the person goes too; his case-less events go then, unless another case refers to
+    him. On PostgreSQL this calls :data:`PURGE_FUNCTION`, which runs as the tables' owner, so
+    the application role, which may not delete history rows, can still purge; elsewhere the
+    delete runs under :func:`timeline_purge_allowed`.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("A timeline purge must run inside a transaction.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {PURGE_FUNCTION}(%s, %s)", [case_id, person_id])
+            return cursor.fetchone()[0]
+    from django.db.models import Q, QuerySet
+
+    from cases.models import Case, TimelineEvent
+
+    events = Q(case_id=case_id)
+    if (
+        person_id is not None
+        and not Case.objects.filter(person_id=person_id).exclude(pk=case_id).exists()
+    ):
+        events |= Q(case__isnull=True, person_id=person_id)
+    with timeline_purge_allowed(connection):
+        # The timeline's manager refuses deletes; the plain QuerySet method is the one path.
+        deleted, _ = QuerySet.delete(TimelineEvent.objects.filter(events))
+    return deleted
+
+
+# --------------------------------------------------------------------------------------------
+# The application role (PostgreSQL): what it may do, granted by the tables' owner
+# --------------------------------------------------------------------------------------------
+
+#: Tables whose rows the application may add and read but never change or remove.
+HISTORY_TABLES = (TIMELINE_TABLE, ACCESS_LOG_TABLE)
+#: Tables the application reads only.
+READ_ONLY_TABLES = ("django_migrations",)
+
+
+def app_role_grants(app_role: str, *, owner: str, database: str) -> list[str]:
+    """Return the SQL giving ``app_role`` what the application needs, and nothing more.
+
+    Idempotent: everything is revoked first, then granted. The role gets SELECT, INSERT,
+    UPDATE and DELETE on the tables in the schema, except SELECT and INSERT only on the
+    history tables and SELECT only on ``django_migrations``; it never gets TRUNCATE,
+    REFERENCES or TRIGGER, nor CREATE on the schema, and it owns nothing, so it cannot
+    ALTER a table or disable a trigger. Default privileges give tables and sequences that
+    ``owner`` creates later (by a migration) the same ordinary grants; run this again after
+    every migration so that a new history table is narrowed too.
+    """
+    quote = quote_ident
+    app, own, db = quote(app_role), quote(owner), quote(database)
+    history = ", ".join(HISTORY_TABLES)
+    read_only = ", ".join(READ_ONLY_TABLES)
+    return [
+        f"GRANT CONNECT ON DATABASE {db} TO {app}",
+        f"REVOKE CREATE ON SCHEMA public FROM {app}",
+        f"GRANT USAGE ON SCHEMA public TO {app}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}",
+        f"REVOKE UPDATE, DELETE ON {history} FROM {app}",
+        f"REVOKE INSERT, UPDATE, DELETE ON {read_only} FROM {app}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
+        f"GRANT EXECUTE ON FUNCTION {PURGE_FUNCTION}(bigint, bigint) TO {app}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {own} IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {own} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {app}",
+    ]
+
+
+def quote_ident(name: str) -> str:
+    """Return ``name`` quoted as a PostgreSQL identifier."""
+    return '"' + name.replace('"', '""') + '"'

@@ -48,7 +48,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from psycopg.types.json import Jsonb
 
-from cases import choices, consent, services
+from cases import choices, consent, services, timeline_chain
 from cases.choices import (
     CaseStatus,
     Channel,
@@ -307,6 +307,7 @@ class BulkWriter:
         self.occurrences: list[Occurrence] = []
         self.notes: list[Note] = []
         self.events: list[TimelineEvent] = []
+        self._chain_refs: list[tuple] = []
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -365,9 +366,73 @@ class BulkWriter:
             source_id=source.pk if source is not None else None,
             subject_type=subject._meta.model_name,
             subject_uuid=subject.uuid,
+            prev_hash="",
+            hash_salt="",
+            hash="",
+        )
+        # What the hash covers of the rows it points at; chained at flush (_chain_events).
+        self._chain_refs.append(
+            (
+                case.uuid if case is not None else None,
+                person.uuid if person is not None else None,
+                source.uuid if source is not None else None,
+            )
         )
         self.events.append(event)
         return event
+
+    def _chain_events(self, recorded_at: dt.datetime) -> None:
+        """Stamp ``recorded_at`` on the new events and chain them as ``_append_event`` would.
+
+        Cases and persons built in this flush start new chains; any other chain (the global
+        one of parties and sources, or a case or person already stored) continues from its
+        stored head, read under the chain's lock as the services read it.
+        """
+        new = {("case", case.pk) for case in self.cases}
+        new |= {("person", person.pk) for person in self.persons}
+        heads: dict[tuple, str] = {}
+        for event, (case_uuid, person_uuid, source_uuid) in zip(
+            self.events, self._chain_refs, strict=True
+        ):
+            row = event.__dict__
+            key = timeline_chain.chain_key(row)
+            prev = heads.get(key)
+            if prev is None:
+                if key in new:
+                    prev = timeline_chain.GENESIS
+                else:
+                    if key[0] != "case":
+                        timeline_chain.lock_chain(connection, person_id=row["person_id"])
+                    prev = timeline_chain.chain_head(
+                        TimelineEvent.objects,
+                        case_id=row["case_id"],
+                        case_seq=row["case_seq"],
+                        person_id=row["person_id"],
+                    )
+            row["recorded_at"] = recorded_at
+            row["prev_hash"] = prev
+            # Not from the seeded generator: a salt is no part of the reproducible data.
+            row["hash_salt"] = salt = timeline_chain.new_salt()
+            row["hash"] = heads[key] = timeline_chain.event_hash(
+                prev_hash=prev,
+                salt=salt,
+                uuid=row["uuid"],
+                case_uuid=case_uuid,
+                case_seq=row["case_seq"],
+                person_uuid=person_uuid,
+                kind=row["kind"],
+                occurred_at=row["occurred_at"],
+                occurred_precision=row["occurred_precision"],
+                actor_label=row["actor_label"],
+                channel=row["channel"],
+                summary=row["summary"],
+                changes=row["changes"],
+                reason=row["reason"],
+                source_uuid=source_uuid,
+                subject_type=row["subject_type"],
+                subject_uuid=row["subject_uuid"],
+                recorded_at=recorded_at,
+            )
 
     # -- reference data ------------------------------------------------------------------
 
@@ -1128,6 +1193,7 @@ class BulkWriter:
         Call inside a transaction: rows point at each other (a case at its current intention,
         an intention at its case), and the foreign keys are checked at commit.
         """
+        self._chain_events(timezone.now())
         names = [row for person in self.persons for row in self._names.pop(person.pk)]
         for model, rows in (
             (Party, self.parties),

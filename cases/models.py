@@ -512,7 +512,8 @@ class TimelineEvent(models.Model):
     occurred_precision = models.CharField(
         max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.EXACT
     )
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    # Set before the insert, not by the insert: the hash covers it (cases/timeline_chain.py).
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -530,6 +531,11 @@ class TimelineEvent(models.Model):
     )
     subject_type = models.CharField(max_length=32)
     subject_uuid = models.UUIDField()
+    # Tamper evidence: SHA-256 over the content and the predecessor's hash in the same chain.
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Hashed with the content and never shown, so a hash is no test of a withheld value.
+    hash_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -542,6 +548,12 @@ class TimelineEvent(models.Model):
             models.Index(fields=["xact_id", "id"], name="event_feed_order"),
             models.Index(fields=["kind"]),
             models.Index(fields=["subject_uuid"]),
+            # The head of the global chain (events with neither case nor person).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(case__isnull=True, person__isnull=True),
+                name="event_global_chain",
+            ),
         ]
 
     def __str__(self):

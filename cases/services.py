@@ -18,9 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases import choices, consent
+from cases import choices, consent, timeline_chain
 from cases.choices import Channel, EventKind
-from cases.dbguards import timeline_purge_allowed
+from cases.dbguards import timeline_purge
 from cases.models import (
     Case,
     Note,
@@ -158,7 +158,11 @@ def _append_event(
     occurred_at: dt.datetime | None = None,
     occurred_precision: str = choices.DatePrecision.EXACT,
 ) -> TimelineEvent:
-    """Append one event; ``case`` must already be locked by the caller when given."""
+    """Append one event, chained to its predecessor; ``case`` must already be locked when given.
+
+    The case's row lock (or, for an event with no case, the chain's advisory lock) makes the
+    predecessor well defined: no other writer can append to the same chain until commit.
+    """
     case_seq = None
     if case is not None:
         case.last_event_seq += 1
@@ -166,7 +170,15 @@ def _append_event(
         case_seq = case.last_event_seq
         if person is None:
             person = case.person
-    return TimelineEvent.objects.create(
+    else:
+        timeline_chain.lock_chain(connection, person_id=person.pk if person else None)
+    prev_hash = timeline_chain.chain_head(
+        TimelineEvent.objects,
+        case_id=case.pk if case is not None else None,
+        case_seq=case_seq,
+        person_id=person.pk if person is not None else None,
+    )
+    event = TimelineEvent(
         case=case,
         case_seq=case_seq,
         person=person,
@@ -182,7 +194,14 @@ def _append_event(
         source=source,
         subject_type=subject._meta.model_name,
         subject_uuid=subject.uuid,
+        prev_hash=prev_hash,
+        hash_salt=timeline_chain.new_salt(),
     )
+    event.hash = timeline_chain.hash_of_event(
+        event, prev_hash=prev_hash, case=case, person=person, source=source
+    )
+    event.save(force_insert=True)
+    return event
 
 
 def _apply_fields(
@@ -1604,12 +1623,9 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     person = case.person
     reference = case.reference
     purge_person = not Case.objects.filter(person=person).exclude(pk=case.pk).exists()
-    events = TimelineEvent.objects.filter(case=case)
-    if purge_person:
-        events = TimelineEvent.objects.filter(models.Q(case=case) | models.Q(person=person))
-    with timeline_purge_allowed(connection):
-        # The timeline's manager refuses deletes; the plain QuerySet method is the one path.
-        models.QuerySet.delete(events)
+    # The case's chain goes whole (and the person's, when he goes), so no other chain
+    # loses a link; on PostgreSQL through the one function the application role may call.
+    timeline_purge(connection, case_id=case.pk, person_id=person.pk if purge_person else None)
     _purge_admin_log(case, person if purge_person else None)
     Case.objects.filter(pk=case.pk).update(current_intention=None)
     Position.objects.filter(request__case=case).delete()

@@ -2,9 +2,26 @@
 
 import pytest
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
-from cases.dbguards import install_current_timeline_guards, remove_current_timeline_guards
+from cases.dbguards import (
+    TRUNCATE_SETTING,
+    install_current_timeline_guards,
+    remove_current_timeline_guards,
+)
+
+
+def _allow_flush_on_postgresql(sender, connection, **kwargs):
+    # Django's flush (after every transactional test) empties tables with TRUNCATE on
+    # PostgreSQL, which the history's TRUNCATE trigger refuses unless the tables' owner
+    # (here the superuser running the suite) turns this setting on for its session.
+    if connection.vendor == "postgresql":
+        with connection.connection.cursor() as cursor:
+            cursor.execute(f"SET {TRUNCATE_SETTING} = 'on'")
+
+
+connection_created.connect(_allow_flush_on_postgresql, dispatch_uid="tests_allow_pg_flush")
 
 
 def _reinstall_sqlite_guards(sender, **kwargs):

@@ -3,6 +3,7 @@
 import base64
 import datetime as dt
 import json
+import re
 import threading
 import time
 
@@ -193,8 +194,11 @@ def test_event_representation(api, db):
         "occurred_at": note["occurred_at"],
         "occurred_precision": "exact",
         "recorded_at": note["recorded_at"],
+        "prev_hash": TimelineEvent.objects.get(case=case, case_seq=1).hash,
+        "hash": TimelineEvent.objects.get(case=case, case_seq=2).hash,
         "redacted": [],
     }
+    assert re.fullmatch(r"[0-9a-f]{64}", note["hash"]) and note["prev_hash"] != note["hash"]
     source_event = results[0]
     assert source_event["kind"] == "source.created"
     assert source_event["case"] is None and source_event["case_seq"] is None

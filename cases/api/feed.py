@@ -75,6 +75,18 @@ class FeedEventSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Keys of 'changes' (and 'summary') withheld from this reader.",
     )
+    prev_hash = serializers.CharField(
+        read_only=True,
+        help_text="'hash' of the event before this one in its chain; empty for the first.",
+    )
+    hash = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "SHA-256 (hex) over this event's full content and 'prev_hash': the head of its "
+            "chain (the case's, in case_seq order) when it is the latest. Keep the latest "
+            "hash of each case: 'manage.py verify_timeline' proves the history up to it."
+        ),
+    )
 
     class Meta:
         model = TimelineEvent
@@ -94,6 +106,8 @@ class FeedEventSerializer(serializers.ModelSerializer):
             "occurred_at",
             "occurred_precision",
             "recorded_at",
+            "prev_hash",
+            "hash",
             "redacted",
         ]
         read_only_fields = fields
@@ -145,6 +159,8 @@ _ROW_FIELDS = (
     "source__title",
     "subject_type",
     "occurred_precision",
+    "prev_hash",
+    "hash",
 )
 #: Columns shown as text: (key in the row, field). PostgreSQL writes them as text itself.
 _UUID_COLUMNS = (
@@ -240,6 +256,8 @@ def represent_events(rows: Iterable[dict]) -> list[dict]:
                 "occurred_at": _timestamp(row["occurred_at_text"], zone),
                 "occurred_precision": row["occurred_precision"],
                 "recorded_at": _timestamp(row["recorded_at_text"], zone),
+                "prev_hash": row["prev_hash"],
+                "hash": row["hash"],
             }
         )
     return results
@@ -272,6 +290,8 @@ _DOCUMENT_FIELDS = {
     "occurred_at": "occurred_at",
     "occurred_precision": "occurred_precision",
     "recorded_at": "recorded_at",
+    "prev_hash": "prev_hash",
+    "hash": "hash",
 }
 
 
@@ -327,6 +347,9 @@ def _document_sql(c: Mapping[str, str]) -> str:
         f"""',"occurred_at":' || {_json_quoted(c["occurred_at"])}""",
         f"""',"occurred_precision":' || {_json_string(c["occurred_precision"])}""",
         f"""',"recorded_at":' || {_json_quoted(c["recorded_at"])}""",
+        # Hex digits or empty: nothing to escape.
+        f"""',"prev_hash":' || {_json_quoted(c["prev_hash"])}""",
+        f"""',"hash":' || {_json_quoted(c["hash"])}""",
         """',"redacted":[]}'""",
     ]
     return "(" + " || ".join(parts) + ")"
