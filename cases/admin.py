@@ -1340,9 +1340,12 @@ class CaseAdmin(
         if not obj.current_intention_option:
             return "—"
         label = _intention_label(obj.current_intention_option, obj.current_intention_destination)
+        level = obj.get_current_intention_verification_display().split(" (")[0].lower()
         if obj.current_intention_verified:
-            return format_html("{} <strong>(verified)</strong>", label)
-        return format_html('{} <strong class="case-unverified">UNVERIFIED</strong>', label)
+            return format_html("{} <strong>({})</strong>", label, level)
+        return format_html(
+            '{} ({}) <strong class="case-unverified">UNVERIFIED</strong>', label, level
+        )
 
     @admin.display(description="person")
     def person_summary(self, obj):
@@ -1392,33 +1395,24 @@ class CaseAdmin(
     @admin.display(description="consent gate today")
     def consent_summary(self, obj):
         """Show the gate's answer for each move the case's open requests would make."""
-        moves = []
-        for request in obj.requests.filter(archived_at__isnull=True).exclude(
-            status__in=["refused", "withdrawn", "lapsed", "executed", "failed"]
-        ):
-            move = consent.move_for_request(request)
-            if move is not None and move not in moves:
-                moves.append(move)
-        if not moves:
-            moves = [consent.Move(choices.IntentionOption.RETURN_HOME)]
+        intentions = list(obj.intentions.prefetch_related("present_parties"))
+        requests = list(obj.requests.all())
+        risks = list(obj.risk_assessments.all())
         rows = []
-        for move in moves:
-            decision = consent.check(obj, move)
+        for move in consent.moves_in_view(requests):
+            decision = consent.check_loaded(
+                obj, move, intentions=intentions, requests=requests, risks=risks
+            )
             if decision.passed:
                 rows.append(format_html("<strong>{}</strong>: open", move.label))
             else:
-                rows.append(
-                    format_html(
-                        "<strong>{}</strong>: refused<ul>{}</ul>",
-                        move.label,
-                        format_html_join(
-                            "", "<li>{}</li>", ((p.message,) for p in decision.problems)
-                        ),
-                    )
+                problems = format_html_join(
+                    "", "<li>{}</li>", ((p.message,) for p in decision.problems)
                 )
-        risk = consent.latest_risk(
-            obj.person, obj.risk_assessments.all(), consent.own_states(obj.person)
-        )
+                rows.append(
+                    format_html("<strong>{}</strong>: refused<ul>{}</ul>", move.label, problems)
+                )
+        risk = consent.latest_risk(obj.person, risks, consent.own_states(obj.person))
         if risk is not None:
             rows.append(format_html("Risk on return: {}", str(risk)))
         return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows))

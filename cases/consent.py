@@ -361,6 +361,67 @@ def check(case, move: Move, *, on: dt.date | None = None) -> Decision:
     )
 
 
+def check_loaded(case, move: Move, *, intentions, requests, risks, on=None) -> Decision:
+    """Return ``check``'s answer from rows a page has already read, without a query.
+
+    ``intentions`` are all the case's statements (with ``present_parties`` prefetched),
+    ``requests`` its requests and ``risks`` its risk assessments.
+    """
+    from cases.selectors import intention_order_key
+
+    active = [
+        i for i in intentions if i.state == choices.IntentionState.ACTIVE and i.archived_at is None
+    ]
+    current = max(active, key=intention_order_key, default=None)
+    earlier = None
+    if current is not None:
+        earlier = any(
+            other.pk != current.pk
+            and other.verification in choices.VERIFIED_LEVELS
+            and other.state in (choices.IntentionState.ACTIVE, choices.IntentionState.SUPERSEDED)
+            and other.archived_at is None
+            and other.option == current.option
+            and other.destination_country == current.destination_country
+            and other.stated_on <= current.stated_on
+            for other in intentions
+        )
+    return decide(
+        case=case,
+        move=move,
+        on=on,
+        current=current,
+        present_parties=list(current.present_parties.all()) if current else [],
+        asylum_statuses={
+            r.status for r in requests if r.kind == RequestKind.ASYLUM and r.archived_at is None
+        },
+        risks=risks,
+        has_earlier_verified=earlier,
+    )
+
+
+def moves_in_view(requests) -> list[Move]:
+    """Return the moves the case's open requests would make (a return home when none would)."""
+    moves: list[Move] = []
+    for request in requests:
+        if request.archived_at is not None or request.status in _CLOSED_REQUESTS:
+            continue
+        move = move_for_request(request)
+        if move is not None and move not in moves:
+            moves.append(move)
+    return moves or [Move(IntentionOption.RETURN_HOME)]
+
+
+_CLOSED_REQUESTS = frozenset(
+    {
+        RequestStatus.REFUSED,
+        RequestStatus.WITHDRAWN,
+        RequestStatus.LAPSED,
+        RequestStatus.EXECUTED,
+        RequestStatus.FAILED,
+    }
+)
+
+
 def decide(
     *,
     case,

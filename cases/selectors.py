@@ -7,7 +7,7 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 
 from cases import choices
-from cases.models import Case, Request, StatedIntention, TimelineEvent
+from cases.models import Case, Request, RiskAssessment, StatedIntention, TimelineEvent
 
 
 def stated_period_start(day: dt.date, precision: str) -> dt.date:
@@ -55,16 +55,22 @@ def case_list() -> QuerySet[Case]:
 
 
 def case_detail(pk: int) -> Case:
-    """Return one case with its person, intentions, requests and positions loaded."""
+    """Return one case with its person, intentions, risk assessments, requests and positions."""
     return (
-        Case.objects.select_related("person", "detaining_party", "current_intention")
+        Case.objects.select_related(
+            "person__power_depends_on", "detaining_party__parent", "current_intention"
+        )
         .prefetch_related(
             "person__names",
             Prefetch(
                 "intentions",
                 queryset=StatedIntention.objects.select_related(
                     "heard_by", "interpreter_supplied_by", "source", "supersedes"
-                ),
+                ).prefetch_related("present_parties"),
+            ),
+            Prefetch(
+                "risk_assessments",
+                queryset=RiskAssessment.objects.select_related("assessed_by", "source"),
             ),
             Prefetch(
                 "requests",

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from django_countries import countries
 from django_countries.fields import CountryField
 
-from cases import access, charts, choices, exports, selectors, sensitive
+from cases import access, charts, choices, consent, exports, selectors, sensitive
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName
 from cases.policy import policy_for
@@ -355,6 +355,8 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     present_kinds = set(
         case.events.order_by().values_list("kind", flat=True).distinct()
     )  # only kinds the case has are offered as filters
+    requests = list(case.requests.all())
+    risks = list(case.risk_assessments.all())
     can_edit = request.user.has_perm(EDIT_PERMISSION)
     policy = policy_for(request.user)
     allowed = policy.sees_sensitive
@@ -362,7 +364,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     timeline_shown: list = []
     timeline = timeline_entries(events, show_sensitive=allowed, shown=timeline_shown)
     if policy.logs_reads:
-        _log_case_page(request, case, names, intentions, timeline_shown)
+        _log_case_page(request, case, names, intentions, timeline_shown, risks)
     context = {
         "case": case,
         "person": case.person,
@@ -376,7 +378,12 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
             }
             for i in intentions
         ],
-        "requests": list(case.requests.all()),
+        "requests": requests,
+        "consent": [
+            consent.check_loaded(case, move, intentions=intentions, requests=requests, risks=risks)
+            for move in consent.moves_in_view(requests)
+        ],
+        "risks": sorted(risks, key=lambda r: (r.assessed_on, r.pk), reverse=True),
         "timeline": timeline,
         "kind_choices": [
             (value, label) for value, label in choices.EventKind.choices if value in present_kinds
@@ -388,7 +395,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     return render(request, "cases/case_detail.html", context)
 
 
-def _log_case_page(request, case, names, intentions, timeline_shown) -> None:
+def _log_case_page(request, case, names, intentions, timeline_shown, risks=()) -> None:
     """Append the access-log entries of the sensitive values the case page shows."""
     reads: dict[tuple[str, Any], set[str]] = {}
     person = case.person
@@ -403,6 +410,10 @@ def _log_case_page(request, case, names, intentions, timeline_shown) -> None:
         for field in sensitive.INTENTION_FIELDS:
             if getattr(intention, field):
                 reads.setdefault(("statedintention", intention.uuid), set()).add(field)
+    for risk in risks:
+        for field in sensitive.RISK_FIELDS:
+            if getattr(risk, field):
+                reads.setdefault(("riskassessment", risk.uuid), set()).add(field)
     for subject_type, subject_uuid, keys in timeline_shown:
         reads.setdefault((subject_type, subject_uuid), set()).update(keys)
     if reads:

@@ -365,3 +365,7 @@ LOGGING = {
         },
     },
 }
+
+# The consent gate: how many days a verified statement of a person's wish stays fresh enough
+# to move him across a border (docs/consent.md). A reconfirmation at handover is always fresh.
+TRACKER_CONSENT_MAX_AGE_DAYS = env_int("TRACKER_CONSENT_MAX_AGE_DAYS", 30)
