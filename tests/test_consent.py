@@ -491,3 +491,81 @@ def test_the_seed_tells_the_public_story():
         decision = consent.check(case, KR_TRANSFER)
         assert {"not_verified", "date_imprecise"} <= {p.code for p in decision.problems}
         assert "high_risk" in _codes(case, RETURN)
+
+
+# --------------------------------------------------------------------------------------------
+# The same bypasses through the admin and the API
+# --------------------------------------------------------------------------------------------
+
+
+def test_admin_refuses_repatriating_on_an_unverified_wish(admin_client):
+    """The case form's status field goes through the gate: a message, nothing saved."""
+    from django.urls import reverse
+
+    from tests.test_admin import errors_text, form_data
+
+    case = _at_release(_case())
+    factories.intention(case, option="return_home", destination_country="", stated_on=TODAY())
+    url = reverse("admin:cases_case_change", args=[case.pk])
+    data = form_data(admin_client.get(url))
+    data["status"] = CS.REPATRIATED
+    before = _snapshot()
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Consent gate" in errors_text(response)
+    assert "it must be" in errors_text(response)
+    assert _snapshot() == before
+
+
+def test_admin_refuses_an_unearned_verified_statement(admin_client):
+    """A media interview entered as 'verified' on the case page is refused with the rule."""
+    from django.urls import reverse
+
+    from tests.test_admin import errors_text, form_data, new_row
+
+    case = _case()
+    outlet = factories.party("Chosun Ilbo", kind="media", country="KR")
+    url = reverse("admin:cases_case_change", args=[case.pk])
+    response = admin_client.get(url)
+    data = form_data(response)
+    new_row(
+        response,
+        StatedIntention,
+        data,
+        option="third_state",
+        destination_country="KR",
+        stated_on=TODAY().isoformat(),
+        stated_on_precision="day",
+        setting="media_interview",
+        heard_by=str(outlet.pk),
+        detaining_power_present="unknown",
+        verification="verified",
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "a media interview is at most" in errors_text(response)
+    assert not StatedIntention.objects.filter(case=case).exists()
+
+
+def test_api_refuses_a_case_status_bypass_with_409(admin_client):
+    """POST .../transition/ to repatriated on an unverified wish: 409 with coded problems."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    case = _at_release(_case())
+    factories.intention(case, option="return_home", destination_country="", stated_on=TODAY())
+    client = APIClient()
+    client.force_authenticate(
+        get_user_model().objects.create_superuser("root", "r@example.org", "a-long-password-1")
+    )
+    before = _snapshot()
+    answer = client.post(
+        f"/api/v1/cases/{case.uuid}/transition/", {"status": "repatriated"}, format="json"
+    )
+    assert answer.status_code == 409
+    assert {p["code"] for p in answer.json()["problems"]} == {"not_verified"}
+    assert _snapshot() == before
+    verdict = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "return_home"})
+    assert verdict.status_code == 200 and verdict.json()["passed"] is False
+    bad = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "fly"})
+    assert bad.status_code == 400
