@@ -57,6 +57,7 @@ def _filtersets() -> dict[str, Any]:
         "source": filters.SourceFilterSet,
         "statedintention": filters.IntentionFilterSet,
         "request": filters.RequestFilterSet,
+        "riskassessment": filters.RiskAssessmentFilterSet,
     }
 
 
