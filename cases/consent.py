@@ -309,6 +309,23 @@ def move_for_request(request) -> Move | None:
     return None
 
 
+def check_return_destination(case, kind: str, destination: str) -> None:
+    """Refuse a request that returns him home but names a state that is not his own.
+
+    A repatriation, direct medical repatriation or exchange takes him to a state he is a
+    national of or depends on; a move anywhere else is a transfer to a third state.
+    """
+    home = own_states(case.person)
+    if kind in RETURN_KINDS and destination and home and destination not in home:
+        raise ValidationError(
+            {
+                "destination_country": f"A {RequestKind(kind).label.lower()} takes him to his "
+                f"own state ({', '.join(sorted(home))}), not to {destination}; a move "
+                "elsewhere is a transfer to a third state."
+            }
+        )
+
+
 def move_for_case_status(case, status: str, destination: str = "") -> Move | None:
     """Return the move that ``status`` records, or None when the status moves no one.
 
@@ -373,18 +390,6 @@ def check_loaded(case, move: Move, *, intentions, requests, risks, on=None) -> D
         i for i in intentions if i.state == choices.IntentionState.ACTIVE and i.archived_at is None
     ]
     current = max(active, key=intention_order_key, default=None)
-    earlier = None
-    if current is not None:
-        earlier = any(
-            other.pk != current.pk
-            and other.verification in choices.VERIFIED_LEVELS
-            and other.state in (choices.IntentionState.ACTIVE, choices.IntentionState.SUPERSEDED)
-            and other.archived_at is None
-            and other.option == current.option
-            and other.destination_country == current.destination_country
-            and other.stated_on <= current.stated_on
-            for other in intentions
-        )
     return decide(
         case=case,
         move=move,
@@ -395,7 +400,6 @@ def check_loaded(case, move: Move, *, intentions, requests, risks, on=None) -> D
             r.status for r in requests if r.kind == RequestKind.ASYLUM and r.archived_at is None
         },
         risks=risks,
-        has_earlier_verified=earlier,
     )
 
 
@@ -431,7 +435,6 @@ def decide(
     present_parties: Iterable,
     asylum_statuses: set[str],
     risks: Iterable,
-    has_earlier_verified: bool | None = None,
 ) -> Decision:
     """Return the gate's answer from what is known of the case; ``check`` reads it for you.
 
@@ -451,15 +454,13 @@ def decide(
     if current is None:
         problems.append(Problem("no_statement", "the person has no active statement on record"))
     else:
-        problems.extend(
-            _statement_problems(current, move, on, present_parties, has_earlier_verified)
-        )
+        problems.extend(_statement_problems(current, move, on, present_parties))
     if returning:
         problems.extend(_return_problems(case, move, asylum_statuses, risks))
     return decision
 
 
-def _statement_problems(current, move: Move, on: dt.date, present_parties, has_earlier_verified):
+def _statement_problems(current, move: Move, on: dt.date, present_parties):
     problems = []
     if current.verification not in choices.VERIFIED_LEVELS:
         problems.append(
@@ -471,9 +472,9 @@ def _statement_problems(current, move: Move, on: dt.date, present_parties, has_e
             )
         )
     else:
-        unearned = level_problems(
-            current, present_parties, has_earlier_verified=has_earlier_verified
-        )
+        # The gate needs what 'verified' needs; a reconfirmation whose earlier statement was
+        # later withdrawn still stands on its own private interview.
+        unearned = level_problems(current, present_parties, level=Verification.VERIFIED)
         if unearned:
             problems.append(
                 Problem(

@@ -739,7 +739,6 @@ class BulkWriter:
                 r.status for r in self._requests[case.pk] if r.kind == RequestKind.ASYLUM
             },
             risks=[],
-            has_earlier_verified=self.has_earlier_verified(current) if current else False,
         )
 
     def _gate(self, case: Case, move: consent.Move | None, *, on: dt.date):
@@ -937,6 +936,7 @@ class BulkWriter:
             **fields,
         )
         status = RequestStatus.DRAFT if draft else RequestStatus.FILED
+        consent.check_return_destination(case, kind, str(fields.get("destination_country", "")))
         request = _build(
             Request,
             id=self.ids.next(Request),

@@ -1015,6 +1015,7 @@ def request_file(
     if request.intention is not None and request.intention.case_id != case.pk:
         raise ValidationError({"intention": "The intention belongs to another case."})
     request.full_clean(exclude=["case"])
+    consent.check_return_destination(case, request.kind, request.destination_country.code or "")
     request.save()
     changes = {
         name: [None, _field_value(request, name)]
@@ -1057,6 +1058,7 @@ def request_update(
     if request.intention is not None and request.intention.case_id != case.pk:
         raise ValidationError({"intention": "The intention belongs to another case."})
     request.full_clean(exclude=["case"])
+    consent.check_return_destination(case, request.kind, request.destination_country.code or "")
     request.version += 1
     request.save()
     _append_event(

@@ -569,3 +569,29 @@ def test_api_refuses_a_case_status_bypass_with_409(admin_client):
     assert verdict.status_code == 200 and verdict.json()["passed"] is False
     bad = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "fly"})
     assert bad.status_code == 400
+
+
+def test_a_reconfirmation_stands_on_its_own_interview_after_the_earlier_one_is_withdrawn():
+    """The gate needs what 'verified' needs; a withdrawn earlier statement does not undo it."""
+    case = _case()
+    earlier = factories.verified_wish(
+        case, "third_state", "KR", stated_on=TODAY() - dt.timedelta(3)
+    )
+    factories.verified_wish(case, "third_state", "KR", verification="reconfirmed")
+    services.intention_withdraw(actor=SYSTEM, intention=earlier, reason="Recorded in error")
+    assert consent.check(case, KR_TRANSFER).passed
+
+
+def test_a_return_must_go_to_his_own_state():
+    """A repatriation to South Korea is a transfer, not a return: refused when filed."""
+    case = _case()
+    with pytest.raises(ValidationError, match="own state"):
+        factories.request(case, kind="repatriation", destination_country="KR")
+    request = factories.request(case, kind="repatriation", destination_country="KP")
+    with pytest.raises(ValidationError, match="own state"):
+        services.request_update(actor=SYSTEM, request=request, destination_country="DE")
+    case = _at_release(case)
+    with pytest.raises(ValidationError, match="own state"):
+        services.case_change_status(
+            actor=SYSTEM, case=case, status=CS.REPATRIATED, destination_country="KR"
+        )

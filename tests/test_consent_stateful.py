@@ -224,6 +224,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.release()
         if kind in ("third_state_transfer", "medical_treatment") and not destination:
             destination = "KR"
+        if kind in RETURNS and destination not in ("", HOME):
+            destination = HOME
         self.file(kind, destination, as_he_wishes=False)
         factories.advance_request(Request.objects.get(pk=self.requests[-1]), "scheduled")
 
@@ -421,6 +423,11 @@ class ConsentMachine(RuleBasedStateMachine):
         if kind == "third_state_transfer" and not destination:
             destination = "KR"
         extra = {"destination_country": destination} if destination else {}
+        if kind in RETURNS and destination not in ("", HOME):
+            # A return to a state that is not his own is not a return: refused at filing.
+            with pytest.raises(ValidationError, match="own state"):
+                factories.request(self.case, kind=kind, addressed_to=self.home, **extra)
+            return
         row = factories.request(self.case, kind=kind, addressed_to=self.home, **extra)
         self.requests.append(row.pk)
         if kind == "asylum":
