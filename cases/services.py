@@ -1591,6 +1591,7 @@ def _purge_admin_log(case: Case, person: Person | None) -> None:
         Request: Request.objects.filter(case=case).values_list("pk", flat=True),
         Position: Position.objects.filter(request__case=case).values_list("pk", flat=True),
         Occurrence: Occurrence.objects.filter(case=case).values_list("pk", flat=True),
+        RiskAssessment: RiskAssessment.objects.filter(case=case).values_list("pk", flat=True),
         Note: Note.objects.filter(case=case).values_list("pk", flat=True),
     }
     if person is not None:
