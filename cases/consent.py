@@ -460,13 +460,25 @@ def decide(
     return decision
 
 
+def _when(intention) -> str:
+    """Return when a statement was made, as precisely as it is known ("2025-10" for a month)."""
+    day, precision = intention.stated_on, intention.stated_on_precision
+    if precision == choices.DatePrecision.MONTH:
+        return f"{day:%Y-%m}"
+    if precision == choices.DatePrecision.YEAR:
+        return f"{day:%Y}"
+    if precision == choices.DatePrecision.APPROXIMATE:
+        return f"about {day.isoformat()}"
+    return day.isoformat()
+
+
 def _statement_problems(current, move: Move, on: dt.date, present_parties):
     problems = []
     if current.verification not in choices.VERIFIED_LEVELS:
         problems.append(
             Problem(
                 "not_verified",
-                f"his newest statement ({current.stated_on}) is only "
+                f"his newest statement ({_when(current)}) is only "
                 f"'{current.verification}'; it must be 'verified' (private interview by a "
                 "neutral body) or 'reconfirmed'",
             )
