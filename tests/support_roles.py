@@ -234,6 +234,21 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
         cases.append(case)
         intentions += [first, second]
         requests.append(request)
+    # A third case whose person changes details but keeps the same name variants: its page
+    # renders even where a change of name variants on the timeline breaks the case page.
+    kim = svc.person_create(
+        actor=actor,
+        working_name="WorkKim",
+        names=_names(canaries, "kim"),
+        **_person_fields(canaries, "kim", "first"),
+    )
+    kim_case = f.case(
+        reference="UA-2025-0903", person_obj=kim, detaining_party=ukraine, legal_status="pow"
+    )
+    svc.person_update(actor=actor, person=kim, **_person_fields(canaries, "kim", "second"))
+    f.intention(kim_case, quote=canaries.new("kim-quote-first"), heard_by=korea)
+    notes.append(svc.note_add(actor=actor, case=kim_case, body=canaries.new("kim-note1-line1")))
+    cases.append(kim_case)
     if officer_client is not None:
         notes.append(_note_through_the_admin(officer_client, cases[0], canaries))
     return {
