@@ -83,6 +83,7 @@ class Answer:
     count: int | None = None  # rows found, for searches
     echoed: set[str] = field(default_factory=set)  # canaries the request itself carried
     decoy_count: int | None = None  # rows found for a decoy, for searches
+    cache_control: str = ""
 
 
 def answer_text(response) -> str:
@@ -138,6 +139,7 @@ def fetch(client: Client, path: str, params=None, echoed=()) -> tuple[Answer, ob
         text=answer_text(response),
         count=_count(response),
         echoed=set(echoed),
+        cache_control=response.get("Cache-Control", ""),
     )
     return answer, response
 
@@ -431,7 +433,8 @@ def test_admin_lookups_do_not_depend_on_a_canary(world):
 
 @pytest.mark.django_db
 def test_every_answer_showing_a_canary_to_an_officer_is_logged(world):
-    """A case officer sees the canaries, and each answer that shows one appended an entry."""
+    """A case officer sees the canaries; each answer that shows one appended an access-log
+    entry and tells caches not to keep it (``Cache-Control: no-store``)."""
     client = world["clients"]["case_officer"].client()
     canaries = world["canaries"]
     unlogged = []
@@ -444,6 +447,11 @@ def test_every_answer_showing_a_canary_to_an_officer_is_logged(world):
                 unlogged.append(
                     f"{answer.path} [{answer.status}] shows "
                     f"{len(leaks(answer, canaries))} canaries, no access-log entry"
+                )
+            if "no-store" not in answer.cache_control:
+                unlogged.append(
+                    f"{answer.path} [{answer.status}] shows canaries with "
+                    f"Cache-Control {answer.cache_control!r}, not no-store"
                 )
     assert showing > 10, "the officer's crawl must find the canaries"
     assert not unlogged, f"{len(unlogged)} of {showing} answers showing canaries:\n" + (
