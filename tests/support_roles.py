@@ -1,0 +1,286 @@
+"""Roles, clients and a world full of canaries, shared by the route walk and the canary crawl.
+
+This module holds no tests. ``world()`` writes every row through the services (and one note
+through the admin's case form, as a case officer adds it), so the timeline holds every value
+too. Every sensitive value (``cases.sensitive``) is a canary: a string with a random token
+that appears nowhere else, so a leak is found wherever and however it is copied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+
+from cases import access, choices, sensitive
+from cases import services as svc
+from cases.models import Note, Person, StatedIntention
+from cases.services import Actor, NameSpec
+from cases.tokens import ApiToken
+from tests import factories as f
+
+#: Every role the walk and the crawl act as, in a fixed order.
+ROLES = (
+    "anonymous",
+    "no_role",
+    "analyst",
+    "integration_ro",
+    "integration_rw",
+    "case_officer",
+    "superuser",
+)
+#: Roles holding ``cases.view_sensitive``.
+SENSITIVE_ROLES = frozenset({"case_officer", "superuser"})
+#: Roles that sign in with an API token: the token is their only credential.
+TOKEN_ROLES = frozenset({"integration_ro", "integration_rw"})
+
+#: Marks every canary; the token after it is what the crawl searches for.
+CANARY_PREFIX = "CANARY"
+_TOKEN = re.compile(r"[0-9a-f]{12}")
+
+
+@dataclass
+class Canaries:
+    """Every canary planted in the world: ``label -> value``, label naming where it went."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def new(self, label: str) -> str:
+        """Return a fresh canary for ``label`` and remember it."""
+        value = f"{CANARY_PREFIX}-{label}-{secrets.token_hex(6)}"
+        self.values[label] = value
+        return value
+
+    def token(self, label: str) -> str:
+        """Return the random part of a canary: what a crawl searches for."""
+        return self.values[label].rsplit("-", 1)[1]
+
+    def found_in(self, text: str) -> set[str]:
+        """Return the labels of the canaries whose token appears in ``text`` (any case)."""
+        lowered = text.lower()
+        return {label for label, value in self.values.items() if self.token(label) in lowered}
+
+
+def role_user(role: str):
+    """Return a user for ``role``; the analyst and the case officer are staff, as in the docs.
+
+    docs/security.md describes role users as staff accounts holding the role's group, so the
+    same accounts open the admin; "no role" is a signed-in account without any group.
+    """
+    access.ensure_roles()
+    if role == "superuser":
+        return f.user("walk-root", is_superuser=True, is_staff=True)
+    if role == "no_role":
+        return f.user("walk-norole")
+    if role == "analyst":
+        user = f.user("walk-analyst", is_staff=True)
+        user.groups.add(Group.objects.get(name="analyst"))
+        return user
+    if role == "case_officer":
+        user = f.user("walk-officer", is_staff=True)
+        user.groups.add(Group.objects.get(name="case officer"))
+        return user
+    if role in TOKEN_ROLES:
+        user = f.user(f"walk-{role.replace('_', '-')}")
+        user.groups.add(Group.objects.get(name="integration"))
+        if role == "integration_rw":
+            # docs/security.md: a read-write integration also gets add/change permissions.
+            user.user_permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="cases", codename__regex=r"^(add|change)_"
+                )
+            )
+        return user
+    raise ValueError(role)
+
+
+@dataclass
+class RoleClient:
+    """A role's user and the way to build a client acting as it."""
+
+    role: str
+    user: Any = None
+    token_key: str = ""
+
+    def client(self) -> Client:
+        """Return a fresh client: signed in (session) or sending the token."""
+        # A server error comes back as a 500 answer, not an exception, so a walk can name it.
+        if self.role == "anonymous":
+            return Client(raise_request_exception=False)
+        if self.role in TOKEN_ROLES:
+            return Client(
+                raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {self.token_key}"
+            )
+        client = Client(raise_request_exception=False)
+        client.force_login(self.user)
+        return client
+
+
+def role_clients() -> dict[str, RoleClient]:
+    """Return a :class:`RoleClient` for every role in :data:`ROLES`."""
+    out: dict[str, RoleClient] = {"anonymous": RoleClient("anonymous")}
+    for role in ROLES[1:]:
+        user = role_user(role)
+        key = ""
+        if role in TOKEN_ROLES:
+            _token, key = ApiToken.issue(
+                user=user, name=f"walk-{role}", read_only=role == "integration_ro"
+            )
+        out[role] = RoleClient(role, user, key)
+    return out
+
+
+def _names(canaries: Canaries, who: str) -> list[NameSpec]:
+    return [
+        NameSpec(canaries.new(f"{who}-name-hangul"), "latin", "revised"),
+        NameSpec(canaries.new(f"{who}-name-latin"), "latin", "conventional"),
+        NameSpec(canaries.new(f"{who}-name-cyrillic"), "latin", "mccune_reischauer"),
+        # A pseudonym is not sensitive: shown to everyone, so it holds no canary.
+        NameSpec(f"Soldier {who.upper()}", "latin", "", True),
+    ]
+
+
+def _person_fields(canaries: Canaries, who: str, round_: str) -> dict[str, str]:
+    return {
+        name: canaries.new(f"{who}-{name}-{round_}")
+        for name in sensitive.PERSON_FIELDS
+        # birth_place and service_number are short CharFields: the canary fits.
+    }
+
+
+def build_world(officer_client: Client | None = None) -> dict[str, Any]:
+    """Write two cases full of canaries through the services; return the objects and canaries.
+
+    Every sensitive field of every model in ``cases.sensitive.SENSITIVE_FIELDS`` gets a
+    canary, each person is updated once (so the timeline holds old and new values), each
+    intention has a quote, each case has notes whose first line is a canary. With
+    ``officer_client`` (a case officer signed in to the admin), one more note is added
+    through the admin's case form, as an officer adds it.
+    """
+    canaries = Canaries()
+    actor = Actor.system("walk")
+    ukraine = f.party("Walk Ukraine", country="UA")
+    korea = f.party("Walk Korea", country="KR")
+    icrc = f.party("Walk ICRC", kind="international_organisation", country="CH")
+    source = f.source("Walk report", publisher="Walk Daily")
+    cases = []
+    intentions = []
+    requests = []
+    notes = []
+    for who in ("ri", "baek"):
+        person = svc.person_create(
+            actor=actor,
+            working_name=f"Work{who.capitalize()}",
+            names=_names(canaries, who),
+            nationalities=["KP"],
+            **_person_fields(canaries, who, "first"),
+        )
+        case = f.case(
+            reference="UA-2025-0901" if who == "ri" else "UA-2025-0902",
+            person_obj=person,
+            detaining_party=ukraine,
+            legal_status="pow",
+        )
+        person = svc.person_update(
+            actor=actor,
+            person=person,
+            names=_names(canaries, f"{who}2"),
+            **_person_fields(canaries, who, "second"),
+        )
+        first = f.intention(
+            case,
+            quote=canaries.new(f"{who}-quote-first"),
+            heard_by=korea,
+            source=source,
+        )
+        # "verified" needs a private interview by a neutral body: the ICRC's.
+        second = svc.intention_supersede(
+            actor=actor,
+            intention=first,
+            option="third_state",
+            destination_country="KR",
+            stated_on=dt.date(2025, 3, 1),
+            setting="private_neutral_interview",
+            verification="verified",
+            heard_by=icrc,
+            quote=canaries.new(f"{who}-quote-second"),
+        )
+        request = f.request(case, kind="third_state_transfer", addressed_to=korea)
+        svc.position_record(
+            actor=actor,
+            request=request,
+            party=korea,
+            stance=choices.Stance.ACCEPTS,
+            stated_on=dt.date(2025, 3, 4),
+        )
+        svc.occurrence_record(
+            actor=actor,
+            case=case,
+            kind=choices.OccurrenceKind.CAPTURE,
+            occurred_on=dt.date(2025, 1, 9),
+            description="Captured in the field.",
+        )
+        for n in (1, 2):
+            body = (
+                f"{canaries.new(f'{who}-note{n}-line1')}\n"
+                f"second line {canaries.new(f'{who}-note{n}-line2')}"
+            )
+            notes.append(svc.note_add(actor=actor, case=case, body=body))
+        cases.append(case)
+        intentions += [first, second]
+        requests.append(request)
+    # A third case whose person changes details but keeps the same name variants: its page
+    # renders even where a change of name variants on the timeline breaks the case page.
+    kim = svc.person_create(
+        actor=actor,
+        working_name="WorkKim",
+        names=_names(canaries, "kim"),
+        **_person_fields(canaries, "kim", "first"),
+    )
+    kim_case = f.case(
+        reference="UA-2025-0903", person_obj=kim, detaining_party=ukraine, legal_status="pow"
+    )
+    svc.person_update(actor=actor, person=kim, **_person_fields(canaries, "kim", "second"))
+    f.intention(kim_case, quote=canaries.new("kim-quote-first"), heard_by=korea)
+    notes.append(svc.note_add(actor=actor, case=kim_case, body=canaries.new("kim-note1-line1")))
+    cases.append(kim_case)
+    if officer_client is not None:
+        notes.append(_note_through_the_admin(officer_client, cases[0], canaries))
+    return {
+        "canaries": canaries,
+        "cases": cases,
+        "persons": list(Person.objects.filter(cases__in=cases).distinct()),
+        "intentions": list(StatedIntention.objects.filter(case__in=cases)),
+        "requests": requests,
+        "notes": list(Note.objects.filter(case__in=cases)),
+        "parties": [ukraine, korea, icrc],
+        "source": source,
+    }
+
+
+def _note_through_the_admin(client: Client, case, canaries: Canaries):
+    """Add a note on the admin's case page, as a case officer does (the admin logs it too)."""
+    from tests.test_admin import change_url, errors_text, form_data, new_row
+
+    response = client.get(change_url(case))
+    assert response.status_code == 200, response.status_code
+    data = form_data(response)
+    body = f"{canaries.new('admin-note-line1')}\nthen {canaries.new('admin-note-line2')}"
+    new_row(response, Note, data, body=body)
+    response = client.post(change_url(case), data)
+    assert response.status_code == 302, errors_text(response)
+    return Note.objects.filter(case=case).latest("id")
+
+
+def sensitive_values_of(world: dict[str, Any]) -> set[str]:
+    """Return every sensitive value in the world, read through ``cases.sensitive``."""
+    out: set[str] = set()
+    for obj in (*world["persons"], *world["intentions"], *world["notes"]):
+        for value in sensitive.sensitive_values(obj).values():
+            out.update(value if isinstance(value, list) else [value])
+    return out
