@@ -296,7 +296,8 @@ def _choice_labels(subject_type: str, name: str) -> dict[str, str]:
         return {}
     if isinstance(field, CountryField):
         return dict(countries)
-    return {str(value): str(label) for value, label in field.flatchoices or ()}
+    # Reverse relations (a person's ``names``) and plain fields have no choices.
+    return {str(value): str(label) for value, label in getattr(field, "flatchoices", ()) or ()}
 
 
 def timeline_entries(

@@ -166,7 +166,7 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
     actor = Actor.system("walk")
     ukraine = f.party("Walk Ukraine", country="UA")
     korea = f.party("Walk Korea", country="KR")
-    icrc = f.party("Walk ICRC", kind="international_organisation", country="CH")
+    icrc = f.party("Walk ICRC", kind="international_organisation", country="CH", is_neutral=True)
     source = f.source("Walk report", publisher="Walk Daily")
     cases = []
     intentions = []
@@ -208,7 +208,28 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
             setting="private_neutral_interview",
             verification="verified",
             heard_by=icrc,
+            detaining_power_present="no",
+            options_explained=True,
             quote=canaries.new(f"{who}-quote-second"),
+            conditions=canaries.new(f"{who}-conditions"),
+        )
+        # Signs of duress keep a statement below 'verified': recorded on a stated one.
+        svc.intention_record(
+            actor=actor,
+            case=case,
+            option="undecided",
+            stated_on=dt.date(2025, 2, 1),
+            setting="official_interview",
+            verification="stated",
+            duress_signs=canaries.new(f"{who}-duress"),
+        )
+        svc.risk_assessment_record(
+            actor=actor,
+            case=case,
+            level="high",
+            basis=canaries.new(f"{who}-risk-basis"),
+            assessor="Walk officer",
+            assessed_on=dt.date(2025, 3, 2),
         )
         request = f.request(case, kind="third_state_transfer", addressed_to=korea)
         svc.position_record(

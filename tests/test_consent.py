@@ -566,7 +566,12 @@ def test_api_refuses_a_case_status_bypass_with_409(admin_client):
     assert {p["code"] for p in answer.json()["problems"]} == {"not_verified"}
     assert _snapshot() == before
     verdict = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "return_home"})
-    assert verdict.status_code == 200 and verdict.json()["passed"] is False
+    assert verdict.status_code == 200
+    (answer,) = verdict.json()["answers"]
+    assert answer["passed"] is False and answer["move"]["option"] == "return_home"
+    factories.request(case, kind="third_state_transfer", destination_country="KR")
+    in_view = client.get(f"/api/v1/cases/{case.uuid}/consent/").json()["answers"]
+    assert [a["move"] for a in in_view] == [{"option": "third_state", "destination": "KR"}]
     bad = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "fly"})
     assert bad.status_code == 400
 

@@ -143,6 +143,9 @@ POLICY: dict[str, dict[str, str]] = {
     "api:request-detail": API_DETAIL,
     "api:request-transition": API_ACTION,
     "api:request-positions": API_ACTION,
+    "api:case-consent": API_READ_ONLY,  # asks the consent gate; moves no one
+    "api:risk-assessment-list": API_LIST,
+    "api:risk-assessment-detail": API_READ_ONLY,  # an assessment is never changed
     **{
         f"api:{resource}-{verb}": API_ACTION
         for resource in ("case", "person", "intention", "request")
@@ -313,7 +316,7 @@ def _registered_admin_models() -> set[str]:
 # Filling a route with real objects
 # --------------------------------------------------------------------------------------------
 
-_API_RESOURCE = re.compile(r"^api/v1/\^?(\w+)")
+_API_RESOURCE = re.compile(r"^api/v1/\^?([\w-]+)")
 
 
 def fill(route: str, params: dict[str, str]) -> str:
@@ -384,6 +387,7 @@ def world(django_db_setup, django_db_blocker):
                     "sources": built["source"].uuid,
                     "intentions": built["intentions"][-1].uuid,
                     "requests": built["requests"][0].uuid,
+                    "risk-assessments": case.risk_assessments.first().uuid,
                 },
                 "admin": {
                     "cases.party": built["parties"][0].pk,

@@ -9,8 +9,8 @@ from django.template import TemplateDoesNotExist, loader
 from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from cases.api.schema import SwaggerSplitView
 from tracker import accounts
 from tracker.health import health
 
@@ -29,7 +29,7 @@ urlpatterns = [
     # which it replaces at the same address.
     path(
         "api/v1/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api:schema"),
+        SwaggerSplitView.as_view(url_name="api:schema"),
         name="api-docs",
     ),
     path("api/v1/", include("cases.api.urls")),

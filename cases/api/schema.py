@@ -1,6 +1,8 @@
 """OpenAPI extensions: how the schema describes the token authentication and the filters."""
 
+from django.views import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularSwaggerSplitView, SpectacularSwaggerView
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -62,3 +64,22 @@ def document_answers(result, generator, request, public):
     if link is not None:
         link.pop("format", None)
     return result
+
+
+class PlainOptions:
+    """Answer OPTIONS with the allowed methods only, as Django's own views do.
+
+    The documentation pages render HTML; DRF's OPTIONS answer (the view's metadata) has no
+    template to render with, which made OPTIONS a 500.
+    """
+
+    def options(self, request, *args, **kwargs):
+        return View.options(self, request, *args, **kwargs)
+
+
+class SwaggerView(PlainOptions, SpectacularSwaggerView):
+    """Swagger UI with its script inline."""
+
+
+class SwaggerSplitView(PlainOptions, SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served as a file (no inline script for the CSP)."""

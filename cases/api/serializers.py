@@ -386,6 +386,12 @@ class ConsentDecisionSerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
+class ConsentAnswersSerializer(serializers.Serializer):
+    """The consent gate's answers for the moves asked about."""
+
+    answers = ConsentDecisionSerializer(many=True)
+
+
 class ConsentRefusalSerializer(serializers.Serializer):
     """A write refused by the consent gate (409): nothing was written."""
 
@@ -917,7 +923,9 @@ class ConsentQuerySerializer(serializers.Serializer):
     """Query of the consent gate's answer: which move, and on which day."""
 
     option = serializers.ChoiceField(
-        choices=[choices.IntentionOption.RETURN_HOME, choices.IntentionOption.THIRD_STATE]
+        choices=[choices.IntentionOption.RETURN_HOME, choices.IntentionOption.THIRD_STATE],
+        required=False,
+        help_text="The move to ask about; without it, every move the open requests would make.",
     )
     destination = CountryField(required=False, allow_blank=True)
     on = serializers.DateField(required=False, help_text="Default today.")

@@ -1,10 +1,11 @@
 """URLs of the REST API, mounted at /api/v1/."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import archive, feed, views
+from cases.api.schema import SwaggerView
 
 app_name = "api"
 
@@ -36,7 +37,7 @@ urlpatterns = [
     path("cases/<uuid:case_uuid>/timeline/", feed.CaseTimelineView.as_view(), name="case-timeline"),
     # The OpenAPI 3 schema and its interactive documentation, served without a CDN.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Archive and unarchive; purge a case (cases/api/archive.py).
     *(
         path(

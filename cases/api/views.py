@@ -632,7 +632,7 @@ class CaseViewSet(ResourceViewSet):
         },
     )
     @action(detail=True, methods=["post"], write_permission="cases.change_case")
-    def transition(self, request, uuid=None):
+    def transition(self, request, uuid=None, **kwargs):
         case = self.get_object()
         version = expected_version(request, required=False)
         fields, reason = _without_common(self.validated(s.CaseTransitionSerializer))
@@ -646,23 +646,28 @@ class CaseViewSet(ResourceViewSet):
         return self.row_response(case.pk)
 
     @extend_schema(
-        summary="Ask the consent gate about a move",
-        description="Whether the person may be moved across a border today (or on ``on``): "
-        "back home, or to a named third state. The answer names the statement it rests on "
-        "and each unmet condition; nothing is written.",
+        summary="Ask the consent gate",
+        description="Whether the person may be moved across a border today (or on ``on``). "
+        "With ``option`` (and ``destination`` for a transfer), for that move; without, for "
+        "every move the case's open requests would make (a return home when none would). "
+        "Each answer names the statement it rests on and each unmet condition; nothing is "
+        "written.",
         parameters=[s.ConsentQuerySerializer],
-        responses={200: s.ConsentDecisionSerializer, **READ_ERRORS, **NOT_FOUND},
+        responses={200: s.ConsentAnswersSerializer, **READ_ERRORS, **NOT_FOUND},
     )
     @action(detail=True, methods=["get"], url_path="consent")
-    def consent(self, request, uuid=None):
+    def consent(self, request, uuid=None, **kwargs):
         case = self.get_object()
         query = s.ConsentQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        move = consent.Move(
-            query.validated_data["option"], query.validated_data.get("destination", "")
-        )
-        decision = consent.check(case, move, on=query.validated_data.get("on"))
-        return Response(decision.as_dict())
+        asked = query.validated_data
+        if "option" in asked:
+            moves = [consent.Move(asked["option"], asked.get("destination", ""))]
+        else:
+            moves = consent.moves_in_view(case.requests.all())
+        on = asked.get("on")
+        answers = [consent.check(case, move, on=on).as_dict() for move in moves]
+        return Response({"answers": answers})
 
 
 # --------------------------------------------------------------------------------------------
@@ -736,7 +741,7 @@ class IntentionViewSet(ResourceViewSet):
         responses={200: s.IntentionSerializer, **ERRORS, **NOT_FOUND, 412: LOCKING[412]},
     )
     @action(detail=True, methods=["post"], write_permission="cases.change_statedintention")
-    def state(self, request, uuid=None):
+    def state(self, request, uuid=None, **kwargs):
         intention = self.get_object()
         version = expected_version(request, required=False)
         fields, reason = _without_common(self.validated(s.IntentionStateSerializer))
@@ -870,7 +875,7 @@ class RequestViewSet(ResourceViewSet):
         },
     )
     @action(detail=True, methods=["post"], write_permission="cases.change_request")
-    def transition(self, request, uuid=None):
+    def transition(self, request, uuid=None, **kwargs):
         row = self.get_object()
         version = expected_version(request, required=False)
         fields, reason = _without_common(self.validated(s.RequestTransitionSerializer))
@@ -889,7 +894,7 @@ class RequestViewSet(ResourceViewSet):
         responses={201: s.PositionSerializer, **ERRORS, **NOT_FOUND},
     )
     @action(detail=True, methods=["post"], write_permission="cases.add_position")
-    def positions(self, request, uuid=None):
+    def positions(self, request, uuid=None, **kwargs):
         row = self.get_object()
         fields, reason = _without_common(self.validated(s.PositionInputSerializer))
         position = services.position_record(
