@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -546,6 +547,18 @@ class ConsentNotAsked(Exception):
 UNKNOWN = object()
 
 _ledger: ContextVar[dict | None] = ContextVar("consent_passes", default=None)
+#: Set while ``bulk_update`` writes rows it has already checked one by one.
+_rows_checked: ContextVar[bool] = ContextVar("consent_rows_checked", default=False)
+
+
+@contextmanager
+def rows_checked():
+    """Let the ``update`` that ``bulk_update`` builds from checked rows through."""
+    token = _rows_checked.set(True)
+    try:
+        yield
+    finally:
+        _rows_checked.reset(token)
 
 
 class _Pass:
@@ -713,6 +726,8 @@ def guard_update(queryset, status) -> None:
     from cases.models import Case
 
     model = queryset.model
+    if _rows_checked.get():
+        return
     if hasattr(status, "resolve_expression"):
         raise ConsentNotAsked(
             f"Consent gate not asked: a {model.__name__}'s status cannot be set from an "

@@ -190,7 +190,8 @@ class GatedStatusQuerySet(models.QuerySet):
             consent.guard_rows(
                 self.model, objs, using=self.db, new=False, how="QuerySet.bulk_update()"
             )
-        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        with consent.rows_checked():
+            rows = super().bulk_update(objs, fields, batch_size=batch_size)
         if "status" in fields:
             for obj in objs:
                 obj._stored_status = obj.status
