@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from cases import choices
@@ -590,4 +593,232 @@ def require(case, move: Move | None, *, on: dt.date | None = None) -> Decision |
     decision = check(case, move, on=on)
     if not decision.passed:
         raise ConsentRefused(decision)
+    grant(case, move)
     return decision
+
+
+# --------------------------------------------------------------------------------------------
+# The pass: a gated status is stored only in the transaction whose gate passed it
+# --------------------------------------------------------------------------------------------
+#
+# ``require`` (and the demo generator's in-memory gate) grant a pass for the case and the
+# move. ``Case`` and ``Request`` refuse to store a gated status without one: their ``save``,
+# their querysets' ``update``, ``bulk_update`` and ``bulk_create``, and a raw save
+# (``loaddata``) all ask ``guard_*`` below. A pass lives until the transaction or savepoint
+# that earned it ends: it is registered as an ``on_commit`` callback, which Django drops on
+# rollback (of the savepoint or of the transaction) and runs, forgetting the pass, on commit.
+
+
+class ConsentNotAsked(Exception):
+    """A gated status was about to be stored without the consent gate's pass.
+
+    Not a ``ValidationError``: the input is not at fault but the code path, which skipped
+    ``consent.require``. It must surface as a defect, never as a form message.
+    """
+
+
+#: Marks a row whose stored status is not known from how it was loaded.
+UNKNOWN = object()
+
+_ledger: ContextVar[dict | None] = ContextVar("consent_passes", default=None)
+#: Set while ``bulk_update`` writes rows it has already checked one by one.
+_rows_checked: ContextVar[bool] = ContextVar("consent_rows_checked", default=False)
+
+
+@contextmanager
+def rows_checked():
+    """Let the ``update`` that ``bulk_update`` builds from checked rows through."""
+    token = _rows_checked.set(True)
+    try:
+        yield
+    finally:
+        _rows_checked.reset(token)
+
+
+class _Pass:
+    """One pass; also the ``on_commit`` callback that forgets it when its transaction ends."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: tuple):
+        self.keys = keys
+
+    def __call__(self) -> None:
+        ledger = _ledger.get() or {}
+        for key in self.keys:
+            tokens = ledger.get(key)
+            if tokens and self in tokens:
+                tokens.remove(self)
+                if not tokens:
+                    del ledger[key]
+
+
+def _alias(obj, using: str | None = None) -> str:
+    return using or obj._state.db or router.db_for_write(type(obj), instance=obj)
+
+
+def grant(case, move: Move, *, using: str | None = None) -> None:
+    """Record that the gate passed ``move`` for ``case`` in the current transaction.
+
+    Outside a transaction nothing is recorded: the move must be stored in the transaction
+    that asked the gate, or the answer may no longer hold when it is stored.
+    """
+    alias = _alias(case, using)
+    connection = connections[alias]
+    if case.pk is None or not connection.in_atomic_block:
+        return
+    ledger = _ledger.get()
+    if ledger is None:
+        ledger = {}
+        _ledger.set(ledger)
+    elif not connection.run_on_commit:
+        # No callback is pending on this connection, so none of its passes is alive.
+        for key in [key for key in ledger if key[0] == alias]:
+            del ledger[key]
+    # The case's status needs the option only; a request's execution the exact move.
+    keys = ((alias, case.pk, move.option, move.destination), (alias, case.pk, move.option, None))
+    token = _Pass(keys)
+    for key in keys:
+        ledger.setdefault(key, []).append(token)
+    transaction.on_commit(token, using=alias)
+
+
+def _live_tokens(alias: str) -> set[int]:
+    return {id(entry[1]) for entry in connections[alias].run_on_commit}
+
+
+def has_pass(alias: str, case_id, option: str, destination: str | None = None) -> bool:
+    """Return whether the gate passed this move for the case in the running transaction."""
+    return _covered(alias, (alias, case_id, option, destination), None)
+
+
+def _covered(alias: str, key: tuple, live: set[int] | None) -> bool:
+    ledger = _ledger.get()
+    tokens = ledger.get(key) if ledger else None
+    if not tokens:
+        return False
+    live = _live_tokens(alias) if live is None else live
+    tokens[:] = [token for token in tokens if id(token) in live]
+    return bool(tokens)
+
+
+def _needed(obj, stored) -> tuple | None:
+    """Return ``(case id, option, destination)`` the row's status needs a pass for, or None.
+
+    ``stored`` is the status the row has in the database (None for a new row). A case needs
+    one on becoming ``repatriated`` or ``transferred_third_state``; a request on becoming
+    ``executed`` when executing it moves the person (``move_for_request``).
+    """
+    from cases.models import Case
+
+    status = obj.__dict__.get("status")
+    if status == stored:
+        return None
+    if isinstance(obj, Case):
+        option = GATED_CASE_STATUSES.get(status)
+        return None if option is None else (obj.pk, option, None)
+    if status != RequestStatus.EXECUTED:
+        return None
+    move = move_for_request(obj)
+    return None if move is None else (obj.case_id, move.option, move.destination)
+
+
+def _refusal(obj, status: str, how: str) -> ConsentNotAsked:
+    name = type(obj).__name__.lower()
+    service = "case_change_status" if name == "case" else "request_transition"
+    label = f"case {obj.reference}" if name == "case" else f"request {obj.pk or '(new)'}"
+    return ConsentNotAsked(
+        f"Consent gate not asked: {label} cannot be stored as '{status}' by {how} without the "
+        f"consent gate's pass in this transaction. Use services.{service}, which calls "
+        "consent.require."
+    )
+
+
+def _stored_statuses(model, objs, using: str) -> dict:
+    """Return the stored status of each of ``objs`` whose load did not record it."""
+    unknown = [
+        obj.pk
+        for obj in objs
+        if not obj._state.adding and getattr(obj, "_stored_status", UNKNOWN) is UNKNOWN
+    ]
+    if not unknown:
+        return {}
+    return dict(model._base_manager.using(using).filter(pk__in=unknown).values_list("pk", "status"))
+
+
+def _stored(obj, fetched: dict):
+    if obj._state.adding:
+        return None
+    stored = getattr(obj, "_stored_status", UNKNOWN)
+    return fetched.get(obj.pk) if stored is UNKNOWN else stored
+
+
+def guard_save(obj, *, using: str | None = None, how: str = "save()", raw: bool = False) -> None:
+    """Raise ``ConsentNotAsked`` when ``obj.save()`` would store a gated status unpassed.
+
+    Costs nothing but a dictionary look-up unless the status is a gated one and changed. A
+    ``raw`` save (``loaddata``) may overwrite an existing row, so its stored status is read.
+    """
+    alias = _alias(obj, using)
+    status = obj.__dict__.get("status")
+    if status not in GATED_CASE_STATUSES and status != RequestStatus.EXECUTED:
+        return
+    if raw and obj.pk is not None:
+        stored = (
+            type(obj)
+            ._base_manager.using(alias)
+            .filter(pk=obj.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+    else:
+        stored = _stored(obj, _stored_statuses(type(obj), [obj], alias))
+    needed = _needed(obj, stored)
+    if needed is not None and not _covered(alias, (alias, *needed), None):
+        raise _refusal(obj, status, how)
+
+
+def guard_rows(model, objs, *, using: str, new: bool, how: str) -> None:
+    """Raise ``ConsentNotAsked`` unless every row of ``objs`` entering a gated status has a pass.
+
+    ``new`` rows are being inserted (``bulk_create``, COPY); otherwise their status is being
+    written over the stored one (``bulk_update``).
+    """
+    fetched = {} if new else _stored_statuses(model, objs, using)
+    live = None
+    for obj in objs:
+        needed = _needed(obj, None if new else _stored(obj, fetched))
+        if needed is None:
+            continue
+        live = _live_tokens(using) if live is None else live
+        if not _covered(using, (using, *needed), live):
+            raise _refusal(obj, obj.status, how)
+
+
+def guard_update(queryset, status) -> None:
+    """Raise ``ConsentNotAsked`` unless ``queryset.update(status=...)`` is covered row by row."""
+    from cases.models import Case
+
+    model = queryset.model
+    if _rows_checked.get():
+        return
+    if hasattr(status, "resolve_expression"):
+        raise ConsentNotAsked(
+            f"Consent gate not asked: a {model.__name__}'s status cannot be set from an "
+            "expression, which the consent gate cannot check. Use the services."
+        )
+    if model is Case:
+        if status not in GATED_CASE_STATUSES:
+            return
+        rows = list(queryset.exclude(status=status).only("pk", "reference", "status"))
+    else:
+        if status != RequestStatus.EXECUTED:
+            return
+        rows = list(
+            queryset.exclude(status=status).select_related(
+                "case__detaining_party", "case__person__power_depends_on"
+            )
+        )
+    for row in rows:
+        row.status = status
+    guard_rows(model, rows, using=queryset.db, new=False, how="QuerySet.update()")

@@ -747,6 +747,8 @@ class BulkWriter:
         decision = self.gate(case, move, on=on)
         if not decision.passed:
             raise consent.ConsentRefused(decision)
+        # The rows are inserted later in this transaction; the pass lets them be.
+        consent.grant(case, move)
         return decision
 
     def _refresh_current_intention(self, case: Case) -> dict[str, list[Any]]:
@@ -1233,6 +1235,10 @@ def _insert(model: type, rows: list) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(rows, batch_size=INSERT_BATCH)
         return
+    if model in (Case, Request):
+        # COPY skips the ORM, so ask what bulk_create would have asked: every row stored in
+        # a status that moved him across a border carries the consent gate's pass.
+        consent.guard_rows(model, rows, using=connection.alias, new=True, how="COPY")
     with_pk = rows[0].pk is not None
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     loaded_at = timezone.now()

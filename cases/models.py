@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from cases import choices
+from cases import choices, consent
 from cases.names import normalise_name
 
 iso_3166_2 = RegexValidator(
@@ -171,7 +171,74 @@ class PersonName(models.Model):
         super().save(*args, **kwargs)
 
 
-class Case(PublicModel):
+class GatedStatusQuerySet(models.QuerySet):
+    """A queryset that stores a gated status only with the consent gate's pass.
+
+    ``update``, ``bulk_update`` and ``bulk_create`` refuse (``consent.ConsentNotAsked``) to
+    write a status that moves a person across a border unless ``consent.require`` passed
+    that move in the running transaction (see ``cases/consent.py``).
+    """
+
+    def update(self, **kwargs):
+        if "status" in kwargs:
+            consent.guard_update(self, kwargs["status"])
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        if "status" in fields:
+            consent.guard_rows(
+                self.model, objs, using=self.db, new=False, how="QuerySet.bulk_update()"
+            )
+        with consent.rows_checked():
+            rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        if "status" in fields:
+            for obj in objs:
+                obj._stored_status = obj.status
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        consent.guard_rows(self.model, objs, using=self.db, new=True, how="QuerySet.bulk_create()")
+        created = super().bulk_create(objs, *args, **kwargs)
+        for obj in objs:
+            obj._stored_status = obj.__dict__.get("status", consent.UNKNOWN)
+        return created
+
+
+class GatedStatusMixin:
+    """Refuse to save a gated status without the consent gate's pass.
+
+    The status the row has in the database is remembered when it is loaded, so that a save
+    that keeps it, or writes a status no gate guards, costs no query.
+    """
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_status = instance.__dict__.get("status", consent.UNKNOWN)
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "status" in fields:
+            self._stored_status = self.__dict__.get("status", consent.UNKNOWN)
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if "status" in self.__dict__ and (update_fields is None or "status" in update_fields):
+            consent.guard_save(self, using=kwargs.get("using"))
+        super().save(*args, **kwargs)
+        self._stored_status = self.__dict__.get("status", consent.UNKNOWN)
+
+
+def _guard_raw_save(sender, instance, raw, using, **kwargs):
+    """Hold a raw save (``loaddata``), which skips ``save()``, to the same rule."""
+    if raw:
+        consent.guard_save(instance, using=using, how="a raw save (loaddata)", raw=True)
+
+
+class Case(GatedStatusMixin, PublicModel):
     """One custody episode of one person."""
 
     reference = models.CharField(
@@ -231,6 +298,8 @@ class Case(PublicModel):
     )
     current_intention_verified = models.BooleanField(default=False, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GatedStatusQuerySet.as_manager()
 
     class Meta:
         ordering = ["reference"]
@@ -338,7 +407,7 @@ class StatedIntention(PublicModel):
             )
 
 
-class Request(PublicModel):
+class Request(GatedStatusMixin, PublicModel):
     """Something asked of a party for the person, and where it stands."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="requests")
@@ -368,6 +437,8 @@ class Request(PublicModel):
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
 
+    objects = GatedStatusQuerySet.as_manager()
+
     class Meta:
         ordering = ["case_id", "created_at", "id"]
         indexes = [models.Index(fields=["kind", "status"])]
@@ -381,6 +452,10 @@ class Request(PublicModel):
             raise ValidationError(
                 {"destination_country": "A transfer to a third state needs a destination."}
             )
+
+
+models.signals.pre_save.connect(_guard_raw_save, sender=Case, dispatch_uid="consent_raw_case")
+models.signals.pre_save.connect(_guard_raw_save, sender=Request, dispatch_uid="consent_raw_request")
 
 
 class RiskAssessment(PublicModel):
