@@ -302,6 +302,8 @@ class Case(GatedStatusMixin, PublicModel):
     objects = GatedStatusQuerySet.as_manager()
 
     class Meta:
+        # Related lookups (``request.case``) and Django's internals use the guarded manager too.
+        base_manager_name = "objects"
         ordering = ["reference"]
         permissions = [
             ("view_sensitive", "Can view sensitive fields"),
@@ -440,6 +442,7 @@ class Request(GatedStatusMixin, PublicModel):
     objects = GatedStatusQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["case_id", "created_at", "id"]
         indexes = [models.Index(fields=["kind", "status"])]
 

@@ -122,12 +122,20 @@ def _case_writes(case, status):
         row.status = status
         row.save()
 
+    def base_manager_update():
+        Case._base_manager.filter(pk=case.pk).update(status=status)
+
+    def related_update():
+        case.person.cases.filter(pk=case.pk).update(status=status)
+
     return {
         "save": save,
         "save(update_fields)": save_fields,
         "update": update,
         "bulk_update": bulk_update,
         "deferred save": deferred_then_save,
+        "base manager update": base_manager_update,
+        "related manager update": related_update,
     }
 
 
