@@ -4,9 +4,10 @@ On PostgreSQL an event insert notifies the channel ``tracker_events`` (delivered
 inserting transaction commits), which wakes the webhook workers (cases/webhooks/engine.py).
 """
 
+import uuid
+
 import django.db.models.deletion
 import django.utils.timezone
-import uuid
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
