@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import archive, feed, views
+from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
 
@@ -29,6 +30,7 @@ router.register("intentions", views.IntentionViewSet, basename="intention")
 router.register("requests", views.RequestViewSet, basename="request")
 router.register("risk-assessments", views.RiskAssessmentViewSet, basename="risk-assessment")
 router.register("sources", views.SourceViewSet, basename="source")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
     # The change feed and one case's timeline (cases/api/feed.py).
