@@ -9,13 +9,13 @@ create and the rotate only; nothing ever shows it again.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cases import feed
-from cases.api.views import PageNumberPages
+from cases.api.views import ERRORS, NOT_FOUND, READ_ERRORS, PageNumberPages
 from cases.choices import EventKind
 from cases.webhooks import services
 from cases.webhooks.models import WebhookAttempt, WebhookSubscription
@@ -116,6 +116,15 @@ class WebhookAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+_ATTEMPT_PAGE = inline_serializer(
+    "WebhookAttemptPage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": WebhookAttemptSerializer(many=True),
+    },
+)
 _PAUSE = inline_serializer("WebhookPause", {"reason": serializers.CharField(required=False)})
 _ROTATE = inline_serializer(
     "WebhookRotate", {"grace_seconds": serializers.FloatField(required=False, min_value=0)}
@@ -131,6 +140,12 @@ _REDELIVER = inline_serializer("WebhookRedeliver", {"event": serializers.UUIDFie
 CHANGE = "cases.change_webhooksubscription"
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: WebhookSubscriptionSerializer(many=True), **READ_ERRORS}),
+    retrieve=extend_schema(
+        responses={200: WebhookSubscriptionSerializer, **READ_ERRORS, **NOT_FOUND}
+    ),
+)
 class WebhookSubscriptionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -161,7 +176,9 @@ class WebhookSubscriptionViewSet(
         context["secret"] = secret
         return Response(WebhookCreatedSerializer(subscription, context=context).data, code)
 
-    @extend_schema(request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer})
+    @extend_schema(
+        request=WebhookCreateSerializer, responses={201: WebhookCreatedSerializer, **ERRORS}
+    )
     def create(self, request):
         """Create a subscription; the answer holds its secret, shown this once."""
         data = self._validated(WebhookCreateSerializer(data=request.data))
@@ -182,7 +199,9 @@ class WebhookSubscriptionViewSet(
         )
         return self._row(subscription, secret, status.HTTP_201_CREATED)
 
-    @extend_schema(request=_PAUSE, responses={200: WebhookSubscriptionSerializer})
+    @extend_schema(
+        request=_PAUSE, responses={200: WebhookSubscriptionSerializer, **ERRORS, **NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def pause(self, request, uuid=None):
         """Stop deliveries, keeping the position."""
@@ -192,13 +211,17 @@ class WebhookSubscriptionViewSet(
         )
         return self._row(subscription)
 
-    @extend_schema(request=None, responses={200: WebhookSubscriptionSerializer})
+    @extend_schema(
+        request=None, responses={200: WebhookSubscriptionSerializer, **ERRORS, **NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def resume(self, request, uuid=None):
         """Resume deliveries from where they stopped."""
         return self._row(services.webhook_subscription_resume(subscription=self.get_object()))
 
-    @extend_schema(request=_ROTATE, responses={200: WebhookCreatedSerializer})
+    @extend_schema(
+        request=_ROTATE, responses={200: WebhookCreatedSerializer, **ERRORS, **NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def rotate(self, request, uuid=None):
         """Issue a new secret; the old one keeps signing for the grace period."""
@@ -208,7 +231,9 @@ class WebhookSubscriptionViewSet(
         )
         return self._row(subscription, secret)
 
-    @extend_schema(request=_REPLAY, responses={200: WebhookSubscriptionSerializer})
+    @extend_schema(
+        request=_REPLAY, responses={200: WebhookSubscriptionSerializer, **ERRORS, **NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def replay(self, request, uuid=None):
         """Send again every event after a feed cursor (``after``) or since a time (``since``)."""
@@ -218,7 +243,7 @@ class WebhookSubscriptionViewSet(
         )
         return self._row(subscription)
 
-    @extend_schema(request=_REDELIVER, responses={202: None})
+    @extend_schema(request=_REDELIVER, responses={202: None, **ERRORS, **NOT_FOUND})
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def redeliver(self, request, uuid=None):
         """Queue one event the subscription already passed to be sent again."""
@@ -228,7 +253,7 @@ class WebhookSubscriptionViewSet(
         )
         return Response({"detail": "Queued."}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={200: WebhookAttemptSerializer(many=True)})
+    @extend_schema(responses={200: _ATTEMPT_PAGE, **READ_ERRORS, **NOT_FOUND})
     @action(
         detail=True,
         methods=["get"],
