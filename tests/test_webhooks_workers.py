@@ -229,3 +229,31 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_nothing_is_lost(httpserver
     assert len(ids) == len(expected) + 1
     workers = set(WebhookAttempt.objects.values_list("worker", flat=True))
     assert workers == {"doomed", "heir"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_event_wakes_a_waiting_worker_on_postgresql():
+    """LISTEN/NOTIFY: the insert trigger's notification ends the wait, long before its end."""
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite polls")
+    from cases.webhooks import engine
+
+    worker = engine.Worker("listener")
+    worker._listen()  # listening before the commit, as a running worker is
+    done = threading.Event()
+
+    def wait():
+        worker.wait(60)
+        done.set()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        assert not done.is_set()
+        f.case()
+        assert done.wait(20), "the commit did not wake the worker"
+    finally:
+        worker.stop.set()
+        thread.join(5)
+        worker._listener.close()
