@@ -394,9 +394,11 @@ class Worker:
             left = (deadline - timezone.now()).total_seconds()
             if left <= 0:
                 return
-            for _note in listener.notifies(timeout=min(left, 0.5), stop_after=1):
-                # Drain what else arrived; one pass reads everything new.
-                for _more in listener.notifies(timeout=0):
+            woken = any(True for _note in listener.notifies(timeout=min(left, 0.5), stop_after=1))
+            if woken:
+                # Drain what else arrived (one pass reads everything new), outside the first
+                # generator, which holds the connection's lock. A timeout of 0 means none.
+                for _more in listener.notifies(timeout=0.001):
                     pass
                 return
 
