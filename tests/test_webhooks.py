@@ -460,7 +460,7 @@ def test_a_slow_receiver_is_cut_at_the_total_timeout(httpserver, settings):
     officer = role_user("officer", "case officer")
 
     def slow(request):
-        time.sleep(1.0)
+        time.sleep(2.0)
         return Response("late")
 
     httpserver.expect_request("/slow", method="POST").respond_with_handler(slow)
@@ -470,6 +470,6 @@ def test_a_slow_receiver_is_cut_at_the_total_timeout(httpserver, settings):
     f.case()
     started = time.monotonic()
     assert engine.Worker("test").run_pass() == 0
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 1.5  # cut at 0.3 s, not after the 2 s answer
     attempt = WebhookAttempt.objects.get(subscription=subscription)
     assert attempt.outcome == "failed" and "Timed out" in attempt.error
