@@ -114,6 +114,7 @@ def main() -> int:
         ("pages", ["pages_bench.py", "--runs", runs, "--export-runs", "1"]),
         ("export", ["export_bench.py"]),
         ("writes", ["writes_bench.py", "--runs", runs]),
+        ("webhooks", ["webhooks_bench.py", "--events", "300", "--workers", "2"]),
         (
             "load",
             [

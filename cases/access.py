@@ -22,6 +22,7 @@ API = AccessChannel.API
 PAGE = AccessChannel.PAGE
 EXPORT = AccessChannel.EXPORT
 ADMIN = AccessChannel.ADMIN
+WEBHOOK = AccessChannel.WEBHOOK
 
 #: Models whose rows are case data: case officers add and change them, everyone reads them.
 CASE_DATA_MODELS = (
@@ -39,6 +40,14 @@ CASE_DATA_MODELS = (
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)
+#: Webhook subscriptions: case officers manage them (cases/webhooks/); the attempt log is
+#: read-only.
+WEBHOOK_PERMISSIONS = (
+    "view_webhooksubscription",
+    "add_webhooksubscription",
+    "change_webhooksubscription",
+    "view_webhookattempt",
+)
 
 
 def _view(models_: Iterable[str]) -> list[str]:
@@ -53,6 +62,7 @@ ROLES: Mapping[str, tuple[str, ...]] = {
         *(f"change_{m}" for m in CASE_DATA_MODELS),
         "view_sensitive",
         "export_cases",
+        *WEBHOOK_PERMISSIONS,
     ),
     "analyst": (*_view(CASE_DATA_MODELS + READ_ONLY_MODELS), "export_cases"),
     "integration": (*_view(CASE_DATA_MODELS + READ_ONLY_MODELS),),

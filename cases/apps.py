@@ -10,6 +10,7 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self):
-        # The token admin and the access log's read-only screen live apart from
-        # cases/admin.py; importing them registers them.
+        # The token admin, the access log's read-only screen and the webhooks' admin live
+        # apart from cases/admin.py; importing them registers them.
         from cases import admin_access, admin_tokens  # noqa: F401
+        from cases.webhooks import admin as webhooks_admin  # noqa: F401

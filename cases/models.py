@@ -653,6 +653,7 @@ class AccessChannel(models.TextChoices):
     PAGE = "page", "Page"
     EXPORT = "export", "Export"
     ADMIN = "admin", "Admin"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -724,3 +725,8 @@ class AccessLogEntry(models.Model):
 
 
 from cases.tokens import ApiToken  # noqa: E402,F401
+from cases.webhooks.models import (  # noqa: E402,F401
+    WebhookAttempt,
+    WebhookRedelivery,
+    WebhookSubscription,
+)

@@ -742,6 +742,7 @@ COMMANDS = {
     "load_seed": "services",
     "seed_demo": "demo",
     "verify_timeline": "none",
+    "deliver_webhooks": "none",
 }
 #: What a command that stores a status would have to say.
 _STATUS_WORDS = (

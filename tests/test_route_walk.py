@@ -28,10 +28,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from cases import access
 from cases.models import AccessLogEntry, ApiToken, TimelineEvent
+from cases.webhooks.models import WebhookAttempt
+from cases.webhooks.services import webhook_subscription_create
 from tests import support_roles as sr
 
 ROLES = sr.ROLES
@@ -62,6 +65,10 @@ RULES: dict[str, str] = {
     "api-absent": "LDDDDDD",  # a method the endpoint does not have
     "api-signed-in": "LOOOOOO",  # the schema, its docs and the index of links
     "api-superuser-write": "LFFFFFP",  # purge
+    # Webhook subscriptions: case officers (and superusers) manage them; nobody else sees them.
+    # Reading needs the view permission; a token granted change_webhooksubscription manages
+    # them like any other add/change permission (writes: "api-write").
+    "api-officer-read": "LFFFFOO",
     # The analysts' pages: a role, and a signed-in session (a token is no page credential).
     "page-read": "LFOLLOO",
     "page-export": "LFOLLOO",  # analysts, officers and superusers hold cases.export_cases
@@ -143,6 +150,28 @@ POLICY: dict[str, dict[str, str]] = {
     "api:request-detail": API_DETAIL,
     "api:request-transition": API_ACTION,
     "api:request-positions": API_ACTION,
+    "api:webhook-list": {
+        **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+        **API_NO_WRITES,
+        "POST": "api-write",
+    },
+    "api:webhook-detail": {
+        **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+        **API_NO_WRITES,
+    },
+    "api:webhook-attempts": {
+        **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+        **API_NO_WRITES,
+    },
+    **{
+        f"api:webhook-{verb}": {
+            **dict.fromkeys(("GET", "HEAD"), "api-absent"),
+            "OPTIONS": "api-officer-read",
+            **API_NO_WRITES,
+            "POST": "api-write",
+        }
+        for verb in ("pause", "resume", "rotate", "replay", "redeliver")
+    },
     "api:case-consent": API_READ_ONLY,  # asks the consent gate; moves no one
     "api:risk-assessment-list": API_LIST,
     "api:risk-assessment-detail": API_READ_ONLY,  # an assessment is never changed
@@ -228,6 +257,25 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "history": {"GET": "admin-superuser"},
         "redirect": {"GET": "admin-staff"},
     },
+    # Webhook subscriptions: case officers list and change them (pause, resume); they are
+    # created over the API or the command, where the secret is shown once, never deleted.
+    "webhooks": {
+        "changelist": {"GET": "admin-add", "POST": "admin-add"},
+        "add": {"GET": "admin-none", "POST": "admin-none"},
+        "change": {"GET": "admin-add", "POST": "admin-add"},
+        "delete": {"GET": "admin-none", "POST": "admin-none"},
+        "history": {"GET": "admin-add"},
+        "redirect": {"GET": "admin-staff"},
+    },
+    # Delivery attempts: read by case officers, written by the workers alone.
+    "webhook attempts": {
+        "changelist": {"GET": "admin-add", "POST": "admin-add"},
+        "add": {"GET": "admin-none", "POST": "admin-none"},
+        "change": {"GET": "admin-add", "POST": "admin-none"},
+        "delete": {"GET": "admin-none", "POST": "admin-none"},
+        "history": {"GET": "admin-add"},
+        "redirect": {"GET": "admin-staff"},
+    },
     # Login attempts and lockouts: the superuser lists and deletes them; nobody adds any.
     "lockouts": {
         "changelist": {"GET": "admin-superuser", "POST": "admin-superuser"},
@@ -250,6 +298,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.timelineevent": "timeline",
     "cases.accesslogentry": "access log",
     "cases.apitoken": "tokens",
+    "cases.webhooksubscription": "webhooks",
+    "cases.webhookattempt": "webhook attempts",
     "auth.user": "superuser",
     "auth.group": "superuser",
     "otp_totp.totpdevice": "superuser",
@@ -379,8 +429,22 @@ def world(django_db_setup, django_db_blocker):
                 fields=["medical_notes"],
                 path="/walk/",
             )
+            with override_settings(WEBHOOK_ALLOW_HOSTS=["127.0.0.1"]):
+                subscription, _secret = webhook_subscription_create(
+                    created_by=clients["case_officer"].user,
+                    name="Walk receiver",
+                    target_url="https://127.0.0.1/walk",
+                )
+            attempt = WebhookAttempt.objects.create(
+                subscription=subscription,
+                event_uuid=TimelineEvent.objects.filter(case=case).first().uuid,
+                attempt=1,
+                outcome="delivered",
+                status_code=204,
+            )
             ids = {
                 "api": {
+                    "webhooks": subscription.uuid,
                     "cases": case.uuid,
                     "persons": case.person.uuid,
                     "parties": built["parties"][0].uuid,
@@ -399,6 +463,8 @@ def world(django_db_setup, django_db_blocker):
                     "cases.timelineevent": TimelineEvent.objects.filter(case=case).first().pk,
                     "cases.accesslogentry": AccessLogEntry.objects.first().pk,
                     "cases.apitoken": ApiToken.objects.first().pk,
+                    "cases.webhooksubscription": subscription.pk,
+                    "cases.webhookattempt": attempt.pk,
                     "auth.user": clients["analyst"].user.pk,
                     "auth.group": Group.objects.get(name="analyst").pk,
                     "otp_totp.totpdevice": TOTPDevice.objects.create(

@@ -369,3 +369,39 @@ LOGGING = {
 # The consent gate: how many days a verified statement of a person's wish stays fresh enough
 # to move him across a border (docs/consent.md). A reconfirmation at handover is always fresh.
 TRACKER_CONSENT_MAX_AGE_DAYS = env_int("TRACKER_CONSENT_MAX_AGE_DAYS", 30)
+
+
+def env_float(name: str, default: float) -> float:
+    """Return the number in environment variable ``name``."""
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+# Webhooks (docs/webhooks.md). Secrets are stored encrypted with a key derived from
+# DJANGO_WEBHOOK_KEY (comma-separated: the first encrypts, every one decrypts, so a key can be
+# rotated), or from SECRET_KEY when it is not set.
+WEBHOOK_KEYS = env_list("DJANGO_WEBHOOK_KEY")
+#: Hosts (names or addresses, exactly as written in a target URL) that may be reached over
+#: plain http and at private, loopback or link-local addresses. Everything else needs https
+#: and a public address, checked after DNS resolution at every attempt.
+WEBHOOK_ALLOW_HOSTS = env_list("DJANGO_WEBHOOK_ALLOW_HOSTS")
+WEBHOOK_CONNECT_TIMEOUT = env_float("DJANGO_WEBHOOK_CONNECT_TIMEOUT", 3.0)
+WEBHOOK_TOTAL_TIMEOUT = env_float("DJANGO_WEBHOOK_TOTAL_TIMEOUT", 10.0)
+#: Bytes of a receiver's answer read at most; the rest is not read.
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("DJANGO_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)
+#: Retries: the n-th retry waits BASE * 2**(n-1) seconds (at most MAX), less up to JITTER of
+#: it at random, for up to RETRY_FOR seconds since the first failure; then the subscription
+#: is paused with the reason.
+WEBHOOK_RETRY_BASE_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_BASE_SECONDS", 5.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_MAX_SECONDS", 3600.0)
+WEBHOOK_RETRY_JITTER = env_float("DJANGO_WEBHOOK_RETRY_JITTER", 0.2)
+WEBHOOK_RETRY_FOR_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600.0)
+#: A worker holds a subscription for this long and renews the lease before every delivery;
+#: a killed worker's subscriptions pass to another once it runs out.
+WEBHOOK_LEASE_SECONDS = env_float("DJANGO_WEBHOOK_LEASE_SECONDS", 30.0)
+#: How often a worker looks for work without a notification (SQLite, or a missed NOTIFY).
+WEBHOOK_POLL_SECONDS = env_float("DJANGO_WEBHOOK_POLL_SECONDS", 1.0)
+#: How long the old secret keeps signing after a rotation.
+WEBHOOK_ROTATION_GRACE_SECONDS = env_float("DJANGO_WEBHOOK_ROTATION_GRACE_SECONDS", 24 * 3600.0)
+#: Events read from the feed at once per subscription.
+WEBHOOK_BATCH = env_int("DJANGO_WEBHOOK_BATCH", 100)

@@ -489,7 +489,8 @@ def _log_shown(request, shown: list[tuple[str, str, list[str]]]) -> None:
     access.log_reads(
         reads,
         user=request.user,
-        channel=access.API,
+        # A webhook delivery reads the feed for its subscription's account, not a request.
+        channel=getattr(request, "access_channel", access.API),
         path=request.path,
         token_label=access.token_label_of(request),
     )

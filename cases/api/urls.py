@@ -6,6 +6,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import archive, feed, views
 from cases.api.schema import SwaggerView
+from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
 
@@ -30,6 +31,7 @@ router.register("intentions", views.IntentionViewSet, basename="intention")
 router.register("requests", views.RequestViewSet, basename="request")
 router.register("risk-assessments", views.RiskAssessmentViewSet, basename="risk-assessment")
 router.register("sources", views.SourceViewSet, basename="source")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
     # The change feed and one case's timeline (cases/api/feed.py).
