@@ -361,3 +361,29 @@ def test_nationality_filter_takes_several_codes_and_uses_its_index_on_postgresql
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = persons.explain()
     assert "person_nationalities" in plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("intentions", [1, 6])
+def test_case_detail_reads_the_case_and_its_rows_once(intentions):
+    """A case's detail reads the case, and each prefetched set, once; the same for 1 or 6 rows."""
+    client, _token = token_client(make_officer())
+    case = f.case()
+    for day in range(1, intentions + 1):
+        f.intention(case, stated_on=dt.date(2025, 3, day))
+    url = f"{CASES}{case.uuid}/"
+    client.get(url)  # the token's first use is recorded outside the count
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    case_reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT")
+        and 'FROM "cases_case"' in q["sql"]
+        and '"cases_case"."uuid"' in q["sql"]
+    ]
+    assert len(case_reads) == 1, case_reads
+    statement_reads = [
+        q for q in captured.captured_queries if 'FROM "cases_statedintention"' in q["sql"]
+    ]
+    assert len(statement_reads) == 1

@@ -297,8 +297,11 @@ class ResourceViewSet(viewsets.GenericViewSet):
             )
 
     def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        """Re-read the row with the list's joins and return it with its ETag."""
-        row = self.get_queryset().get(pk=pk)
+        """Re-read the row with the list's joins (after a write) and return it with its ETag."""
+        return self.represent(self.get_queryset().get(pk=pk), status_code)
+
+    def represent(self, row, status_code=status.HTTP_200_OK) -> Response:
+        """Return ``row``, read with the view's joins, with its ETag."""
         data = self.get_serializer(row).data
         response = Response(data, status=status_code)
         response["ETag"] = etag(data["version"])
@@ -311,7 +314,9 @@ class ResourceViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request, *args, **kwargs):
-        return self.row_response(self.get_object().pk)
+        # get_object() reads the row with the detail's joins and prefetches already; reading
+        # it again by its key doubled the work of every detail read.
+        return self.represent(self.get_object())
 
     def validated(self, serializer_class, *, partial: bool = False) -> dict:
         """Return the request body validated by ``serializer_class``."""
