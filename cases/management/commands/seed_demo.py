@@ -1,6 +1,7 @@
 """Generate a large, reproducible demo data set: ``manage.py seed_demo --cases N --seed S``."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from cases.demo import DemoDataExists, generate
 
@@ -49,4 +50,9 @@ class Command(BaseCommand):
             )
         except DemoDataExists as exc:
             raise CommandError(str(exc)) from exc
+        if connection.vendor == "postgresql":
+            # A bulk load leaves the planner's statistics behind; without autovacuum every
+            # query would be planned on an empty table's until someone ran ANALYZE.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         self.stdout.write(self.style.SUCCESS(f"Done: {counts.line()}"))
