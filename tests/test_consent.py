@@ -600,3 +600,33 @@ def test_a_return_must_go_to_his_own_state():
         services.case_change_status(
             actor=SYSTEM, case=case, status=CS.REPATRIATED, destination_country="KR"
         )
+
+
+def test_risk_assessments_are_read_and_recorded_over_the_api():
+    """An officer records one (201), reads it back (200); the list filters by case."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    case = _case()
+    client = APIClient()
+    client.force_authenticate(
+        get_user_model().objects.create_superuser("root", "r@example.org", "a-long-password-1")
+    )
+    created = client.post(
+        "/api/v1/risk-assessments/",
+        {
+            "case": str(case.uuid),
+            "level": "high",
+            "persecution": True,
+            "basis": "Returnees from his unit were shot",
+            "assessor": "Protection officer",
+            "assessed_on": TODAY().isoformat(),
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    detail = client.get(created.json()["url"])
+    assert detail.status_code == 200 and detail.json()["level"] == "high"
+    listed = client.get("/api/v1/risk-assessments/", {"case": str(case.uuid)}).json()
+    assert [row["uuid"] for row in listed["results"]] == [created.json()["uuid"]]
+    assert "high_risk" in _codes(case, RETURN)

@@ -797,8 +797,8 @@ class RiskAssessmentViewSet(ResourceViewSet):
         row = services.risk_assessment_record(actor=actor_for(request), reason=reason, **fields)
         return self.row_response(row.pk, status.HTTP_201_CREATED)
 
-    def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
-        row = self.get_queryset().get(pk=pk)
+    def represent(self, row, status_code=status.HTTP_200_OK) -> Response:
+        # An assessment is never changed: it has no version, so no ETag.
         return Response(self.get_serializer(row).data, status=status_code)
 
 
