@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from cases import choices
 from cases.choices import IntentionOption, RequestKind, RequestStatus, Verification
+from cases.transitions import REQUEST_FINAL_STATUSES
 
 #: Request kinds that move the person back to his own state when executed.
 RETURN_KINDS = frozenset(
@@ -410,23 +411,12 @@ def moves_in_view(requests) -> list[Move]:
     """Return the moves the case's open requests would make (a return home when none would)."""
     moves: list[Move] = []
     for request in requests:
-        if request.archived_at is not None or request.status in _CLOSED_REQUESTS:
+        if request.archived_at is not None or request.status in REQUEST_FINAL_STATUSES:
             continue
         move = move_for_request(request)
         if move is not None and move not in moves:
             moves.append(move)
     return moves or [Move(IntentionOption.RETURN_HOME)]
-
-
-_CLOSED_REQUESTS = frozenset(
-    {
-        RequestStatus.REFUSED,
-        RequestStatus.WITHDRAWN,
-        RequestStatus.LAPSED,
-        RequestStatus.EXECUTED,
-        RequestStatus.FAILED,
-    }
-)
 
 
 def decide(
