@@ -42,7 +42,7 @@ from rest_framework.test import APIClient  # noqa: E402
 from cases import access  # noqa: E402
 from cases.api.selectors import OPEN_REQUEST_STATUSES  # noqa: E402
 from cases.names import search_variants  # noqa: E402
-from cases.tokens import ApiToken  # noqa: E402
+from cases.security.tokens import ApiToken  # noqa: E402
 
 #: Readers the bench can call as: the role a token's user holds (None: a superuser).
 READERS = {"integration": "integration", "sensitive": "case officer", "superuser": None}

@@ -59,7 +59,7 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from cases import feed  # noqa: E402
 from cases.models import TimelineEvent  # noqa: E402
-from cases.tokens import ApiToken  # noqa: E402
+from cases.security.tokens import ApiToken  # noqa: E402
 
 FEED = "/api/v1/events/"
 ROLES = {"integration": "integration", "officer": "case officer"}
@@ -126,7 +126,7 @@ def token_key(reader: str) -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from cases.access import ensure_roles
+    from cases.security.access import ensure_roles
 
     user, _created = get_user_model().objects.get_or_create(username=f"feed-benchmark-{reader}")
     if reader == "superuser":

@@ -56,7 +56,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from cases.models import Case, Party  # noqa: E402
-from cases.tokens import ApiToken  # noqa: E402
+from cases.security.tokens import ApiToken  # noqa: E402
 
 LUA = Path(__file__).with_name("load_mix.lua")
 

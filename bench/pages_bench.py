@@ -108,7 +108,7 @@ def main() -> None:
     ]
     # Each list twice: "cold" computes the counts and charts on every request (the cache
     # emptied before each), "warm" reads them from the cache, as a repeated or shared
-    # question does until the timeline changes (cases.charts.case_counts).
+    # question does until the timeline changes (cases.pages.charts.case_counts).
     scenarios = [
         (f"{label} ({state})", "/cases/", params, args.runs, state == "cold")
         for label, params in lists

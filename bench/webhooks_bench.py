@@ -37,7 +37,8 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from cases import access, services  # noqa: E402
+from cases import services  # noqa: E402
+from cases.security import access  # noqa: E402
 from cases.services import Actor  # noqa: E402
 from cases.webhooks import services as hooks  # noqa: E402
 from cases.webhooks.models import WebhookSubscription  # noqa: E402

@@ -28,8 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django_countries import countries
 
-from cases import access, admin_forms, choices, consent, sensitive, services
-from cases.charts import CACHE_SECONDS, timeline_head
+from cases import admin_forms, choices, consent, services
 from cases.choices import Channel, IntentionState
 from cases.filters import CaseFilterSet
 from cases.models import (
@@ -45,6 +44,8 @@ from cases.models import (
     StatedIntention,
     TimelineEvent,
 )
+from cases.pages.charts import CACHE_SECONDS, timeline_head
+from cases.security import access, sensitive
 from cases.selectors import case_timeline
 from cases.services import Actor, NameSpec, StaleObjectError
 
@@ -635,9 +636,9 @@ def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[d
 def event_rows(events, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
     """Return ``events``, in their order, prepared for a timeline table.
 
-    Sensitive values are withheld from a ``user`` without the permission (``cases.sensitive``);
-    for a user with it, ``(subject_type, subject_uuid, keys)`` of each event that shows
-    sensitive values is appended to ``shown``, for the access log.
+    Sensitive values are withheld from a ``user`` without the permission
+    (``cases.security.sensitive``); for a user with it, ``(subject_type, subject_uuid, keys)``
+    of each event that shows sensitive values is appended to ``shown``, for the access log.
     """
     rows = []
     allowed = user is None or sensitive.can_view_sensitive(user)
@@ -969,7 +970,7 @@ class NationalityFilter(admin.SimpleListFilter):
 
         Reading them scans every person; a change to a person appends a timeline event, so
         the newest event names the state they were read in (as for the list page's counts,
-        ``cases.charts.case_counts``) and the scan runs again only after a change.
+        ``cases.pages.charts.case_counts``) and the scan runs again only after a change.
         """
         head = timeline_head() or (0, "")
         key = f"admin:nationalities:{head[0]}:{head[1]}"

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from cases.admin import DeclaredLookupsMixin
-from cases.tokens import ApiToken
+from cases.security.tokens import ApiToken
 
 
 @admin.register(ApiToken)

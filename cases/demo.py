@@ -48,7 +48,7 @@ from django.utils import timezone
 from django_countries.fields import CountryField
 from psycopg.types.json import Jsonb
 
-from cases import choices, consent, services, timeline_chain
+from cases import choices, consent, services
 from cases.choices import (
     CaseStatus,
     Channel,
@@ -80,6 +80,7 @@ from cases.models import (
 from cases.names import normalise_name
 from cases.selectors import intention_order_key
 from cases.services import Actor, NameSpec
+from cases.timeline import chain as timeline_chain
 from cases.transitions import CASE_CLOSED_STATUSES, CASE_TRANSITIONS, REQUEST_TRANSITIONS
 
 #: The actor stamped on every generated event.

@@ -15,7 +15,7 @@ from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django_countries import countries
 
-from cases import choices, sensitive
+from cases import choices
 from cases.models import Case, Party, Person, Request, RiskAssessment, Source, StatedIntention
 from cases.names import (
     MIN_SUBSTRING_LENGTH,
@@ -25,6 +25,7 @@ from cases.names import (
     like_escape,
     short_query_words,
 )
+from cases.security import sensitive
 
 # --------------------------------------------------------------------------------------------
 # Fields: comma-separated lists, strict booleans, country codes

@@ -590,7 +590,7 @@ class TimelineEvent(models.Model):
     occurred_precision = models.CharField(
         max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.EXACT
     )
-    # Set before the insert, not by the insert: the hash covers it (cases/timeline_chain.py).
+    # Set before the insert, not by the insert: the hash covers it (cases/timeline/chain.py).
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -724,7 +724,7 @@ class AccessLogEntry(models.Model):
         raise TypeError("The access log is append-only; entries cannot be deleted.")
 
 
-from cases.tokens import ApiToken  # noqa: E402,F401
+from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,
     WebhookRedelivery,

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases import choices, consent, timeline_chain
+from cases import choices, consent
 from cases.choices import Channel, EventKind
 from cases.dbguards import timeline_purge
 from cases.models import (
@@ -36,6 +36,7 @@ from cases.models import (
     TimelineEvent,
 )
 from cases.selectors import current_intention_for
+from cases.timeline import chain as timeline_chain
 from cases.transitions import (
     CASE_CLOSED_STATUSES,
     allowed_case_statuses,

@@ -2,7 +2,7 @@
 
 This module holds no tests. ``world()`` writes every row through the services (and one note
 through the admin's case form, as a case officer adds it), so the timeline holds every value
-too. Every sensitive value (``cases.sensitive``) is a canary: a string with a random token
+too. Every sensitive value (``cases.security.sensitive``) is a canary: a string with a random token
 that appears nowhere else, so a leak is found wherever and however it is copied.
 """
 
@@ -17,11 +17,12 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from cases import access, choices, sensitive
+from cases import choices
 from cases import services as svc
 from cases.models import Note, Person, StatedIntention
+from cases.security import access, sensitive
+from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
-from cases.tokens import ApiToken
 from tests import factories as f
 
 #: Every role the walk and the crawl act as, in a fixed order.
@@ -156,7 +157,7 @@ def _person_fields(canaries: Canaries, who: str, round_: str) -> dict[str, str]:
 def build_world(officer_client: Client | None = None) -> dict[str, Any]:
     """Write two cases full of canaries through the services; return the objects and canaries.
 
-    Every sensitive field of every model in ``cases.sensitive.SENSITIVE_FIELDS`` gets a
+    Every sensitive field of every model in ``cases.security.sensitive.SENSITIVE_FIELDS`` gets a
     canary, each person is updated once (so the timeline holds old and new values), each
     intention has a quote, each case has notes whose first line is a canary. With
     ``officer_client`` (a case officer signed in to the admin), one more note is added
@@ -299,7 +300,7 @@ def _note_through_the_admin(client: Client, case, canaries: Canaries):
 
 
 def sensitive_values_of(world: dict[str, Any]) -> set[str]:
-    """Return every sensitive value in the world, read through ``cases.sensitive``."""
+    """Return every sensitive value in the world, read through ``cases.security.sensitive``."""
     out: set[str] = set()
     for obj in (*world["persons"], *world["intentions"], *world["notes"]):
         for value in sensitive.sensitive_values(obj).values():

@@ -9,8 +9,9 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
-from cases import access, feed
+from cases import feed
 from cases.models import AccessLogEntry
+from cases.security import access
 from cases.services import NameSpec
 from tests import factories as f
 from tests.test_api_support import make_analyst, make_officer, token_client

@@ -2,7 +2,7 @@
 list and history pages log the sensitive values they show; purge empties the change log.
 
 Requests go through the Django test client as a staff analyst (no ``cases.view_sensitive``),
-a case officer and a superuser, holding the role groups of ``cases.access.ROLES``.
+a case officer and a superuser, holding the role groups of ``cases.security.access.ROLES``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
 
-from cases import access, services
+from cases import services
 from cases.admin import log_label
 from cases.models import AccessLogEntry, Case, Note, Person, TimelineEvent
+from cases.security import access
 from cases.services import Actor, NameSpec
 from tests import factories as f
 from tests.test_admin import form_data, new_row

@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cases.models import Case
-from cases.tokens import ApiToken, hash_key
+from cases.security.tokens import ApiToken, hash_key
 from tests import factories as f
 from tests.test_api_support import *  # noqa: F403 - the fixtures
 from tests.test_api_support import make_officer, ri_and_baek, token_client

@@ -1,4 +1,4 @@
-"""Writes cannot destroy or probe what the writer cannot read (cases/policy.py)."""
+"""Writes cannot destroy or probe what the writer cannot read (cases/security/policy.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from cases import access
 from cases.models import Person, TimelineEvent
+from cases.security import access
 from tests import factories as f
 from tests.test_api_support import ri_and_baek, token_client
 

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
-from cases import access
+from cases.security import access
+from cases.security.tokens import ApiToken
 from cases.services import NameSpec
-from cases.tokens import ApiToken
 from tests import factories as f
 
 #: The fixtures; test modules take them with ``from tests.test_api_support import *``.

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
-from cases import access, services
+from cases import services
 from cases.choices import Channel, EventKind
 from cases.models import (
     AccessLogEntry,
@@ -22,6 +22,7 @@ from cases.models import (
     StatedIntention,
     TimelineEvent,
 )
+from cases.security import access
 from cases.selectors import current_intention_for
 from cases.services import Actor
 from tests import factories as f

@@ -63,7 +63,8 @@ def seeded(transactional_db):
     data = build_public_case()
     # The pages have a sign-in form of their own that admits accounts without staff status.
     # Searching by a true name variant and exporting need view_sensitive and export_cases
-    # (cases.sensitive); a superuser holds them without permission rows, which a flush by an
+    # (cases.security.sensitive); a superuser holds them without permission rows, which a
+    # flush by an
     # earlier transactional test can leave pointing at stale content types.
     factories.user("analyst", password=PASSWORD, is_staff=False, is_superuser=True)
     return data

@@ -1,7 +1,7 @@
 """The canary crawl: no sensitive value reaches a role that may not read it, on any surface.
 
 A world is written through the services with a unique canary in every sensitive field
-(``cases.sensitive``: a person's details, every non-pseudonymous name variant, every quote,
+(``cases.security.sensitive``: a person's details, every non-pseudonymous name variant, every quote,
 every note), each person updated once so the timeline holds old and new values, and one note
 added on the admin's case page as a case officer adds it. Then each role without
 ``cases.view_sensitive`` crawls everything it can reach: the API's lists, details and every
@@ -369,7 +369,7 @@ def _json_paths(value, prefix: str = "", depth: int = 0) -> Iterator[str]:
 def lookups(model) -> list[str]:
     """Every lookup to try on a model's change list: each concrete field, each JSON key path
     found in its rows, and each sensitive field one relation away."""
-    from cases import sensitive
+    from cases.security import sensitive
 
     out = []
     for model_field in model._meta.concrete_fields:

@@ -38,8 +38,8 @@ from hypothesis.stateful import (
 from rest_framework.test import APIClient
 
 from cases import services
-from cases.access import ensure_roles
 from cases.models import Case, Party, Request, StatedIntention
+from cases.security.access import ensure_roles
 from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 from tests import factories
 

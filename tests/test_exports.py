@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.http import StreamingHttpResponse
 
-from cases import exports
+from cases.pages import exports
 from tests import factories
 from tests.test_pages import build_public_case
 

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cases.tokens import ApiToken
+from cases.security.tokens import ApiToken
 from tests import factories
 
 MAX_EXAMPLES = 8

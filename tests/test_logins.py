@@ -212,7 +212,7 @@ def analyst():
     """Return an account with the analyst role and no staff status."""
     from django.contrib.auth.models import Group
 
-    from cases.access import ensure_roles
+    from cases.security.access import ensure_roles
 
     ensure_roles()
     user = get_user_model().objects.create_user("analyst", password=PASSWORD)
@@ -306,7 +306,7 @@ def role_account(username: str, role: str):
     """Return an account without staff status holding the role ``role``."""
     from django.contrib.auth.models import Group
 
-    from cases.access import ensure_roles
+    from cases.security.access import ensure_roles
 
     ensure_roles()
     user = get_user_model().objects.create_user(username, password=PASSWORD)

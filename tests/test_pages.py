@@ -10,8 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import charts, services, views
+from cases import services
 from cases.models import Case, TimelineEvent
+from cases.pages import charts, views
 from cases.services import NameSpec
 from tests import factories
 
@@ -112,7 +113,7 @@ def public(db):
 
 @pytest.fixture
 def analyst(client, db):
-    # view_sensitive lets the true name variants be shown and searched (cases.sensitive).
+    # view_sensitive lets the true name variants be shown and searched (cases.security.sensitive).
     user = factories.user("analyst")
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_case", "export_cases", "view_sensitive"])

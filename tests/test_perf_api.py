@@ -142,7 +142,7 @@ def test_integration_token_case_list_query_count(count, django_assert_num_querie
         f.intention(case)
     from django.contrib.auth.models import Group
 
-    from cases import access
+    from cases.security import access
 
     access.ensure_roles()
     user = f.user("integration")
@@ -231,7 +231,7 @@ def test_case_list_reads_its_count_back_with_the_page(empty_cache):
     """A repeated list costs token, permissions (2) and the page; a commit brings the count."""
     from django.contrib.auth.models import Group
 
-    from cases import access
+    from cases.security import access
 
     access.ensure_roles()
     user = f.user("integration")

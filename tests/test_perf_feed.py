@@ -1,7 +1,8 @@
 """The feed's fast page: the same events as FeedEventSerializer, redacted and logged the same.
 
 On PostgreSQL the database writes each event's JSON (``EventDocument``) and only events that
-may hold a sensitive value (``MayBeSensitive``) go through :mod:`cases.sensitive` in Python;
+may hold a sensitive value (``MayBeSensitive``) go through
+:mod:`cases.security.sensitive` in Python;
 elsewhere the events are represented in Python. Either way the page must equal, event by
 event, what the serializer and the redaction rules give for the same reader.
 """
@@ -14,8 +15,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
-from cases import feed, sensitive, services
-from cases.access import AccessLogEntry
+from cases import feed, services
 from cases.api.feed import (
     EventDocument,
     FeedEventSerializer,
@@ -24,8 +24,10 @@ from cases.api.feed import (
     event_documents,
 )
 from cases.models import TimelineEvent
+from cases.security import sensitive
+from cases.security.access import AccessLogEntry
+from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
-from cases.tokens import ApiToken
 from tests import factories
 
 FEED = "/api/v1/events/"

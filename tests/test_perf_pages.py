@@ -18,8 +18,9 @@ from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.test.utils import CaptureQueriesContext
 
-from cases import charts, choices, exports, services
+from cases import choices, services
 from cases.models import Case, TimelineEvent
+from cases.pages import charts, exports
 from cases.services import NameSpec
 from tests import factories
 from tests.test_pages import build_public_case

@@ -91,7 +91,7 @@ def test_feed_withholds_note_bodies_at_a_flat_query_count(django_assert_num_quer
 @pytest.mark.parametrize("notes", [1, 50])
 def test_feed_logs_shown_bodies_in_one_insert(django_assert_num_queries, notes):
     """A reader who may see note bodies gets them, with one access-log insert per page."""
-    from cases.access import AccessLogEntry
+    from cases.security.access import AccessLogEntry
 
     write_events(notes)
     client = reader("fullreader", sensitive=True)

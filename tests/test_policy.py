@@ -1,4 +1,5 @@
-"""The access policy (cases/policy.py): its table by role, and the pages and API asking it."""
+"""The access policy (cases/security/policy.py): its table by role, and the pages and API
+asking it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from cases import access, sensitive
-from cases.policy import filter_names, filtered_fields, order_names, policy_for
+from cases.security import access, sensitive
+from cases.security.policy import filter_names, filtered_fields, order_names, policy_for
 from tests import factories as f
 from tests.test_api_support import ri_and_baek, token_client
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from cases import access
 from cases.models import AccessLogEntry, Case, TimelineEvent
+from cases.security import access
 from tests import test_redaction_pages as pages
 from tests.test_redaction_pages import ROLES, SENSITIVE_ROLES, body_text, found_in
 

@@ -3,7 +3,7 @@ and one access-log entry set per page view or export that shows sensitive values
 
 The rows are those of the "Pages, exports and admin" matrix in docs/security.md. The seed is
 loaded once for the module; the sensitive values searched for are collected from its rows
-through ``cases.sensitive``.
+through ``cases.security.sensitive``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from cases import access, sensitive
 from cases.models import (
     AccessLogEntry,
     Case,
@@ -30,6 +29,7 @@ from cases.models import (
     StatedIntention,
     TimelineEvent,
 )
+from cases.security import access, sensitive
 from tests import factories as f
 
 ROLES = ["anonymous", "analyst", "integration", "case_officer", "superuser"]

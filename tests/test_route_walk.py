@@ -31,8 +31,8 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from cases import access
 from cases.models import AccessLogEntry, ApiToken, TimelineEvent
+from cases.security import access
 from cases.webhooks.models import WebhookAttempt
 from cases.webhooks.services import webhook_subscription_create
 from tests import support_roles as sr

@@ -3,7 +3,7 @@
 Every endpoint, every role, every method: the status, and for reads that no sensitive value
 of the real seed reaches a role without ``cases.view_sensitive`` while case officers and
 superusers do see them. The sensitive values are collected from the seeded rows through
-``cases.sensitive``, so the check follows the definition.
+``cases.security.sensitive``, so the check follows the definition.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from django.core.management import call_command
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from cases import access, feed, sensitive
+from cases import feed
 from cases.models import Case, Note, Party, Person, Request, Source, StatedIntention
+from cases.security import access, sensitive
 from tests import factories as f
 from tests.test_api_support import token_client
 

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 
-from cases import access, sensitive
 from cases.models import Note, Person, PersonName, StatedIntention
+from cases.security import access, sensitive
 from cases.services import NameSpec
 from tests import factories as f
 

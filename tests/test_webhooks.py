@@ -16,8 +16,9 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 from werkzeug import Response
 
-from cases import access, feed, services
+from cases import feed, services
 from cases.models import AccessLogEntry
+from cases.security import access
 from cases.webhooks import crypto, engine
 from cases.webhooks import services as hooks
 from cases.webhooks.models import WebhookAttempt, WebhookSubscription

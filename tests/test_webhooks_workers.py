@@ -22,8 +22,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
-from cases import access, feed, services
+from cases import feed, services
 from cases.models import TimelineEvent
+from cases.security import access
 from cases.webhooks import services as hooks
 from cases.webhooks.models import WebhookAttempt
 from tests import factories as f

@@ -3,7 +3,7 @@
 The admin's own login admits staff only, so analysts (who edit nothing) sign in here. While
 two-factor is on (``DJANGO_REQUIRE_2FA_FOR_STAFF``), every account the access policy says
 needs a second factor (one that may see sensitive values, change case data, or is staff:
-``cases.policy.Policy.needs_second_factor``) must also give the current code of one of its
+``cases.security.policy.Policy.needs_second_factor``) must also give the current code of one of its
 TOTP devices here, as at the admin's login; a password alone does not sign it in. Failed
 attempts count towards django-axes' lockout like the admin's.
 """
@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django_otp.forms import OTPAuthenticationFormMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from cases.policy import policy_for
+from cases.security.policy import policy_for
 from tracker.admin_site import staff_2fa_required
 
 

@@ -188,7 +188,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 # Two-factor: staff, and every account that may read sensitive values or write case data
-# (cases.policy), confirm each login with a TOTP code. On by default when debug is
+# (cases.security.policy), confirm each login with a TOTP code. On by default when debug is
 # off; a development server (DJANGO_DEBUG=1) leaves it off unless asked.
 REQUIRE_2FA_FOR_STAFF = env_bool("DJANGO_REQUIRE_2FA_FOR_STAFF", default=not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("DJANGO_OTP_ISSUER", "POW case tracker")

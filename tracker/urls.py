@@ -33,7 +33,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("cases.api.urls")),
-    path("cases/", include("cases.urls")),
+    path("cases/", include("cases.pages.urls")),
 ]
 
 

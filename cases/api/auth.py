@@ -6,7 +6,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from cases.api.throttling import count_failed_credentials
-from cases.tokens import PREFIX_LENGTH, ApiToken
+from cases.security.tokens import PREFIX_LENGTH, ApiToken
 
 
 class ApiTokenAuthentication(BaseAuthentication):

@@ -28,11 +28,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from cases import access, feed, sensitive
+from cases import feed
 from cases.choices import EventKind
 from cases.filters import UtcDateTimeFilter
 from cases.models import Case, TimelineEvent
-from cases.policy import policy_for
+from cases.security import access, sensitive
+from cases.security.policy import policy_for
 
 # --------------------------------------------------------------------------------------------
 # Representation
@@ -381,18 +382,18 @@ class EventDocument(Func):
         return _document_sql(columns), params
 
 
-#: Keys of ``changes`` that :mod:`cases.sensitive` may withhold or log, on any event.
+#: Keys of ``changes`` that :mod:`cases.security.sensitive` may withhold or log, on any event.
 _SENSITIVE_KEYS = sorted(sensitive.ANY_SENSITIVE_CHANGE_KEY)
 
 
 class MayBeSensitive(Func):
-    """True for an event whose representation :mod:`cases.sensitive` may change or log.
+    """True for an event whose representation :mod:`cases.security.sensitive` may change or log.
 
     That is an event whose ``changes`` holds a sensitive key at the top level (whatever the
     subject), whose summary repeats sensitive text, or whose ``changes`` is not an object.
     For every other event ``redact_event`` changes nothing and ``event_shows_sensitive``
     finds nothing, so the database's text is served as it is. A wider test costs only time:
-    the events it selects go through :mod:`cases.sensitive` in Python.
+    the events it selects go through :mod:`cases.security.sensitive` in Python.
     """
 
     output_field = BooleanField()
@@ -447,8 +448,8 @@ def _json_array(documents: Iterable[str]) -> bytes:
 def page_results(request, rows: list[dict]) -> bytes:
     """Return the JSON array of ``rows`` as the user may see them, and log what it shows.
 
-    Sensitive values are withheld by :func:`cases.sensitive.redact_events`, applied to every
-    event that may hold one (all of them when the rows come from :func:`event_rows`); what a
+    Sensitive values are withheld by :func:`cases.security.sensitive.redact_events`, applied to
+    every event that may hold one (all of them when the rows come from :func:`event_rows`); what a
     permitted user is shown goes to the access log in one insert for the whole page, so a
     page costs a fixed number of queries.
     """

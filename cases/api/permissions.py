@@ -3,7 +3,7 @@
 Reading needs the model's view permission (a view may name another with
 ``read_permission``), so an account with no role reads nothing; creating needs the model's
 ``add`` permission and changing its ``change`` permission, as in the admin.
-Sensitive values need ``cases.view_sensitive`` on top (``cases.sensitive`` withholds them);
+Sensitive values need ``cases.view_sensitive`` on top (``cases.security.sensitive`` withholds them);
 no permission lets anything be deleted.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from rest_framework import permissions
 
-from cases.policy import policy_for
-from cases.tokens import ApiToken
+from cases.security.policy import policy_for
+from cases.security.tokens import ApiToken
 
 
 class TokenScope(permissions.BasePermission):

@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
-from cases import choices, sensitive
+from cases import choices
 from cases.models import (
     Case,
     Party,
@@ -34,6 +34,7 @@ from cases.models import (
     Source,
     StatedIntention,
 )
+from cases.security import sensitive
 from cases.selectors import case_list
 from cases.transitions import REQUEST_OPEN_STATUSES
 
@@ -174,7 +175,7 @@ def api_case_page_names(rows: list[dict], user) -> dict[int, list[dict]]:
 def api_person_names(person_ids: Iterable[int], user) -> dict[int, list[dict]]:
     """Return ``{person id: [name variant, ...]}``: the variants ``user`` may see, in order.
 
-    Variants ``user`` may not see are not even read (``cases.sensitive`` decides which).
+    Variants ``user`` may not see are not even read (``cases.security.sensitive`` decides which).
     """
     rows = (
         PersonName.objects.filter(

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from cases import choices, sensitive
+from cases import choices
 from cases.models import (
     Case,
     Party,
@@ -29,7 +29,8 @@ from cases.models import (
     Source,
     StatedIntention,
 )
-from cases.policy import policy_for
+from cases.security import sensitive
+from cases.security.policy import policy_for
 
 
 def sensitive_allowed(context) -> bool:
@@ -41,7 +42,7 @@ def sensitive_allowed(context) -> bool:
 
 
 class SensitiveFieldsMixin:
-    """Withhold the model's sensitive fields (see ``cases.sensitive``) from users without
+    """Withhold the model's sensitive fields (see ``cases.security.sensitive``) from users without
     ``cases.view_sensitive``: ``null`` values, the fields named in ``redacted``.
 
     For users who may see them, each object whose non-empty sensitive values the output shows
@@ -544,7 +545,7 @@ def represent_cases(
     ``selectors.api_case_page_names`` (the variants the reader may see). ``CaseSerializer``
     stays the documented shape (the OpenAPI schema and the detail are built from it); this
     builds the same dictionaries without per-field machinery, redacts the person's names
-    with ``cases.sensitive`` as ``PersonBriefSerializer`` does, and notes in the context's
+    with ``cases.security.sensitive`` as ``PersonBriefSerializer`` does, and notes in the context's
     ``sensitive_reads`` what the reader is shown, for the access log.
     """
     allowed = sensitive_allowed(context)

@@ -26,7 +26,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from cases import access, consent, sensitive, services
+from cases import consent, services
 from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
 from cases.api import serializers as s
 from cases.api.exceptions import PreconditionRequired
@@ -41,9 +41,10 @@ from cases.filters import (
     SourceFilterSet,
 )
 from cases.models import Party, Source
-from cases.policy import policy_for
+from cases.security import access, sensitive
+from cases.security.policy import policy_for
+from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
-from cases.tokens import ApiToken
 
 #: The highest page number any list answers; beyond it a page is past the end (404).
 MAX_PAGE = 10**9

@@ -1,9 +1,9 @@
-"""Create the roles as groups: case officer, analyst, integration (see cases/access.py)."""
+"""Create the roles as groups: case officer, analyst, integration (see cases/security/access.py)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from cases.access import ensure_roles, remove_roles
+from cases.security.access import ensure_roles, remove_roles
 
 
 def forwards(apps, schema_editor):

@@ -7,7 +7,7 @@ import django_countries.fields
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-from cases.access import ensure_roles
+from cases.security.access import ensure_roles
 from cases.selectors import stated_period_start
 
 BATCH = 2000

@@ -2,7 +2,7 @@
 
 * PostgreSQL: ``BEFORE TRUNCATE`` triggers on the timeline and the access log, and the
   SECURITY DEFINER purge function (``cases.dbguards``).
-* Every event gets ``prev_hash`` and ``hash`` (``cases.timeline_chain``); existing events are
+* Every event gets ``prev_hash`` and ``hash`` (``cases.timeline.chain``); existing events are
   chained here, in the order the chain check reads them.
 * ``recorded_at`` is set before the insert (a default, not ``auto_now_add``) because the
   hash covers it; the column is unchanged, so that part touches only Django's state.
@@ -15,13 +15,13 @@ migration's transaction.
 import django.utils.timezone
 from django.db import migrations, models
 
-from cases import timeline_chain
 from cases.dbguards import (
     TIMELINE_TABLE,
     install_current_timeline_guards,
     install_history_truncate_guards,
     remove_history_truncate_guards,
 )
+from cases.timeline import chain as timeline_chain
 
 
 def chain_existing_events(apps, schema_editor):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-from cases.access import ensure_roles
+from cases.security.access import ensure_roles
 
 NOTIFY_CHANNEL = "tracker_events"
 

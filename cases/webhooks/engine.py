@@ -31,7 +31,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from cases import feed
-from cases.policy import policy_for
+from cases.security.policy import policy_for
 from cases.webhooks import crypto, delivery
 from cases.webhooks.models import (
     AttemptOutcome,

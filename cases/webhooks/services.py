@@ -19,7 +19,7 @@ from django.utils import timezone
 from cases import feed
 from cases.choices import EventKind
 from cases.models import TimelineEvent
-from cases.policy import filter_names, policy_for
+from cases.security.policy import filter_names, policy_for
 from cases.webhooks import crypto, delivery, safety
 from cases.webhooks.models import WebhookRedelivery, WebhookSubscription
 

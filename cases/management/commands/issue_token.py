@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cases.tokens import ApiToken
+from cases.security.tokens import ApiToken
 
 
 class Command(BaseCommand):

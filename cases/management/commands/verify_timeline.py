@@ -5,8 +5,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 
-from cases import timeline_chain
 from cases.models import Case, TimelineEvent
+from cases.timeline import chain as timeline_chain
 
 
 class Command(BaseCommand):

@@ -220,7 +220,7 @@ def _insert_unnested(connection, shared: dict[str, Any], per_object: list[tuple]
 
 def token_label_of(request) -> str:
     """Return the label of the API token a request used, or ``""`` for a session."""
-    from cases.tokens import ApiToken
+    from cases.security.tokens import ApiToken
 
     token = getattr(request, "auth", None)
     return token.actor_label if isinstance(token, ApiToken) else ""

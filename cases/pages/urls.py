@@ -4,7 +4,7 @@ from functools import partial
 
 from django.urls import path
 
-from cases import views
+from cases.pages import views
 
 app_name = "cases"
 

@@ -285,7 +285,8 @@ def redact_events(events: list[dict], user) -> list[tuple[str, str, list[str]]]:
     """Withhold sensitive parts of event representations in place; return what was shown.
 
     Return ``(subject_type, subject_uuid, keys)`` for each event that shows sensitive values
-    to ``user`` (none when the user may not see them), ready for :func:`cases.access.log_access`.
+    to ``user`` (none when the user may not see them), ready for
+    :func:`cases.security.access.log_access`.
     """
     allowed = can_view_sensitive(user)
     shown = []

@@ -5,7 +5,7 @@ the exports ask :func:`policy_for` instead of checking permissions themselves:
 
 * **read**: a model's rows need ``cases.view_<model>``; the pages, their charts and the
   exports need ``cases.view_case`` (``PAGES_PERMISSION``), exports ``cases.export_cases`` too;
-* **sensitive**: the fields listed in :mod:`cases.sensitive` are withheld unless the user
+* **sensitive**: the fields listed in :mod:`cases.security.sensitive` are withheld unless the user
   holds ``cases.view_sensitive``; the list of fields stays there;
 * **filter, order, search**: only through the declared filters of the shared FilterSets
   (:mod:`cases.filters`), none of which reads a sensitive field; the name search covers
@@ -14,7 +14,7 @@ the exports ask :func:`policy_for` instead of checking permissions themselves:
   sensitive field, or a name variant that is not a pseudonym, needs ``cases.view_sensitive``
   as well, so that a writer cannot destroy or probe what he cannot read;
 * **log**: a user who may see sensitive values has each read of one logged
-  (:mod:`cases.access`); nobody else is shown any, so nothing of theirs is logged;
+  (:mod:`cases.security.access`); nobody else is shown any, so nothing of theirs is logged;
 * **second factor**: an account that may see sensitive values or change case data signs in
   with a one-time code when two-factor is on.
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from cases import sensitive
-from cases.access import CASE_DATA_MODELS
+from cases.security import sensitive
+from cases.security.access import CASE_DATA_MODELS
 
 APP = "cases"
 #: The permission the analysts' pages, their charts and the exports need.

@@ -25,10 +25,12 @@ from django.views.decorators.http import require_GET
 from django_countries import countries
 from django_countries.fields import CountryField
 
-from cases import access, charts, choices, consent, exports, selectors, sensitive
+from cases import choices, consent, selectors
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName
-from cases.policy import policy_for
+from cases.pages import charts, exports
+from cases.security import access, sensitive
+from cases.security.policy import policy_for
 
 #: Cases per page of the list.
 PAGE_SIZE = 50
@@ -188,7 +190,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     shown = []
     for case in page.object_list:
         # A variant or two besides the working name, from the prefetched names; without
-        # the permission only pseudonyms (cases.sensitive).
+        # the permission only pseudonyms (cases.security.sensitive).
         names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
         variants = [name for name in names if name.value != case.person.working_name][:2]
         case.variants = [name.value for name in variants]
@@ -228,7 +230,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
-    """Return the filtered cases as a CSV or XLSX download (see ``cases.exports``).
+    """Return the filtered cases as a CSV or XLSX download (see ``cases.pages.exports``).
 
     Without ``cases.view_sensitive`` the name variants column holds pseudonyms only and says
     so in its heading. A download that holds sensitive values appends one access-log entry
@@ -306,7 +308,7 @@ def timeline_entries(
     """Return timeline events prepared for the page, their changes as readable rows.
 
     Stored choice values ("third_state") are shown with their labels ("Transfer to a third
-    state"); sensitive values are withheld (``cases.sensitive``) unless ``show_sensitive``,
+    state"); sensitive values are withheld (``cases.security.sensitive``) unless ``show_sensitive``,
     in which case ``(subject_type, subject_uuid, keys)`` of every event showing some is
     appended to ``shown`` for the access log.
     """

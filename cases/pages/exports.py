@@ -38,8 +38,9 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_countries import countries
 
-from cases import choices, sensitive
+from cases import choices
 from cases.models import Case, PersonName
+from cases.security import sensitive
 
 #: Rows fetched from the database per round trip.
 CHUNK_SIZE = 2000
@@ -113,7 +114,7 @@ _LABELS = {
 }
 
 
-#: The name variants heading when only pseudonyms are exported (``cases.sensitive``).
+#: The name variants heading when only pseudonyms are exported (``cases.security.sensitive``).
 REDACTED_NAMES_HEADING = "Name variants (pseudonyms only; other variants redacted)"
 
 
