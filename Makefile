@@ -46,16 +46,16 @@ lint: install-dev
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=tracker.settings_test $(BIN)/python manage.py makemigrations --check --dry-run
 
-## serve: production server: collectstatic, then gunicorn (gunicorn.conf.py) with WhiteNoise;
-## needs DJANGO_SECRET_KEY and DATABASE_URL. With DATABASE_APP_URL (the application's role,
-## docs/deploy.md) it first migrates and grants as DATABASE_URL's role (the tables' owner),
-## then serves as the application's role; without it, it serves as DATABASE_URL's role.
+## serve: production server: collectstatic, migrate, then gunicorn (gunicorn.conf.py) with
+## WhiteNoise; needs DJANGO_SECRET_KEY and DATABASE_URL. With DATABASE_APP_URL (the application's
+## role, docs/deploy.md) it migrates and grants as DATABASE_URL's role (the tables' owner), then
+## serves as the application's role; without it, it migrates and serves as DATABASE_URL's role.
 serve: install
 	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve: set DJANGO_SECRET_KEY (a long random string) in the environment." >&2; exit 2; }
 	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL, e.g. postgres://USER@HOST:5432/NAME." >&2; exit 2; }
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python manage.py migrate --no-input
 	@if [ -n "$$DATABASE_APP_URL" ]; then \
-		$(BIN)/python manage.py migrate --no-input && \
 		$(BIN)/python manage.py grant_app_role && \
 		DATABASE_URL="$$DATABASE_APP_URL" exec $(BIN)/gunicorn --config gunicorn.conf.py; \
 	else \
