@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django_countries.fields import Country
 
 from cases.choices import Channel
 from cases.timeline.sinks import ROWS, RowSink
@@ -77,10 +78,17 @@ def check_version(obj: models.Model, expected_version: int | None) -> None:
         raise StaleObjectError(obj, int(expected_version))
 
 
+#: Values the changes diff records as they are (checked first: they are most values).
+_AS_IS = frozenset({str, int, bool, float})
+
+
 def plain(value: Any) -> Any:
     """Return ``value`` as JSON for the changes diff: labels for rows, ISO for dates."""
-    if value is None:
-        return None
+    if value is None or type(value) in _AS_IS:
+        return value
+    if isinstance(value, Country):
+        # Its code; asking for ``name`` (as the duck test below does) translates it.
+        return value.code or ""
     if isinstance(value, models.Model):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -92,10 +100,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+_MULTIPLE: dict[tuple[type, str], bool] = {}
+
+
 def field_value(obj: models.Model, name: str) -> Any:
     """Return a field of ``obj`` as the changes diff records it."""
     value = getattr(obj, name)
-    if getattr(obj._meta.get_field(name), "multiple", False):  # CountryField(multiple=True)
+    key = (type(obj), name)
+    multiple = _MULTIPLE.get(key)
+    if multiple is None:
+        # CountryField(multiple=True) holds a list of countries.
+        multiple = _MULTIPLE[key] = getattr(obj._meta.get_field(name), "multiple", False)
+    if multiple:
         return [plain(item) for item in value]
     return plain(value)
 

@@ -22,7 +22,7 @@ from cases.services.base import (
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
-from cases.transitions import CASE_CLOSED_STATUSES, allowed_case_statuses
+from cases.transitions import CASE_CLOSED_STATUSES, CASE_TRANSITIONS, allowed_case_statuses
 
 CASE_FIELDS = (
     "reference",
@@ -36,6 +36,8 @@ CASE_FIELDS = (
     "assigned_officer",
     "priority",
 )
+
+_CASE_STATUSES = frozenset(choices.CaseStatus.values)
 
 
 def lock_case(case: Case) -> Case:
@@ -145,10 +147,10 @@ def case_change_status(
     """
     case = sink.lock(case)
     check_version(case, expected_version)
-    if status not in choices.CaseStatus.values:
+    if status not in _CASE_STATUSES:
         raise ValidationError({"status": f"Unknown status {status!r}."})
-    allowed = allowed_case_statuses(case.status)
-    if status not in allowed:
+    if status not in CASE_TRANSITIONS[case.status]:
+        allowed = allowed_case_statuses(case.status)
         allowed_text = ", ".join(allowed) if allowed else "none (the case is closed)"
         raise ValidationError(
             {

@@ -22,7 +22,7 @@ from cases.services.base import (
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
-from cases.transitions import allowed_request_statuses
+from cases.transitions import REQUEST_TRANSITIONS, allowed_request_statuses
 
 REQUEST_FIELDS = (
     "requested_by",
@@ -32,6 +32,8 @@ REQUEST_FIELDS = (
     "filed_on",
     "intention",
 )
+
+_REQUEST_STATUSES = frozenset(choices.RequestStatus.values)
 
 
 def _check_intention_case(request: Request, case: Case) -> None:
@@ -149,10 +151,10 @@ def request_transition(
     case = sink.lock(request.case)
     request = sink.lock(request)
     check_version(request, expected_version)
-    if status not in choices.RequestStatus.values:
+    if status not in _REQUEST_STATUSES:
         raise ValidationError({"status": f"Unknown status {status!r}."})
-    allowed = allowed_request_statuses(request.status)
-    if status not in allowed:
+    if status not in REQUEST_TRANSITIONS[request.status]:
+        allowed = allowed_request_statuses(request.status)
         allowed_text = ", ".join(allowed) if allowed else "none (the request is closed)"
         raise ValidationError(
             {
