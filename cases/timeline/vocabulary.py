@@ -7,8 +7,12 @@ rows that summaries and change lists quote (a statement, a request) are worded h
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
+
+from django.utils import translation
+from django_countries.fields import Country
 
 from cases import choices
 from cases.choices import EventKind
@@ -65,41 +69,42 @@ def describe_changes(changes: Mapping[str, Any], obj) -> str:
     return ", ".join(labels)
 
 
-_INTENTION_LABELS: dict[tuple, str] = {}
+# Labels worded once per value and language: the bulk load words hundreds of thousands.
+@functools.lru_cache(maxsize=4096)
+def _intention_text(option: str, code: str, verification: str, stated_on, language) -> str:
+    text = label(choices.IntentionOption, option)
+    if code:
+        text += f" ({code})"
+    level = label(choices.Verification, verification).split(" (")[0].lower()
+    return f"{text}, {level}, {stated_on.isoformat()}"
 
 
 def intention_label(intention) -> str | None:
     """Return e.g. "Third state (KR), verified, 2025-03-01" for a statement, or None."""
     if intention is None:
         return None
-    destination = intention.destination_country
-    key = (intention.option, destination.code, intention.verification, intention.stated_on)
-    text = _INTENTION_LABELS.get(key)
-    if text is None:
-        text = label(choices.IntentionOption, intention.option)
-        if destination:
-            text += f" ({destination.code})"
-        verification = label(choices.Verification, intention.verification)
-        text = f"{text}, {verification.split(' (')[0].lower()}, {intention.stated_on.isoformat()}"
-        _INTENTION_LABELS[key] = text
+    return _intention_text(
+        intention.option,
+        intention.destination_country.code or "",
+        intention.verification,
+        intention.stated_on,
+        translation.get_language(),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_text(kind: str, code: str, capital: bool, language) -> str:
+    text = f"{'R' if capital else 'r'}equest for {label(choices.RequestKind, kind).lower()}"
+    if code:
+        text += f" ({Country(code).name})"
     return text
-
-
-_REQUEST_LABELS: dict[tuple, str] = {}
 
 
 def request_label(request, *, capital: bool = False) -> str:
     """Return e.g. "request for transfer to a third state (South Korea)"."""
-    destination = request.destination_country
-    key = (request.kind, destination.code, capital)
-    text = _REQUEST_LABELS.get(key)
-    if text is None:
-        kind = label(choices.RequestKind, request.kind).lower()
-        text = f"{'R' if capital else 'r'}equest for {kind}"
-        if destination:
-            text += f" ({destination.name})"
-        _REQUEST_LABELS[key] = text
-    return text
+    return _request_text(
+        request.kind, request.destination_country.code or "", capital, translation.get_language()
+    )
 
 
 # --------------------------------------------------------------------------------------------
