@@ -78,9 +78,9 @@ class Call:
 class ServiceCalls:
     """Make the story's calls through the services, as ``ACTOR``, into one bulk sink.
 
-    ``calls.case_open(at=..., **kwargs)`` runs ``services.case_open(**kwargs)`` with "now"
-    set to ``at``; with ``record`` every call is kept, so a test can replay them through the
-    row sink and compare.
+    ``calls.call(services.case_open, at=..., **kwargs)`` runs the service with "now" set to
+    ``at``; with ``record`` every call is kept, so a test can replay them through the row
+    sink and compare.
     """
 
     def __init__(self, sink: BulkSink, *, record: bool = False):
@@ -96,17 +96,13 @@ class ServiceCalls:
     def rng(self, rng: random.Random) -> None:
         self.sink.rng = rng
 
-    def __getattr__(self, service: str) -> Callable[..., Any]:
-        function = getattr(services, service)
-
-        def call(*, at: dt.datetime, **kwargs: Any) -> Any:
-            self.sink.at = at
-            result = function(actor=ACTOR, sink=self.sink, **kwargs)
-            if self.calls is not None:
-                self.calls.append(Call(service, at, kwargs, result))
-            return result
-
-        return call
+    def call(self, service: Callable[..., Any], *, at: dt.datetime, **kwargs: Any) -> Any:
+        """Return ``service(**kwargs)`` made as ``ACTOR`` into the bulk sink, "now" being ``at``."""
+        self.sink.at = at
+        result = service(actor=ACTOR, sink=self.sink, **kwargs)
+        if self.calls is not None:
+            self.calls.append(Call(service.__name__, at, kwargs, result))
+        return result
 
     def current_intention(self, case: Case) -> StatedIntention | None:
         """Return the case's current intention as the services would see it."""
@@ -161,7 +157,8 @@ def build_world(writer: ServiceCalls, seed: int) -> World:
         if name in existing:
             parties[key] = existing[name]
             continue
-        parties[key] = writer.party_create(
+        parties[key] = writer.call(
+            services.party_create,
             at=REFERENCE_DATA_AT,
             name=name,
             kind=kind,
@@ -193,7 +190,8 @@ def build_world(writer: ServiceCalls, seed: int) -> World:
         source = existing_sources.get(identity)
         if source is None:
             slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
-            source = writer.source_create(
+            source = writer.call(
+                services.source_create,
                 at=at,
                 title=title,
                 publisher=publisher,
@@ -340,7 +338,8 @@ class CaseStory:
                 [75, 15, 10],
             )[0]
         )
-        self.case = self.w.case_open(
+        self.case = self.w.call(
+            services.case_open,
             at=self.at(),
             reference=self.reference(held_in, self.day.year),
             person=self.person,
@@ -348,7 +347,8 @@ class CaseStory:
             **fields,
         )
         verb = "Surrendered" if r.random() < 0.3 else "Captured"
-        self.w.occurrence_record(
+        self.w.call(
+            services.occurrence_record,
             at=self.at(),
             case=self.case,
             kind=OccurrenceKind.CAPTURE,
@@ -471,7 +471,9 @@ class CaseStory:
                     "Parents unaware of capture.",
                 ]
             )
-        return self.w.person_create(at=self.at(), working_name=working_name, names=names, **fields)
+        return self.w.call(
+            services.person_create, at=self.at(), working_name=working_name, names=names, **fields
+        )
 
     def _korean_names(self) -> tuple[str, list[NameSpec]]:
         r = self.rng
@@ -553,8 +555,14 @@ class CaseStory:
     ) -> None:
         """Change the case's status, dated ``on`` when the day in the world is known."""
         extra = {"destination_country": destination} if destination else {}
-        self.w.case_change_status(
-            at=self.at(), case=self.case, status=status, reason=reason, occurred_on=on, **extra
+        self.w.call(
+            services.case_change_status,
+            at=self.at(),
+            case=self.case,
+            status=status,
+            reason=reason,
+            occurred_on=on,
+            **extra,
         )
 
     def consent_refused(self, request: Request) -> bool:
@@ -564,7 +572,8 @@ class CaseStory:
 
     def occur(self, kind: str, description: str, source: Source | None = None, **extra) -> None:
         """Record something that happened today in the story."""
-        self.w.occurrence_record(
+        self.w.call(
+            services.occurrence_record,
             at=self.at(),
             case=self.case,
             kind=kind,
@@ -635,7 +644,8 @@ class CaseStory:
             self._transfer_of_place()
         if self.case.legal_status == choices.LegalStatus.PRESUMED_POW and r.random() < 0.6:
             if self.step(20, 120):
-                self.w.case_update(
+                self.w.call(
+                    services.case_update,
                     at=self.at(),
                     case=self.case,
                     legal_status=choices.LegalStatus.POW,
@@ -645,7 +655,7 @@ class CaseStory:
             self._person_update()
         for _ in range(r.choices([0, 1, 2, 3], [66, 27, 5, 2])[0]):
             if self.step(1, 90):
-                self.w.note_add(at=self.at(), case=self.case, body=r.choice(_NOTES))
+                self.w.call(services.note_add, at=self.at(), case=self.case, body=r.choice(_NOTES))
         if self.day > AS_OF:
             return
         getattr(self, f"_fate_{fate}")()
@@ -687,7 +697,7 @@ class CaseStory:
         if new_place == self.case.detention_place:
             return
         self.occur(OccurrenceKind.TRANSFER_OF_PLACE, f"Moved to {new_place}", place=new_place)
-        self.w.case_update(at=self.at(), case=self.case, detention_place=new_place)
+        self.w.call(services.case_update, at=self.at(), case=self.case, detention_place=new_place)
 
     def _person_update(self) -> None:
         r = self.rng
@@ -699,7 +709,8 @@ class CaseStory:
                 f"{r.choice('АБВГДЕК')}{r.choice('МНОП')}-{r.randrange(10**6):06d}"
             )
         if fields:
-            self.w.person_update(
+            self.w.call(
+                services.person_update,
                 at=self.at(),
                 person=self.person,
                 reason="Checked against the capture card and the family's statement",
@@ -817,7 +828,8 @@ class CaseStory:
             if source is None:
                 category = "official_ua" if self.held_in == "UA" else "official_ru"
                 source = self.world.source_near(r, category, self.day)
-        intention = self.w.intention_record(
+        intention = self.w.call(
+            services.intention_record,
             at=self.at(),
             case=self.case,
             source=source,
@@ -825,7 +837,8 @@ class CaseStory:
         )
         # Statements filmed by the detaining power can be disputed later.
         if self.held_in == "RU" and option == IntentionOption.REMAIN and self.step(10, 60):
-            self.w.intention_set_state(
+            self.w.call(
+                services.intention_set_state,
                 at=self.at(),
                 intention=intention,
                 state=IntentionState.CONTESTED,
@@ -833,7 +846,8 @@ class CaseStory:
                 occurred_on=self.day,
             )
         elif r.random() < 0.04 and self.step(10, 60):
-            self.w.intention_set_state(
+            self.w.call(
+                services.intention_set_state,
                 at=self.at(),
                 intention=intention,
                 state=IntentionState.WITHDRAWN,
@@ -853,7 +867,8 @@ class CaseStory:
         verification = current.verification
         if verification == Verification.RECONFIRMED:
             verification = Verification.VERIFIED  # a new wish has nothing to reconfirm
-        self.w.intention_supersede(
+        self.w.call(
+            services.intention_supersede,
             at=self.at(),
             intention=current,
             reason="New statement in a later interview",
@@ -877,7 +892,8 @@ class CaseStory:
             for i in self.w.sink.intentions_of(self.case)
         ):
             level = Verification.VERIFIED  # nothing verified before: this is the first word
-        self.w.intention_record(
+        self.w.call(
+            services.intention_record,
             at=self.at(),
             case=self.case,
             source=self.world.source_near(self.rng, "icrc", self.day),
@@ -904,13 +920,18 @@ class CaseStory:
             if not self.step(3, 45):
                 return False
             if status == RequestStatus.UNDER_REVIEW:
-                self.w.request_transition(
-                    at=self.at(), request=request, status=status, occurred_on=self.day
+                self.w.call(
+                    services.request_transition,
+                    at=self.at(),
+                    request=request,
+                    status=status,
+                    occurred_on=self.day,
                 )
                 for party_key, stance, conditions in positions:
                     if not self.step(1, 20):
                         return False
-                    self.w.position_record(
+                    self.w.call(
+                        services.position_record,
                         at=self.at(),
                         request=request,
                         party=self.party(party_key),
@@ -920,7 +941,8 @@ class CaseStory:
                         source=self.world.source_near(self.rng, "media", self.day),
                     )
                 continue
-            self.w.request_transition(
+            self.w.call(
+                services.request_transition,
                 at=self.at(),
                 request=request,
                 status=status,
@@ -935,7 +957,8 @@ class CaseStory:
         draft = self.rng.random() < 0.06
         if not draft:
             fields["filed_on"] = self.day
-        request = self.w.request_file(
+        request = self.w.call(
+            services.request_file,
             at=self.at(),
             case=self.case,
             kind=kind,
@@ -944,8 +967,12 @@ class CaseStory:
             **fields,
         )
         if draft and self.step(1, 14):
-            self.w.request_transition(
-                at=self.at(), request=request, status=RequestStatus.FILED, occurred_on=self.day
+            self.w.call(
+                services.request_transition,
+                at=self.at(),
+                request=request,
+                status=RequestStatus.FILED,
+                occurred_on=self.day,
             )
         return request
 
@@ -1003,7 +1030,8 @@ class CaseStory:
         cause = self.rng.choice(["Died of wounds", "Died of illness", "Killed in a shelling"])
         self.occur(OccurrenceKind.OTHER, f"{cause} in custody")
         self.move(CaseStatus.DIED, cause, self.day)
-        self.w.person_update(
+        self.w.call(
+            services.person_update,
             at=self.at(),
             person=self.person,
             is_deceased=True,
@@ -1062,8 +1090,12 @@ class CaseStory:
         if r.random() < 0.05 or not self.step(1, 20):
             return  # scheduled for a round that has not happened yet
         if r.random() < 0.04:
-            self.w.request_transition(
-                at=self.at(), request=request, status=RequestStatus.FAILED, occurred_on=self.day
+            self.w.call(
+                services.request_transition,
+                at=self.at(),
+                request=request,
+                status=RequestStatus.FAILED,
+                occurred_on=self.day,
             )
             self.move(CaseStatus.INTERNED, "Exchange postponed", self.day)
             return
@@ -1073,8 +1105,12 @@ class CaseStory:
             self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return  # he has not said in private that he wants to go home: he stays
-        self.w.request_transition(
-            at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
+        self.w.call(
+            services.request_transition,
+            at=self.at(),
+            request=request,
+            status=RequestStatus.EXECUTED,
+            occurred_on=self.day,
         )
         if r.random() < 0.25:
             self.occur(
@@ -1113,8 +1149,12 @@ class CaseStory:
             self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return  # nobody verified his consent: the request waits, scheduled
-        self.w.request_transition(
-            at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
+        self.w.call(
+            services.request_transition,
+            at=self.at(),
+            request=request,
+            status=RequestStatus.EXECUTED,
+            occurred_on=self.day,
         )
         self.move(CaseStatus.REPATRIATED, "Repatriated on medical grounds", self.day)
 
@@ -1222,8 +1262,12 @@ class CaseStory:
         self._verified_interview(IntentionOption.THIRD_STATE, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return
-        self.w.request_transition(
-            at=self.at(), request=request, status=RequestStatus.EXECUTED, occurred_on=self.day
+        self.w.call(
+            services.request_transition,
+            at=self.at(),
+            request=request,
+            status=RequestStatus.EXECUTED,
+            occurred_on=self.day,
         )
         self.move(
             CaseStatus.TRANSFERRED_THIRD_STATE, "Handed over", self.day, destination=destination
