@@ -1,8 +1,9 @@
 """The demo data generator: reproducible, consistent, and faithful to the services.
 
-The generator writes past the services, in bulk; these tests hold it to what the services
-would have written. The fidelity test replays every call the generator made through the real
-services (with the clock set to the moment of each call) and compares rows and events.
+The generator calls the services with the timeline's bulk sink, which keeps rows in memory and
+inserts them in bulk; these tests hold it to what the same calls write through the row sink.
+The fidelity test replays every call the generator made through the services' default sink
+(with the clock set to the moment of each call) and compares rows and events.
 """
 
 from __future__ import annotations
@@ -422,6 +423,37 @@ def test_command_refuses_to_run_twice_and_appends_fresh_references():
     seed_case.refresh_from_db()
     assert (seed_case.version, seed_case.last_event_seq, seed_case.status) == before
     assert Case.objects.count() == 12
+
+
+def test_the_generator_writes_only_through_the_services():
+    """No module of the generator builds, stores or words rows or events itself."""
+    import ast
+    from pathlib import Path
+
+    #: What writing past the services would take: the ORM's writes, the sinks' own row and
+    #: event calls, a draft, or a summary of its own.
+    forbidden = {
+        "save",
+        "create",
+        "bulk_create",
+        "update",
+        "delete",
+        "insert_rows",
+        "build_row",
+        "EventDraft",
+        "summary",
+    }
+    root = Path(demo.__file__).parent
+    found = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                words = {name} | {k.arg for k in node.keywords}
+                found += [(path.name, word) for word in sorted(words & forbidden)]
+    assert found == []
+    assert {p.name for p in root.glob("*.py")} >= {"story.py", "run.py", "tables.py"}
 
 
 def test_command_rejects_nonsense_counts():

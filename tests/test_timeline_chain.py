@@ -150,7 +150,7 @@ def test_the_feed_and_the_case_timeline_show_the_hash_but_never_the_salt():
 
 
 def test_demo_data_is_chained_like_the_services_write_it():
-    """The bulk writer chains its events, across flushes too, and the result verifies."""
+    """The bulk sink chains the demo's events, across flushes too, and the result verifies."""
     before = TimelineEvent.objects.count()
     demo.generate(cases=12, seed=3, batch=5)
     assert TimelineEvent.objects.count() > before

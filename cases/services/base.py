@@ -1,0 +1,182 @@
+"""What every service shares: who acts, version checks, values for the changes diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django_countries.fields import Country
+
+from cases.choices import Channel
+from cases.timeline.sinks import ROWS, RowSink
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change and through which channel; stamped on every event."""
+
+    user: AbstractBaseUser | None = None
+    channel: str = Channel.SYSTEM
+    label: str = ""
+
+    @property
+    def display(self) -> str:
+        """Return the name shown on the timeline."""
+        if self.label:
+            return self.label
+        if self.user is not None:
+            return self.user.get_username()
+        return self.channel
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        """Return the actor for changes made by the tracker itself."""
+        return cls(user=None, channel=Channel.SYSTEM, label=label)
+
+
+class StaleObjectError(Exception):
+    """The row changed since the caller read it; nothing was written."""
+
+    def __init__(self, obj: models.Model, expected_version: int):
+        self.obj = obj
+        self.expected_version = expected_version
+        self.current_version = obj.version
+        super().__init__(
+            f"{obj._meta.verbose_name.capitalize()} {obj} was changed by someone else "
+            f"(you had version {expected_version}, it is now version {obj.version}). "
+            "Reload it, reapply your change and save again."
+        )
+
+
+def writes(service: F) -> F:
+    """Run ``service`` in a transaction with the row sink, unless the caller gives a sink.
+
+    A caller that passes ``sink=`` (the demo generator's bulk sink) owns the transaction.
+    """
+
+    @functools.wraps(service)
+    def run(*args: Any, sink: RowSink | None = None, **kwargs: Any):
+        if sink is None:
+            with transaction.atomic():
+                return service(*args, sink=ROWS, **kwargs)
+        return service(*args, sink=sink, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def check_version(obj: models.Model, expected_version: int | None) -> None:
+    """Raise ``StaleObjectError`` when ``obj`` is no longer at ``expected_version``."""
+    if expected_version is not None and int(expected_version) != obj.version:
+        raise StaleObjectError(obj, int(expected_version))
+
+
+#: Values the changes diff records as they are (checked first: they are most values).
+_AS_IS = frozenset({str, int, bool, float})
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` as JSON for the changes diff: labels for rows, ISO for dates."""
+    if value is None or type(value) in _AS_IS:
+        return value
+    if isinstance(value, Country):
+        # Its code; asking for ``name`` (as the duck test below does) translates it.
+        return value.code or ""
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "code") and hasattr(value, "name"):  # django_countries Country
+        return value.code or ""
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+_MULTIPLE: dict[tuple[type, str], bool] = {}
+
+
+def field_value(obj: models.Model, name: str) -> Any:
+    """Return a field of ``obj`` as the changes diff records it."""
+    value = getattr(obj, name)
+    key = (type(obj), name)
+    multiple = _MULTIPLE.get(key)
+    if multiple is None:
+        # CountryField(multiple=True) holds a list of countries.
+        multiple = _MULTIPLE[key] = getattr(obj._meta.get_field(name), "multiple", False)
+    if multiple:
+        return [plain(item) for item in value]
+    return plain(value)
+
+
+def created_changes(
+    obj: models.Model, names: Iterable[str], *, empty: tuple = (None, "")
+) -> dict[str, list[Any]]:
+    """Return ``{field: [None, value]}`` for the fields of a new row that hold something."""
+    changes = {}
+    for name in names:
+        value = field_value(obj, name)
+        if value not in empty:
+            changes[name] = [None, value]
+    return changes
+
+
+def date_to_datetime(day: dt.date) -> dt.datetime:
+    """Return midnight UTC of ``day``: when an event known to the day happened."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def refuse_unknown(fields: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Refuse fields a creating service does not take."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, f"Unknown {what} field."))
+
+
+def apply_fields(
+    obj: models.Model, fields: Mapping[str, Any], allowed: Iterable[str]
+) -> dict[str, list[Any]]:
+    """Set ``fields`` on ``obj`` and return ``{field: [old, new]}`` for those that changed."""
+    allowed = set(allowed)
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ValidationError(
+            {
+                name: f"This field cannot be changed here. Allowed: {', '.join(sorted(allowed))}."
+                for name in unknown
+            }
+        )
+    changes: dict[str, list[Any]] = {}
+    for name, new in fields.items():
+        old_plain = field_value(obj, name)
+        setattr(obj, name, new)
+        new_plain = field_value(obj, name)
+        if old_plain != new_plain:
+            changes[name] = [old_plain, new_plain]
+    return changes
+
+
+def versioned_change(
+    obj: models.Model,
+    *,
+    expected_version: int | None,
+    fields: Mapping[str, Any],
+    allowed: Iterable[str],
+) -> dict[str, list[Any]]:
+    """Check the caller's version of a locked row, then apply ``fields``; return the changes."""
+    check_version(obj, expected_version)
+    return apply_fields(obj, fields, allowed)
+
+
+def save_new_version(sink: RowSink, obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    """Validate a changed row, bump its version and store it."""
+    sink.validate(obj, exclude=exclude)
+    obj.version += 1
+    sink.save(obj)

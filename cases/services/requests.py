@@ -1,0 +1,200 @@
+"""Requests and the consent gate on their execution."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from cases import choices, consent
+from cases.models import Case, Party, Request, Source
+from cases.services.base import (
+    Actor,
+    check_version,
+    created_changes,
+    date_to_datetime,
+    plain,
+    refuse_unknown,
+    versioned_change,
+    writes,
+)
+from cases.timeline import vocabulary
+from cases.timeline.drafts import EventDraft
+from cases.timeline.vocabulary import EventKind
+from cases.transitions import REQUEST_TRANSITIONS, allowed_request_statuses
+
+REQUEST_FIELDS = (
+    "requested_by",
+    "addressed_to",
+    "destination_country",
+    "legal_basis",
+    "filed_on",
+    "intention",
+)
+
+_REQUEST_STATUSES = frozenset(choices.RequestStatus.values)
+
+
+def _check_intention_case(request: Request, case: Case) -> None:
+    if request.intention is not None and request.intention.case_id != case.pk:
+        raise ValidationError({"intention": "The intention belongs to another case."})
+
+
+@writes
+def request_file(
+    *,
+    actor: Actor,
+    case: Case,
+    kind: str,
+    addressed_to: Party,
+    draft: bool = False,
+    reason: str = "",
+    source: Source | None = None,
+    sink,
+    **fields: Any,
+) -> Request:
+    """Create a request (filed, or a draft) and append ``request.filed`` or ``request.drafted``."""
+    case = sink.lock(case)
+    refuse_unknown(fields, REQUEST_FIELDS, "request")
+    status = choices.RequestStatus.DRAFT if draft else choices.RequestStatus.FILED
+    request = sink.new(
+        Request,
+        case=case,
+        kind=kind,
+        addressed_to=addressed_to,
+        status=status,
+        source=source,
+        **fields,
+    )
+    if not draft and request.filed_on is None:
+        request.filed_on = sink.today()
+    _check_intention_case(request, case)
+    sink.validate(request, exclude=["case"])
+    consent.check_return_destination(case, request.kind, request.destination_country.code or "")
+    sink.insert(request)
+    sink.append(
+        EventDraft(
+            kind=EventKind.REQUEST_DRAFTED if draft else EventKind.REQUEST_FILED,
+            summary=vocabulary.request_filed(request, addressed_to, draft=draft),
+            subject=request,
+            actor=actor,
+            case=case,
+            changes=created_changes(request, ("kind", "status", "addressed_to", *fields)),
+            reason=reason,
+            source=source,
+            occurred_at=None if draft else date_to_datetime(request.filed_on),
+            occurred_precision=choices.DatePrecision.EXACT if draft else choices.DatePrecision.DAY,
+        )
+    )
+    return request
+
+
+@writes
+def request_update(
+    *,
+    actor: Actor,
+    request: Request,
+    expected_version: int | None = None,
+    reason: str = "",
+    source: Source | None = None,
+    sink,
+    **fields: Any,
+) -> Request:
+    """Change a request's details (not its status) and append ``request.updated``."""
+    case = sink.lock(request.case)
+    request = sink.lock(request)
+    changes = versioned_change(
+        request, expected_version=expected_version, fields=fields, allowed=REQUEST_FIELDS
+    )
+    if not changes:
+        return request
+    _check_intention_case(request, case)
+    sink.validate(request, exclude=["case"])
+    consent.check_return_destination(case, request.kind, request.destination_country.code or "")
+    request.version += 1
+    sink.save(request)
+    sink.append(
+        EventDraft(
+            kind=EventKind.REQUEST_UPDATED,
+            summary=vocabulary.request_updated(request, changes),
+            subject=request,
+            actor=actor,
+            case=case,
+            changes=changes,
+            reason=reason,
+            source=source,
+        )
+    )
+    return request
+
+
+@writes
+def request_transition(
+    *,
+    actor: Actor,
+    request: Request,
+    status: str,
+    expected_version: int | None = None,
+    decided_on: dt.date | None = None,
+    decision_reason: str = "",
+    reason: str = "",
+    source: Source | None = None,
+    occurred_on: dt.date | None = None,
+    occurred_precision: str = choices.DatePrecision.DAY,
+    sink,
+) -> Request:
+    """Move a request to ``status`` if allowed and, for execution, if consent is verified.
+
+    ``occurred_on`` is when it happened in the world; without it the event is dated now.
+    """
+    case = sink.lock(request.case)
+    request = sink.lock(request)
+    check_version(request, expected_version)
+    if status not in _REQUEST_STATUSES:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    if status not in REQUEST_TRANSITIONS[request.status]:
+        allowed = allowed_request_statuses(request.status)
+        allowed_text = ", ".join(allowed) if allowed else "none (the request is closed)"
+        raise ValidationError(
+            {
+                "status": f"A request cannot go from {request.status} to {status}. "
+                f"Allowed from {request.status}: {allowed_text}."
+            }
+        )
+    passed = None
+    if status == choices.RequestStatus.EXECUTED:
+        passed = sink.require_consent(case, consent.move_for_request(request), on=occurred_on)
+    old_status = request.status
+    changes: dict[str, list[Any]] = {"status": [old_status, status]}
+    if passed is not None:
+        changes.update(passed.changes())
+    request.status = status
+    if old_status == choices.RequestStatus.DRAFT and status == choices.RequestStatus.FILED:
+        if request.filed_on is None:
+            request.filed_on = occurred_on or sink.today()
+            changes["filed_on"] = [None, request.filed_on.isoformat()]
+    if status in {choices.RequestStatus.ACCEPTED, choices.RequestStatus.REFUSED}:
+        new_decided = decided_on or occurred_on or sink.today()
+        changes["decided_on"] = [plain(request.decided_on), new_decided.isoformat()]
+        request.decided_on = new_decided
+    if decision_reason and decision_reason != request.decision_reason:
+        changes["decision_reason"] = [request.decision_reason, decision_reason]
+        request.decision_reason = decision_reason
+    request.version += 1
+    sink.save(request)
+    sink.append(
+        EventDraft(
+            kind=EventKind.REQUEST_STATUS_CHANGED,
+            summary=vocabulary.request_status_changed(request, old_status, status),
+            subject=request,
+            actor=actor,
+            case=case,
+            changes=changes,
+            reason=reason,
+            source=source,
+            occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
+            occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
+        )
+    )
+    return request

@@ -1,0 +1,31 @@
+"""One event draft: what a service says happened, before a sink stores it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from cases import choices
+
+
+@dataclass
+class EventDraft:
+    """One timeline event as a service words it; a sink numbers, chains and stores it.
+
+    ``case`` is the chain the event joins (its person follows unless given); with no case the
+    event joins its person's chain, or the global one. ``occurred_at`` None means "now" as
+    the sink knows it.
+    """
+
+    kind: str
+    summary: str
+    subject: Any
+    actor: Any
+    case: Any = None
+    person: Any = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    source: Any = None
+    occurred_at: dt.datetime | None = None
+    occurred_precision: str = choices.DatePrecision.EXACT

@@ -1,0 +1,246 @@
+"""The timeline's vocabulary: every kind of event and the one wording of its summary.
+
+Each service appends one event; its kind is an ``EventKind`` and its summary comes from the
+function here named after it, whether the event is stored row by row or in bulk. Labels of
+rows that summaries and change lists quote (a statement, a request) are worded here too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+from django_countries.fields import Country
+
+from cases import choices
+from cases.choices import EventKind
+
+__all__ = ["EventKind", "INTENTION_STATE_EVENTS"]
+
+#: The event a statement's change of state appends (superseding has its own service).
+INTENTION_STATE_EVENTS = {
+    choices.IntentionState.WITHDRAWN: EventKind.INTENTION_WITHDRAWN,
+    choices.IntentionState.CONTESTED: EventKind.INTENTION_CONTESTED,
+    choices.IntentionState.INVALIDATED: EventKind.INTENTION_INVALIDATED,
+    choices.IntentionState.ACTIVE: EventKind.INTENTION_RECORDED,
+}
+
+# Labels looked up once: ``Model.get_FOO_display()`` and ``Enum(value).label`` rebuild their
+# mapping on every call, and the bulk load words hundreds of thousands of summaries.
+_LABELS = {
+    enum: dict(enum.choices)
+    for enum in (
+        choices.PartyKind,
+        choices.RequestKind,
+        choices.RequestStatus,
+        choices.CaseStatus,
+        choices.StatementSetting,
+        choices.Stance,
+        choices.OccurrenceKind,
+        choices.IntentionOption,
+        choices.Verification,
+        choices.RiskLevel,
+    )
+}
+
+
+def label(enum: type, value: str) -> str:
+    """Return the human label of ``value`` in the choices ``enum``."""
+    return _LABELS[enum][value]
+
+
+#: Labels for change keys that are not model fields.
+_CHANGE_LABELS = {"names": "name variants"}
+
+
+def describe_changes(changes: Mapping[str, Any], obj) -> str:
+    """Return the changed fields as a readable list, e.g. "rank, unit"."""
+    labels = []
+    for name in changes:
+        if name in _CHANGE_LABELS:
+            labels.append(_CHANGE_LABELS[name])
+            continue
+        try:
+            labels.append(str(obj._meta.get_field(name).verbose_name))
+        except Exception:  # noqa: BLE001 - not a model field
+            labels.append(name.replace("_", " "))
+    return ", ".join(labels)
+
+
+# Labels worded once per value and language: the bulk load words hundreds of thousands.
+@functools.lru_cache(maxsize=4096)
+def _intention_text(option: str, code: str, verification: str, stated_on, language) -> str:
+    text = label(choices.IntentionOption, option)
+    if code:
+        text += f" ({code})"
+    level = label(choices.Verification, verification).split(" (")[0].lower()
+    return f"{text}, {level}, {stated_on.isoformat()}"
+
+
+def intention_label(intention) -> str | None:
+    """Return e.g. "Third state (KR), verified, 2025-03-01" for a statement, or None."""
+    if intention is None:
+        return None
+    return _intention_text(
+        intention.option,
+        intention.destination_country.code or "",
+        intention.verification,
+        intention.stated_on,
+        translation.get_language(),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_text(kind: str, code: str, capital: bool, language) -> str:
+    text = f"{'R' if capital else 'r'}equest for {label(choices.RequestKind, kind).lower()}"
+    if code:
+        text += f" ({Country(code).name})"
+    return text
+
+
+def request_label(request, *, capital: bool = False) -> str:
+    """Return e.g. "request for transfer to a third state (South Korea)"."""
+    return _request_text(
+        request.kind, request.destination_country.code or "", capital, translation.get_language()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Summaries, one per kind of event
+# --------------------------------------------------------------------------------------------
+
+
+def party_created(party) -> str:
+    """Summarise ``party.created``."""
+    return f"Party {party.name} ({label(choices.PartyKind, party.kind).lower()}) created"
+
+
+def party_updated(party, changes) -> str:
+    """Summarise ``party.updated``."""
+    return f"Party {party.name}: {describe_changes(changes, party)} changed"
+
+
+def source_created(source) -> str:
+    """Summarise ``source.created``."""
+    return f"Source added: {source}"
+
+
+def source_updated(source, changes) -> str:
+    """Summarise ``source.updated``."""
+    return f"Source {source.title}: {describe_changes(changes, source)} changed"
+
+
+def person_created(person) -> str:
+    """Summarise ``person.created``."""
+    return f"Person {person.working_name} created"
+
+
+def person_updated(person, changes) -> str:
+    """Summarise ``person.updated``."""
+    return f"{person.working_name}: {describe_changes(changes, person)} changed"
+
+
+def case_opened(case, person, detaining_party) -> str:
+    """Summarise ``case.opened``."""
+    return f"Case {case.reference} opened for {person.working_name}, held by {detaining_party.name}"
+
+
+def case_updated(case, changes) -> str:
+    """Summarise ``case.updated``."""
+    return f"{case.reference}: {describe_changes(changes, case)} changed"
+
+
+def case_status_changed(case, old_status: str, status: str) -> str:
+    """Summarise ``case.status_changed``."""
+    old, new = label(choices.CaseStatus, old_status), label(choices.CaseStatus, status)
+    return f"{case.reference}: status {old} → {new}"
+
+
+def intention_recorded(person, intention) -> str:
+    """Summarise ``intention.recorded`` for a new statement."""
+    setting = label(choices.StatementSetting, intention.setting).lower()
+    return f"Statement by {person.working_name} recorded: {intention_label(intention)} ({setting})"
+
+
+def intention_superseded(person, old, new) -> str:
+    """Summarise ``intention.superseded``."""
+    return (
+        f"Statement by {person.working_name} superseded: "
+        f"{intention_label(old)} replaced by {intention_label(new)}"
+    )
+
+
+def intention_state_changed(person, intention, state: str) -> str:
+    """Summarise a statement withdrawn, contested, invalidated or reinstated."""
+    verb = "reinstated" if state == choices.IntentionState.ACTIVE else state
+    return f"Statement by {person.working_name} {verb}: {intention_label(intention)}"
+
+
+def request_filed(request, addressed_to, *, draft: bool) -> str:
+    """Summarise ``request.filed`` or ``request.drafted``."""
+    verb = "drafted" if draft else "filed"
+    return f"{request_label(request, capital=True)} {verb}, addressed to {addressed_to.name}"
+
+
+def request_updated(request, changes) -> str:
+    """Summarise ``request.updated``."""
+    return f"{request_label(request, capital=True)}: {describe_changes(changes, request)} changed"
+
+
+def request_status_changed(request, old_status: str, status: str) -> str:
+    """Summarise ``request.status_changed``."""
+    old, new = label(choices.RequestStatus, old_status), label(choices.RequestStatus, status)
+    return f"{request_label(request, capital=True)}: {old} → {new}"
+
+
+def position_recorded(position, party, request) -> str:
+    """Summarise ``position.recorded``."""
+    stance = label(choices.Stance, position.stance).lower()
+    return f"{party.name} on the {request_label(request)}: {stance}"
+
+
+def risk_assessed(risk) -> str:
+    """Summarise ``risk.assessed``."""
+    where = risk.destination_country.name if risk.destination_country else "his own state"
+    level = label(choices.RiskLevel, risk.level).lower()
+    return f"Risk on return to {where} assessed: {level}"
+
+
+def occurrence_recorded(occurrence) -> str:
+    """Summarise ``occurrence.recorded``."""
+    return f"{label(choices.OccurrenceKind, occurrence.kind)}: {occurrence.description}"
+
+
+def note_added(note) -> str:
+    """Summarise ``note.added``: its first line."""
+    first_line = note.body.strip().splitlines()[0]
+    return f"Note: {first_line[:200]}"
+
+
+def archived(obj, *, archive: bool, case=None) -> str:
+    """Summarise a case, person, statement or request archived or brought back."""
+    verb = "archived" if archive else "unarchived"
+    model = obj._meta.model_name
+    if model == "case":
+        return f"Case {obj.reference} {verb}"
+    if model == "person":
+        return f"Person {obj.working_name} {verb}"
+    if model == "statedintention":
+        return f"Statement by {case.person.working_name} {verb}: {intention_label(obj)}"
+    return f"{request_label(obj, capital=True)} {verb}"
+
+
+#: The kind each archivable model's archiving and bringing back appends.
+ARCHIVE_EVENTS = {
+    "case": (EventKind.CASE_ARCHIVED, EventKind.CASE_UNARCHIVED),
+    "person": (EventKind.PERSON_ARCHIVED, EventKind.PERSON_UNARCHIVED),
+    "statedintention": (EventKind.INTENTION_ARCHIVED, EventKind.INTENTION_UNARCHIVED),
+    "request": (EventKind.REQUEST_ARCHIVED, EventKind.REQUEST_UNARCHIVED),
+}
+
+
+def case_purged(reference: str) -> str:
+    """Summarise ``case.purged``: the tombstone names only the reference."""
+    return f"Case {reference} purged"
