@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cases import services
-from cases.admin import log_label
+from cases.admin.mixins import log_label
 from cases.models import AccessLogEntry, Case, Note, Person, TimelineEvent
 from cases.security import access
 from cases.services import Actor, NameSpec
