@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -32,6 +33,7 @@ from cases.admin.mixins import (
     intention_label,
     refuse,
     timeline_rows,
+    update_then_transition,
 )
 from cases.admin.requests import RequestInline
 from cases.admin.risk import RiskAssessmentInline
@@ -380,22 +382,17 @@ class CaseAdmin(
         reason = data.get("reason", "")
         try:
             if change:
-                case = services.case_update(
-                    actor=actor,
-                    case=obj,
-                    expected_version=data.get("version"),
-                    reason=reason,
-                    **{n: data[n] for n in services.CASE_FIELDS if n in form.changed_data},
-                )
-                if "status" in form.changed_data:
-                    case = services.case_change_status(
+                case = update_then_transition(
+                    form,
+                    update=partial(services.case_update, actor=actor, case=obj),
+                    fields=services.CASE_FIELDS,
+                    transition=lambda case, **status: services.case_change_status(
                         actor=actor,
                         case=case,
-                        status=data["status"],
-                        expected_version=case.version,
-                        reason=reason,
                         destination_country=data.get("destination_country") or "",
-                    )
+                        **status,
+                    ),
+                )
             else:
                 fields = {
                     n: data[n]

@@ -315,6 +315,29 @@ def adopt(target, saved) -> None:
     target._state.fields_cache = {}
 
 
+def update_then_transition(form, *, update, fields, transition):
+    """Save a change form's edits with ``update``, then its new status with ``transition``.
+
+    The edited ``fields`` go to ``update`` (a service taking ``expected_version``, ``reason``
+    and the fields), checked against the version the form was loaded at. A status change is
+    its own service and event (it passes transition rules and, for moves, the consent gate),
+    so it runs after, on the version the update left; ``transition`` takes the updated row
+    and ``status``, ``expected_version`` and ``reason``. Return the row as last saved.
+    """
+    data = form.cleaned_data
+    reason = data.get("reason", "")
+    saved = update(
+        expected_version=data.get("version"),
+        reason=reason,
+        **{name: data[name] for name in fields if name in form.changed_data},
+    )
+    if "status" in form.changed_data:
+        saved = transition(
+            saved, status=data["status"], expected_version=saved.version, reason=reason
+        )
+    return saved
+
+
 class ServiceModelAdmin(admin.ModelAdmin):
     """A model admin whose saves go through services and whose refusals become form errors.
 

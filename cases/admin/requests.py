@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html_join
@@ -18,6 +20,7 @@ from cases.admin.mixins import (
     adopt,
     archive_action,
     refuse,
+    update_then_transition,
 )
 from cases.models import (
     Position,
@@ -152,22 +155,17 @@ class RequestAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdm
         reason = data.get("reason", "")
         try:
             if change:
-                req = services.request_update(
-                    actor=actor,
-                    request=obj,
-                    expected_version=data.get("version"),
-                    reason=reason,
-                    **{n: data[n] for n in services.REQUEST_FIELDS if n in form.changed_data},
-                )
-                if "status" in form.changed_data:
-                    req = services.request_transition(
+                req = update_then_transition(
+                    form,
+                    update=partial(services.request_update, actor=actor, request=obj),
+                    fields=services.REQUEST_FIELDS,
+                    transition=lambda req, **status: services.request_transition(
                         actor=actor,
                         request=req,
-                        status=data["status"],
-                        expected_version=req.version,
                         decision_reason=data.get("decision_reason", ""),
-                        reason=reason,
-                    )
+                        **status,
+                    ),
+                )
             else:
                 fields = {
                     n: data[n]
