@@ -476,7 +476,7 @@ def test_change_page_shows_person_variants_and_timeline_newest_first(admin_clien
     positions = [page.index(summary) for summary in summaries]
     assert positions == sorted(positions), "newest event first on the page"
     assert "2025-02-25 <small>(Exact day)</small>" in page
-    assert "destination country</strong>: — &rarr; KR" in page
+    assert "destination country</strong>: — &rarr; South Korea" in page
 
 
 def test_add_case_page_opens_a_case(admin_client, admin_user):

@@ -17,7 +17,7 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 
-from cases import choices, services
+from cases import services
 from cases.choices import Channel
 from cases.models import (
     Case,
@@ -26,6 +26,7 @@ from cases.models import (
 from cases.security import access, sensitive
 from cases.selectors import case_timeline
 from cases.services import Actor, StaleObjectError
+from cases.timeline import presenter
 
 # --------------------------------------------------------------------------------------------
 # Lookups: only those an admin declares, never one on a sensitive field without the permission
@@ -250,9 +251,8 @@ class TimelineChangeLogMixin:
         events = self.history_events(obj).select_related("actor", "source")
         rows = event_rows(events.order_by("-recorded_at", "-pk"), request.user, shown=shown)
         if shown and sensitive.can_view_sensitive(request.user):
-            access.log_reads(
-                merge_shown(shown), user=request.user, channel=access.ADMIN, path=request.path
-            )
+            reads = presenter.merge_shown(shown)
+            access.log_reads(reads, user=request.user, channel=access.ADMIN, path=request.path)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Timeline: {log_label(obj)}",
@@ -265,14 +265,6 @@ class TimelineChangeLogMixin:
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/cases/timeline_history.html", context)
-
-
-def merge_shown(shown) -> dict[tuple[str, Any], list[str]]:
-    """Return ``{(subject type, uuid): keys}`` from ``(subject type, uuid, keys)`` triples."""
-    reads: dict[tuple[str, Any], set[str]] = {}
-    for subject_type, subject_uuid, keys in shown:
-        reads.setdefault((subject_type, subject_uuid), set()).update(keys)
-    return {key: sorted(keys) for key, keys in reads.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,43 +540,8 @@ def archive_action(keyword: str, *, archive: bool, permission: str = "change"):
 
 
 # --------------------------------------------------------------------------------------------
-# Display helpers
+# The timeline on a change page (prepared by cases.timeline.presenter)
 # --------------------------------------------------------------------------------------------
-
-
-def readable(value: Any) -> str:
-    """Return a value from an event's ``changes`` as a person reads it."""
-    if value is None:
-        return "—"
-    if value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        if "value" in value:  # a name variant
-            extra = [value.get("script", ""), value.get("romanisation", "")]
-            if value.get("is_pseudonym"):
-                extra.append("pseudonym")
-            details = ", ".join(item for item in extra if item)
-            return f"{value['value']} ({details})" if details else str(value["value"])
-        return ", ".join(f"{key}: {readable(item)}" for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return "; ".join(readable(item) for item in value) if value else "(none)"
-    return str(value)
-
-
-_PRECISION_FORMATS = {
-    choices.DatePrecision.EXACT: "%Y-%m-%d %H:%M",
-    choices.DatePrecision.DAY: "%Y-%m-%d",
-    choices.DatePrecision.MONTH: "%Y-%m",
-    choices.DatePrecision.YEAR: "%Y",
-    choices.DatePrecision.APPROXIMATE: "c. %Y-%m-%d",
-}
-
-
-def _occurred_display(moment, precision: str) -> str:
-    """Return when something happened, showing no more than is known."""
-    return moment.strftime(_PRECISION_FORMATS.get(precision, "%Y-%m-%d %H:%M"))
 
 
 def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
@@ -593,57 +550,17 @@ def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[d
 
 
 def event_rows(events, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
-    """Return ``events``, in their order, prepared for a timeline table.
+    """Return ``events``, in their order, prepared for a timeline table by the presenter.
 
-    Sensitive values are withheld from a ``user`` without the permission
-    (``cases.security.sensitive``); for a user with it, ``(subject_type, subject_uuid, keys)``
-    of each event that shows sensitive values is appended to ``shown``, for the access log.
+    Sensitive values are withheld from a ``user`` without the permission; for a user with it,
+    what was shown is appended to ``shown`` for the access log (``present_events``).
     """
-    rows = []
     allowed = user is None or sensitive.can_view_sensitive(user)
-    for event in events:
-        data = {
-            "kind": event.kind,
-            "subject_type": event.subject_type,
-            "changes": event.changes,
-            "summary": event.summary,
-        }
-        sensitive.redact_event(data, user, allowed=allowed)
-        if allowed and shown is not None:
-            keys = sensitive.event_shows_sensitive(event.kind, event.subject_type, event.changes)
-            if keys:
-                shown.append((event.subject_type, event.subject_uuid, keys))
-        changes = [
-            {
-                "field": str(field).replace("_", " "),
-                "old": readable(pair[0]) if isinstance(pair, list | tuple) else "",
-                "new": readable(pair[1] if isinstance(pair, list | tuple) else pair),
-            }
-            if field not in data["redacted"]
-            else {"field": str(field).replace("_", " "), "old": "", "new": "redacted"}
-            for field, pair in data["changes"].items()
-        ]
-        rows.append(
-            {
-                "seq": event.case_seq,
-                "kind": event.kind,
-                "kind_label": event.get_kind_display(),
-                "summary": data["summary"],
-                "changes": changes,
-                "actor": event.actor_label or (event.actor and event.actor.get_username()) or "",
-                "channel": event.get_channel_display(),
-                "reason": event.reason,
-                "source": event.source,
-                "occurred_at": _occurred_display(event.occurred_at, event.occurred_precision),
-                "occurred_precision": event.get_occurred_precision_display(),
-                "recorded_at": event.recorded_at,
-            }
-        )
-    return rows
+    return presenter.present_events(events, show_sensitive=allowed, shown=shown)
 
 
 def intention_label(option: str, destination: Any) -> str:
-    label = choices.IntentionOption(option).label
+    label = presenter.choice_label("statedintention", "option", option)
     code = getattr(destination, "code", destination) or ""
     return f"{label} ({code})" if code else label
 

@@ -11,12 +11,12 @@ from cases.admin.mixins import (
     DeclaredLookupsMixin,
     SensitiveAdminMixin,
     TimelineChangeLogMixin,
-    readable,
 )
 from cases.models import (
     TimelineEvent,
 )
 from cases.security import sensitive
+from cases.timeline import presenter
 
 
 @admin.register(TimelineEvent)
@@ -59,14 +59,8 @@ class TimelineEventAdmin(
         return results, may_have_duplicates
 
     def _shown(self, obj) -> dict[str, Any]:
-        data = {
-            "kind": obj.kind,
-            "subject_type": obj.subject_type,
-            "changes": obj.changes,
-            "summary": obj.summary,
-        }
-        sensitive.redact_event(data, None, allowed=getattr(obj, "_sensitive_allowed", False))
-        return data
+        allowed = getattr(obj, "_sensitive_allowed", False)
+        return presenter.redact(obj, show_sensitive=allowed)
 
     @admin.display(description="summary")
     def shown_summary(self, obj):
@@ -75,13 +69,11 @@ class TimelineEventAdmin(
     @admin.display(description="changes")
     def shown_changes(self, obj):
         data = self._shown(obj)
+        rows = presenter.change_rows(obj.subject_type, data["changes"], data["redacted"])
         return format_html_join(
             "",
-            "<div><strong>{}</strong>: {}</div>",
-            (
-                (key, "redacted" if key in data["redacted"] else readable(value))
-                for key, value in data["changes"].items()
-            ),
+            "<div><strong>{}</strong>: {} &rarr; {}</div>",
+            ((row["field"], row["old"], row["new"]) for row in rows),
         )
 
     def history_events(self, obj):
