@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import django_filters
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
-from django.contrib.admin.options import get_content_type_for_model
+from django.contrib.admin.options import IncorrectLookupParameters, get_content_type_for_model
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import router, transaction
@@ -19,6 +20,7 @@ from django.template.response import TemplateResponse
 
 from cases import services
 from cases.choices import Channel
+from cases.filters import ARCHIVED_CHOICES, ArchivedFilterSet
 from cases.models import (
     Case,
     TimelineEvent,
@@ -485,20 +487,56 @@ class SensitiveAdminMixin:
         return response
 
 
-class ArchivedListFilter(admin.SimpleListFilter):
-    """Leave archived rows out of the change list unless asked for them."""
+class FilterSetListFilter(admin.SimpleListFilter):
+    """A change-list filter that applies one filter of a shared FilterSet (``cases.filters``).
+
+    The value is bound to ``filterset_class`` under ``parameter_name`` alone, so the admin
+    filters rows by the same rule, query and index as the API and the analysts' pages. A
+    value the FilterSet refuses is Django's ``IncorrectLookupParameters`` (the change list's
+    "?e=1" redirect), as for the admin's own filters.
+    """
+
+    filterset_class: type[django_filters.FilterSet]
+
+    def filterset(self, request, queryset) -> django_filters.FilterSet:
+        """Return ``filterset_class`` bound to this filter's value only."""
+        value = self.value()
+        data = {self.parameter_name: value} if value not in (None, "") else {}
+        return self.filterset_class(data, queryset=queryset, request=request)
+
+    def queryset(self, request, queryset):
+        filterset = self.filterset(request, queryset)
+        if not filterset.is_valid():
+            errors = " ".join(e for errs in filterset.form.errors.values() for e in errs)
+            raise IncorrectLookupParameters(errors)
+        return self.apply(filterset, queryset)
+
+    def apply(self, filterset, queryset):
+        """Return ``queryset`` filtered by this filter alone (not the FilterSet's others)."""
+        name = self.parameter_name
+        return filterset.filters[name].filter(queryset, filterset.form.cleaned_data.get(name))
+
+
+class ArchivedListFilter(FilterSetListFilter):
+    """Leave archived rows out of the change list unless asked for them (``ArchivedFilterSet``)."""
 
     title = "archived"
     parameter_name = "archived"
+    filterset_class = ArchivedFilterSet
+
+    def apply(self, filterset, queryset):
+        # The FilterSet holds this filter only, and applies its value or default last.
+        return filterset.filter_queryset(queryset)
 
     def lookups(self, request, model_admin):
-        return (("include", "Archived or not"), ("only", "Archived only"))
+        # "exclude" is the FilterSet's default: the first choice, shown without a value.
+        return [(value, label) for value, label in ARCHIVED_CHOICES if value != "exclude"]
 
     def choices(self, changelist):
         yield {
-            "selected": self.value() is None,
+            "selected": self.value() in (None, "exclude"),
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Not archived",
+            "display": dict(ARCHIVED_CHOICES)["exclude"],
         }
         for lookup, title in self.lookup_choices:
             yield {
@@ -506,13 +544,6 @@ class ArchivedListFilter(admin.SimpleListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
-
-    def queryset(self, request, queryset):
-        if self.value() == "include":
-            return queryset
-        if self.value() == "only":
-            return queryset.filter(archived_at__isnull=False)
-        return queryset.filter(archived_at__isnull=True)
 
 
 def archive_action(keyword: str, *, archive: bool, permission: str = "change"):
