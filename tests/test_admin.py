@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from cases import services
+from cases.filters import CaseFilterSet
 from cases.models import Case, Note, Party, Person, Request, StatedIntention, TimelineEvent
 from cases.services import Actor, NameSpec, StaleObjectError
 from tests import factories
@@ -476,7 +477,7 @@ def test_change_page_shows_person_variants_and_timeline_newest_first(admin_clien
     positions = [page.index(summary) for summary in summaries]
     assert positions == sorted(positions), "newest event first on the page"
     assert "2025-02-25 <small>(Exact day)</small>" in page
-    assert "destination country</strong>: — &rarr; KR" in page
+    assert "destination country</strong>: — &rarr; South Korea" in page
 
 
 def test_add_case_page_opens_a_case(admin_client, admin_user):
@@ -544,6 +545,55 @@ def test_changelist_filters_by_nationality_and_verification(admin_client, ri_cas
     assert _changelist_results(admin_client, nationality="RU") == [other]
     assert _changelist_results(admin_client, current_intention_verified__exact="1") == [ri_case]
     assert _changelist_results(admin_client, current_intention_verified__exact="0") == [other]
+
+
+def test_nationality_filter_is_the_shared_filtersets_and_keeps_the_archived_choice(
+    admin_client, ri_case
+):
+    """The admin's nationality filter selects what CaseFilterSet selects, on its own: it
+    does not bring in the FilterSet's default of leaving archived cases out."""
+    services.person_update(
+        actor=factories.SYSTEM, person=ri_case.person, nationalities=["KP", "RU"]
+    )
+    archived = factories.case(person_obj=factories.person("Baek", names=[], nationalities=["KP"]))
+    services.case_archive(actor=factories.SYSTEM, case=archived, reason="entered twice")
+    factories.case(person_obj=factories.person("Ivanov", names=[], nationalities=["RU"]))
+    shared = CaseFilterSet({"nationality": "KP", "archived": "include"}, queryset=Case.objects)
+    assert shared.is_valid()
+    expected = sorted(shared.qs, key=lambda case: case.pk)
+    found = _changelist_results(admin_client, nationality="kp", archived="include")
+    assert (
+        sorted(found, key=lambda case: case.pk)
+        == expected
+        == sorted([ri_case, archived], key=lambda case: case.pk)
+    )
+    assert _changelist_results(admin_client, nationality="KP") == [ri_case]
+    assert _changelist_results(admin_client, nationality="KP", archived="only") == [archived]
+
+
+def test_a_nationality_the_filterset_refuses_is_djangos_invalid_lookup_redirect(
+    admin_client, ri_case
+):
+    """An unknown code is refused as the FilterSet refuses it: the change list's ?e=1."""
+    services.person_update(actor=factories.SYSTEM, person=ri_case.person, nationalities=["KP"])
+    response = admin_client.get(reverse("admin:cases_case_changelist"), {"nationality": "XX"})
+    assert response.status_code == 302 and response.url.endswith("?e=1")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index is PostgreSQL's")
+def test_nationality_filter_reads_the_persons_index(admin_client, ri_case):
+    """The admin's nationality filter compares ``string_to_array(nationalities, ',')``, the
+    expression of the GIN index (migration 0013), and the planner can read that index."""
+    services.person_update(actor=factories.SYSTEM, person=ri_case.person, nationalities=["KP"])
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(reverse("admin:cases_case_changelist"), {"nationality": "KP"})
+    assert list(response.context["cl"].result_list) == [ri_case]
+    listed = [q["sql"] for q in queries.captured_queries if 'FROM "cases_case"' in q["sql"]]
+    assert listed and all("string_to_array" in sql for sql in listed), listed
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is too small to care
+    plan = response.context["cl"].queryset.explain()
+    assert "person_nationalities" in plan, plan
 
 
 #: Session, user, the parties of the party filter, the newest event (the key under which

@@ -19,13 +19,9 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from cases.admin import (
-    CaseAdmin,
-    DeclaredLookupsMixin,
-    PersonAdmin,
-    declared_lookups,
-    lookup_reaches_sensitive,
-)
+from cases.admin.cases import CaseAdmin
+from cases.admin.mixins import DeclaredLookupsMixin, declared_lookups, lookup_reaches_sensitive
+from cases.admin.people import PersonAdmin
 from cases.models import Case, Person, StatedIntention, TimelineEvent
 from tests import factories as f
 

@@ -488,3 +488,21 @@ def test_case_page_query_count_is_fixed(client, analyst, public, django_assert_n
     # values shown (one insert). The consent gate's answers are worked out from these rows.
     with django_assert_num_queries(17):
         client.get(f"/cases/{public.ri.uuid}/")
+
+
+def test_admin_and_pages_present_the_timeline_alike(admin_client, public):
+    """The admin's case page and the analysts' case page show each event with the same
+    summary and the same changes, worded once (``cases.timeline.presenter``)."""
+
+    def presented(entries):
+        return [(entry["event"].case_seq, entry["summary"], entry["changes"]) for entry in entries]
+
+    page = admin_client.get(f"/cases/{public.ri.uuid}/")
+    admin_page = admin_client.get(reverse("admin:cases_case_change", args=[public.ri.pk]))
+    assert page.status_code == admin_page.status_code == 200
+    assert presented(page.context["timeline"]) == presented(admin_page.context["timeline"])
+    superseded = next(
+        e for e in admin_page.context["timeline"] if e["kind"] == "intention.superseded"
+    )
+    changes = {c["field"]: (c["old"], c["new"]) for c in superseded["changes"]}
+    assert changes["option"] == ("—", "Transfer to a third state")

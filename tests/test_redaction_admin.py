@@ -88,14 +88,14 @@ def test_admin_search_is_no_oracle_without_the_permission(world, path, query):
 
 @pytest.mark.django_db
 def test_case_page_timeline_is_redacted_for_an_analyst(world):
-    """The timeline on the admin case page says "redacted" where a sensitive change was."""
+    """The timeline on the admin case page says "withheld" where a sensitive change was."""
     response = world["clients"]["analyst"].get(
         "/admin/cases/case/{case_pk}/change/".format(**world["ids"])
     )
     rows = response.context["timeline"]
     quoted = [r for r in rows if r["kind"] == "intention.recorded"]
     assert quoted
-    assert any(c["new"] == "redacted" for r in quoted for c in r["changes"])
+    assert any(c["new"] == "withheld" for r in quoted for c in r["changes"])
 
 
 def _action(client, action: str, pk: int, path: str = "/admin/cases/case/", **data):

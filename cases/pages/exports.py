@@ -38,9 +38,9 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_countries import countries
 
-from cases import choices
 from cases.models import Case, PersonName
 from cases.security import sensitive
+from cases.timeline.presenter import choice_labels
 
 #: Rows fetched from the database per round trip.
 CHUNK_SIZE = 2000
@@ -106,11 +106,14 @@ ROW_FIELDS = (
 
 #: Labels of the stored choice values, looked up once rather than per row and field.
 _LABELS = {
-    "legal_status": dict(choices.LegalStatus.choices),
-    "status": dict(choices.CaseStatus.choices),
-    "option": dict(choices.IntentionOption.choices),
-    "verification": dict(choices.Verification.choices),
-    "precision": dict(choices.DatePrecision.choices),
+    column: choice_labels("case", field)
+    for column, field in (
+        ("legal_status", "legal_status"),
+        ("status", "status"),
+        ("option", "current_intention_option"),
+        ("verification", "current_intention_verification"),
+        ("precision", "capture_date_precision"),
+    )
 }
 
 

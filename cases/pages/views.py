@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import (
@@ -22,8 +20,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_countries import countries
-from django_countries.fields import CountryField
 
 from cases import choices, consent, selectors
 from cases.filters import CaseFilterSet
@@ -31,6 +27,7 @@ from cases.models import Case, Party, PersonName
 from cases.pages import charts, exports
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
+from cases.timeline import presenter
 
 #: Cases per page of the list.
 PAGE_SIZE = 50
@@ -271,75 +268,6 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     return exports.xlsx_response(cases, show_sensitive=allowed)
 
 
-def _readable(value: Any) -> str:
-    """Return a value of a timeline change as text a person can read."""
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        if all(isinstance(item, dict) and "value" in item for item in value):
-            return ", ".join(
-                f"{item['value']} ({item.get('script', '')})".replace(" ()", "") for item in value
-            )
-        return ", ".join(_readable(item) for item in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-def _choice_labels(subject_type: str, name: str) -> dict[str, str]:
-    """Return the labels of the choice field ``name`` of the event's subject, or {}."""
-    try:
-        field = apps.get_model("cases", subject_type)._meta.get_field(name)
-    except LookupError:
-        return {}
-    except FieldDoesNotExist:
-        return {}
-    if isinstance(field, CountryField):
-        return dict(countries)
-    # Reverse relations (a person's ``names``) and plain fields have no choices.
-    return {str(value): str(label) for value, label in getattr(field, "flatchoices", ()) or ()}
-
-
-def timeline_entries(
-    events, *, show_sensitive: bool, shown: list | None = None
-) -> list[dict[str, Any]]:
-    """Return timeline events prepared for the page, their changes as readable rows.
-
-    Stored choice values ("third_state") are shown with their labels ("Transfer to a third
-    state"); sensitive values are withheld (``cases.security.sensitive``) unless ``show_sensitive``,
-    in which case ``(subject_type, subject_uuid, keys)`` of every event showing some is
-    appended to ``shown`` for the access log.
-    """
-    entries = []
-    for event in events:
-        data = {
-            "kind": event.kind,
-            "subject_type": event.subject_type,
-            "changes": event.changes,
-            "summary": event.summary,
-        }
-        sensitive.redact_event(data, None, allowed=show_sensitive)
-        if show_sensitive and shown is not None:
-            keys = sensitive.event_shows_sensitive(event.kind, event.subject_type, event.changes)
-            if keys:
-                shown.append((event.subject_type, event.subject_uuid, keys))
-        changes = []
-        for name, pair in data["changes"].items():
-            old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
-            if name in data["redacted"]:
-                old, new = ("withheld" if old else None), "withheld"
-            labels = _choice_labels(event.subject_type, name)
-            if labels:
-                old, new = (labels.get(v, v) if isinstance(v, str) else v for v in (old, new))
-            changes.append(
-                {"field": name.replace("_", " "), "old": _readable(old), "new": _readable(new)}
-            )
-        entries.append({"event": event, "changes": changes, "summary": data["summary"]})
-    return entries
-
-
 @page_view
 def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     """Show one case: person, custody, intentions as a history, requests, and the timeline."""
@@ -365,7 +293,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     allowed = policy.sees_sensitive
     names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
     timeline_shown: list = []
-    timeline = timeline_entries(events, show_sensitive=allowed, shown=timeline_shown)
+    timeline = presenter.present_events(events, show_sensitive=allowed, shown=timeline_shown)
     if policy.logs_reads:
         _log_case_page(request, case, names, intentions, timeline_shown, risks)
     context = {

@@ -7,7 +7,7 @@ session. Here they are listed, read, paused and resumed (through the services).
 
 from django.contrib import admin, messages
 
-from cases.admin import DeclaredLookupsMixin
+from cases.admin.mixins import DeclaredLookupsMixin
 from cases.webhooks import services
 from cases.webhooks.models import WebhookAttempt, WebhookSubscription
 

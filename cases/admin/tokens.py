@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from cases.admin import DeclaredLookupsMixin
+from cases.admin.mixins import DeclaredLookupsMixin
 from cases.security.tokens import ApiToken
 
 

@@ -4,7 +4,7 @@ import uuid
 
 from django.contrib import admin
 
-from cases.admin import DeclaredLookupsMixin
+from cases.admin.mixins import DeclaredLookupsMixin
 from cases.models import AccessLogEntry
 
 

@@ -1,8 +1,8 @@
 """Forms for the case officers' admin: version checks, reasons, status choices, service errors.
 
-The admin never saves these forms itself; ``cases/admin.py`` passes their cleaned data to
-the services. The forms only validate, so that a stale or illegal edit is shown back to the
-officer with the error beside the field instead of reaching the database.
+The admin never saves these forms itself; the model admins in ``cases.admin`` pass their
+cleaned data to the services. The forms only validate, so that a stale or illegal edit is
+shown back to the officer with the error beside the field instead of reaching the database.
 """
 
 from __future__ import annotations

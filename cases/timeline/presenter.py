@@ -1,0 +1,169 @@
+"""One presentation of timeline events for the admin, the analysts' pages and exports.
+
+:func:`present_events` prepares each event once: its changes as readable rows with stored
+choice values shown by their labels, sensitive values withheld from a reader without the
+permission (``cases.security.sensitive``), and, for a reader with it, the
+``(subject type, uuid, keys)`` of what was shown, for the access log. Each surface only
+chooses its words and template. :func:`choice_labels` is the one mapping from a stored choice
+value to its label, used by the timeline and by exports alike.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django_countries import countries
+from django_countries.fields import CountryField
+
+from cases import choices
+from cases.security import sensitive
+
+#: How an absent or empty value reads.
+NOTHING = "—"
+
+#: What stands in for a sensitive value withheld from the reader.
+WITHHELD = "withheld"
+
+_PRECISION_FORMATS = {
+    choices.DatePrecision.EXACT: "%Y-%m-%d %H:%M",
+    choices.DatePrecision.DAY: "%Y-%m-%d",
+    choices.DatePrecision.MONTH: "%Y-%m",
+    choices.DatePrecision.YEAR: "%Y",
+    choices.DatePrecision.APPROXIMATE: "c. %Y-%m-%d",
+}
+
+
+@cache
+def choice_labels(model_name: str, field_name: str) -> dict[str, str]:
+    """Return ``{stored value: label}`` of the choice field ``field_name`` of a cases model.
+
+    A country field maps ISO codes to country names. A field without choices (a plain or
+    reverse relation, a person's ``names``), or one the model lacks, gives ``{}``.
+    """
+    try:
+        field = apps.get_model("cases", model_name)._meta.get_field(field_name)
+    except (LookupError, FieldDoesNotExist):
+        return {}
+    if isinstance(field, CountryField):
+        return dict(countries)
+    return {str(value): str(label) for value, label in getattr(field, "flatchoices", ()) or ()}
+
+
+def choice_label(model_name: str, field_name: str, value: Any) -> Any:
+    """Return the label of a stored choice ``value``, or the value when it has none."""
+    if not isinstance(value, str):
+        return value
+    return choice_labels(model_name, field_name).get(value, value)
+
+
+def readable(value: Any) -> str:
+    """Return a value of a timeline change as text a person can read."""
+    if value is None or value == "" or value == []:
+        return NOTHING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if all(isinstance(item, dict) and "value" in item for item in value):
+            return ", ".join(
+                f"{item['value']} ({item.get('script', '')})".replace(" ()", "") for item in value
+            )
+        return ", ".join(readable(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def occurred_display(moment, precision: str) -> str:
+    """Return when something happened, showing no more than is known."""
+    return moment.strftime(_PRECISION_FORMATS.get(precision, "%Y-%m-%d %H:%M"))
+
+
+def change_rows(subject_type: str, changes: dict, withheld) -> list[dict[str, Any]]:
+    """Return an event's ``{field: [old, new]}`` as rows of readable text.
+
+    A field in ``withheld`` reads :data:`WITHHELD` (its old value too, when there was one);
+    choice values read as their labels.
+    """
+    rows = []
+    for name, pair in changes.items():
+        old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        hidden = name in withheld
+        if hidden:
+            old, new = (WITHHELD if old else None), WITHHELD
+        else:
+            old, new = (choice_label(subject_type, name, v) for v in (old, new))
+        rows.append(
+            {
+                "field": str(name).replace("_", " "),
+                "old": readable(old),
+                "new": readable(new),
+                "withheld": hidden,
+            }
+        )
+    return rows
+
+
+def redact(event, *, show_sensitive: bool) -> dict[str, Any]:
+    """Return the event's ``summary`` and ``changes`` as the reader may see them.
+
+    ``redacted`` lists the keys withheld (none when ``show_sensitive``).
+    """
+    data = {
+        "kind": event.kind,
+        "subject_type": event.subject_type,
+        "changes": event.changes,
+        "summary": event.summary,
+    }
+    sensitive.redact_event(data, None, allowed=show_sensitive)
+    return data
+
+
+def present_events(
+    events, *, show_sensitive: bool, shown: list | None = None
+) -> list[dict[str, Any]]:
+    """Return ``events``, in their order, prepared for a timeline.
+
+    Each entry holds the ``event`` itself and what a surface shows of it: ``seq``, ``kind``
+    and ``kind_label``, the ``summary`` and ``changes`` (redacted unless ``show_sensitive``),
+    ``actor``, ``channel``, ``reason``, ``source``, ``occurred`` (as precise as known),
+    ``occurred_precision`` and ``recorded_at``. With ``show_sensitive``,
+    ``(subject_type, subject_uuid, keys)`` of each event that shows sensitive values is
+    appended to ``shown``, for the access log.
+    """
+    entries = []
+    for event in events:
+        data = redact(event, show_sensitive=show_sensitive)
+        if show_sensitive and shown is not None:
+            keys = sensitive.event_shows_sensitive(event.kind, event.subject_type, event.changes)
+            if keys:
+                shown.append((event.subject_type, event.subject_uuid, keys))
+        entries.append(
+            {
+                "event": event,
+                "seq": event.case_seq,
+                "kind": event.kind,
+                "kind_label": event.get_kind_display(),
+                "summary": data["summary"],
+                "changes": change_rows(event.subject_type, data["changes"], data["redacted"]),
+                "actor": event.actor_label or (event.actor and event.actor.get_username()) or "",
+                "channel": event.get_channel_display(),
+                "reason": event.reason,
+                "source": event.source,
+                "occurred": occurred_display(event.occurred_at, event.occurred_precision),
+                "occurred_precision": event.get_occurred_precision_display(),
+                "recorded_at": event.recorded_at,
+            }
+        )
+    return entries
+
+
+def merge_shown(shown) -> dict[tuple[str, Any], list[str]]:
+    """Return ``{(subject type, uuid): keys}`` from the ``shown`` triples of present_events."""
+    reads: dict[tuple[str, Any], set[str]] = {}
+    for subject_type, subject_uuid, keys in shown:
+        reads.setdefault((subject_type, subject_uuid), set()).update(keys)
+    return {key: sorted(keys) for key, keys in reads.items()}
