@@ -48,7 +48,12 @@ LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Record when each (subscription path, webhook-id) first arrived; answer 204."""
+    """Record when each (subscription path, webhook-id) first arrived; answer 204.
+
+    HTTP/1.1, so connections are kept alive as by any production web server.
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self):  # noqa: N802 - the http.server name
         self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -135,66 +135,135 @@ def _abort(connection: http.client.HTTPConnection) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def post(url: str, *, headers: dict[str, str], body: bytes) -> Result:
-    """Post ``body`` to ``url`` once: checked target, timeouts, no redirect, capped answer.
+#: What a kept-alive connection the receiver has closed meanwhile raises on its next use.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
-    The host is resolved and checked (:func:`cases.webhooks.safety.resolve`) on every call.
-    The connection gets ``WEBHOOK_CONNECT_TIMEOUT``; the whole exchange is cut at
-    ``WEBHOOK_TOTAL_TIMEOUT``. At most ``WEBHOOK_MAX_RESPONSE_BYTES`` of the answer are read
-    and none of it is kept. A redirect is a failure, never followed.
+
+class Sender:
+    """Posts of one worker thread: a kept-alive connection per target, DNS read per batch.
+
+    A connection is kept per (scheme, host, port) and used again while the target's checked
+    address stays the same; the receiver may close it whenever it likes. Between
+    :meth:`new_batch` calls each host name is resolved once, but every post checks its URL
+    and every resolved address again (:func:`cases.webhooks.safety.resolve`).
+    Not thread-safe: each thread has its own.
     """
-    started = time.monotonic()
 
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
+    def __init__(self):
+        self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
+        self._resolved: dict = {}
 
+    def new_batch(self) -> None:
+        """Forget the DNS answers: the next post of each host resolves it again."""
+        self._resolved = {}
+
+    def close(self) -> None:
+        """Close every kept connection."""
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    def _connection(self, target: safety.Target) -> tuple[http.client.HTTPConnection, bool]:
+        """Return a connection to ``target``'s checked address and whether it was used before."""
+        key = (target.scheme, target.host, target.port)
+        kept = self._connections.get(key)
+        if kept is not None and kept.sock is not None and kept._address == target.address:
+            return kept, True
+        if kept is not None:
+            kept.close()
+        connection_class = _TLSConnection if target.scheme == "https" else _Connection
+        connection = connection_class(target, settings.WEBHOOK_CONNECT_TIMEOUT)
+        self._connections[key] = connection
+        return connection, False
+
+    def _drop(self, target: safety.Target) -> None:
+        connection = self._connections.pop((target.scheme, target.host, target.port), None)
+        if connection is not None:
+            connection.close()
+
+    def post(self, url: str, *, headers: dict[str, str], body: bytes) -> Result:
+        """Post ``body`` to ``url`` once: checked target, timeouts, no redirect, capped answer.
+
+        The URL and the addresses its host resolves to are checked on every call
+        (:func:`cases.webhooks.safety.resolve`). A new connection gets
+        ``WEBHOOK_CONNECT_TIMEOUT``; the whole exchange is cut at ``WEBHOOK_TOTAL_TIMEOUT``.
+        At most ``WEBHOOK_MAX_RESPONSE_BYTES`` of the answer are read and none of it is
+        kept. A redirect is a failure, never followed. A kept connection the receiver closed
+        meanwhile is replaced once, as any HTTP client does.
+        """
+        started = time.monotonic()
+
+        def elapsed() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        try:
+            target = safety.resolve(url, resolved=self._resolved)
+        except safety.TargetRefused as exc:
+            return Result(None, elapsed(), str(exc)[:300], refused=True)
+        total = settings.WEBHOOK_TOTAL_TIMEOUT
+        for _try in range(2):
+            connection, reused = self._connection(target)
+            watchdog = threading.Timer(total, _abort, args=(connection,))
+            watchdog.daemon = True
+            keep = False
+            try:
+                if connection.sock is None:
+                    connection.connect()
+                remaining = max(0.001, total - (time.monotonic() - started))
+                connection.sock.settimeout(remaining)
+                watchdog.start()
+                connection.request(
+                    "POST",
+                    target.path,
+                    body=body,
+                    headers={
+                        **headers,
+                        "Content-Type": "application/json",
+                        "User-Agent": USER_AGENT,
+                    },
+                )
+                response = connection.getresponse()
+                left = settings.WEBHOOK_MAX_RESPONSE_BYTES
+                while left > 0:
+                    chunk = response.read(min(left, 16384))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+                status = response.status
+                # Used again only when the answer was read to its end and the receiver
+                # keeps the connection open.
+                keep = response.isclosed() and not response.will_close
+            except _STALE:
+                if time.monotonic() - started >= total:
+                    return Result(None, elapsed(), f"Timed out after {total:g} s.")
+                if reused:
+                    continue
+                return Result(None, elapsed(), "The receiver closed the connection.")
+            except TimeoutError:
+                return Result(None, elapsed(), "Timed out.")
+            except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+                if time.monotonic() - started >= total:
+                    return Result(None, elapsed(), f"Timed out after {total:g} s.")
+                return Result(None, elapsed(), f"{type(exc).__name__}: {exc}"[:300])
+            finally:
+                watchdog.cancel()
+                if not keep:
+                    self._drop(target)
+            break
+        if 300 <= status < 400:
+            return Result(status, elapsed(), "Redirect not followed.")
+        if not 200 <= status < 300:
+            return Result(status, elapsed(), f"The receiver answered {status}.")
+        return Result(status, elapsed())
+
+
+def post(url: str, *, headers: dict[str, str], body: bytes) -> Result:
+    """Post ``body`` to ``url`` once on a connection of its own (see :meth:`Sender.post`)."""
+    sender = Sender()
     try:
-        target = safety.resolve(url)
-    except safety.TargetRefused as exc:
-        return Result(None, elapsed(), str(exc)[:300], refused=True)
-    connection_class = _TLSConnection if target.scheme == "https" else _Connection
-    connection = connection_class(target, settings.WEBHOOK_CONNECT_TIMEOUT)
-    total = settings.WEBHOOK_TOTAL_TIMEOUT
-    watchdog = threading.Timer(total, _abort, args=(connection,))
-    watchdog.daemon = True
-    try:
-        connection.connect()
-        remaining = max(0.001, total - (time.monotonic() - started))
-        connection.sock.settimeout(remaining)
-        watchdog.start()
-        connection.request(
-            "POST",
-            target.path,
-            body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-                "Connection": "close",
-            },
-        )
-        response = connection.getresponse()
-        left = settings.WEBHOOK_MAX_RESPONSE_BYTES
-        while left > 0:
-            chunk = response.read(min(left, 16384))
-            if not chunk:
-                break
-            left -= len(chunk)
-        status = response.status
-    except TimeoutError:
-        return Result(None, elapsed(), "Timed out.")
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-        if time.monotonic() - started >= total:
-            return Result(None, elapsed(), f"Timed out after {total:g} s.")
-        return Result(None, elapsed(), f"{type(exc).__name__}: {exc}"[:300])
+        return sender.post(url, headers=headers, body=body)
     finally:
-        watchdog.cancel()
-        connection.close()
-    if 300 <= status < 400:
-        return Result(status, elapsed(), "Redirect not followed.")
-    if not 200 <= status < 300:
-        return Result(status, elapsed(), f"The receiver answered {status}.")
-    return Result(status, elapsed())
+        sender.close()
 
 
 def signed_headers(secrets_: list[str], *, msg_id: str, body: bytes) -> dict[str, str]:
