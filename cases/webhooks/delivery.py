@@ -103,6 +103,17 @@ class Result:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _open(address: str, port: int, timeout: float) -> socket.socket:
+    """Return a TCP connection to ``address``, without Nagle's delay.
+
+    A kept-alive connection sends each request's head and body in separate writes; with
+    Nagle's algorithm the second waits for the receiver's delayed acknowledgement (40 ms).
+    """
+    sock = socket.create_connection((address, port), timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _Connection(http.client.HTTPConnection):
     """Plain http to the address that was checked, not to a second resolution of the name."""
 
@@ -111,7 +122,7 @@ class _Connection(http.client.HTTPConnection):
         self._address = target.address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _open(self._address, self.port, self.timeout)
 
 
 class _TLSConnection(http.client.HTTPSConnection):
@@ -124,7 +135,7 @@ class _TLSConnection(http.client.HTTPSConnection):
         self._address = target.address
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _open(self._address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -133,6 +144,56 @@ def _abort(connection: http.client.HTTPConnection) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """A thread that cuts the exchange in progress at its deadline (one per sender).
+
+    Socket timeouts bound each read; this bounds the whole exchange, which a receiver
+    dripping its answer would otherwise stretch without end.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._armed: tuple[float, http.client.HTTPConnection] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def arm(self, seconds: float, connection: http.client.HTTPConnection) -> None:
+        """Cut ``connection`` in ``seconds`` unless disarmed before."""
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._armed = (time.monotonic() + seconds, connection)
+            self._condition.notify()
+
+    def disarm(self) -> None:
+        """Let the exchange in progress end on its own."""
+        with self._condition:
+            self._armed = None
+
+    def close(self) -> None:
+        """End the thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while not self._closed:
+                if self._armed is None:
+                    self._condition.wait()
+                    continue
+                deadline, connection = self._armed
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                self._armed = None
+                _abort(connection)
 
 
 #: What a kept-alive connection the receiver has closed meanwhile raises on its next use.
@@ -152,6 +213,7 @@ class Sender:
     def __init__(self):
         self._connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
         self._resolved: dict = {}
+        self._watchdog = _Watchdog()
 
     def new_batch(self) -> None:
         """Forget the DNS answers: the next post of each host resolves it again."""
@@ -162,6 +224,7 @@ class Sender:
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+        self._watchdog.close()
 
     def _connection(self, target: safety.Target) -> tuple[http.client.HTTPConnection, bool]:
         """Return a connection to ``target``'s checked address and whether it was used before."""
@@ -203,15 +266,13 @@ class Sender:
         total = settings.WEBHOOK_TOTAL_TIMEOUT
         for _try in range(2):
             connection, reused = self._connection(target)
-            watchdog = threading.Timer(total, _abort, args=(connection,))
-            watchdog.daemon = True
             keep = False
             try:
                 if connection.sock is None:
                     connection.connect()
                 remaining = max(0.001, total - (time.monotonic() - started))
                 connection.sock.settimeout(remaining)
-                watchdog.start()
+                self._watchdog.arm(remaining, connection)
                 connection.request(
                     "POST",
                     target.path,
@@ -246,7 +307,7 @@ class Sender:
                     return Result(None, elapsed(), f"Timed out after {total:g} s.")
                 return Result(None, elapsed(), f"{type(exc).__name__}: {exc}"[:300])
             finally:
-                watchdog.cancel()
+                self._watchdog.disarm()
                 if not keep:
                     self._drop(target)
             break

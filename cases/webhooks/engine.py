@@ -337,12 +337,57 @@ class Worker:
                 update["next_attempt_at"] = now + timedelta(seconds=backoff_seconds(failures))
         if head is not None:
             update.update(position_xact_id=head.xact_id, position_event_id=head.event_id)
-        with transaction.atomic():
-            if self._mine(pk).update(**update) != 1:
-                return False
-            WebhookAttempt.objects.bulk_create(attempts)
-        subscription.failures, subscription.failing_since = failures, since
-        return True
+        if attempts and connection.vendor == "postgresql" and connection.get_autocommit():
+            held = self._record_in_one_statement(pk, update, attempts)
+        else:
+            with transaction.atomic():
+                held = self._mine(pk).update(**update) == 1
+                if held:
+                    WebhookAttempt.objects.bulk_create(attempts)
+        if held:
+            subscription.failures, subscription.failing_since = failures, since
+        return held
+
+    def _record_in_one_statement(self, pk: int, update: dict, attempts: list) -> bool:
+        """Update the leased row and insert the attempts in one statement (one round trip).
+
+        The attempts are inserted from the updated row, so none is when the lease was lost;
+        a single statement is its own transaction.
+        """
+        subscriptions = WebhookSubscription._meta
+        columns = {name: subscriptions.get_field(name).column for name in update}
+        assignments = ", ".join(f"{connection.ops.quote_name(columns[n])} = %s" for n in update)
+        fields = [
+            field
+            for field in WebhookAttempt._meta.concrete_fields
+            if not field.primary_key and field.name != "subscription"
+        ]
+        names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"WITH held AS (UPDATE {connection.ops.quote_name(subscriptions.db_table)} "
+            f"SET {assignments} WHERE id = %s AND lease_owner = %s RETURNING id) "
+            f"INSERT INTO {connection.ops.quote_name(WebhookAttempt._meta.db_table)} "
+            f"(subscription_id, {names}) "
+            f"SELECT held.id, v.* FROM held, (VALUES {', '.join([row] * len(attempts))}) "
+            f"AS v({names})"
+        )
+        params = [
+            *(
+                subscriptions.get_field(name).get_db_prep_save(value, connection)
+                for name, value in update.items()
+            ),
+            pk,
+            self.name,
+        ]
+        for attempt in attempts:
+            params.extend(
+                field.get_db_prep_save(field.pre_save(attempt, True), connection)
+                for field in fields
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount == len(attempts)
 
     def _due_redeliveries(self, subscription) -> list[WebhookRedelivery]:
         now = timezone.now()
