@@ -158,10 +158,14 @@ POLICY: dict[str, dict[str, str]] = {
     "api:webhook-detail": {
         **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
         **API_NO_WRITES,
+        "PATCH": "api-write",  # an edit: URL, filters, account; PUT and DELETE are refused
     },
-    "api:webhook-attempts": {
-        **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
-        **API_NO_WRITES,
+    **{
+        f"api:webhook-{log}": {
+            **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+            **API_NO_WRITES,
+        }
+        for log in ("attempts", "changes")
     },
     **{
         f"api:webhook-{verb}": {
