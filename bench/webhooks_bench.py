@@ -191,13 +191,18 @@ def main() -> int:
             [sys.executable, str(ROOT / "manage.py"), "deliver_webhooks", "--name", f"bench{i}"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for i in range(args.workers)
     ]
     status = 0
     try:
-        time.sleep(3)  # the workers start up
+        for worker in workers:
+            # Started once it says so: on a busy machine, importing Django alone takes seconds,
+            # which would count as latency of the first events.
+            worker.stdout.readline()
+        time.sleep(0.5)
         for count in (1, 10):
             for mode in ("live", "backlog"):
                 ok = run_round(args, account, actor, case, port, count, mode)
