@@ -268,11 +268,10 @@ class Worker:
             limit=settings.WEBHOOK_BATCH,
             rows=delivery.document_rows,
         )
-        complete = True
+        reached = after
         for row in page.events:
             if self.stop.is_set():
-                complete = False
-                break
+                return sent
             event_uuid, kind, result = self._post(subscription, reader, secrets_, row)
             # Recorded before the next post, so that a killed worker's successor resends
             # only the event that was in flight.
@@ -280,8 +279,9 @@ class Worker:
             if not self._record(subscription, [posted]) or not result.delivered:
                 return sent
             sent += 1
+            reached = posted.position
         # Past events filtered out at the end of the page: the position moves to the head.
-        if complete and not page.has_more and page.next_position > after:
+        if not page.has_more and page.next_position > reached:
             if page.events or not subscription.failures:
                 self._record(subscription, [], head=page.next_position)
         return sent
