@@ -406,4 +406,4 @@ WEBHOOK_ROTATION_GRACE_SECONDS = env_float("DJANGO_WEBHOOK_ROTATION_GRACE_SECOND
 #: Events read from the feed at once per subscription.
 WEBHOOK_BATCH = env_int("DJANGO_WEBHOOK_BATCH", 100)
 #: Subscriptions one worker delivers to at once, each in a thread with its own connections.
-WEBHOOK_THREADS = env_int("DJANGO_WEBHOOK_THREADS", 4)
+WEBHOOK_THREADS = env_int("DJANGO_WEBHOOK_THREADS", 8)
