@@ -158,10 +158,14 @@ POLICY: dict[str, dict[str, str]] = {
     "api:webhook-detail": {
         **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
         **API_NO_WRITES,
+        "PATCH": "api-write",  # an edit: URL, filters, account; PUT and DELETE are refused
     },
-    "api:webhook-attempts": {
-        **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
-        **API_NO_WRITES,
+    **{
+        f"api:webhook-{log}": {
+            **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+            **API_NO_WRITES,
+        }
+        for log in ("attempts", "changes")
     },
     **{
         f"api:webhook-{verb}": {
@@ -257,8 +261,8 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "history": {"GET": "admin-superuser"},
         "redirect": {"GET": "admin-staff"},
     },
-    # Webhook subscriptions: case officers list and change them (pause, resume); they are
-    # created over the API or the command, where the secret is shown once, never deleted.
+    # Webhook subscriptions: case officers list and change them (edit, replay, pause,
+    # resume); they are created over the API, where the secret is shown once, never deleted.
     "webhooks": {
         "changelist": {"GET": "admin-add", "POST": "admin-add"},
         "add": {"GET": "admin-none", "POST": "admin-none"},

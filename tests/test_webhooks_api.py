@@ -81,11 +81,12 @@ def test_a_read_only_token_cannot_create(officer):
     assert create(client).status_code == 403
 
 
-def test_delete_and_patch_are_not_allowed(officer):
+def test_delete_and_put_are_not_allowed(officer):
+    """Nothing is deleted and nothing replaced whole; an edit is a PATCH (tested below)."""
     client = client_of(officer)
     uuid = create(client).json()["uuid"]
     assert client.delete(f"{API}{uuid}/").status_code == 405
-    assert client.patch(f"{API}{uuid}/", {"name": "x"}, format="json").status_code == 405
+    assert client.put(f"{API}{uuid}/", {"name": "x"}, format="json").status_code == 405
 
 
 @pytest.mark.parametrize(

@@ -396,7 +396,7 @@ WEBHOOK_RETRY_BASE_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_BASE_SECONDS", 5.0)
 WEBHOOK_RETRY_MAX_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_MAX_SECONDS", 3600.0)
 WEBHOOK_RETRY_JITTER = env_float("DJANGO_WEBHOOK_RETRY_JITTER", 0.2)
 WEBHOOK_RETRY_FOR_SECONDS = env_float("DJANGO_WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600.0)
-#: A worker holds a subscription for this long and renews the lease before every delivery;
+#: A worker holds a subscription for this long and renews the lease while it delivers;
 #: a killed worker's subscriptions pass to another once it runs out.
 WEBHOOK_LEASE_SECONDS = env_float("DJANGO_WEBHOOK_LEASE_SECONDS", 30.0)
 #: How often a worker looks for work without a notification (SQLite, or a missed NOTIFY).
@@ -405,3 +405,5 @@ WEBHOOK_POLL_SECONDS = env_float("DJANGO_WEBHOOK_POLL_SECONDS", 1.0)
 WEBHOOK_ROTATION_GRACE_SECONDS = env_float("DJANGO_WEBHOOK_ROTATION_GRACE_SECONDS", 24 * 3600.0)
 #: Events read from the feed at once per subscription.
 WEBHOOK_BATCH = env_int("DJANGO_WEBHOOK_BATCH", 100)
+#: Subscriptions one worker delivers to at once, each in a thread with its own connections.
+WEBHOOK_THREADS = env_int("DJANGO_WEBHOOK_THREADS", 8)

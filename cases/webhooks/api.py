@@ -1,7 +1,10 @@
-"""``/api/v1/webhooks/``: create, list, read, pause, resume, rotate, replay, redeliver, attempts.
+"""``/api/v1/webhooks/``: create, list, read, edit, pause, resume, rotate, replay, redeliver,
+attempts, changes.
 
 Reading needs ``cases.view_webhooksubscription``, creating ``cases.add_webhooksubscription``,
-every other write ``cases.change_webhooksubscription`` and the attempt log
+every other write ``cases.change_webhooksubscription`` (an edit also needs the subscription's
+``version``, as every edit of a row does), the log of changes ``view_webhooksubscription``
+and the attempt log
 ``cases.view_webhookattempt`` (case officers hold them). A secret is in the answer to the
 create and the rotate only; nothing ever shows it again.
 """
@@ -15,10 +18,22 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cases import feed
-from cases.api.views import ERRORS, NOT_FOUND, READ_ERRORS, PageNumberPages
+from cases.api.views import (
+    ERRORS,
+    IF_MATCH,
+    LOCKING,
+    NOT_FOUND,
+    READ_ERRORS,
+    PageNumberPages,
+    expected_version,
+)
 from cases.choices import EventKind
 from cases.webhooks import services
-from cases.webhooks.models import WebhookAttempt, WebhookSubscription
+from cases.webhooks.models import (
+    WebhookAttempt,
+    WebhookSubscription,
+    WebhookSubscriptionChange,
+)
 
 
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
@@ -49,6 +64,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             "previous_secret_expires_at",
             "created_at",
             "created_by",
+            "version",
         ]
         read_only_fields = fields
 
@@ -81,6 +97,41 @@ class WebhookCreateSerializer(serializers.Serializer):
         max_length=1000, required=False, allow_blank=True, default=""
     )
     start = serializers.ChoiceField(choices=["now", "beginning"], default="now")
+
+
+class WebhookUpdateSerializer(serializers.Serializer):
+    """What an edit may change; every field is optional, the position is kept."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    target_url = serializers.URLField(max_length=1000, required=False)
+    account = serializers.CharField(
+        required=False, help_text="Username whose permissions it carries."
+    )
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventKind.choices), required=False
+    )
+    subject_types = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False
+    )
+    case_filter = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The version being changed (or If-Match)."
+    )
+
+
+class WebhookChangeSerializer(serializers.ModelSerializer):
+    """One recorded edit or replay of a subscription."""
+
+    changed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookSubscriptionChange
+        fields = ["changed_at", "changed_by", "action", "summary", "changes"]
+        read_only_fields = fields
+
+    def get_changed_by(self, change) -> str | None:
+        """Return the editor's username."""
+        return change.changed_by.username if change.changed_by_id else None
 
 
 class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
@@ -125,6 +176,15 @@ _ATTEMPT_PAGE = inline_serializer(
         "results": WebhookAttemptSerializer(many=True),
     },
 )
+_CHANGE_PAGE = inline_serializer(
+    "WebhookChangePage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": WebhookChangeSerializer(many=True),
+    },
+)
 _PAUSE = inline_serializer("WebhookPause", {"reason": serializers.CharField(required=False)})
 _ROTATE = inline_serializer(
     "WebhookRotate", {"grace_seconds": serializers.FloatField(required=False, min_value=0)}
@@ -150,6 +210,8 @@ class WebhookSubscriptionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """Webhook subscriptions of the change feed (docs/webhooks.md)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     queryset = WebhookSubscription.objects.select_related("account", "created_by").order_by("id")
     serializer_class = WebhookSubscriptionSerializer
@@ -200,6 +262,30 @@ class WebhookSubscriptionViewSet(
         return self._row(subscription, secret, status.HTTP_201_CREATED)
 
     @extend_schema(
+        request=WebhookUpdateSerializer,
+        parameters=[IF_MATCH],
+        responses={200: WebhookSubscriptionSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        """Change the URL, the event filters, the account or the name; the position stays."""
+        subscription = self.get_object()
+        version = expected_version(request)
+        data = dict(self._validated(WebhookUpdateSerializer(data=request.data)))
+        data.pop("version", None)
+        if "account" in data:
+            account = get_user_model().objects.filter(username=data["account"]).first()
+            if account is None:
+                raise exceptions.ValidationError({"account": ["No account has this username."]})
+            data["account"] = account
+        subscription = services.webhook_subscription_update(
+            subscription=subscription,
+            changed_by=request.user,
+            expected_version=version,
+            **data,
+        )
+        return self._row(subscription)
+
+    @extend_schema(
         request=_PAUSE, responses={200: WebhookSubscriptionSerializer, **ERRORS, **NOT_FOUND}
     )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
@@ -236,10 +322,17 @@ class WebhookSubscriptionViewSet(
     )
     @action(detail=True, methods=["post"], write_permission=CHANGE)
     def replay(self, request, uuid=None, **kwargs):
-        """Send again every event after a feed cursor (``after``) or since a time (``since``)."""
+        """Send again every event after a feed cursor (``after``) or since a time (``since``).
+
+        ``since`` moves the position to just before the first event (in feed order)
+        recorded at or after that time. The move is recorded among the changes.
+        """
         body = self._validated(_REPLAY.__class__(data=request.data))
         subscription = services.webhook_subscription_replay(
-            subscription=self.get_object(), after=body.get("after"), since=body.get("since")
+            subscription=self.get_object(),
+            after=body.get("after"),
+            since=body.get("since"),
+            requested_by=request.user,
         )
         return self._row(subscription)
 
@@ -268,3 +361,14 @@ class WebhookSubscriptionViewSet(
         )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(WebhookAttemptSerializer(page, many=True).data)
+
+    @extend_schema(responses={200: _CHANGE_PAGE, **READ_ERRORS, **NOT_FOUND})
+    @action(detail=True, methods=["get"], serializer_class=WebhookChangeSerializer)
+    def changes(self, request, uuid=None, **kwargs):
+        """The subscription's recorded edits and replays, newest first."""
+        subscription = self.get_object()
+        queryset = WebhookSubscriptionChange.objects.filter(
+            subscription=subscription
+        ).select_related("changed_by")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(WebhookChangeSerializer(page, many=True).data)

@@ -67,6 +67,9 @@ class WebhookSubscription(models.Model):
         related_name="+",
         editable=False,
     )
+    # Of the settings an editor changes (URL, filters, account, name); the workers' writes
+    # (position, retries, lease) leave it alone.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -101,6 +104,36 @@ class WebhookAttempt(models.Model):
 
     def __str__(self):
         return f"{self.event_uuid} -> {self.outcome} {self.status_code or ''}".strip()
+
+
+class WebhookChangeAction(models.TextChoices):
+    """What was done to a subscription."""
+
+    EDITED = "edited", "Edited"
+    REPLAYED = "replayed", "Replayed"
+
+
+class WebhookSubscriptionChange(models.Model):
+    """Who changed a subscription's settings or moved its position, when, and how."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="changes"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=WebhookChangeAction.choices)
+    #: ``{field: [old, new]}``; a replay lists ``position`` (feed cursors) and what it was
+    #: asked for (``since`` or ``after``).
+    changes = models.JSONField(default=dict)
+    summary = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return self.summary
 
 
 class WebhookRedelivery(models.Model):

@@ -75,19 +75,36 @@ def _refused_address(address: str) -> str | None:
     return "non-public"
 
 
-def resolve(url: str) -> Target:
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"The target host {host} does not resolve ({exc}).") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def resolve(url: str, *, resolved: dict | None = None) -> Target:
     """Return the checked target of ``url``: parsed, resolved, every address allowed.
 
     Raise :class:`TargetRefused` for a URL that is not http(s), plain http to a host not
     allow-listed, a name that does not resolve, or one that resolves to any private,
     loopback, link-local or otherwise non-public address (unless the host is allow-listed).
+
+    ``resolved``, when given, keeps the DNS answers for its lifetime (a worker's batch):
+    the name is then looked up once, but every call checks the URL and every address again.
     """
     scheme, host, port, path = parse(url)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"The target host {host} does not resolve ({exc}).") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if resolved is None:
+        addresses = _addresses(host, port)
+    else:
+        if (host, port) not in resolved:
+            try:
+                resolved[(host, port)] = _addresses(host, port)
+            except TargetRefused as exc:
+                resolved[(host, port)] = exc
+        addresses = resolved[(host, port)]
+        if isinstance(addresses, TargetRefused):
+            raise TargetRefused(str(addresses)) from None
     if not addresses:
         raise TargetRefused(f"The target host {host} does not resolve.")
     if host not in allowed_hosts():

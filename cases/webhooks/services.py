@@ -1,8 +1,10 @@
-"""Every write to webhook subscriptions: create, pause, resume, rotate, replay, redeliver.
+"""Every write to webhook subscriptions: create, edit, pause, resume, rotate, replay, redeliver.
 
 Subscriptions are configuration, not case data: they append no timeline event (an event
 would itself be pushed to every subscription). Each subscription keeps who created it and
-when, why and when it was paused; each delivery attempt is in the attempt log.
+when, why and when it was paused; edits and replays are recorded as
+:class:`~cases.webhooks.models.WebhookSubscriptionChange` rows; each delivery attempt is in
+the attempt log.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from cases.choices import EventKind
 from cases.models import TimelineEvent
 from cases.security.policy import filter_names, policy_for
 from cases.webhooks import crypto, delivery, safety
-from cases.webhooks.models import WebhookRedelivery, WebhookSubscription
+from cases.webhooks.models import (
+    WebhookChangeAction,
+    WebhookRedelivery,
+    WebhookSubscription,
+    WebhookSubscriptionChange,
+)
+
+#: What an editor may change, and what a change of each means for the deliveries.
+EDITABLE = ("name", "target_url", "event_kinds", "subject_types", "case_filter", "account")
 
 
 def _check_target(url: str) -> None:
@@ -119,6 +129,108 @@ def webhook_subscription_create(
     return subscription, secret
 
 
+def _cursor(position: feed.Position, state: feed.FeedState) -> str:
+    return feed.encode_cursor(state, position)
+
+
+def _edit(
+    subscription: WebhookSubscription, changed_by, expected_version, changes: dict
+) -> tuple[dict, dict]:
+    """Check an edit of ``subscription``; return its settings before and those it changes."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    if expected_version is not None and int(expected_version) != subscription.version:
+        from cases.services import StaleObjectError
+
+        raise StaleObjectError(subscription, int(expected_version))
+    before = {name: getattr(subscription, name) for name in EDITABLE}
+    after = {**before, **changes}
+    after["event_kinds"] = list(after["event_kinds"])
+    after["subject_types"] = list(after["subject_types"])
+    _check_account(account=after["account"], created_by=changed_by)
+    if after["target_url"] != before["target_url"]:
+        _check_target(after["target_url"])
+    _check_filters(
+        event_kinds=after["event_kinds"],
+        subject_types=after["subject_types"],
+        case_filter=after["case_filter"],
+        account=after["account"],
+    )
+    return before, {name: value for name, value in after.items() if value != before[name]}
+
+
+def webhook_subscription_check_update(
+    *,
+    subscription: WebhookSubscription,
+    changed_by,
+    expected_version: int | None = None,
+    **changes,
+) -> None:
+    """Raise the ValidationError :func:`webhook_subscription_update` would raise (a stale
+    version included), writing nothing: a form checks an edit before its save."""
+    from cases.services import StaleObjectError
+
+    current = WebhookSubscription.objects.select_related("account").get(pk=subscription.pk)
+    try:
+        _edit(current, changed_by, expected_version, changes)
+    except StaleObjectError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def webhook_subscription_update(
+    *,
+    subscription: WebhookSubscription,
+    changed_by,
+    expected_version: int | None = None,
+    **changes,
+) -> WebhookSubscription:
+    """Change a subscription's name, target URL, event filters or account; keep its position.
+
+    ``changes`` holds any of :data:`EDITABLE`. They are checked as a new subscription's are:
+    the target (https, public addresses unless allow-listed), the filters (the case filter
+    as the case list's filters, read as the account), and the account, against the editor:
+    whoever edits a subscription must hold every permission of the account it reads as,
+    even when the account itself does not change, or a new URL would send that account's
+    view of the feed to them. A new URL starts the retries afresh; the position stays, so
+    nothing is skipped or sent twice. A worker in the middle of a batch finishes that batch
+    with the settings it read at its start.
+    """
+    with transaction.atomic():
+        locked = (
+            WebhookSubscription.objects.select_for_update()
+            .select_related("account")
+            .get(pk=subscription.pk)
+        )
+        before, changed = _edit(locked, changed_by, expected_version, changes)
+        if not changed:
+            return locked
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        update = {name: getattr(locked, name) for name in changed}
+        if "target_url" in changed:
+            update.update(failures=0, failing_since=None, next_attempt_at=None)
+        update["version"] = locked.version + 1
+        WebhookSubscription.objects.filter(pk=locked.pk).update(**update)
+
+        def shown(name, value):
+            return value.get_username() if name == "account" else value
+
+        WebhookSubscriptionChange.objects.create(
+            subscription=locked,
+            changed_by=changed_by,
+            action=WebhookChangeAction.EDITED,
+            changes={
+                name: [shown(name, before[name]), shown(name, value)]
+                for name, value in changed.items()
+            },
+            summary=f"Edited: {', '.join(sorted(changed))}."[:300],
+        )
+    subscription.refresh_from_db()
+    return subscription
+
+
 def webhook_subscription_pause(
     *, subscription: WebhookSubscription, reason: str
 ) -> WebhookSubscription:
@@ -188,12 +300,15 @@ def webhook_subscription_replay(
     subscription: WebhookSubscription,
     after: str | None = None,
     since: dt.datetime | None = None,
+    requested_by=None,
 ) -> WebhookSubscription:
     """Move the subscription back (or forward) to a feed cursor or a time, and resume it.
 
     ``after`` is a feed cursor (``next_cursor`` of ``/api/v1/events/``, or empty for the
     start); ``since`` a time: every event recorded then or later is sent again, with some
     recorded a little earlier (feed order is not time order). Receivers dedupe by uuid.
+    The move is recorded (who, when, from which position to which) among the
+    subscription's changes.
     """
     if (after is None) == (since is None):
         raise ValidationError({"after": ["Give either 'after' (a feed cursor) or 'since'."]})
@@ -206,16 +321,41 @@ def webhook_subscription_replay(
             position = feed.decode_cursor(after, feed.read_state())
         except (feed.CursorError, feed.CursorGone) as exc:
             raise ValidationError({"after": [str(exc)]}) from None
-    WebhookSubscription.objects.filter(pk=subscription.pk).update(
-        position_xact_id=position.xact_id,
-        position_event_id=position.event_id,
-        active=True,
-        paused_reason="",
-        paused_at=None,
-        failures=0,
-        failing_since=None,
-        next_attempt_at=None,
-    )
+    state = feed.read_state()
+    with transaction.atomic():
+        locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        previous = feed.Position(locked.position_xact_id, locked.position_event_id)
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            position_xact_id=position.xact_id,
+            position_event_id=position.event_id,
+            # A worker in the middle of a batch loses its lease, so its next record cannot
+            # move the position past the replay; another takes the subscription afresh.
+            lease_owner="",
+            lease_expires_at=None,
+            active=True,
+            paused_reason="",
+            paused_at=None,
+            failures=0,
+            failing_since=None,
+            next_attempt_at=None,
+        )
+        asked = {"since": since.isoformat()} if since is not None else {"after": after}
+        WebhookSubscriptionChange.objects.create(
+            subscription=locked,
+            changed_by=requested_by,
+            action=WebhookChangeAction.REPLAYED,
+            changes={
+                "position": [_cursor(previous, state), _cursor(position, state)],
+                **{name: [None, value] for name, value in asked.items()},
+            },
+            summary=(
+                f"Replayed from {since.isoformat()}."
+                if since is not None
+                else f"Replayed after the cursor {after!r}."
+                if after
+                else "Replayed from the start of the feed."
+            )[:300],
+        )
     subscription.refresh_from_db()
     return subscription
 

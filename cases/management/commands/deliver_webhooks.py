@@ -3,6 +3,7 @@
 import signal
 import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cases.webhooks.engine import Worker
@@ -20,13 +21,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", default=None, help="Worker name in leases and the log.")
         parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="Subscriptions delivered to at once (default: DJANGO_WEBHOOK_THREADS).",
+        )
+        parser.add_argument(
             "--max-seconds",
             type=float,
             default=None,
             help="Stop after this long (for tests and benchmarks); default: run until stopped.",
         )
 
-    def handle(self, *args, name, max_seconds, **options):
+    def handle(self, *args, name, threads, max_seconds, **options):
         stop = threading.Event()
 
         def request_stop(signum, frame):
@@ -34,7 +41,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        worker = Worker(name, stop=stop)
+        worker = Worker(
+            name, stop=stop, threads=threads if threads is not None else settings.WEBHOOK_THREADS
+        )
         self.stdout.write(f"Webhook worker {worker.name} delivering; SIGTERM stops it.")
         self.stdout.flush()
         worker.run(max_seconds=max_seconds)
