@@ -355,7 +355,7 @@ def test_api_purge_superuser_only_with_confirmation_and_the_feed_serves_the_tomb
     monkeypatch,
 ):
     """403 for a case officer, 400 without the right reference, 200 and a tombstone otherwise."""
-    from cases import feed
+    from cases.feed import cursor as feed
 
     # The test's transaction never commits; widen the PostgreSQL watermark to include it
     # (as tests/test_api_feed.py does for its non-transactional tests).

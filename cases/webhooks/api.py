@@ -14,9 +14,9 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cases import feed
 from cases.api.views import ERRORS, NOT_FOUND, READ_ERRORS, PageNumberPages
 from cases.choices import EventKind
+from cases.feed import cursor as feed
 from cases.webhooks import services
 from cases.webhooks.models import WebhookAttempt, WebhookSubscription
 

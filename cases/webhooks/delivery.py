@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from cases.api.feed import _events, event_documents, page_results
+from cases.feed.documents import _events, event_documents, page_results
 from cases.models import Case, TimelineEvent
 from cases.security import access
 from cases.webhooks import crypto, safety
