@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, TextField
@@ -23,82 +24,215 @@ from cases.security import access, sensitive
 from cases.security.policy import policy_for
 
 # --------------------------------------------------------------------------------------------
-# Representation
+# The description of an event
 # --------------------------------------------------------------------------------------------
 
-
-class FeedCaseSerializer(serializers.Serializer):
-    """The case an event belongs to."""
-
-    uuid = serializers.UUIDField(read_only=True)
-    reference = serializers.CharField(read_only=True)
-
-
-class FeedSourceSerializer(serializers.Serializer):
-    """The source an event cites."""
-
-    uuid = serializers.UUIDField(read_only=True)
-    title = serializers.CharField(read_only=True)
+#: How a value is written. TEXT goes through JSON's escaping; UUID, TIMESTAMP and HEX need
+#: none and are quoted as they are; NUMBER and JSON are written as the database holds them.
+TEXT, UUID, TIMESTAMP, HEX, NUMBER, JSON = "text", "uuid", "timestamp", "hex", "number", "json"
+#: A list that redaction fills in for the reader (``redacted``): empty as the event is stored.
+REDACTED = "redacted"
 
 
-class FeedActorSerializer(serializers.Serializer):
-    """Who acted: the label shown on the timeline and the user's username, if a user acted."""
+@dataclass(frozen=True)
+class Member:
+    """One key of an event's representation: where its value comes from and how it is shown.
 
-    label = serializers.CharField(source="actor_label", read_only=True)
-    username = serializers.SerializerMethodField()
+    A leaf reads the column ``path`` (an ORM path from the event, ``__`` between relations)
+    and writes it as ``kind``. A nested object lists its ``members`` and the serializer that
+    documents it; it reads the related row ``relation`` (or the event itself when None). A
+    value or object is null when the column ``null_unless`` is. ``help_text`` declares the
+    documented field instead of taking the model's.
+    """
 
-    def get_username(self, event: TimelineEvent) -> str | None:
-        """Return the acting user's username, or None for the system and commands."""
-        return event.actor.get_username() if event.actor_id else None
+    key: str
+    path: str = ""
+    kind: str = TEXT
+    null_unless: str | None = None
+    relation: str | None = None
+    members: tuple[Member, ...] = ()
+    help_text: str = ""
+
+    @property
+    def is_nested(self) -> bool:
+        """Return True for a nested object."""
+        return bool(self.members)
+
+    def columns(self) -> list[str]:
+        """Return the columns this member reads, its null test's included."""
+        own = [self.null_unless] if self.null_unless else []
+        if self.is_nested:
+            return own + [column for member in self.members for column in member.columns()]
+        return own + ([self.path] if self.path else [])
 
 
-class FeedEventSerializer(serializers.ModelSerializer):
-    """One timeline event as the feed and the case timeline show it."""
+CASE_MEMBERS = (Member("uuid", "case__uuid", UUID), Member("reference", "case__reference"))
+SOURCE_MEMBERS = (Member("uuid", "source__uuid", UUID), Member("title", "source__title"))
+ACTOR_MEMBERS = (
+    Member("label", "actor_label"),
+    Member(
+        "username",
+        "actor__username",
+        null_unless="actor_id",
+        help_text="Return the acting user's username, or None for the system and commands.",
+    ),
+)
 
-    case = FeedCaseSerializer(read_only=True, allow_null=True)
-    actor = FeedActorSerializer(source="*", read_only=True)
-    source = FeedSourceSerializer(read_only=True, allow_null=True)
-    redacted = serializers.ListField(
-        child=serializers.CharField(),
-        read_only=True,
-        help_text="Keys of 'changes' (and 'summary') withheld from this reader.",
-    )
-    prev_hash = serializers.CharField(
-        read_only=True,
+#: One timeline event as the feed, the case timeline and the webhooks show it, in key
+#: order. The documented serializer, the rows read in Python and the JSON written by
+#: PostgreSQL all come from this: a new key is one new member.
+EVENT = (
+    Member("uuid", "uuid", UUID),
+    Member("case", null_unless="case_id", relation="case", members=CASE_MEMBERS),
+    Member("case_seq", "case_seq", NUMBER),
+    Member("kind", "kind"),
+    Member("summary", "summary"),
+    Member("changes", "changes", JSON),
+    Member("actor", members=ACTOR_MEMBERS),
+    Member("channel", "channel"),
+    Member("reason", "reason"),
+    Member("source", null_unless="source_id", relation="source", members=SOURCE_MEMBERS),
+    Member("subject_type", "subject_type"),
+    Member("subject_uuid", "subject_uuid", UUID),
+    Member("occurred_at", "occurred_at", TIMESTAMP),
+    Member("occurred_precision", "occurred_precision"),
+    Member("recorded_at", "recorded_at", TIMESTAMP),
+    Member(
+        "prev_hash",
+        "prev_hash",
+        HEX,
         help_text="'hash' of the event before this one in its chain; empty for the first.",
-    )
-    hash = serializers.CharField(
-        read_only=True,
+    ),
+    Member(
+        "hash",
+        "hash",
+        HEX,
         help_text=(
             "SHA-256 (hex) over this event's full content and 'prev_hash': the head of its "
             "chain (the case's, in case_seq order) when it is the latest. Keep the latest "
             "hash of each case: 'manage.py verify_timeline' proves the history up to it."
         ),
-    )
+    ),
+    Member(
+        "redacted",
+        kind=REDACTED,
+        help_text="Keys of 'changes' (and 'summary') withheld from this reader.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The documented serializer, from the description
+# --------------------------------------------------------------------------------------------
+
+
+def _source(member: Member, relation: str | None) -> str:
+    """Return the serializer source of a leaf, relative to its object's row."""
+    path = member.path
+    if relation:
+        path = path.removeprefix(f"{relation}__")
+    return path.replace("__", ".")
+
+
+def _documented_field(member: Member, relation: str | None) -> serializers.Field:
+    """Return the read-only serializer field that documents a leaf of a nested object."""
+    options = {"read_only": True, "source": _source(member, relation)}
+    if options["source"] == member.key:
+        del options["source"]
+    if member.null_unless:
+        options["allow_null"] = True
+    if member.help_text:
+        options["help_text"] = member.help_text
+    if member.kind == UUID:
+        return serializers.UUIDField(**options)
+    return serializers.CharField(**options)
+
+
+class DescribedSerializer(serializers.Serializer):
+    """A read-only serializer whose fields come from ``members`` (see :class:`Member`)."""
+
+    members: tuple[Member, ...] = ()
+    relation: str | None = None
+
+    def get_fields(self):
+        return {member.key: _documented_field(member, self.relation) for member in self.members}
+
+
+class FeedCaseSerializer(DescribedSerializer):
+    """The case an event belongs to."""
+
+    members = CASE_MEMBERS
+    relation = "case"
+
+
+class FeedSourceSerializer(DescribedSerializer):
+    """The source an event cites."""
+
+    members = SOURCE_MEMBERS
+    relation = "source"
+
+
+class FeedActorSerializer(DescribedSerializer):
+    """Who acted: the label shown on the timeline and the user's username, if a user acted."""
+
+    members = ACTOR_MEMBERS
+
+
+#: The serializer documenting each nested object of :data:`EVENT`.
+_NESTED_SERIALIZERS = {
+    "case": FeedCaseSerializer,
+    "source": FeedSourceSerializer,
+    "actor": FeedActorSerializer,
+}
+
+
+def _event_field(member: Member) -> serializers.Field | None:
+    """Return the declared field of a member of :data:`EVENT`; None to take the model's."""
+    if member.is_nested:
+        serializer = _NESTED_SERIALIZERS[member.key]
+        if member.relation is None:
+            return serializer(source="*", read_only=True)
+        return serializer(read_only=True, allow_null=member.null_unless is not None)
+    if member.kind == REDACTED:
+        return serializers.ListField(
+            child=serializers.CharField(), read_only=True, help_text=member.help_text
+        )
+    if member.help_text or "__" in member.path:
+        source = _source(member, None)
+        options = {"source": source} if source != member.key else {}
+        if member.null_unless:
+            options["allow_null"] = True
+        return serializers.CharField(read_only=True, help_text=member.help_text, **options)
+    return None
+
+
+class FeedEventSerializer(serializers.ModelSerializer):
+    """One timeline event as the feed and the case timeline show it."""
+
+    # The fields come from EVENT: plain columns are the model's fields (their choices and
+    # help texts document them); nested objects and members with a help text of their own
+    # are declared from the description.
 
     class Meta:
         model = TimelineEvent
-        fields = [
-            "uuid",
-            "case",
-            "case_seq",
-            "kind",
-            "summary",
-            "changes",
-            "actor",
-            "channel",
-            "reason",
-            "source",
-            "subject_type",
-            "subject_uuid",
-            "occurred_at",
-            "occurred_precision",
-            "recorded_at",
-            "prev_hash",
-            "hash",
-            "redacted",
-        ]
+        fields = [member.key for member in EVENT]
         read_only_fields = fields
+
+    def get_fields(self):
+        declared = {}
+        for member in EVENT:
+            field = _event_field(member)
+            if field is not None:
+                declared[member.key] = field
+        self._declared_fields = declared
+        return super().get_fields()
+
+    def get_field_names(self, declared_fields, info):
+        # Read at use, as the fast paths read it, rather than fixed when the class was made.
+        return [member.key for member in EVENT]
+
+    def get_extra_kwargs(self):
+        return {member.key: {"read_only": True} for member in EVENT}
 
 
 class EventFeedPageSerializer(serializers.Serializer):
@@ -128,36 +262,39 @@ def _events() -> QuerySet[TimelineEvent]:
     return TimelineEvent.objects.select_related("case", "actor", "source")
 
 
-#: The columns :func:`event_rows` reads: the event's own and those of the joined rows.
-_ROW_FIELDS = (
-    "id",
-    "xact_id",
-    "case_id",
-    "case__reference",
-    "case_seq",
-    "kind",
-    "summary",
-    "changes",
-    "actor_id",
-    "actor_label",
-    "actor__username",
-    "channel",
-    "reason",
-    "source_id",
-    "source__title",
-    "subject_type",
-    "occurred_precision",
-    "prev_hash",
-    "hash",
-)
-#: Columns shown as text: (key in the row, field). PostgreSQL writes them as text itself.
-_UUID_COLUMNS = (
-    ("uuid_text", "uuid"),
-    ("case_uuid_text", "case__uuid"),
-    ("source_uuid_text", "source__uuid"),
-    ("subject_uuid_text", "subject_uuid"),
-)
-_TIME_COLUMNS = (("occurred_at_text", "occurred_at"), ("recorded_at_text", "recorded_at"))
+# --------------------------------------------------------------------------------------------
+# The page as plain rows, represented in Python, from the description
+# --------------------------------------------------------------------------------------------
+
+
+def _leaves(members: Iterable[Member]) -> Iterator[Member]:
+    for member in members:
+        if member.is_nested:
+            yield from _leaves(member.members)
+        elif member.path:
+            yield member
+
+
+def _row_key(member: Member) -> str:
+    """Return the key of a leaf's value in a row of :func:`event_rows`."""
+    if member.kind in (UUID, TIMESTAMP):
+        # Read through an expression (text on PostgreSQL), so under a name of its own.
+        return f"{member.path}_text"
+    return member.path
+
+
+def _row_columns() -> tuple[str, ...]:
+    """Return the columns :func:`event_rows` reads as they are, feed order's included."""
+    columns = ["id", "xact_id"]
+    for member in EVENT:
+        for column in member.columns():
+            if column not in columns and not _leaf_is_expression(column):
+                columns.append(column)
+    return tuple(columns)
+
+
+def _leaf_is_expression(column: str) -> bool:
+    return any(leaf.path == column and _row_key(leaf) != column for leaf in _leaves(EVENT))
 
 
 class IsoUtc(Func):
@@ -182,12 +319,17 @@ def event_rows(queryset: QuerySet[TimelineEvent]) -> QuerySet:
     """
     expressions = {}
     on_postgresql = connection.vendor == "postgresql"
-    for key, field in _UUID_COLUMNS:
-        expressions[key] = Cast(field, TextField()) if on_postgresql else F(field)
     in_utc = timezone.get_current_timezone_name() == "UTC"
-    for key, field in _TIME_COLUMNS:
-        expressions[key] = IsoUtc(field) if on_postgresql and in_utc else F(field)
-    return queryset.values(*_ROW_FIELDS, **expressions)
+    for leaf in _leaves(EVENT):
+        if leaf.kind == UUID:
+            expressions[_row_key(leaf)] = (
+                Cast(leaf.path, TextField()) if on_postgresql else F(leaf.path)
+            )
+        elif leaf.kind == TIMESTAMP:
+            expressions[_row_key(leaf)] = (
+                IsoUtc(leaf.path) if on_postgresql and in_utc else F(leaf.path)
+            )
+    return queryset.values(*_row_columns(), **expressions)
 
 
 def _text(value) -> str | None:
@@ -205,82 +347,61 @@ def _timestamp(value, zone) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _python_value(member: Member) -> str | None:
+    """Return the Python expression of a member's value in a row, or None to leave it out."""
+    if member.kind == REDACTED:
+        return None  # Redaction adds it, for the reader at hand.
+    if member.is_nested:
+        items = []
+        for child in member.members:
+            value = _python_value(child)
+            if value is not None:
+                items.append(f"{child.key!r}: {value}")
+        value = "{" + ", ".join(items) + "}"
+    else:
+        value = f"row[{_row_key(member)!r}]"
+        if member.kind == UUID:
+            value = f"_text({value})"
+        elif member.kind == TIMESTAMP:
+            value = f"_timestamp({value}, zone)"
+    if member.null_unless:
+        value = f"({value} if row[{member.null_unless!r}] is not None else None)"
+    return value
+
+
+def _python_representer():
+    """Return ``represent(row, zone)``, compiled from :data:`EVENT`.
+
+    One dictionary display per event, as a hand-written function would be: a loop over the
+    members for every event would cost several times as much on a page of thousands.
+    """
+    items = []
+    for member in EVENT:
+        value = _python_value(member)
+        if value is not None:
+            items.append(f"{member.key!r}: {value}")
+    source = "def represent(row, zone):\n    return {" + ", ".join(items) + "}\n"
+    namespace = {"_text": _text, "_timestamp": _timestamp}
+    exec(compile(source, "<cases.feed.documents.EVENT>", "exec"), namespace)  # noqa: S102
+    return namespace["represent"]
+
+
+_represent = _python_representer()
+
+
 def represent_events(rows: Iterable[dict]) -> list[dict]:
     """Return the representation of event rows, equal to :class:`FeedEventSerializer`'s.
 
-    :class:`FeedEventSerializer` stays the documented shape (the OpenAPI schema is built
-    from it); this builds the same dictionaries from :func:`event_rows` without per-field
-    machinery.
+    Both come from :data:`EVENT`; this builds the dictionaries from :func:`event_rows`
+    without per-field machinery. ``redacted`` is left to redaction.
     """
     zone = timezone.get_current_timezone()
-    results = []
-    append = results.append
-    for row in rows:
-        append(
-            {
-                "uuid": _text(row["uuid_text"]),
-                "case": (
-                    {"uuid": _text(row["case_uuid_text"]), "reference": row["case__reference"]}
-                    if row["case_id"] is not None
-                    else None
-                ),
-                "case_seq": row["case_seq"],
-                "kind": row["kind"],
-                "summary": row["summary"],
-                "changes": row["changes"],
-                "actor": {
-                    "label": row["actor_label"],
-                    "username": row["actor__username"] if row["actor_id"] is not None else None,
-                },
-                "channel": row["channel"],
-                "reason": row["reason"],
-                "source": (
-                    {"uuid": _text(row["source_uuid_text"]), "title": row["source__title"]}
-                    if row["source_id"] is not None
-                    else None
-                ),
-                "subject_type": row["subject_type"],
-                "subject_uuid": _text(row["subject_uuid_text"]),
-                "occurred_at": _timestamp(row["occurred_at_text"], zone),
-                "occurred_precision": row["occurred_precision"],
-                "recorded_at": _timestamp(row["recorded_at_text"], zone),
-                "prev_hash": row["prev_hash"],
-                "hash": row["hash"],
-            }
-        )
-    return results
+    return [_represent(row, zone) for row in rows]
 
 
 # --------------------------------------------------------------------------------------------
-# The page as JSON, written by PostgreSQL
+# The page as JSON, written by PostgreSQL, from the description
 # --------------------------------------------------------------------------------------------
-
-#: Columns the database writes an event's JSON from: placeholder -> field.
-_DOCUMENT_FIELDS = {
-    "uuid": "uuid",
-    "case_id": "case_id",
-    "case_uuid": "case__uuid",
-    "case_reference": "case__reference",
-    "case_seq": "case_seq",
-    "kind": "kind",
-    "summary": "summary",
-    "changes": "changes",
-    "actor_label": "actor_label",
-    "actor_id": "actor_id",
-    "actor_username": "actor__username",
-    "channel": "channel",
-    "reason": "reason",
-    "source_id": "source_id",
-    "source_uuid": "source__uuid",
-    "source_title": "source__title",
-    "subject_type": "subject_type",
-    "subject_uuid": "subject_uuid",
-    "occurred_at": "occurred_at",
-    "occurred_precision": "occurred_precision",
-    "recorded_at": "recorded_at",
-    "prev_hash": "prev_hash",
-    "hash": "hash",
-}
 
 
 def _json_string(sql: str) -> str:
@@ -293,54 +414,60 @@ def _json_quoted(sql: str) -> str:
     return f"""coalesce('"' || ({sql})::text || '"', 'null')"""
 
 
-def _json_object_or_null(key_sql: str, members: str) -> str:
-    return f"CASE WHEN {key_sql} IS NULL THEN 'null' ELSE '{{' || {members} || '}}' END"
+def _json_as_stored(sql: str) -> str:
+    """Return SQL writing a number or a JSON value as the database holds it."""
+    return f"coalesce(({sql})::text, 'null')"
+
+
+_SQL_WRITERS = {
+    TEXT: _json_string,
+    UUID: _json_quoted,
+    TIMESTAMP: _json_quoted,
+    HEX: _json_quoted,
+    NUMBER: _json_as_stored,
+    JSON: _json_as_stored,
+}
+
+
+def _sql_value(member: Member, c: Mapping[str, str]) -> str:
+    """Return SQL writing a member's value as JSON text; ``c`` maps columns to SQL."""
+    if member.kind == REDACTED:
+        return "'[]'"
+    if member.is_nested:
+        members = " || ',' || ".join(
+            f"""'"{child.key}":' || {_sql_value(child, c)}""" for child in member.members
+        )
+        value = f"'{{' || {members} || '}}'"
+    else:
+        value = _SQL_WRITERS[member.kind](c[member.path])
+    if member.null_unless:
+        value = f"CASE WHEN {c[member.null_unless]} IS NULL THEN 'null' ELSE {value} END"
+    return value
 
 
 def _document_sql(c: Mapping[str, str]) -> str:
     """Return SQL that writes one event as :class:`FeedEventSerializer` would, ``redacted`` empty.
 
-    ``c`` maps each placeholder of ``_DOCUMENT_FIELDS`` to its compiled column. Keys come in
-    the serializer's order; strings go through ``to_json`` (the escaping of JSON), uuids
-    and timestamps are written as DRF writes them, and ``changes`` is the stored JSON.
+    ``c`` maps each column :data:`EVENT` reads to its compiled SQL. Keys come in the
+    description's order; strings go through ``to_json`` (the escaping of JSON), uuids and
+    timestamps are written as DRF writes them, and ``changes`` is the stored JSON.
     """
-    case = _json_object_or_null(
-        c["case_id"],
-        f"""'"uuid":' || {_json_quoted(c["case_uuid"])} """
-        f"""|| ',"reference":' || {_json_string(c["case_reference"])}""",
+    members = " || ',' || ".join(
+        f"""'"{member.key}":' || {_sql_value(member, c)}""" for member in EVENT
     )
-    source = _json_object_or_null(
-        c["source_id"],
-        f"""'"uuid":' || {_json_quoted(c["source_uuid"])} """
-        f"""|| ',"title":' || {_json_string(c["source_title"])}""",
-    )
-    username = (
-        f"CASE WHEN {c['actor_id']} IS NULL THEN 'null' "
-        f"ELSE {_json_string(c['actor_username'])} END"
-    )
-    parts = [
-        f"""'{{"uuid":' || {_json_quoted(c["uuid"])}""",
-        f"""',"case":' || {case}""",
-        f"""',"case_seq":' || coalesce(({c["case_seq"]})::text, 'null')""",
-        f"""',"kind":' || {_json_string(c["kind"])}""",
-        f"""',"summary":' || {_json_string(c["summary"])}""",
-        f"""',"changes":' || coalesce(({c["changes"]})::text, 'null')""",
-        f"""',"actor":{{"label":' || {_json_string(c["actor_label"])}""",
-        f"""',"username":' || {username} || '}}'""",
-        f"""',"channel":' || {_json_string(c["channel"])}""",
-        f"""',"reason":' || {_json_string(c["reason"])}""",
-        f"""',"source":' || {source}""",
-        f"""',"subject_type":' || {_json_string(c["subject_type"])}""",
-        f"""',"subject_uuid":' || {_json_quoted(c["subject_uuid"])}""",
-        f"""',"occurred_at":' || {_json_quoted(c["occurred_at"])}""",
-        f"""',"occurred_precision":' || {_json_string(c["occurred_precision"])}""",
-        f"""',"recorded_at":' || {_json_quoted(c["recorded_at"])}""",
-        # Hex digits or empty: nothing to escape.
-        f"""',"prev_hash":' || {_json_quoted(c["prev_hash"])}""",
-        f"""',"hash":' || {_json_quoted(c["hash"])}""",
-        """',"redacted":[]}'""",
-    ]
-    return "(" + " || ".join(parts) + ")"
+    return f"('{{' || {members} || '}}')"
+
+
+def _document_columns() -> list[str]:
+    columns = []
+    for member in EVENT:
+        for column in member.columns():
+            if column not in columns:
+                columns.append(column)
+    return columns
+
+
+_TIMESTAMP_COLUMNS = frozenset(leaf.path for leaf in _leaves(EVENT) if leaf.kind == TIMESTAMP)
 
 
 class EventDocument(Func):
@@ -353,16 +480,17 @@ class EventDocument(Func):
     output_field = TextField()
 
     def __init__(self):
+        self.columns = _document_columns()
         super().__init__(
             *(
-                IsoUtc(field) if field in ("occurred_at", "recorded_at") else F(field)
-                for field in _DOCUMENT_FIELDS.values()
+                IsoUtc(column) if column in _TIMESTAMP_COLUMNS else F(column)
+                for column in self.columns
             )
         )
 
     def as_sql(self, compiler, connection, **extra_context):
         columns, params = {}, []
-        for name, expression in zip(_DOCUMENT_FIELDS, self.get_source_expressions(), strict=True):
+        for name, expression in zip(self.columns, self.get_source_expressions(), strict=True):
             sql, expression_params = compiler.compile(expression)
             columns[name] = sql
             params.extend(expression_params)
