@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from cases.api import archive, views
+from cases.api import views
 from cases.api.schema import SwaggerView
 from cases.feed import views as feed
 from cases.webhooks.api import WebhookSubscriptionViewSet
@@ -41,17 +41,6 @@ urlpatterns = [
     # The OpenAPI 3 schema and its interactive documentation, served without a CDN.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
-    # Archive and unarchive; purge a case (cases/api/archive.py).
-    *(
-        path(
-            f"{resource}/<uuid:uuid>/{verb}/",
-            archive.archive_view(resource, archive=verb == "archive"),
-            name=f"{resource[:-1]}-{verb}",
-        )
-        for resource in archive.RESOURCES
-        for verb in ("archive", "unarchive")
-    ),
-    path("cases/<uuid:uuid>/purge/", archive.CasePurgeView.as_view(), name="case-purge"),
-    # Resources (cases/api/views.py).
+    # Resources, with their archive, unarchive and purge actions (cases/api/views.py).
     *router.urls,
 ]
