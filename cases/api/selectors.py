@@ -23,6 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
 from cases import choices
+from cases.api.resources import CASE_LIST, row_columns
 from cases.models import (
     Case,
     Party,
@@ -77,37 +78,9 @@ def api_case_list() -> QuerySet[Case]:
     return Case.objects.all()
 
 
-#: The columns of one case-list row (:func:`api_case_rows`), the case's own and its joins'.
-CASE_ROW_FIELDS = (
-    "uuid",
-    "reference",
-    "status",
-    "legal_status",
-    "person_id",
-    "person__uuid",
-    "person__working_name",
-    "detaining_party__uuid",
-    "detaining_party__name",
-    "capture_date",
-    "capture_date_precision",
-    "capture_place",
-    "capture_place_code",
-    "detention_place",
-    "priority",
-    "assigned_officer__username",
-    "current_intention_id",
-    "current_intention__uuid",
-    "current_intention_option",
-    "current_intention_destination",
-    "current_intention_verification",
-    "current_intention_verified",
-    "current_intention__stated_on",
-    "version",
-    "opened_at",
-    "closed_at",
-    "updated_at",
-    "archived_at",
-)
+#: The columns of one case-list row (:func:`api_case_rows`), the case's own and its joins',
+#: as the list's description reads them.
+CASE_ROW_FIELDS = row_columns(CASE_LIST)
 
 
 def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
