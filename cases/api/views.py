@@ -18,8 +18,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from cases import consent, services
-from cases.api import selectors
+from cases import consent, selectors, services
+from cases.api import selectors as api_selectors
 from cases.api import serializers as s
 from cases.api.mixins import (
     ARCHIVE_ACTIONS,
@@ -62,7 +62,7 @@ class ExactCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return selectors.exact_count(self.object_list)
+        return api_selectors.exact_count(self.object_list)
 
 
 class PageNumberPages(PageNumberPagination):
@@ -77,10 +77,10 @@ class PageNumberPages(PageNumberPagination):
 class CasePaginator(ExactCountPaginator):
     """Read a page of cases as plain rows, then count the filtered cases.
 
-    The page's rows (``selectors.api_case_rows``) carry joins and subqueries that the count
+    The page's rows (``api_selectors.api_case_rows``) carry joins and subqueries that the count
     does not need, so they are added to the page's slice only; the count has only the
     filters' joins. The page is read first: on PostgreSQL its rows carry their snapshot,
-    under which a kept count is found without a query (``selectors.exact_count``). A page
+    under which a kept count is found without a query (``api_selectors.exact_count``). A page
     past the end is therefore read (empty) before it is refused. Orphans are not supported.
     """
 
@@ -93,11 +93,13 @@ class CasePaginator(ExactCountPaginator):
         number = self.validate_number_bounds(number)
         bottom = (number - 1) * self.per_page
         rows = list(
-            selectors.api_case_rows(self.object_list[bottom : bottom + self.per_page], self.user)
+            api_selectors.api_case_rows(
+                self.object_list[bottom : bottom + self.per_page], self.user
+            )
         )
         if "count" not in self.__dict__:
             snapshot = rows[0].get("snapshot") if rows else None
-            self.count = selectors.exact_count(self.object_list, snapshot=snapshot)
+            self.count = api_selectors.exact_count(self.object_list, snapshot=snapshot)
         return self._get_page(rows, self.validate_number(number), self)
 
     def validate_number_bounds(self, number) -> int:
@@ -299,7 +301,7 @@ class _ReferenceDataViewSet(VersionedUpdateMixin, ResourceViewSet):
 class PartyViewSet(_ReferenceDataViewSet):
     """States, forces, agencies, organisations, legislators and outlets."""
 
-    queryset = selectors.api_parties()
+    queryset = selectors.parties()
     serializer_class = s.PartySerializer
     filterset_class = PartyFilterSet
     input_serializer_class = update_serializer_class = s.PartyInputSerializer
@@ -307,7 +309,7 @@ class PartyViewSet(_ReferenceDataViewSet):
     update_service = staticmethod(services.party_update)
 
     def get_queryset(self):
-        return selectors.api_parties()
+        return selectors.parties()
 
 
 @resource_schema(
@@ -323,7 +325,7 @@ class PartyViewSet(_ReferenceDataViewSet):
 class SourceViewSet(_ReferenceDataViewSet):
     """Reports, interviews and statements that facts come from."""
 
-    queryset = selectors.api_sources()
+    queryset = selectors.sources()
     serializer_class = s.SourceSerializer
     filterset_class = SourceFilterSet
     input_serializer_class = update_serializer_class = s.SourceInputSerializer
@@ -332,7 +334,7 @@ class SourceViewSet(_ReferenceDataViewSet):
     field_names = {"link": "url"}
 
     def get_queryset(self):
-        return selectors.api_sources()
+        return selectors.sources()
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,7 +387,7 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
 class PersonViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
     """Detained persons: identity, name variants, service details."""
 
-    queryset = selectors.api_persons()
+    queryset = selectors.persons()
     serializer_class = s.PersonSerializer
     filterset_class = PersonFilterSet
     update_serializer_class = s.PersonInputSerializer
@@ -395,7 +397,7 @@ class PersonViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
     type_name = "person"
 
     def get_queryset(self):
-        return selectors.api_persons()
+        return selectors.persons()
 
     def create(self, request, *args, **kwargs):
         fields, reason = without_common(self.validated(s.PersonInputSerializer))
@@ -435,7 +437,7 @@ class PersonViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
 class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, ResourceViewSet):
     """Custody episodes: one person held by one party, with what they want and what is asked."""
 
-    queryset = selectors.api_cases()
+    queryset = api_selectors.api_cases()
     serializer_class = s.CaseSerializer
     filterset_class = CaseFilterSet
     pagination_class = CasePages
@@ -447,8 +449,8 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
 
     def get_queryset(self):
         if self.action == "list":
-            return selectors.api_case_list()
-        return selectors.api_case_detail()
+            return api_selectors.api_case_list()
+        return api_selectors.api_case_detail()
 
     def list(self, request, *args, **kwargs):
         """List cases: filtered and counted, then the page read as rows and represented.
@@ -458,7 +460,7 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
         cost several times the queries on a page of 50.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        names = selectors.api_case_page_names(page, request.user)
+        names = api_selectors.api_case_page_names(page, request.user)
         data = s.represent_cases(page, names, self.get_serializer_context())
         return self.get_paginated_response(data)
 
@@ -543,7 +545,7 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
 class IntentionViewSet(ArchiveActionsMixin, ResourceViewSet):
     """What persons said they want; never edited, only superseded, withdrawn or contested."""
 
-    queryset = selectors.api_intentions()
+    queryset = selectors.intentions()
     serializer_class = s.IntentionSerializer
     filterset_class = IntentionFilterSet
     archive_service = staticmethod(services.intention_archive)
@@ -551,7 +553,7 @@ class IntentionViewSet(ArchiveActionsMixin, ResourceViewSet):
     type_name = "intention"
 
     def get_queryset(self):
-        return selectors.api_intentions()
+        return selectors.intentions()
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         if request.method in {"PUT", "PATCH"} and not self.on_archive_route():
@@ -624,12 +626,12 @@ class IntentionViewSet(ArchiveActionsMixin, ResourceViewSet):
 class RiskAssessmentViewSet(ResourceViewSet):
     """Assessments of the risk of harm on return, for him or his family."""
 
-    queryset = selectors.api_risk_assessments()
+    queryset = selectors.risk_assessments()
     serializer_class = s.RiskAssessmentSerializer
     filterset_class = RiskAssessmentFilterSet
 
     def get_queryset(self):
-        return selectors.api_risk_assessments()
+        return selectors.risk_assessments()
 
     def create(self, request, *args, **kwargs):
         fields, reason = without_common(self.validated(s.RiskAssessmentInputSerializer))
@@ -660,7 +662,7 @@ class RiskAssessmentViewSet(ResourceViewSet):
 class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
     """Things asked of parties for a person, and the parties' positions on them."""
 
-    queryset = selectors.api_requests()
+    queryset = selectors.requests()
     serializer_class = s.RequestSerializer
     filterset_class = RequestFilterSet
     update_serializer_class = s.RequestUpdateSerializer
@@ -670,7 +672,7 @@ class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet)
     type_name = "request"
 
     def get_queryset(self):
-        return selectors.api_requests()
+        return selectors.requests()
 
     def create(self, request, *args, **kwargs):
         fields, reason = without_common(self.validated(s.RequestInputSerializer))
