@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from cases import services
@@ -249,6 +250,41 @@ def test_api_archive_stale_version_is_412():
         f"{API}/cases/{case.uuid}/archive/", {"reason": "x"}, format="json", HTTP_IF_MATCH='"9"'
     )
     assert response.status_code == 412
+
+
+@pytest.mark.parametrize(
+    ("resource", "viewset"),
+    [
+        ("cases", "CaseViewSet"),
+        ("persons", "PersonViewSet"),
+        ("intentions", "IntentionViewSet"),
+        ("requests", "RequestViewSet"),
+    ],
+)
+def test_archive_routes_are_actions_of_the_resources_viewsets(resource, viewset):
+    """Archive and unarchive are the resource's own actions, not views made per resource."""
+    from cases.api import views
+
+    row_uuid = "00000000-0000-4000-8000-000000000000"
+    for verb in ("archive", "unarchive"):
+        match = resolve(f"{API}/{resource}/{row_uuid}/{verb}/")
+        assert match.func.cls is getattr(views, viewset)
+        assert match.func.actions == {"post": verb}
+        assert match.url_name == f"{resource[:-1]}-{verb}"
+    purge = resolve(f"{API}/cases/{row_uuid}/purge/")
+    assert purge.func.cls is views.CaseViewSet and purge.func.actions == {"post": "purge"}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_archive_routes_refuse_other_methods_plainly(method):
+    """Only POST archives; other methods get 405 and DRF's own sentence, as they always did."""
+    client, _user = _role_client("case officer")
+    intention = f.intention(f.case())
+    for verb in ("archive", "unarchive"):
+        response = getattr(client, method)(f"{API}/intentions/{intention.uuid}/{verb}/")
+        assert response.status_code == 405
+        assert response.data["detail"] == f'Method "{method.upper()}" not allowed.'
+    assert StatedIntention.objects.get(pk=intention.pk).archived_at is None
 
 
 def test_api_delete_stays_impossible():
