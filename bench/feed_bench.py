@@ -57,7 +57,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from cases import feed  # noqa: E402
+from cases.feed import cursor as feed  # noqa: E402
 from cases.models import TimelineEvent  # noqa: E402
 from cases.security.tokens import ApiToken  # noqa: E402
 

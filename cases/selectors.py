@@ -7,7 +7,17 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 
 from cases import choices
-from cases.models import Case, Request, RiskAssessment, StatedIntention, TimelineEvent
+from cases.models import (
+    Case,
+    Party,
+    Person,
+    Position,
+    Request,
+    RiskAssessment,
+    Source,
+    StatedIntention,
+    TimelineEvent,
+)
 
 
 def stated_period_start(day: dt.date, precision: str) -> dt.date:
@@ -62,16 +72,8 @@ def case_detail(pk: int) -> Case:
         )
         .prefetch_related(
             "person__names",
-            Prefetch(
-                "intentions",
-                queryset=StatedIntention.objects.select_related(
-                    "heard_by", "interpreter_supplied_by", "source", "supersedes"
-                ).prefetch_related("present_parties"),
-            ),
-            Prefetch(
-                "risk_assessments",
-                queryset=RiskAssessment.objects.select_related("assessed_by", "source"),
-            ),
+            Prefetch("intentions", queryset=intentions()),
+            Prefetch("risk_assessments", queryset=risk_assessments()),
             Prefetch(
                 "requests",
                 queryset=Request.objects.select_related(
@@ -81,6 +83,44 @@ def case_detail(pk: int) -> Case:
         )
         .get(pk=pk)
     )
+
+
+def intentions() -> QuerySet[StatedIntention]:
+    """Return intentions with the case, the parties, the source and the superseded one."""
+    return StatedIntention.objects.select_related(
+        "case", "heard_by", "interpreter_supplied_by", "source", "supersedes"
+    ).prefetch_related("present_parties")
+
+
+def risk_assessments() -> QuerySet[RiskAssessment]:
+    """Return risk assessments with the case, the assessing party and the source."""
+    return RiskAssessment.objects.select_related("case", "assessed_by", "source")
+
+
+def requests() -> QuerySet[Request]:
+    """Return requests with their parties, case, intention, source and positions."""
+    return Request.objects.select_related(
+        "case", "requested_by", "addressed_to", "source", "intention"
+    ).prefetch_related(
+        Prefetch("positions", queryset=Position.objects.select_related("party", "source"))
+    )
+
+
+def persons() -> QuerySet[Person]:
+    """Return persons with name variants and service parties."""
+    return Person.objects.select_related("armed_force", "power_depends_on").prefetch_related(
+        "names"
+    )
+
+
+def parties() -> QuerySet[Party]:
+    """Return parties with their parent."""
+    return Party.objects.select_related("parent")
+
+
+def sources() -> QuerySet[Source]:
+    """Return sources."""
+    return Source.objects.all()
 
 
 def case_timeline(case: Case) -> QuerySet[TimelineEvent]:

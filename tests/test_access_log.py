@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
-from cases import feed
+from cases.feed import cursor as feed
 from cases.models import AccessLogEntry
 from cases.security import access
 from cases.services import NameSpec

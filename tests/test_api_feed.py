@@ -11,7 +11,8 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from cases import feed, services
+from cases import services
+from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.services import Actor
 from tests import factories

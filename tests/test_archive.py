@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from cases import services
@@ -251,6 +252,41 @@ def test_api_archive_stale_version_is_412():
     assert response.status_code == 412
 
 
+@pytest.mark.parametrize(
+    ("resource", "viewset"),
+    [
+        ("cases", "CaseViewSet"),
+        ("persons", "PersonViewSet"),
+        ("intentions", "IntentionViewSet"),
+        ("requests", "RequestViewSet"),
+    ],
+)
+def test_archive_routes_are_actions_of_the_resources_viewsets(resource, viewset):
+    """Archive and unarchive are the resource's own actions, not views made per resource."""
+    from cases.api import views
+
+    row_uuid = "00000000-0000-4000-8000-000000000000"
+    for verb in ("archive", "unarchive"):
+        match = resolve(f"{API}/{resource}/{row_uuid}/{verb}/")
+        assert match.func.cls is getattr(views, viewset)
+        assert match.func.actions == {"post": verb}
+        assert match.url_name == f"{resource[:-1]}-{verb}"
+    purge = resolve(f"{API}/cases/{row_uuid}/purge/")
+    assert purge.func.cls is views.CaseViewSet and purge.func.actions == {"post": "purge"}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_archive_routes_refuse_other_methods_plainly(method):
+    """Only POST archives; other methods get 405 and DRF's own sentence, as they always did."""
+    client, _user = _role_client("case officer")
+    intention = f.intention(f.case())
+    for verb in ("archive", "unarchive"):
+        response = getattr(client, method)(f"{API}/intentions/{intention.uuid}/{verb}/")
+        assert response.status_code == 405
+        assert response.data["detail"] == f'Method "{method.upper()}" not allowed.'
+    assert StatedIntention.objects.get(pk=intention.pk).archived_at is None
+
+
 def test_api_delete_stays_impossible():
     """DELETE is refused on every resource, even for a superuser."""
     client, _user = _role_client(None, is_superuser=True, is_staff=True)
@@ -355,7 +391,7 @@ def test_api_purge_superuser_only_with_confirmation_and_the_feed_serves_the_tomb
     monkeypatch,
 ):
     """403 for a case officer, 400 without the right reference, 200 and a tombstone otherwise."""
-    from cases import feed
+    from cases.feed import cursor as feed
 
     # The test's transaction never commits; widen the PostgreSQL watermark to include it
     # (as tests/test_api_feed.py does for its non-transactional tests).

@@ -32,7 +32,7 @@ from django.contrib import admin
 from django.db import models, transaction
 from django.test import Client
 
-from cases import feed
+from cases.feed import cursor as feed
 from cases.models import AccessLogEntry, TimelineEvent
 from tests import support_roles as sr
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from cases import services
 from cases.api import selectors
+from cases.api.resources import CASE_LIST, COMPUTED
 from cases.api.serializers import CaseSerializer, represent_cases
 from cases.api.views import CasePaginator
 from cases.models import AccessLogEntry, Case
@@ -387,3 +388,10 @@ def test_case_detail_reads_the_case_and_its_rows_once(intentions):
         q for q in captured.captured_queries if 'FROM "cases_statedintention"' in q["sql"]
     ]
     assert len(statement_reads) == 1
+
+
+def test_case_list_keys_and_columns_come_from_one_description():
+    """CaseSerializer's fields and the columns the fast path reads are those of CASE_LIST."""
+    assert list(CaseSerializer().fields) == [column.key for column in CASE_LIST]
+    described = {name for column in CASE_LIST for name in column.columns()}
+    assert set(selectors.CASE_ROW_FIELDS) == described - COMPUTED

@@ -15,8 +15,9 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
-from cases import feed, services
-from cases.api.feed import (
+from cases import services
+from cases.feed import cursor as feed
+from cases.feed.documents import (
     EventDocument,
     FeedEventSerializer,
     MayBeSensitive,
@@ -277,7 +278,7 @@ def test_empty_poll_with_a_token_costs_four_queries(db, django_assert_num_querie
 
 def test_many_sensitive_events_on_one_page_are_all_redacted_and_logged(db):
     """More sensitive events than are decoded at once: each withheld, or shown and logged."""
-    from cases.api.feed import _DECODED_AT_ONCE
+    from cases.feed.documents import _DECODED_AT_ONCE
 
     case = factories.case()
     count = 2 * _DECODED_AT_ONCE + 7

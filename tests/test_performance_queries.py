@@ -8,8 +8,9 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
-from cases import feed, services
-from cases.api.feed import FeedEventSerializer, _events, event_rows, represent_events
+from cases import services
+from cases.feed import cursor as feed
+from cases.feed.documents import FeedEventSerializer, _events, event_rows, represent_events
 from cases.models import TimelineEvent
 from cases.services import Actor
 from tests import factories

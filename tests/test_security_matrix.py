@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.db import transaction
 from rest_framework.test import APIClient
 
-from cases import feed
+from cases.feed import cursor as feed
 from cases.models import Case, Note, Party, Person, Request, Source, StatedIntention
 from cases.security import access, sensitive
 from tests import factories as f

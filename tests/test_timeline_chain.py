@@ -18,8 +18,9 @@ from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
-from cases import demo, feed, services
+from cases import demo, services
 from cases.dbguards import install_current_timeline_guards
+from cases.feed import cursor as feed
 from cases.models import Case, TimelineEvent
 from cases.timeline import chain as timeline_chain
 from tests import factories

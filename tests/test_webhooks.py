@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 from werkzeug import Response
 
-from cases import feed, services
+from cases import services
+from cases.feed import cursor as feed
 from cases.models import AccessLogEntry
 from cases.security import access
 from cases.webhooks import crypto, engine

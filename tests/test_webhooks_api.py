@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
-from cases import feed
+from cases.feed import cursor as feed
 from cases.security import access
 from cases.webhooks import engine
 from cases.webhooks.models import WebhookSubscription

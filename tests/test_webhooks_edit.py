@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from cases import feed, services
+from cases import services
+from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.webhooks import engine
 from cases.webhooks.models import WebhookSubscription, WebhookSubscriptionChange

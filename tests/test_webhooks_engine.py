@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cases import feed, services
+from cases import services
+from cases.feed import cursor as feed
 from cases.webhooks import engine, safety
 from cases.webhooks.services import webhook_subscription_create
 from tests import factories as f

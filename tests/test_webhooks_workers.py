@@ -22,7 +22,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
-from cases import feed, services
+from cases import services
+from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.security import access
 from cases.webhooks import services as hooks

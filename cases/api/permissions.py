@@ -33,8 +33,9 @@ class OfficerWrites(permissions.BasePermission):
     A view may name the permission a read needs with ``read_permission``, and names the one
     a write needs with ``write_permission`` (an ``@action`` keyword sets it per action);
     otherwise a create needs ``cases.add_<model>`` and any other write
-    ``cases.change_<model>``. A view without a model must name its ``read_permission`` or
-    nobody reads it, and needs staff status to write.
+    ``cases.change_<model>``, unless the action names its verb with ``write_verb`` (a POST
+    that changes a row, such as archiving it). A view without a model must name its
+    ``read_permission`` or nobody reads it, and needs staff status to write.
     """
 
     message = "Your account does not hold the permission this needs."
@@ -58,6 +59,8 @@ class OfficerWrites(permissions.BasePermission):
         if perm is None:
             if meta is None:
                 return bool(request.user and request.user.is_staff)
-            verb = "add" if request.method == "POST" else "change"
+            verb = getattr(view, "write_verb", None) or (
+                "add" if request.method == "POST" else "change"
+            )
             return policy_for(request.user).may_write(meta.model_name, verb)
         return policy_for(request.user).may(perm)

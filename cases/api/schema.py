@@ -1,8 +1,22 @@
-"""OpenAPI extensions: how the schema describes the token authentication and the filters."""
+"""OpenAPI: the token authentication, the answers introspection misses, and per-resource blocks.
+
+:func:`resource_schema` documents a resource's list, read, create, update and archive
+operations from a few words about it, so that each viewset states only what is its own.
+"""
 
 from django.views import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from drf_spectacular.views import SpectacularSwaggerSplitView, SpectacularSwaggerView
+
+from cases.api import serializers as s
+from cases.api.mixins import ArchiveInputSerializer, ArchiveStateSerializer
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -83,3 +97,102 @@ class SwaggerView(PlainOptions, SpectacularSwaggerView):
 
 class SwaggerSplitView(PlainOptions, SpectacularSwaggerSplitView):
     """Swagger UI with its start-up script served as a file (no inline script for the CSP)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks shared by the resources
+# --------------------------------------------------------------------------------------------
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: a JSON object of field messages."),
+    401: OpenApiResponse(
+        s.ErrorSerializer, description="No, an invalid, expired or revoked token."
+    ),
+    403: OpenApiResponse(s.ErrorSerializer, description="Not allowed (e.g. a read-only token)."),
+}
+NOT_FOUND = {404: OpenApiResponse(s.ErrorSerializer, description="No such record.")}
+LOCKING = {
+    412: OpenApiResponse(
+        s.VersionConflictSerializer, description="Stale version: reload and reapply."
+    ),
+    428: OpenApiResponse(s.ErrorSerializer, description="No If-Match header or version field."),
+}
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The row\'s ETag, e.g. "3"; or send a "version" field in the body.',
+)
+READ_ERRORS = {401: ERRORS[401], 403: ERRORS[403]}
+CONSENT_REFUSED = {
+    409: OpenApiResponse(
+        s.ConsentRefusalSerializer,
+        description="Refused by the consent gate; each problem has a code and a sentence.",
+    )
+}
+#: The row's uuid in an archive, unarchive or purge address, written as Django's ``uuid``
+#: path converter matches it (the resources' own addresses take any 36 hex digits and dashes).
+UUID_IN_PATH = OpenApiParameter("uuid", OpenApiTypes.UUID, OpenApiParameter.PATH)
+ARCHIVE_ERRORS = {
+    400: OpenApiResponse(description="No reason, or already in that state."),
+    403: OpenApiResponse(description="No change permission, or a read-only token."),
+    404: OpenApiResponse(description="No such record."),
+    412: OpenApiResponse(description="Stale version."),
+}
+
+
+def resource_schema(
+    *,
+    serializer,
+    list_summary: str,
+    retrieve_summary: str,
+    detail_serializer=None,
+    create_summary: str | None = None,
+    create_request=None,
+    create_description: str | None = None,
+    create_errors: dict | None = None,
+    update_request=None,
+    replace_summary: str | None = None,
+    change_summary: str | None = None,
+    archive_noun: str | None = None,
+):
+    """Return the ``extend_schema_view`` that documents a resource's standard operations.
+
+    ``serializer`` shows the list's rows, ``detail_serializer`` (by default the same) one
+    row and the answer to a write. Create, update (with ``If-Match`` and the locking
+    answers) and archive / unarchive are documented when their words are given.
+    """
+    detail = detail_serializer or serializer
+    blocks = {
+        "list": extend_schema(summary=list_summary, responses={200: serializer, **READ_ERRORS}),
+        "retrieve": extend_schema(
+            summary=retrieve_summary, responses={200: detail, **READ_ERRORS, **NOT_FOUND}
+        ),
+    }
+    if create_summary:
+        extra = {"description": create_description} if create_description else {}
+        blocks["create"] = extend_schema(
+            summary=create_summary,
+            request=create_request,
+            responses={201: detail, **ERRORS, **(create_errors or {})},
+            **extra,
+        )
+    for name, summary in (("update", replace_summary), ("partial_update", change_summary)):
+        if summary:
+            blocks[name] = extend_schema(
+                summary=summary,
+                request=update_request,
+                parameters=[IF_MATCH],
+                responses={200: detail, **ERRORS, **NOT_FOUND, **LOCKING},
+            )
+    if archive_noun:
+        article = "an" if archive_noun[0] in "aeiou" else "a"
+        for name, verb in (("archive", "Archive"), ("unarchive", "Unarchive")):
+            blocks[name] = extend_schema(
+                summary=f"{verb} {article} {archive_noun}",
+                description=f"{verb} {article} {archive_noun}.",
+                parameters=[UUID_IN_PATH],
+                request=ArchiveInputSerializer,
+                responses={200: ArchiveStateSerializer, **ARCHIVE_ERRORS},
+            )
+    return extend_schema_view(**blocks)

@@ -1,4 +1,10 @@
-"""Reads for the API, with every join and prefetch decided here so lists cost a fixed count."""
+"""Reads shaped for the API: the case list's rows, the reader's name variants, exact counts.
+
+Reads of rows as every surface shows them live in :mod:`cases.selectors`; this module holds
+only what the API's fast paths need beyond them: the case list read as plain rows
+(:data:`cases.api.resources.CASE_LIST`) with the open-request count, the name variants a
+reader may see, and a count kept per PostgreSQL snapshot.
+"""
 
 from __future__ import annotations
 
@@ -22,20 +28,14 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
-from cases import choices
+from cases import choices, selectors
+from cases.api.resources import CASE_LIST, row_columns
 from cases.models import (
     Case,
-    Party,
-    Person,
     PersonName,
-    Position,
     Request,
-    RiskAssessment,
-    Source,
-    StatedIntention,
 )
 from cases.security import sensitive
-from cases.selectors import case_list
 from cases.transitions import REQUEST_OPEN_STATUSES
 
 #: Requests that count as open on a case: filed and not yet final (drafts are not open yet).
@@ -63,7 +63,7 @@ def _open_request_count() -> Coalesce:
 def api_cases() -> QuerySet[Case]:
     """Return cases for lists: person and names, party, current intention, open requests."""
     return (
-        case_list()
+        selectors.case_list()
         .prefetch_related("person__names")
         .annotate(open_request_count=_open_request_count())
     )
@@ -77,37 +77,9 @@ def api_case_list() -> QuerySet[Case]:
     return Case.objects.all()
 
 
-#: The columns of one case-list row (:func:`api_case_rows`), the case's own and its joins'.
-CASE_ROW_FIELDS = (
-    "uuid",
-    "reference",
-    "status",
-    "legal_status",
-    "person_id",
-    "person__uuid",
-    "person__working_name",
-    "detaining_party__uuid",
-    "detaining_party__name",
-    "capture_date",
-    "capture_date_precision",
-    "capture_place",
-    "capture_place_code",
-    "detention_place",
-    "priority",
-    "assigned_officer__username",
-    "current_intention_id",
-    "current_intention__uuid",
-    "current_intention_option",
-    "current_intention_destination",
-    "current_intention_verification",
-    "current_intention_verified",
-    "current_intention__stated_on",
-    "version",
-    "opened_at",
-    "closed_at",
-    "updated_at",
-    "archived_at",
-)
+#: The columns of one case-list row (:func:`api_case_rows`), the case's own and its joins',
+#: as the list's description reads them.
+CASE_ROW_FIELDS = row_columns(CASE_LIST)
 
 
 def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
@@ -197,52 +169,12 @@ def api_person_names(person_ids: Iterable[int], user) -> dict[int, list[dict]]:
     return names
 
 
-def _positions() -> Prefetch:
-    return Prefetch("positions", queryset=Position.objects.select_related("party", "source"))
-
-
-def api_intentions() -> QuerySet[StatedIntention]:
-    """Return intentions with the case, the parties, the source and the superseded one."""
-    return StatedIntention.objects.select_related(
-        "case", "heard_by", "interpreter_supplied_by", "source", "supersedes"
-    ).prefetch_related("present_parties")
-
-
-def api_risk_assessments() -> QuerySet[RiskAssessment]:
-    """Return risk assessments with the case, the assessing party and the source."""
-    return RiskAssessment.objects.select_related("case", "assessed_by", "source")
-
-
-def api_requests() -> QuerySet[Request]:
-    """Return requests with their parties, case, intention, source and positions."""
-    return Request.objects.select_related(
-        "case", "requested_by", "addressed_to", "source", "intention"
-    ).prefetch_related(_positions())
-
-
 def api_case_detail() -> QuerySet[Case]:
     """Return cases with everything a case's page shows: intentions, requests, positions."""
     return api_cases().prefetch_related(
-        Prefetch("intentions", queryset=api_intentions()),
-        Prefetch("requests", queryset=api_requests()),
+        Prefetch("intentions", queryset=selectors.intentions()),
+        Prefetch("requests", queryset=selectors.requests()),
     )
-
-
-def api_persons() -> QuerySet[Person]:
-    """Return persons with name variants and service parties."""
-    return Person.objects.select_related("armed_force", "power_depends_on").prefetch_related(
-        "names"
-    )
-
-
-def api_parties() -> QuerySet[Party]:
-    """Return parties with their parent."""
-    return Party.objects.select_related("parent")
-
-
-def api_sources() -> QuerySet[Source]:
-    """Return sources."""
-    return Source.objects.all()
 
 
 #: How long an exact count is kept; it is only ever read back for an identical snapshot.

@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from cases import choices
+from cases.api.resources import CASE_LIST, Rendering, represent_row
 from cases.models import (
     Case,
     Party,
@@ -482,29 +482,8 @@ class CaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Case
-        fields = [
-            "url",
-            "uuid",
-            "reference",
-            "status",
-            "legal_status",
-            "person",
-            "detaining_party",
-            "capture_date",
-            "capture_date_precision",
-            "capture_place",
-            "capture_place_code",
-            "detention_place",
-            "priority",
-            "assigned_officer",
-            "current_intention",
-            "open_request_count",
-            "version",
-            "opened_at",
-            "closed_at",
-            "updated_at",
-            "archived_at",
-        ]
+        # The list's keys and their order are described once, with the fast path's rows.
+        fields = [column.key for column in CASE_LIST]
 
     @extend_schema_field(CurrentIntentionSerializer(allow_null=True))
     def get_current_intention(self, case: Case):
@@ -524,86 +503,35 @@ class CaseSerializer(serializers.ModelSerializer):
         }
 
 
-def _date(value) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _timestamp(value, zone) -> str | None:
-    """Return a timestamp as DRF's DateTimeField does: ISO 8601, UTC written as ``Z``."""
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat() if timezone.is_aware(value) else value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def represent_cases(
     rows: Iterable[Mapping], names: Mapping[int, list[dict]], context: dict
 ) -> list[dict]:
     """Return the list representation of case rows, equal to :class:`CaseSerializer`'s.
 
     ``rows`` come from ``selectors.api_case_rows``, ``names`` from
-    ``selectors.api_case_page_names`` (the variants the reader may see). ``CaseSerializer``
-    stays the documented shape (the OpenAPI schema and the detail are built from it); this
-    builds the same dictionaries without per-field machinery, redacts the person's names
-    with ``cases.security.sensitive`` as ``PersonBriefSerializer`` does, and notes in the context's
-    ``sensitive_reads`` what the reader is shown, for the access log.
+    ``selectors.api_case_page_names`` (the variants the reader may see). Both this and
+    ``CaseSerializer`` take their keys from :data:`cases.api.resources.CASE_LIST`; this
+    builds the dictionaries without per-field machinery, redacts the person's names with
+    ``cases.security.sensitive`` as ``PersonBriefSerializer`` does, and notes in the
+    context's ``sensitive_reads`` what the reader is shown, for the access log.
     """
     allowed = sensitive_allowed(context)
     reads = context.get("sensitive_reads")
-    url_of = detail_url_maker("api:case-detail", context)
-    zone = timezone.get_current_timezone()
-    results = []
-    append = results.append
-    for row in rows:
+
+    def person(row: Mapping) -> dict:
         person_uuid = row["person__uuid"]
-        person = {
+        shown_person = {
             "uuid": str(person_uuid),
             "working_name": row["person__working_name"],
             "names": list(names.get(row["person_id"], ())),
         }
-        _redacted, shown = sensitive.redact_fields(person, "person", None, allowed=allowed)
+        _redacted, shown = sensitive.redact_fields(shown_person, "person", None, allowed=allowed)
         if shown and reads is not None:
             reads.setdefault(("person", person_uuid), set()).update(shown)
-        if row["current_intention_id"] is None:
-            intention = None
-        else:
-            intention = {
-                "uuid": str(row["current_intention__uuid"]),
-                "option": row["current_intention_option"],
-                "destination_country": row["current_intention_destination"] or "",
-                "verification": row["current_intention_verification"],
-                "verified": row["current_intention_verified"],
-                "stated_on": _date(row["current_intention__stated_on"]),
-            }
-        append(
-            {
-                "url": url_of(row["uuid"]),
-                "uuid": str(row["uuid"]),
-                "reference": row["reference"],
-                "status": row["status"],
-                "legal_status": row["legal_status"],
-                "person": person,
-                "detaining_party": {
-                    "uuid": str(row["detaining_party__uuid"]),
-                    "name": row["detaining_party__name"],
-                },
-                "capture_date": _date(row["capture_date"]),
-                "capture_date_precision": row["capture_date_precision"],
-                "capture_place": row["capture_place"],
-                "capture_place_code": row["capture_place_code"],
-                "detention_place": row["detention_place"],
-                "priority": row["priority"],
-                "assigned_officer": row["assigned_officer__username"],
-                "current_intention": intention,
-                "open_request_count": row["open_request_count"],
-                "version": row["version"],
-                "opened_at": _timestamp(row["opened_at"], zone),
-                "closed_at": _timestamp(row["closed_at"], zone),
-                "updated_at": _timestamp(row["updated_at"], zone),
-                "archived_at": _timestamp(row["archived_at"], zone),
-            }
-        )
-    return results
+        return shown_person
+
+    rendering = Rendering(url_of=detail_url_maker("api:case-detail", context), person=person)
+    return [represent_row(row, rendering) for row in rows]
 
 
 class CaseDetailSerializer(CaseSerializer):

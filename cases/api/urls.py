@@ -4,8 +4,9 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from cases.api import archive, feed, views
+from cases.api import views
 from cases.api.schema import SwaggerView
+from cases.feed import views as feed
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -34,23 +35,12 @@ router.register("sources", views.SourceViewSet, basename="source")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
-    # The change feed and one case's timeline (cases/api/feed.py).
+    # The change feed and one case's timeline (cases/feed/views.py).
     path("events/", feed.EventFeedView.as_view(), name="event-feed"),
     path("cases/<uuid:case_uuid>/timeline/", feed.CaseTimelineView.as_view(), name="case-timeline"),
     # The OpenAPI 3 schema and its interactive documentation, served without a CDN.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
-    # Archive and unarchive; purge a case (cases/api/archive.py).
-    *(
-        path(
-            f"{resource}/<uuid:uuid>/{verb}/",
-            archive.archive_view(resource, archive=verb == "archive"),
-            name=f"{resource[:-1]}-{verb}",
-        )
-        for resource in archive.RESOURCES
-        for verb in ("archive", "unarchive")
-    ),
-    path("cases/<uuid:uuid>/purge/", archive.CasePurgeView.as_view(), name="case-purge"),
-    # Resources (cases/api/views.py).
+    # Resources, with their archive, unarchive and purge actions (cases/api/views.py).
     *router.urls,
 ]

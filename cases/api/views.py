@@ -8,29 +8,38 @@ stale gives 412 with the current version, missing gives 428. Nothing is deleted.
 
 from __future__ import annotations
 
-import re
-
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from cases import consent, services
-from cases.api import schema, selectors  # noqa: F401 - registers the OpenAPI extensions
+from cases import consent, selectors, services
+from cases.api import selectors as api_selectors
 from cases.api import serializers as s
-from cases.api.exceptions import PreconditionRequired
-from cases.choices import Channel
+from cases.api.mixins import (
+    ARCHIVE_ACTIONS,
+    ArchiveActionsMixin,
+    PurgeActionMixin,
+    VersionedUpdateMixin,
+    actor_for,
+    etag,
+    expected_version,
+    without_common,
+)
+from cases.api.schema import (  # also registers the OpenAPI extensions
+    CONSENT_REFUSED,
+    ERRORS,
+    IF_MATCH,
+    LOCKING,
+    NOT_FOUND,
+    READ_ERRORS,
+    resource_schema,
+)
 from cases.filters import (
     CaseFilterSet,
     IntentionFilterSet,
@@ -40,11 +49,9 @@ from cases.filters import (
     RiskAssessmentFilterSet,
     SourceFilterSet,
 )
-from cases.models import Party, Source
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
-from cases.security.tokens import ApiToken
-from cases.services import Actor, NameSpec
+from cases.services import NameSpec
 
 #: The highest page number any list answers; beyond it a page is past the end (404).
 MAX_PAGE = 10**9
@@ -55,7 +62,7 @@ class ExactCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return selectors.exact_count(self.object_list)
+        return api_selectors.exact_count(self.object_list)
 
 
 class PageNumberPages(PageNumberPagination):
@@ -70,10 +77,10 @@ class PageNumberPages(PageNumberPagination):
 class CasePaginator(ExactCountPaginator):
     """Read a page of cases as plain rows, then count the filtered cases.
 
-    The page's rows (``selectors.api_case_rows``) carry joins and subqueries that the count
+    The page's rows (``api_selectors.api_case_rows``) carry joins and subqueries that the count
     does not need, so they are added to the page's slice only; the count has only the
     filters' joins. The page is read first: on PostgreSQL its rows carry their snapshot,
-    under which a kept count is found without a query (``selectors.exact_count``). A page
+    under which a kept count is found without a query (``api_selectors.exact_count``). A page
     past the end is therefore read (empty) before it is refused. Orphans are not supported.
     """
 
@@ -86,11 +93,13 @@ class CasePaginator(ExactCountPaginator):
         number = self.validate_number_bounds(number)
         bottom = (number - 1) * self.per_page
         rows = list(
-            selectors.api_case_rows(self.object_list[bottom : bottom + self.per_page], self.user)
+            api_selectors.api_case_rows(
+                self.object_list[bottom : bottom + self.per_page], self.user
+            )
         )
         if "count" not in self.__dict__:
             snapshot = rows[0].get("snapshot") if rows else None
-            self.count = selectors.exact_count(self.object_list, snapshot=snapshot)
+            self.count = api_selectors.exact_count(self.object_list, snapshot=snapshot)
         return self._get_page(rows, self.validate_number(number), self)
 
     def validate_number_bounds(self, number) -> int:
@@ -141,92 +150,10 @@ class FilterBackend(DjangoFilterBackend):
         return filterset
 
 
-def actor_for(request) -> Actor:
-    """Return the actor of an API write: the user, and the token when one was used."""
-    token = request.auth
-    if isinstance(token, ApiToken):
-        label = token.actor_label
-    else:
-        label = f"{request.user.get_username()} (browser session)"
-    return Actor(user=request.user, channel=Channel.API, label=label)
-
-
-def etag(version: int) -> str:
-    """Return the strong ETag of a row at ``version``."""
-    return f'"{version}"'
-
-
-#: A version as sent: ASCII digits only (``str.isdigit`` also accepts "²", which ``int``
-#: refuses), at most 18 of them so that it fits the database's 64-bit integers.
-_DIGITS = re.compile(r"[0-9]{1,18}")
-
-
-def expected_version(request, *, required: bool = True) -> int | None:
-    """Return the version the client based its write on, from If-Match or ``version``.
-
-    ``If-Match`` wins when both are sent. Missing is a 428 when ``required``.
-    """
-    header = request.headers.get("If-Match", "").strip()
-    if header:
-        tag = header.split(",")[0].strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
-        tag = tag.strip('"')
-        if not _DIGITS.fullmatch(tag):
-            raise exceptions.ValidationError(
-                {"If-Match": ['Send the ETag you read, e.g. If-Match: "3" (not *).']}
-            )
-        return int(tag)
-    body = request.data.get("version") if isinstance(request.data, dict) else None
-    if body is not None:
-        if isinstance(body, bool) or not _DIGITS.fullmatch(str(body)):
-            raise exceptions.ValidationError({"version": ["A version is a positive integer."]})
-        return int(body)
-    if required:
-        raise PreconditionRequired()
-    return None
-
-
-def _without_common(data) -> tuple[dict, str]:
-    """Return the service fields and the reason from validated input."""
-    fields = dict(data)
-    fields.pop("version", None)
-    reason = fields.pop("reason", "") or ""
-    return fields, reason
-
-
 NOT_DELETED = (
     "Records are never deleted through the API, so that the history stays complete. "
     "Change the status instead (close the case, withdraw the request)."
 )
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: a JSON object of field messages."),
-    401: OpenApiResponse(
-        s.ErrorSerializer, description="No, an invalid, expired or revoked token."
-    ),
-    403: OpenApiResponse(s.ErrorSerializer, description="Not allowed (e.g. a read-only token)."),
-}
-NOT_FOUND = {404: OpenApiResponse(s.ErrorSerializer, description="No such record.")}
-LOCKING = {
-    412: OpenApiResponse(
-        s.VersionConflictSerializer, description="Stale version: reload and reapply."
-    ),
-    428: OpenApiResponse(s.ErrorSerializer, description="No If-Match header or version field."),
-}
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description='The row\'s ETag, e.g. "3"; or send a "version" field in the body.',
-)
-READ_ERRORS = {401: ERRORS[401], 403: ERRORS[403]}
-CONSENT_REFUSED = {
-    409: OpenApiResponse(
-        s.ConsentRefusalSerializer,
-        description="Refused by the consent gate; each problem has a code and a sentence.",
-    )
-}
 
 
 class ResourceViewSet(viewsets.GenericViewSet):
@@ -240,6 +167,9 @@ class ResourceViewSet(viewsets.GenericViewSet):
     update_serializer_class: type[s.InputSerializer] | None = None
     #: Permission a write needs; ``@action(write_permission=...)`` sets it per action.
     write_permission: str | None = None
+    #: The verb ("add" or "change") of the model permission an action's write needs, when
+    #: it names no permission (``@action(write_verb=...)``).
+    write_verb: str | None = None
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -264,9 +194,17 @@ class ResourceViewSet(viewsets.GenericViewSet):
         return response
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        if request.method == "DELETE":
+        if request.method == "DELETE" and not self.on_archive_route():
             raise exceptions.MethodNotAllowed("DELETE", detail=NOT_DELETED)
         return super().http_method_not_allowed(request, *args, **kwargs)
+
+    def on_archive_route(self) -> bool:
+        """Return True on the address of an archive, unarchive or purge action.
+
+        A method those addresses do not take is refused as any view refuses one, without
+        the explanations meant for the row's own address.
+        """
+        return bool(ARCHIVE_ACTIONS & set(getattr(self, "action_map", {}).values()))
 
     def initial(self, request, *args, **kwargs):
         """Check the caller as DRF does, then refuse a write naming a field he may not read."""
@@ -333,115 +271,70 @@ class ResourceViewSet(viewsets.GenericViewSet):
 # --------------------------------------------------------------------------------------------
 
 
-class _ReferenceDataViewSet(ResourceViewSet):
-    model: type = Party
-    create_service = staticmethod(services.party_create)
-    update_service = staticmethod(services.party_update)
+class _ReferenceDataViewSet(VersionedUpdateMixin, ResourceViewSet):
+    """Parties and sources: one input shape for create and update, renamed for the service."""
+
+    #: The create service (a function of ``cases.services``); the update one is the mixin's.
+    create_service = None
     field_names: dict[str, str] = {}
 
-    def _service_fields(self, data) -> tuple[dict, str]:
-        fields, reason = _without_common(data)
+    def service_fields(self, data) -> tuple[dict, str]:
+        fields, reason = without_common(data)
         return {self.field_names.get(k, k): v for k, v in fields.items()}, reason
 
     def create(self, request, *args, **kwargs):
-        fields, _reason = self._service_fields(self.validated(self.input_serializer_class))
+        fields, _reason = self.service_fields(self.validated(self.input_serializer_class))
         row = self.create_service(actor=actor_for(request), **fields)
         return self.row_response(row.pk, status.HTTP_201_CREATED)
 
-    def update(self, request, *args, partial=False, **kwargs):
-        row = self.get_object()
-        version = expected_version(request)
-        fields, reason = self._service_fields(
-            self.validated(self.input_serializer_class, partial=partial)
-        )
-        self.update_service(
-            actor=actor_for(request),
-            expected_version=version,
-            reason=reason,
-            **{self.model._meta.model_name: row},
-            **fields,
-        )
-        return self.row_response(row.pk)
 
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List parties", responses={200: s.PartySerializer, **READ_ERRORS}),
-    retrieve=extend_schema(
-        summary="Read a party", responses={200: s.PartySerializer, **READ_ERRORS, **NOT_FOUND}
-    ),
-    create=extend_schema(
-        summary="Create a party",
-        request=s.PartyInputSerializer,
-        responses={201: s.PartySerializer, **ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a party's details",
-        request=s.PartyInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.PartySerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
-    partial_update=extend_schema(
-        summary="Change a party's details",
-        request=s.PartyInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.PartySerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
+@resource_schema(
+    serializer=s.PartySerializer,
+    list_summary="List parties",
+    retrieve_summary="Read a party",
+    create_summary="Create a party",
+    create_request=s.PartyInputSerializer,
+    update_request=s.PartyInputSerializer,
+    replace_summary="Replace a party's details",
+    change_summary="Change a party's details",
 )
 class PartyViewSet(_ReferenceDataViewSet):
     """States, forces, agencies, organisations, legislators and outlets."""
 
-    queryset = selectors.api_parties()
+    queryset = selectors.parties()
     serializer_class = s.PartySerializer
     filterset_class = PartyFilterSet
-    input_serializer_class = s.PartyInputSerializer
-    model = Party
+    input_serializer_class = update_serializer_class = s.PartyInputSerializer
     create_service = staticmethod(services.party_create)
     update_service = staticmethod(services.party_update)
 
     def get_queryset(self):
-        return selectors.api_parties()
+        return selectors.parties()
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List sources", responses={200: s.SourceSerializer, **READ_ERRORS}),
-    retrieve=extend_schema(
-        summary="Read a source", responses={200: s.SourceSerializer, **READ_ERRORS, **NOT_FOUND}
-    ),
-    create=extend_schema(
-        summary="Add a source",
-        request=s.SourceInputSerializer,
-        responses={201: s.SourceSerializer, **ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a source's details",
-        request=s.SourceInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.SourceSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
-    partial_update=extend_schema(
-        summary="Change a source's details",
-        request=s.SourceInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.SourceSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
+@resource_schema(
+    serializer=s.SourceSerializer,
+    list_summary="List sources",
+    retrieve_summary="Read a source",
+    create_summary="Add a source",
+    create_request=s.SourceInputSerializer,
+    update_request=s.SourceInputSerializer,
+    replace_summary="Replace a source's details",
+    change_summary="Change a source's details",
 )
 class SourceViewSet(_ReferenceDataViewSet):
     """Reports, interviews and statements that facts come from."""
 
-    queryset = selectors.api_sources()
+    queryset = selectors.sources()
     serializer_class = s.SourceSerializer
     filterset_class = SourceFilterSet
-    input_serializer_class = s.SourceInputSerializer
-    model = Source
+    input_serializer_class = update_serializer_class = s.SourceInputSerializer
     create_service = staticmethod(services.source_create)
     update_service = staticmethod(services.source_update)
     field_names = {"link": "url"}
 
     def get_queryset(self):
-        return selectors.api_sources()
+        return selectors.sources()
 
 
 # --------------------------------------------------------------------------------------------
@@ -480,68 +373,48 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
     return [spec for spec in stored if sensitive.is_hidden_name(spec)] + names
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List persons", responses={200: s.PersonSerializer, **READ_ERRORS}),
-    retrieve=extend_schema(
-        summary="Read a person", responses={200: s.PersonSerializer, **READ_ERRORS, **NOT_FOUND}
-    ),
-    create=extend_schema(
-        summary="Create a person with name variants",
-        request=s.PersonInputSerializer,
-        responses={201: s.PersonSerializer, **ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a person's details",
-        request=s.PersonInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.PersonSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
-    partial_update=extend_schema(
-        summary="Change a person's details or name variants",
-        request=s.PersonInputSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.PersonSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
+@resource_schema(
+    serializer=s.PersonSerializer,
+    list_summary="List persons",
+    retrieve_summary="Read a person",
+    create_summary="Create a person with name variants",
+    create_request=s.PersonInputSerializer,
+    update_request=s.PersonInputSerializer,
+    replace_summary="Replace a person's details",
+    change_summary="Change a person's details or name variants",
+    archive_noun="person",
 )
-class PersonViewSet(ResourceViewSet):
+class PersonViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
     """Detained persons: identity, name variants, service details."""
 
-    queryset = selectors.api_persons()
+    queryset = selectors.persons()
     serializer_class = s.PersonSerializer
     filterset_class = PersonFilterSet
+    update_serializer_class = s.PersonInputSerializer
+    update_service = staticmethod(services.person_update)
+    archive_service = staticmethod(services.person_archive)
+    unarchive_service = staticmethod(services.person_unarchive)
+    type_name = "person"
 
     def get_queryset(self):
-        return selectors.api_persons()
+        return selectors.persons()
 
     def create(self, request, *args, **kwargs):
-        fields, reason = _without_common(self.validated(s.PersonInputSerializer))
+        fields, reason = without_common(self.validated(s.PersonInputSerializer))
         names = _names(fields) or []
         person = services.person_create(
             actor=actor_for(request), names=names, reason=reason, **fields
         )
         return self.row_response(person.pk, status.HTTP_201_CREATED)
 
-    def update(self, request, *args, partial=False, **kwargs):
-        person = self.get_object()
-        version = expected_version(request)
-        fields, reason = _without_common(self.validated(s.PersonInputSerializer, partial=partial))
+    def update_fields(self, row, fields: dict, *, partial: bool) -> dict:
+        """Hand the service the name variants to store (see :func:`_keeping_hidden_names`)."""
         names = _names(fields)
         if names is None and not partial:
             names = []  # A full replacement without names means no name variants.
-        if names is not None and not policy_for(request.user).sees_sensitive:
-            names = _keeping_hidden_names(person, names)
-        services.person_update(
-            actor=actor_for(request),
-            person=person,
-            expected_version=version,
-            names=names,
-            reason=reason,
-            **fields,
-        )
-        return self.row_response(person.pk)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+        if names is not None and not policy_for(self.request.user).sees_sensitive:
+            names = _keeping_hidden_names(row, names)
+        return {**fields, "names": names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,42 +422,35 @@ class PersonViewSet(ResourceViewSet):
 # --------------------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List cases", responses={200: s.CaseSerializer, **READ_ERRORS}),
-    retrieve=extend_schema(
-        summary="Read a case with its intentions, requests and sources",
-        responses={200: s.CaseDetailSerializer, **READ_ERRORS, **NOT_FOUND},
-    ),
-    create=extend_schema(
-        summary="Open a case",
-        request=s.CaseInputSerializer,
-        responses={201: s.CaseDetailSerializer, **ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a case's details",
-        request=s.CaseUpdateSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.CaseDetailSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
-    partial_update=extend_schema(
-        summary="Change a case's details",
-        request=s.CaseUpdateSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.CaseDetailSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
+@resource_schema(
+    serializer=s.CaseSerializer,
+    detail_serializer=s.CaseDetailSerializer,
+    list_summary="List cases",
+    retrieve_summary="Read a case with its intentions, requests and sources",
+    create_summary="Open a case",
+    create_request=s.CaseInputSerializer,
+    update_request=s.CaseUpdateSerializer,
+    replace_summary="Replace a case's details",
+    change_summary="Change a case's details",
+    archive_noun="case",
 )
-class CaseViewSet(ResourceViewSet):
+class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, ResourceViewSet):
     """Custody episodes: one person held by one party, with what they want and what is asked."""
 
-    queryset = selectors.api_cases()
+    queryset = api_selectors.api_cases()
     serializer_class = s.CaseSerializer
     filterset_class = CaseFilterSet
     pagination_class = CasePages
+    update_serializer_class = s.CaseUpdateSerializer
+    update_service = staticmethod(services.case_update)
+    archive_service = staticmethod(services.case_archive)
+    unarchive_service = staticmethod(services.case_unarchive)
+    type_name = "case"
 
     def get_queryset(self):
         if self.action == "list":
-            return selectors.api_case_list()
-        return selectors.api_case_detail()
+            return api_selectors.api_case_list()
+        return api_selectors.api_case_detail()
 
     def list(self, request, *args, **kwargs):
         """List cases: filtered and counted, then the page read as rows and represented.
@@ -594,7 +460,7 @@ class CaseViewSet(ResourceViewSet):
         cost several times the queries on a page of 50.
         """
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        names = selectors.api_case_page_names(page, request.user)
+        names = api_selectors.api_case_page_names(page, request.user)
         data = s.represent_cases(page, names, self.get_serializer_context())
         return self.get_paginated_response(data)
 
@@ -602,25 +468,9 @@ class CaseViewSet(ResourceViewSet):
         return s.CaseSerializer if self.action == "list" else s.CaseDetailSerializer
 
     def create(self, request, *args, **kwargs):
-        fields, reason = _without_common(self.validated(s.CaseInputSerializer))
+        fields, reason = without_common(self.validated(s.CaseInputSerializer))
         case = services.case_open(actor=actor_for(request), reason=reason, **fields)
         return self.row_response(case.pk, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, partial=False, **kwargs):
-        case = self.get_object()
-        version = expected_version(request)
-        fields, reason = _without_common(self.validated(s.CaseUpdateSerializer, partial=partial))
-        services.case_update(
-            actor=actor_for(request),
-            case=case,
-            expected_version=version,
-            reason=reason,
-            **fields,
-        )
-        return self.row_response(case.pk)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
 
     @extend_schema(
         summary="Change a case's status",
@@ -641,7 +491,7 @@ class CaseViewSet(ResourceViewSet):
     def transition(self, request, uuid=None, **kwargs):
         case = self.get_object()
         version = expected_version(request, required=False)
-        fields, reason = _without_common(self.validated(s.CaseTransitionSerializer))
+        fields, reason = without_common(self.validated(s.CaseTransitionSerializer))
         services.case_change_status(
             actor=actor_for(request),
             case=case,
@@ -681,34 +531,32 @@ class CaseViewSet(ResourceViewSet):
 # --------------------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List stated intentions", responses={200: s.IntentionSerializer, **READ_ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="Read a stated intention",
-        responses={200: s.IntentionSerializer, **READ_ERRORS, **NOT_FOUND},
-    ),
-    create=extend_schema(
-        summary="Record a statement, or one that supersedes an earlier one",
-        description="With ``supersedes`` the earlier statement is marked superseded and "
-        "linked from the new one (a change of mind); statements are never edited.",
-        request=s.IntentionInputSerializer,
-        responses={201: s.IntentionSerializer, **ERRORS, 412: LOCKING[412]},
-    ),
+@resource_schema(
+    serializer=s.IntentionSerializer,
+    list_summary="List stated intentions",
+    retrieve_summary="Read a stated intention",
+    create_summary="Record a statement, or one that supersedes an earlier one",
+    create_description="With ``supersedes`` the earlier statement is marked superseded and "
+    "linked from the new one (a change of mind); statements are never edited.",
+    create_request=s.IntentionInputSerializer,
+    create_errors={412: LOCKING[412]},
+    archive_noun="intention",
 )
-class IntentionViewSet(ResourceViewSet):
+class IntentionViewSet(ArchiveActionsMixin, ResourceViewSet):
     """What persons said they want; never edited, only superseded, withdrawn or contested."""
 
-    queryset = selectors.api_intentions()
+    queryset = selectors.intentions()
     serializer_class = s.IntentionSerializer
     filterset_class = IntentionFilterSet
+    archive_service = staticmethod(services.intention_archive)
+    unarchive_service = staticmethod(services.intention_unarchive)
+    type_name = "intention"
 
     def get_queryset(self):
-        return selectors.api_intentions()
+        return selectors.intentions()
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        if request.method in {"PUT", "PATCH"}:
+        if request.method in {"PUT", "PATCH"} and not self.on_archive_route():
             raise exceptions.MethodNotAllowed(
                 request.method,
                 detail="A statement is never edited. Record a new one that supersedes it "
@@ -717,7 +565,7 @@ class IntentionViewSet(ResourceViewSet):
         return super().http_method_not_allowed(request, *args, **kwargs)
 
     def create(self, request, *args, **kwargs):
-        fields, reason = _without_common(self.validated(s.IntentionInputSerializer))
+        fields, reason = without_common(self.validated(s.IntentionInputSerializer))
         old = fields.pop("supersedes", None)
         old_version = fields.pop("supersedes_version", None)
         source = fields.pop("source", None)
@@ -750,7 +598,7 @@ class IntentionViewSet(ResourceViewSet):
     def state(self, request, uuid=None, **kwargs):
         intention = self.get_object()
         version = expected_version(request, required=False)
-        fields, reason = _without_common(self.validated(s.IntentionStateSerializer))
+        fields, reason = without_common(self.validated(s.IntentionStateSerializer))
         services.intention_set_state(
             actor=actor_for(request),
             intention=intention,
@@ -766,35 +614,27 @@ class IntentionViewSet(ResourceViewSet):
 # --------------------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List risk assessments",
-        responses={200: s.RiskAssessmentSerializer, **READ_ERRORS},
-    ),
-    retrieve=extend_schema(
-        summary="Read a risk assessment",
-        responses={200: s.RiskAssessmentSerializer, **READ_ERRORS, **NOT_FOUND},
-    ),
-    create=extend_schema(
-        summary="Record a risk assessment",
-        description="Assessments are never edited: a newer one for the same state replaces "
-        "it for the consent gate, which refuses a return against a high risk.",
-        request=s.RiskAssessmentInputSerializer,
-        responses={201: s.RiskAssessmentSerializer, **ERRORS},
-    ),
+@resource_schema(
+    serializer=s.RiskAssessmentSerializer,
+    list_summary="List risk assessments",
+    retrieve_summary="Read a risk assessment",
+    create_summary="Record a risk assessment",
+    create_description="Assessments are never edited: a newer one for the same state replaces "
+    "it for the consent gate, which refuses a return against a high risk.",
+    create_request=s.RiskAssessmentInputSerializer,
 )
 class RiskAssessmentViewSet(ResourceViewSet):
     """Assessments of the risk of harm on return, for him or his family."""
 
-    queryset = selectors.api_risk_assessments()
+    queryset = selectors.risk_assessments()
     serializer_class = s.RiskAssessmentSerializer
     filterset_class = RiskAssessmentFilterSet
 
     def get_queryset(self):
-        return selectors.api_risk_assessments()
+        return selectors.risk_assessments()
 
     def create(self, request, *args, **kwargs):
-        fields, reason = _without_common(self.validated(s.RiskAssessmentInputSerializer))
+        fields, reason = without_common(self.validated(s.RiskAssessmentInputSerializer))
         row = services.risk_assessment_record(actor=actor_for(request), reason=reason, **fields)
         return self.row_response(row.pk, status.HTTP_201_CREATED)
 
@@ -808,62 +648,36 @@ class RiskAssessmentViewSet(ResourceViewSet):
 # --------------------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List requests", responses={200: s.RequestSerializer, **READ_ERRORS}
-    ),
-    retrieve=extend_schema(
-        summary="Read a request with the parties' positions",
-        responses={200: s.RequestSerializer, **READ_ERRORS, **NOT_FOUND},
-    ),
-    create=extend_schema(
-        summary="File a request (or draft one)",
-        request=s.RequestInputSerializer,
-        responses={201: s.RequestSerializer, **ERRORS},
-    ),
-    update=extend_schema(
-        summary="Replace a request's details",
-        request=s.RequestUpdateSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.RequestSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
-    partial_update=extend_schema(
-        summary="Change a request's details",
-        request=s.RequestUpdateSerializer,
-        parameters=[IF_MATCH],
-        responses={200: s.RequestSerializer, **ERRORS, **NOT_FOUND, **LOCKING},
-    ),
+@resource_schema(
+    serializer=s.RequestSerializer,
+    list_summary="List requests",
+    retrieve_summary="Read a request with the parties' positions",
+    create_summary="File a request (or draft one)",
+    create_request=s.RequestInputSerializer,
+    update_request=s.RequestUpdateSerializer,
+    replace_summary="Replace a request's details",
+    change_summary="Change a request's details",
+    archive_noun="request",
 )
-class RequestViewSet(ResourceViewSet):
+class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
     """Things asked of parties for a person, and the parties' positions on them."""
 
-    queryset = selectors.api_requests()
+    queryset = selectors.requests()
     serializer_class = s.RequestSerializer
     filterset_class = RequestFilterSet
+    update_serializer_class = s.RequestUpdateSerializer
+    update_service = staticmethod(services.request_update)
+    archive_service = staticmethod(services.request_archive)
+    unarchive_service = staticmethod(services.request_unarchive)
+    type_name = "request"
 
     def get_queryset(self):
-        return selectors.api_requests()
+        return selectors.requests()
 
     def create(self, request, *args, **kwargs):
-        fields, reason = _without_common(self.validated(s.RequestInputSerializer))
+        fields, reason = without_common(self.validated(s.RequestInputSerializer))
         row = services.request_file(actor=actor_for(request), reason=reason, **fields)
         return self.row_response(row.pk, status.HTTP_201_CREATED)
-
-    def update(self, request, *args, partial=False, **kwargs):
-        row = self.get_object()
-        version = expected_version(request)
-        fields, reason = _without_common(self.validated(s.RequestUpdateSerializer, partial=partial))
-        services.request_update(
-            actor=actor_for(request),
-            request=row,
-            expected_version=version,
-            reason=reason,
-            **fields,
-        )
-        return self.row_response(row.pk)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
 
     @extend_schema(
         summary="Change a request's status",
@@ -884,7 +698,7 @@ class RequestViewSet(ResourceViewSet):
     def transition(self, request, uuid=None, **kwargs):
         row = self.get_object()
         version = expected_version(request, required=False)
-        fields, reason = _without_common(self.validated(s.RequestTransitionSerializer))
+        fields, reason = without_common(self.validated(s.RequestTransitionSerializer))
         services.request_transition(
             actor=actor_for(request),
             request=row,
@@ -902,7 +716,7 @@ class RequestViewSet(ResourceViewSet):
     @action(detail=True, methods=["post"], write_permission="cases.add_position")
     def positions(self, request, uuid=None, **kwargs):
         row = self.get_object()
-        fields, reason = _without_common(self.validated(s.PositionInputSerializer))
+        fields, reason = without_common(self.validated(s.PositionInputSerializer))
         position = services.position_record(
             actor=actor_for(request), request=row, reason=reason, **fields
         )

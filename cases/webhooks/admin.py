@@ -11,9 +11,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 
-from cases import feed
 from cases.admin.mixins import DeclaredLookupsMixin
 from cases.choices import EventKind
+from cases.feed import cursor as feed
 from cases.webhooks import services
 from cases.webhooks.models import (
     WebhookAttempt,

@@ -17,17 +17,11 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cases import feed
-from cases.api.views import (
-    ERRORS,
-    IF_MATCH,
-    LOCKING,
-    NOT_FOUND,
-    READ_ERRORS,
-    PageNumberPages,
-    expected_version,
-)
+from cases.api.mixins import expected_version
+from cases.api.schema import ERRORS, IF_MATCH, LOCKING, NOT_FOUND, READ_ERRORS
+from cases.api.views import PageNumberPages
 from cases.choices import EventKind
+from cases.feed import cursor as feed
 from cases.webhooks import services
 from cases.webhooks.models import (
     WebhookAttempt,

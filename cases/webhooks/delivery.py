@@ -1,6 +1,6 @@
 """One delivery: the event as the feed serves it to the account, signed, posted once.
 
-The body is built by the feed's own code (:mod:`cases.api.feed`): the page query
+The body is built by the feed's own code (:mod:`cases.feed.documents`): the page query
 (``event_documents``), then ``page_results`` for one event, which redacts it for the
 subscription's account and logs any sensitive value it shows, as a feed page would. There
 is no second encoder: a delivery's body is byte for byte the event in a feed page read by
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from cases.api.feed import _events, event_documents, page_results
+from cases.feed.documents import _events, event_documents, page_results
 from cases.models import Case, TimelineEvent
 from cases.security import access
 from cases.webhooks import crypto, safety
@@ -79,7 +79,7 @@ def event_body(reader: Reader, row: dict) -> bytes:
 
 
 def document_rows(queryset: QuerySet) -> QuerySet:
-    """Return ``queryset`` as the feed's page rows (see ``cases.api.feed.event_documents``)."""
+    """Return ``queryset`` as the feed's page rows (see ``cases.feed.documents.event_documents``)."""
     return event_documents(queryset)
 
 

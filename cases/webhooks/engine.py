@@ -45,7 +45,7 @@ from django.db import (
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from cases import feed
+from cases.feed import cursor as feed
 from cases.security.policy import policy_for
 from cases.webhooks import crypto, delivery
 from cases.webhooks.models import (

@@ -48,7 +48,7 @@ class WebhookSubscription(models.Model):
     active = models.BooleanField(default=True)
     paused_reason = models.TextField(blank=True, default="")
     paused_at = models.DateTimeField(null=True, blank=True)
-    # The subscription's own place in feed order (cases/feed.py's Position).
+    # The subscription's own place in feed order (cases/feed/cursor.py's Position).
     position_xact_id = models.BigIntegerField(default=0, editable=False)
     position_event_id = models.BigIntegerField(default=0, editable=False)
     # Retries of the event at the head of the queue.

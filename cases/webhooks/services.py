@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from cases import feed
 from cases.choices import EventKind
+from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.security.policy import filter_names, policy_for
 from cases.webhooks import crypto, delivery, safety

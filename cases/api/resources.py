@@ -1,0 +1,159 @@
+"""The case list described once: the serializer's fields, the rows read and their representation.
+
+``CaseSerializer`` documents a case as lists show it (the OpenAPI schema is built from it);
+the list itself reads its page as plain rows (``selectors.api_case_rows``) and represents
+them without a serializer, because model instances and serializer fields cost several
+times the queries on a page of 50. :data:`CASE_LIST` names each key of that representation,
+the row's columns it comes from and how it is written: the serializer's ``fields``, the
+columns the rows read and :func:`represent_row` all come from it, so a new key is one new
+entry here (and, when the model cannot document it, one declared field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+#: How a value is written.
+PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON = (
+    "plain",
+    "uuid",
+    "date",
+    "timestamp",
+    "country",
+    "url",
+    "person",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One key of a listed row: the row's column it comes from and how it is written.
+
+    A nested object lists its ``members``; it (or a value) is null when the column
+    ``null_unless`` is. A kind that needs more than one column names the others in
+    ``reads``.
+    """
+
+    key: str
+    path: str = ""
+    kind: str = PLAIN
+    null_unless: str | None = None
+    members: tuple[Column, ...] = ()
+    reads: tuple[str, ...] = ()
+
+    def columns(self) -> list[str]:
+        """Return the row columns this key reads."""
+        own = [self.null_unless] if self.null_unless else []
+        own += [self.path] if self.path else []
+        own += list(self.reads)
+        return own + [column for member in self.members for column in member.columns()]
+
+
+#: A case as lists show it, in key order.
+CASE_LIST = (
+    Column("url", "uuid", URL),
+    Column("uuid", "uuid", UUID),
+    Column("reference", "reference"),
+    Column("status", "status"),
+    Column("legal_status", "legal_status"),
+    Column(
+        "person",
+        "person__uuid",
+        PERSON,
+        reads=("person_id", "person__working_name"),
+    ),
+    Column(
+        "detaining_party",
+        members=(
+            Column("uuid", "detaining_party__uuid", UUID),
+            Column("name", "detaining_party__name"),
+        ),
+    ),
+    Column("capture_date", "capture_date", DATE),
+    Column("capture_date_precision", "capture_date_precision"),
+    Column("capture_place", "capture_place"),
+    Column("capture_place_code", "capture_place_code"),
+    Column("detention_place", "detention_place"),
+    Column("priority", "priority"),
+    Column("assigned_officer", "assigned_officer__username"),
+    Column(
+        "current_intention",
+        null_unless="current_intention_id",
+        members=(
+            Column("uuid", "current_intention__uuid", UUID),
+            Column("option", "current_intention_option"),
+            Column("destination_country", "current_intention_destination", COUNTRY),
+            Column("verification", "current_intention_verification"),
+            Column("verified", "current_intention_verified"),
+            Column("stated_on", "current_intention__stated_on", DATE),
+        ),
+    ),
+    Column("open_request_count", "open_request_count"),
+    Column("version", "version"),
+    Column("opened_at", "opened_at", TIMESTAMP),
+    Column("closed_at", "closed_at", TIMESTAMP),
+    Column("updated_at", "updated_at", TIMESTAMP),
+    Column("archived_at", "archived_at", TIMESTAMP),
+)
+
+#: Keys the list's rows compute rather than read from the case or its joins.
+COMPUTED = frozenset({"open_request_count"})
+
+
+def row_columns(description: tuple[Column, ...] = CASE_LIST) -> tuple[str, ...]:
+    """Return the columns a listed row reads, each once, in the description's order."""
+    columns: list[str] = []
+    for column in description:
+        if column.key in COMPUTED:
+            continue
+        for name in column.columns():
+            if name not in columns:
+                columns.append(name)
+    return tuple(columns)
+
+
+@dataclass
+class Rendering:
+    """What one response's rows share: the reader's addresses, zone and person writer."""
+
+    url_of: Callable[[Any], str]
+    person: Callable[[Mapping], dict]
+    zone: Any = field(default_factory=timezone.get_current_timezone)
+
+
+def _timestamp(value, zone) -> str | None:
+    """Return a timestamp as DRF's DateTimeField does: ISO 8601, UTC written as ``Z``."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat() if timezone.is_aware(value) else value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_WRITERS: dict[str, Callable[[Any, Mapping, Rendering], Any]] = {
+    PLAIN: lambda value, row, rendering: value,
+    UUID: lambda value, row, rendering: str(value),
+    DATE: lambda value, row, rendering: None if value is None else value.isoformat(),
+    TIMESTAMP: lambda value, row, rendering: _timestamp(value, rendering.zone),
+    COUNTRY: lambda value, row, rendering: value or "",
+    URL: lambda value, row, rendering: rendering.url_of(value),
+    PERSON: lambda value, row, rendering: rendering.person(row),
+}
+
+
+def _value(column: Column, row: Mapping, rendering: Rendering):
+    if column.null_unless and row[column.null_unless] is None:
+        return None
+    if column.members:
+        return {member.key: _value(member, row, rendering) for member in column.members}
+    return _WRITERS[column.kind](row[column.path], row, rendering)
+
+
+def represent_row(
+    row: Mapping, rendering: Rendering, description: tuple[Column, ...] = CASE_LIST
+) -> dict:
+    """Return the representation of one listed row, keys in the description's order."""
+    return {column.key: _value(column, row, rendering) for column in description}

@@ -1,0 +1,349 @@
+"""The change feed (``/api/v1/events/``) and one case's timeline (``/cases/{uuid}/timeline/``).
+
+Both are read-only, use the project's default authentication and permissions, and answer
+``304 Not Modified`` to a repeated poll whose ``If-None-Match`` names the current ``ETag``.
+The cursor logic lives in :mod:`cases.feed.cursor`, the events' representation in
+:mod:`cases.feed.documents`.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases.choices import EventKind
+from cases.feed import cursor
+from cases.feed.documents import (
+    CaseTimelinePageSerializer,
+    EncodedPage,
+    EventFeedPageSerializer,
+    _events,
+    _page_renderers,
+    event_documents,
+    page_results,
+)
+from cases.filters import UtcDateTimeFilter
+from cases.models import Case, TimelineEvent
+
+# --------------------------------------------------------------------------------------------
+# Filters
+# --------------------------------------------------------------------------------------------
+
+
+class TimelineFilterSet(django_filters.FilterSet):
+    """Filter a case's timeline by event kind."""
+
+    kind = django_filters.MultipleChoiceFilter(
+        choices=EventKind.choices, help_text="Event kind; repeat the parameter for several."
+    )
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["kind"]
+
+
+class EventFilterSet(TimelineFilterSet):
+    """Filter the change feed; the cursor still advances over events filtered out."""
+
+    case = django_filters.UUIDFilter(field_name="case__uuid", help_text="The case's uuid.")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    recorded_after = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
+    recorded_before = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="lte")
+
+    class Meta:
+        model = TimelineEvent
+        fields = [
+            "case",
+            "kind",
+            "occurred_after",
+            "occurred_before",
+            "recorded_after",
+            "recorded_before",
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared request handling
+# --------------------------------------------------------------------------------------------
+
+
+class Gone(exceptions.APIException):
+    """The cursor refers to a database or positions that are no longer there."""
+
+    status_code = status.HTTP_410_GONE
+    default_detail = "This cursor is no longer valid. Sync again from the start."
+    default_code = "cursor_gone"
+
+
+def _whole_number(request, name: str, *, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise exceptions.ValidationError(
+            {name: [f"Give '{name}' as a whole number {bounds}; got {raw[:40]!r}."]}
+        )
+    return value
+
+
+def _limit(request) -> int:
+    return _whole_number(
+        request, "limit", default=cursor.DEFAULT_LIMIT, low=1, high=cursor.MAX_LIMIT
+    )
+
+
+def _filtered(filterset_class, request, queryset):
+    if not any(name in request.query_params for name in filterset_class.base_filters):
+        # No filter asked for: a FilterSet would copy its filters only to change nothing,
+        # which costs more than the rest of an empty poll.
+        return queryset
+    filterset = filterset_class(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise exceptions.ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def _query_items(request) -> list[tuple[str, str]]:
+    return [(name, value) for name, values in request.query_params.lists() for value in values]
+
+
+def _not_modified(request, etag: str) -> Response | None:
+    if cursor.etag_matches(request.headers.get("If-None-Match"), etag):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_cache_headers(etag))
+    return None
+
+
+def _cache_headers(etag: str) -> dict[str, str]:
+    # Private: pages are for signed-in clients only. no-cache: always revalidate (cheaply);
+    # no-store: no cache on the way, nor the client's own HTTP cache, keeps the page (the
+    # client keeps the ETag itself to poll with If-None-Match).
+    return {"ETag": etag, "Cache-Control": "private, no-cache, no-store"}
+
+
+_LIMIT_PARAMETER = OpenApiParameter(
+    "limit",
+    OpenApiTypes.INT,
+    description=f"Events per page, 1 to {cursor.MAX_LIMIT} (default {cursor.DEFAULT_LIMIT}).",
+)
+_KIND_PARAMETER = OpenApiParameter(
+    "kind",
+    OpenApiTypes.STR,
+    many=True,
+    explode=True,
+    enum=EventKind.values,
+    description="Only these event kinds; repeat the parameter for several.",
+)
+_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description="The ETag of the previous identical request; 304 when nothing changed.",
+)
+_ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200, 304],
+    description="Send it back in If-None-Match to get 304 when nothing changed.",
+)
+_ERROR = inline_serializer("FeedError", {"detail": serializers.CharField()})
+_NO_READ_PERMISSION = OpenApiResponse(
+    _ERROR, description="The account lacks cases.view_timelineevent (it holds no role)."
+)
+_NOT_MODIFIED = OpenApiResponse(description="Nothing new since the ETag sent in If-None-Match.")
+_BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="A parameter is malformed; each field name maps to messages saying what to send.",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------------------------
+
+
+class EventFeedView(APIView):
+    """Every committed timeline event, exactly once, in feed order.
+
+    Keep passing back ``next_cursor`` as ``after``. Events become visible once every
+    transaction older than theirs has finished, so the feed lags behind the oldest
+    transaction still open in the database cluster.
+    """
+
+    renderer_classes = _page_renderers()
+    #: The feed has no queryset to name a model by; reading it needs the timeline's view
+    #: permission, which every role holds, so an account with no role reads nothing.
+    read_permission = "cases.view_timelineevent"
+
+    @extend_schema(
+        operation_id="events_feed",
+        summary="Pull the change feed",
+        description=(
+            "Every committed timeline event exactly once, in feed order, for a client that "
+            "keeps passing back 'next_cursor' as 'after'. Filters narrow what is returned but "
+            "the cursor still advances over the whole feed. The feed lags behind the oldest "
+            "transaction still open in the database cluster. A 410 means the cursor belongs "
+            "to another database (for example after a restore): sync again from the start."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.STR,
+                description="The 'next_cursor' of the previous page; leave out to start.",
+            ),
+            _LIMIT_PARAMETER,
+            OpenApiParameter("case", OpenApiTypes.UUID, description="Only this case's events."),
+            _KIND_PARAMETER,
+            OpenApiParameter(
+                "occurred_after", OpenApiTypes.DATETIME, description="occurred_at on or after."
+            ),
+            OpenApiParameter(
+                "occurred_before", OpenApiTypes.DATETIME, description="occurred_at on or before."
+            ),
+            OpenApiParameter(
+                "recorded_after", OpenApiTypes.DATETIME, description="recorded_at on or after."
+            ),
+            OpenApiParameter(
+                "recorded_before", OpenApiTypes.DATETIME, description="recorded_at on or before."
+            ),
+            _IF_NONE_MATCH,
+            _ETAG_HEADER,
+        ],
+        responses={
+            200: EventFeedPageSerializer,
+            304: _NOT_MODIFIED,
+            400: _BAD_REQUEST,
+            403: _NO_READ_PERMISSION,
+            410: OpenApiResponse(_ERROR, description="Sync again from the start."),
+        },
+        filters=False,
+    )
+    def get(self, request):
+        """Return one page of the feed, or 304 when the request's ETag still holds."""
+        limit = _limit(request)
+        queryset = _filtered(EventFilterSet, request, _events())
+        state = cursor.read_state()
+        token = request.query_params.get("after")
+        try:
+            after = cursor.START if token is None else cursor.decode_cursor(token, state)
+        except cursor.CursorError as exc:
+            raise exceptions.ValidationError({"after": [str(exc)]}) from None
+        except cursor.CursorGone as exc:
+            raise Gone(str(exc)) from None
+        etag = cursor.page_etag(
+            scope=state.database,
+            head=(state.head.xact_id, state.head.event_id),
+            params=_query_items(request),
+            media_type=request.accepted_renderer.media_type,
+        )
+        not_modified = _not_modified(request, etag)
+        if not_modified is not None:
+            return not_modified
+        page = cursor.feed_page(
+            queryset, state=state, after=after, limit=limit, rows=event_documents
+        )
+        data = EncodedPage(
+            page_results(request, page.events),
+            next_cursor=cursor.encode_cursor(state, page.next_position),
+            has_more=page.has_more,
+        )
+        return Response(data, headers=_cache_headers(etag))
+
+
+class CaseTimelineView(APIView):
+    """One case's events in ``case_seq`` order: the order to apply them in."""
+
+    renderer_classes = _page_renderers()
+    read_permission = "cases.view_timelineevent"
+
+    @extend_schema(
+        operation_id="cases_timeline",
+        summary="Read one case's timeline",
+        description=(
+            "The case's events by case_seq (gapless per case, the order in which to apply "
+            "them). Keep passing back 'next_after_seq' as 'after_seq'."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "case_uuid", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The case."
+            ),
+            OpenApiParameter(
+                "after_seq",
+                OpenApiTypes.INT,
+                description="Only events after this case_seq (default 0: from the start).",
+            ),
+            _LIMIT_PARAMETER,
+            _KIND_PARAMETER,
+            _IF_NONE_MATCH,
+            _ETAG_HEADER,
+        ],
+        responses={
+            200: CaseTimelinePageSerializer,
+            304: _NOT_MODIFIED,
+            400: _BAD_REQUEST,
+            403: _NO_READ_PERMISSION,
+            404: OpenApiResponse(_ERROR, description="No case with this uuid."),
+            410: OpenApiResponse(_ERROR, description="after_seq is beyond the case's events."),
+        },
+        filters=False,
+    )
+    def get(self, request, case_uuid):
+        """Return one page of the case's timeline, or 304 when the request's ETag still holds."""
+        limit = _limit(request)
+        after_seq = _whole_number(request, "after_seq", default=0, low=0, high=None)
+        queryset = _filtered(TimelineFilterSet, request, _events())
+        # The committed sequence of the case bounds the page: the event holding it committed
+        # in the same transaction, and a later one waits for the next request.
+        case = Case.objects.filter(uuid=case_uuid).values("pk", "last_event_seq").first()
+        if case is None:
+            raise exceptions.NotFound("No case has this uuid.")
+        last_seq = case["last_event_seq"]
+        if after_seq > last_seq:
+            raise Gone(
+                f"This case's timeline ends at case_seq {last_seq}, before after_seq "
+                f"{after_seq}; the database was probably restored. Read the timeline again "
+                "from the start (leave 'after_seq' out)."
+            )
+        etag = cursor.page_etag(
+            scope=f"case:{case_uuid}",
+            head=(last_seq,),
+            params=_query_items(request),
+            media_type=request.accepted_renderer.media_type,
+        )
+        not_modified = _not_modified(request, etag)
+        if not_modified is not None:
+            return not_modified
+        rows = (
+            list(
+                event_documents(
+                    queryset.filter(
+                        case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq
+                    ).order_by("case_seq")
+                )[: limit + 1]
+            )
+            if after_seq < last_seq
+            else []  # Nothing after the case's last event: no page query.
+        )
+        has_more = len(rows) > limit
+        events = rows[:limit]
+        data = EncodedPage(
+            page_results(request, events),
+            next_after_seq=events[-1]["case_seq"] if has_more else last_seq,
+            has_more=has_more,
+        )
+        return Response(data, headers=_cache_headers(etag))
