@@ -79,7 +79,7 @@ def event_body(reader: Reader, row: dict) -> bytes:
 
 
 def document_rows(queryset: QuerySet) -> QuerySet:
-    """Return ``queryset`` as the feed's page rows (see ``cases.feed.documents.event_documents``)."""
+    """Return ``queryset`` as the feed's page rows (``cases.feed.documents.event_documents``)."""
     return event_documents(queryset)
 
 
