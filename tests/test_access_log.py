@@ -7,14 +7,14 @@ import pytest
 from django.apps import apps as global_apps
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
-from rest_framework.test import APIClient
 
 from cases import feed
 from cases.models import AccessLogEntry
 from cases.security import access
 from cases.services import NameSpec
 from tests import factories as f
-from tests.test_api_support import make_analyst, make_officer, token_client
+from tests.support.clients import api_client, token_client
+from tests.support.roles import ANALYST, CASE_OFFICER, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ def test_the_database_refuses_updates_and_deletes(sql):
 
 def test_officer_reading_a_person_appends_one_entry():
     """A detail read that shows medical notes and true names is logged, with the token."""
-    officer = make_officer()
+    officer = user_in_role(CASE_OFFICER, "officer")
     client, token = token_client(officer, name="registry sync")
     person = f.person("Ri", medical_notes="jaw wound")
     response = client.get(f"{API}/persons/{person.uuid}/?fields=all")
@@ -139,9 +139,8 @@ def test_officer_reading_a_person_appends_one_entry():
 
 def test_officer_list_appends_one_entry_per_object_shown():
     """A list appends an entry per object that shows a sensitive value, in one response."""
-    officer = make_officer()
-    client = APIClient()
-    client.force_authenticate(officer)
+    officer = user_in_role(CASE_OFFICER, "officer")
+    client = api_client(officer)
     f.person("Ri", medical_notes="jaw wound")
     f.person("Baek", names=[NameSpec("K-7", "latin", is_pseudonym=True)])  # nothing sensitive
     client.get(f"{API}/persons/")
@@ -152,9 +151,8 @@ def test_officer_list_appends_one_entry_per_object_shown():
 
 def test_officer_reading_a_case_logs_its_quotes_and_person_names():
     """A case's detail shows the person's names and the intentions' quotes: both logged."""
-    officer = make_officer()
-    client = APIClient()
-    client.force_authenticate(officer)
+    officer = user_in_role(CASE_OFFICER, "officer")
+    client = api_client(officer)
     case = f.case()
     intention = f.intention(case, quote="really want to go to South Korea")
     client.get(f"{API}/cases/{case.uuid}/")
@@ -167,8 +165,7 @@ def test_officer_reading_a_case_logs_its_quotes_and_person_names():
 
 def test_analyst_reads_append_nothing():
     """Redacted responses show nothing sensitive, so nothing is logged."""
-    client = APIClient()
-    client.force_authenticate(make_analyst())
+    client = api_client(user_in_role(ANALYST, "analyst"))
     case = f.case()
     f.intention(case, quote="really want to go to South Korea")
     for path in ("cases/", f"cases/{case.uuid}/", "persons/", "intentions/", "events/"):
@@ -180,9 +177,8 @@ def test_officer_reading_the_feed_logs_events_with_sensitive_changes(monkeypatch
     """A feed page that shows a quote is logged against the intention it belongs to."""
     # The test's transaction never commits; let the PostgreSQL watermark include it.
     monkeypatch.setattr(feed, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1")
-    officer = make_officer()
-    client = APIClient()
-    client.force_authenticate(officer)
+    officer = user_in_role(CASE_OFFICER, "officer")
+    client = api_client(officer)
     case = f.case(person_obj=f.person("Ri", names=[]))
     intention = f.intention(case, quote="made up our mind")
     body = client.get(f"{API}/events/").json()
@@ -231,10 +227,7 @@ def test_the_admin_screen_cannot_add_change_or_delete(client):
 
 def test_staff_case_officer_cannot_open_the_log(client):
     """A case officer with staff status cannot browse who read what: no role holds that."""
-    access.ensure_roles()
-    officer = f.user("staffofficer", is_staff=True)
-    officer.groups.add(Group.objects.get(name="case officer"))
-    client.force_login(officer)
+    client.force_login(user_in_role(CASE_OFFICER, "staffofficer", is_staff=True))
     assert client.get(CHANGELIST).status_code == 403
 
 

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.forms import CheckboxInput, ModelMultipleChoiceField
@@ -15,6 +14,7 @@ from cases import services
 from cases.models import Case, Note, Party, Person, Request, StatedIntention, TimelineEvent
 from cases.services import Actor, NameSpec, StaleObjectError
 from tests import factories
+from tests.support.roles import CASE_OFFICER, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -107,25 +107,8 @@ def ri_case():
 
 @pytest.fixture
 def officer():
-    """A staff user holding only the model permissions a case officer needs."""
-    user = factories.user("officer", is_staff=True, password="irrelevant-password")
-    codenames = [
-        "view_case",
-        "change_case",
-        "add_case",
-        "add_statedintention",
-        "view_statedintention",
-        "change_statedintention",
-        "add_request",
-        "view_request",
-        "add_note",
-        "view_note",
-        "view_person",
-        "view_party",
-        "view_source",
-    ]
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
+    """A staff user in the case officer role: model permissions, not a superuser."""
+    return user_in_role(CASE_OFFICER, "officer", is_staff=True, password="irrelevant-password")
 
 
 # --------------------------------------------------------------------------------------------

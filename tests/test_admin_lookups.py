@@ -14,7 +14,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -28,6 +27,7 @@ from cases.admin import (
 )
 from cases.models import Case, Person, StatedIntention, TimelineEvent
 from tests import factories as f
+from tests.support import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +43,8 @@ def role_user(role: str):
     if user is not None:
         return user
     if role == "superuser":
-        return f.user(username, is_superuser=True, is_staff=True)
-    user = f.user(username, is_staff=True)
-    user.groups.add(Group.objects.get(name=role.replace("_", " ")))
-    return user
+        return roles.superuser(username)
+    return roles.user_in_role(role.replace("_", " "), username, is_staff=True)
 
 
 @pytest.fixture

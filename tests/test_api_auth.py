@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 from cases.models import Case
 from cases.security.tokens import ApiToken, hash_key
 from tests import factories as f
-from tests.test_api_support import *  # noqa: F403 - the fixtures
-from tests.test_api_support import make_officer, ri_and_baek, token_client
+from tests.support.clients import token_client
+from tests.support.roles import CASE_OFFICER, superuser, user_in_role
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +112,7 @@ def test_session_authentication_serves_the_browsable_api(officer):
 
 def test_issue_token_prints_the_key_once():
     """The command prints a working key; the database keeps only its hash."""
-    user = make_officer("integrator")
+    user = user_in_role(CASE_OFFICER, "integrator")
     out, err = io.StringIO(), io.StringIO()
     call_command(
         "issue_token",
@@ -138,7 +139,7 @@ def test_issue_token_prints_the_key_once():
 
 def test_issue_token_defaults_to_read_write_without_expiry():
     """Without options the token may write and does not expire."""
-    make_officer("integrator")
+    user_in_role(CASE_OFFICER, "integrator")
     call_command("issue_token", "integrator", stdout=io.StringIO(), stderr=io.StringIO())
     token = ApiToken.objects.get()
     assert token.read_only is False and token.expires_at is None
@@ -156,7 +157,7 @@ def test_admin_revokes_tokens(officer):
     _, token = token_client(officer)
     model_admin = site._registry[ApiToken]
     request = RequestFactory().post("/admin/cases/apitoken/")
-    request.user = f.user("admin", is_staff=True, is_superuser=True)
+    request.user = superuser("admin")
     request._messages = type("M", (), {"add": lambda *a, **k: None})()
     model_admin.revoke(request, ApiToken.objects.filter(pk=token.pk))
     token.refresh_from_db()
@@ -224,7 +225,7 @@ def test_schema_and_docs_are_served_without_a_cdn(analyst_client):
 def test_an_account_without_a_role_reads_nothing(path):
     """Reads are denied by default: a valid token of a user holding no role gets 403."""
     case = f.case()
-    client, _token = token_client(f.user("no-role"))
+    client, _token = token_client(user_in_role(None, "no-role"))
     response = client.get(f"/api/v1/{path.format(case=case.uuid)}")
     assert response.status_code == 403
     assert "results" not in response.json()

@@ -13,7 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from cases.names import search_variants
-from tests.test_api_support import make_officer, ri_and_baek, token_client
+from tests.support.clients import session_client, token_client
+from tests.support.roles import CASE_OFFICER, user_in_role
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +23,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world():
     ri, baek = ri_and_baek()
-    officer = make_officer()
+    officer = user_in_role(CASE_OFFICER, "officer")
     api, _token = token_client(officer)
     api.raise_request_exception = False
-    pages = Client(raise_request_exception=False)
-    pages.force_login(officer)
+    pages = session_client(officer, raise_request_exception=False)
     return type("World", (), {"ri": ri, "api": api, "pages": pages, "officer": officer})
 
 
@@ -156,10 +157,9 @@ def test_a_lost_database_answers_503_json_under_the_api_and_a_page_elsewhere(tra
     it, so the request opens a fresh connection that really fails: a missing directory for
     SQLite, a closed port for PostgreSQL."""
     ri_and_baek()
-    officer = make_officer()
+    officer = user_in_role(CASE_OFFICER, "officer")
     api, _token = token_client(officer)
-    pages = Client(raise_request_exception=False)
-    pages.force_login(officer)
+    pages = session_client(officer, raise_request_exception=False)
     api.raise_request_exception = False
     connection.close()
     saved = dict(connection.settings_dict)

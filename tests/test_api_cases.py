@@ -9,8 +9,8 @@ from django.utils import timezone
 from cases import services
 from cases.models import Case, TimelineEvent
 from tests import factories as f
-from tests.test_api_support import *  # noqa: F403 - the fixtures
-from tests.test_api_support import references, results, ri_and_baek
+from tests.support.clients import references, results
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 

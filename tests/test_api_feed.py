@@ -15,6 +15,8 @@ from cases import feed, services
 from cases.models import TimelineEvent
 from cases.services import Actor
 from tests import factories
+from tests.support.clients import api_client
+from tests.support.roles import CASE_OFFICER, superuser, user_in_role
 
 FEED = "/api/v1/events/"
 
@@ -40,23 +42,10 @@ def _see_own_transaction(request, monkeypatch):
         )
 
 
-def reader(username: str, *, sensitive: bool = True):
-    """Return a user who may read cases (and, with ``sensitive``, their sensitive values)."""
-    from django.contrib.auth.models import Permission
-
-    user = factories.user(username)
-    codenames = ["view_case", "view_timelineevent"] + (["view_sensitive"] if sensitive else [])
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
-    )
-    return user
-
-
 @pytest.fixture
 def api(db):
-    client = APIClient()
-    client.force_authenticate(reader("feedreader"))
-    return client
+    """A case officer reading the feed: every event, sensitive values shown."""
+    return api_client(user_in_role(CASE_OFFICER, "feedreader"))
 
 
 def feed_order() -> list[str]:
@@ -533,7 +522,7 @@ def test_open_transaction_holds_back_later_commits():
     client = APIClient()
     # A superuser reads without permission rows, which the flush of an earlier
     # transactional test can leave pointing at stale content types.
-    client.force_authenticate(factories.user("poller", is_superuser=True))
+    client.force_authenticate(superuser("poller"))
     case = factories.case()
     other = factories.case()
     start, cursor = _wait_for(client, None, 6)
@@ -595,7 +584,7 @@ def test_feed_order_is_numeric_across_a_digit_boundary():
     client = APIClient()
     # A superuser reads without permission rows, which the flush of an earlier
     # transactional test can leave pointing at stale content types.
-    client.force_authenticate(factories.user("poller", is_superuser=True))
+    client.force_authenticate(superuser("poller"))
     total = TimelineEvent.objects.count()
     events, cursor, served_pages = [], None, 0
     give_up = time.monotonic() + 60

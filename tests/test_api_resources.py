@@ -8,8 +8,8 @@ from django.db import connection
 from cases import services
 from cases.models import Party, Person, Request, Source, StatedIntention, TimelineEvent
 from tests import factories as f
-from tests.test_api_support import *  # noqa: F403 - the fixtures
-from tests.test_api_support import results, ri_and_baek
+from tests.support.clients import results
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 
 from cases.models import Person, TimelineEvent
-from cases.security import access
-from tests import factories as f
-from tests.test_api_support import ri_and_baek, token_client
+from tests.support.clients import token_client
+from tests.support.roles import read_write_integration
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +19,7 @@ TRUE_NAMES = {"리", "Ri", "Lee", "Yi"}
 @pytest.fixture
 def writer():
     """A read-write integration: it may change case data but not see sensitive values."""
-    access.ensure_roles()
-    user = f.user("rw-integration")
-    user.groups.add(Group.objects.get(name="integration"))
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            codename__in=["add_person", "change_person", "add_statedintention", "change_case"]
-        )
-    )
-    client, _token = token_client(user)
+    client, _token = token_client(read_write_integration("rw-integration"))
     return client
 
 
@@ -154,11 +145,3 @@ def test_an_officer_may_write_every_sensitive_field(officer_client):
     )
     assert response.status_code == 200, response.content
     assert names_of(person) == {"리"}
-
-
-@pytest.fixture
-def officer_client():
-    from tests.test_api_support import make_officer
-
-    client, _token = token_client(make_officer())
-    return client

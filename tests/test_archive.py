@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from rest_framework.test import APIClient
@@ -22,10 +21,11 @@ from cases.models import (
     StatedIntention,
     TimelineEvent,
 )
-from cases.security import access
 from cases.selectors import current_intention_for
 from cases.services import Actor
 from tests import factories as f
+from tests.support.clients import api_client
+from tests.support.roles import superuser, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,8 @@ def _actor(user=None):
 
 
 def _role_client(role: str | None, **kwargs) -> tuple[APIClient, object]:
-    access.ensure_roles()
-    user = f.user(**kwargs)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    client = APIClient()
-    client.force_authenticate(user)
-    return client, user
+    user = user_in_role(role, **kwargs)
+    return api_client(user), user
 
 
 def _full_case(reference="UA-2025-0901"):
@@ -278,7 +273,7 @@ def test_raw_delete_of_an_event_is_still_refused():
 
 def test_purge_flag_does_not_outlive_the_purge():
     """After a purge in the same transaction, a raw DELETE is refused again."""
-    root = f.user(is_superuser=True, is_staff=True)
+    root = superuser()
     case, _i, _r = _full_case()
     f.case(reference="UA-2025-0902")
     services.case_purge(actor=_actor(root), case=case, reason="entered in error")
@@ -289,7 +284,7 @@ def test_purge_flag_does_not_outlive_the_purge():
 
 def test_purge_removes_the_case_and_all_it_owns_and_leaves_a_tombstone():
     """Every row of the case goes, the person too when alone; the tombstone names only the ref."""
-    root = f.user(is_superuser=True, is_staff=True)
+    root = superuser()
     case, intention, request = _full_case()
     person = case.person
     keep = f.case(reference="UA-2025-0903")
@@ -331,7 +326,7 @@ def test_purge_removes_the_case_and_all_it_owns_and_leaves_a_tombstone():
 
 def test_purge_keeps_a_person_another_case_refers_to():
     """A person held in two cases stays when one of them is purged."""
-    root = f.user(is_superuser=True, is_staff=True)
+    root = superuser()
     first = f.case()
     second = f.case(person_obj=first.person)
     services.case_purge(actor=_actor(root), case=first, reason="duplicate")

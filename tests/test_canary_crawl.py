@@ -34,7 +34,7 @@ from django.test import Client
 
 from cases import feed
 from cases.models import AccessLogEntry, TimelineEvent
-from tests import support_roles as sr
+from tests.support import worlds as sr
 
 #: Roles without ``cases.view_sensitive``. The analyst is a staff account (docs/security.md),
 #: so the analyst's crawl covers the admin too.

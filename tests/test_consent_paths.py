@@ -23,7 +23,6 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from cases import consent, demo, services
 from cases.choices import CaseStatus as CS
@@ -32,8 +31,9 @@ from cases.consent import ConsentNotAsked, ConsentRefused
 from cases.models import Case, Request, TimelineEvent
 from cases.seed import DEFAULT_SEED_PATH
 from tests import factories
+from tests.support import roles
+from tests.support.clients import api_client, token_client
 from tests.test_admin import change_url, errors_text, form_data
-from tests.test_api_support import make_officer, token_client
 from tests.test_consent import _at_release, _case
 
 pytestmark = pytest.mark.django_db
@@ -571,9 +571,8 @@ def test_every_api_write_route_on_cases_and_requests_is_listed():
 
 
 def _api_clients():
-    officer, _ = token_client(make_officer("paths-officer"), name="paths")
-    superuser = APIClient()
-    superuser.force_authenticate(factories.user("paths-root", is_superuser=True, is_staff=True))
+    officer, _ = token_client(roles.user_in_role(roles.CASE_OFFICER, "paths-officer"), name="paths")
+    superuser = api_client(roles.superuser("paths-root"))
     return {"case officer": officer, "superuser": superuser}
 
 

@@ -39,9 +39,9 @@ from rest_framework.test import APIClient
 
 from cases import services
 from cases.models import Case, Party, Request, StatedIntention
-from cases.security.access import ensure_roles
 from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 from tests import factories
+from tests.support.roles import CASE_OFFICER, user_in_role
 
 EXAMPLES = 60
 STEPS = 40
@@ -641,16 +641,11 @@ SEEN: Counter = Counter()
 @pytest.mark.slow
 def test_no_one_leaves_custody_without_his_verified_fresh_consent(settings_override=None):
     """Random sequences through services and API never move anyone past a shut gate."""
-    ensure_roles()
     factories.party("Ukraine", country="UA")
     factories.party("DPRK", country="KP")
     factories.party("Outlet", kind="media", country="KR")
     factories.party("Observers", kind="ngo", country="CH")
-    officer = factories.user("stateful-officer")
-    from django.contrib.auth.models import Group
-
-    officer.groups.add(Group.objects.get(name="case officer"))
-    OFFICER[:] = [officer]
+    OFFICER[:] = [user_in_role(CASE_OFFICER, "stateful-officer")]
     SEEN.clear()
     run_state_machine_as_test(
         ConsentMachine,

@@ -5,11 +5,11 @@ import io
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Permission
 from django.http import StreamingHttpResponse
 
 from cases.pages import exports
 from tests import factories
+from tests.support.roles import ANALYST, user_in_role
 from tests.test_pages import build_public_case
 
 
@@ -20,12 +20,12 @@ def public(db):
 
 @pytest.fixture
 def analyst(client, db):
-    # Exports need export_cases; view_sensitive lets the true name variants through.
-    user = factories.user("analyst")
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_case", "export_cases", "view_sensitive"])
-    )
-    client.force_login(user)
+    """The analyst role (it holds export_cases), signed in, plus ``cases.view_sensitive``.
+
+    The exports here are filtered by and show true name variants (리), which the role
+    table's analyst does not see; the extra permission lets them through.
+    """
+    client.force_login(user_in_role(ANALYST, "analyst", extra_permissions=["view_sensitive"]))
 
 
 def read_csv(response) -> list[dict[str, str]]:

@@ -9,6 +9,8 @@ from django.test import override_settings
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests.support.roles import ANALYST, read_write_integration, user_in_role
+
 pytestmark = pytest.mark.django_db
 
 LOGIN_URL = "/admin/login/"
@@ -210,14 +212,7 @@ PAGES_LOGIN_URL = "/accounts/login/"
 @pytest.fixture
 def analyst():
     """Return an account with the analyst role and no staff status."""
-    from django.contrib.auth.models import Group
-
-    from cases.security.access import ensure_roles
-
-    ensure_roles()
-    user = get_user_model().objects.create_user("analyst", password=PASSWORD)
-    user.groups.add(Group.objects.get(name="analyst"))
-    return user
+    return user_in_role(ANALYST, "analyst", password=PASSWORD)
 
 
 def post_pages_login(client, username, password, next_url="/cases/"):
@@ -304,14 +299,7 @@ def test_sign_out_ends_the_session_and_returns_to_the_sign_in_page(client, analy
 
 def role_account(username: str, role: str):
     """Return an account without staff status holding the role ``role``."""
-    from django.contrib.auth.models import Group
-
-    from cases.security.access import ensure_roles
-
-    ensure_roles()
-    user = get_user_model().objects.create_user(username, password=PASSWORD)
-    user.groups.add(Group.objects.get(name=role))
-    return user
+    return user_in_role(role, username, password=PASSWORD)
 
 
 @override_settings(REQUIRE_2FA_FOR_STAFF=True)
@@ -354,10 +342,8 @@ def test_an_account_that_needs_a_code_but_has_no_device_cannot_sign_in(client):
 @override_settings(REQUIRE_2FA_FOR_STAFF=True)
 def test_a_read_write_integration_account_needs_a_code_too(client):
     """Changing case data is enough to need a second factor, without the sensitive permission."""
-    from django.contrib.auth.models import Permission
-
-    user = role_account("writer", "integration")
-    user.user_permissions.add(Permission.objects.get(codename="change_case"))
+    # A read-write integration (docs/security.md) holds change permissions on top of its role.
+    read_write_integration("writer", password=PASSWORD)
     response = post_pages_login(client, "writer", PASSWORD)
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session

@@ -5,7 +5,6 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,6 +14,7 @@ from cases.models import Case, TimelineEvent
 from cases.pages import charts, views
 from cases.services import NameSpec
 from tests import factories
+from tests.support.roles import ANALYST, CASE_OFFICER, user_in_role
 
 
 def build_public_case():
@@ -113,34 +113,28 @@ def public(db):
 
 @pytest.fixture
 def analyst(client, db):
-    # view_sensitive lets the true name variants be shown and searched (cases.security.sensitive).
-    user = factories.user("analyst")
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_case", "export_cases", "view_sensitive"])
-    )
+    """The analyst role, signed in, plus ``cases.view_sensitive``.
+
+    These tests show and search the true name variants (리, Lee), which the role table's
+    analyst does not see (cases.security.sensitive); the extra permission lets them through.
+    What an analyst without it sees is tested with ``reader`` below.
+    """
+    user = user_in_role(ANALYST, "analyst", extra_permissions=["view_sensitive"])
     client.force_login(user)
     return user
 
 
 @pytest.fixture
 def officer(client, db):
-    user = factories.user("officer")
-    user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_case", "change_case", "view_sensitive"])
-    )
+    """A case officer, signed in."""
+    user = user_in_role(CASE_OFFICER, "officer")
     client.force_login(user)
     return user
 
 
-def reader(username: str, *codenames: str):
-    """Return an account that may use the pages (``cases.view_case``), with ``codenames`` too."""
-    user = factories.user(username)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="cases", codename__in=["view_case", *codenames]
-        )
-    )
-    return user
+def reader(username: str):
+    """Return an analyst as the role table makes one: the pages, no sensitive values."""
+    return user_in_role(ANALYST, username)
 
 
 def references(response) -> list[str]:
@@ -353,7 +347,7 @@ def test_list_counts_are_not_shared_between_permissions(client, public):
     """A search by a true name counts for a user who may see it, and not for one who may not."""
     client.force_login(reader("reader"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 0
-    client.force_login(reader("permitted", "view_sensitive"))
+    client.force_login(user_in_role(CASE_OFFICER, "permitted"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 1
     client.force_login(reader("reader2"))
     assert count_on_page(client.get("/cases/", {"q": "Lee"})) == 0

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.request import Request
-from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.test import APIRequestFactory
 
 from cases import services
 from cases.api import selectors
@@ -16,7 +16,8 @@ from cases.api.views import CasePaginator
 from cases.models import AccessLogEntry, Case
 from cases.services import NameSpec
 from tests import factories as f
-from tests.test_api_support import make_analyst, make_officer, token_client
+from tests.support.clients import api_client, token_client
+from tests.support.roles import ANALYST, CASE_OFFICER, INTEGRATION, user_in_role
 
 CASES = "/api/v1/cases/"
 #: The case list reads the page's name variants with its rows on PostgreSQL, apart elsewhere.
@@ -70,7 +71,11 @@ def test_fast_case_list_equals_the_serializer(role, url_format):
     sees pseudonyms only, with ``names`` marked redacted.
     """
     cases = varied_cases()
-    user = make_officer() if role == "officer" else make_analyst()
+    user = (
+        user_in_role(CASE_OFFICER, "officer")
+        if role == "officer"
+        else user_in_role(ANALYST, "analyst")
+    )
     request = drf_request(user)
     slow_reads, fast_reads = {}, {}
     expected = CaseSerializer(
@@ -106,16 +111,23 @@ def test_fast_case_list_equals_the_serializer(role, url_format):
 def test_analyst_never_reads_true_names():
     """For a reader without the permission, non-pseudonymous variants are not even queried."""
     person = f.person("Ri")  # 리 and Lee, neither a pseudonym
-    analyst = make_analyst()
+    analyst = user_in_role(ANALYST, "analyst")
     assert selectors.api_person_names([person.pk], analyst) == {}
-    assert len(selectors.api_person_names([person.pk], make_officer())[person.pk]) == 2
+    assert (
+        len(
+            selectors.api_person_names([person.pk], user_in_role(CASE_OFFICER, "officer"))[
+                person.pk
+            ]
+        )
+        == 2
+    )
 
 
 @pytest.mark.django_db
 def test_officer_case_list_logs_true_names_in_one_insert(django_assert_num_queries):
     """A list showing true names appends one entry per such person, in one insert."""
     varied_cases()
-    client, token = token_client(make_officer(), name="registry")
+    client, token = token_client(user_in_role(CASE_OFFICER, "officer"), name="registry")
     client.get(CASES)  # the token's first use is recorded outside the count
     before = AccessLogEntry.objects.count()
     # token, permissions (2), rows, count, name variants, access-log insert
@@ -140,14 +152,7 @@ def test_integration_token_case_list_query_count(count, django_assert_num_querie
     for _ in range(count):
         case = f.case(detaining_party=party)
         f.intention(case)
-    from django.contrib.auth.models import Group
-
-    from cases.security import access
-
-    access.ensure_roles()
-    user = f.user("integration")
-    user.groups.add(Group.objects.get(name="integration"))
-    client, _token = token_client(user)
+    client, _token = token_client(user_in_role(INTEGRATION, "integration"))
     client.get(CASES)
     with django_assert_num_queries(5 + NAMES_QUERY):
         response = client.get(CASES, {"page_size": 100, "status": "captured"})
@@ -174,8 +179,7 @@ def test_count_has_only_the_joins_the_filters_need():
 def test_past_the_last_page_is_404():
     """The row-reading paginator still refuses a page past the end."""
     f.case()
-    client = APIClient()
-    client.force_authenticate(make_analyst())
+    client = api_client(user_in_role(ANALYST, "analyst"))
     assert client.get(CASES, {"page": 2}).status_code == 404
     assert client.get(CASES, {"page": "last"}).json()["count"] == 1
 
@@ -229,14 +233,7 @@ def test_count_is_read_back_only_while_nothing_is_committed(empty_cache):
 @pytest.mark.django_db(transaction=True)
 def test_case_list_reads_its_count_back_with_the_page(empty_cache):
     """A repeated list costs token, permissions (2) and the page; a commit brings the count."""
-    from django.contrib.auth.models import Group
-
-    from cases.security import access
-
-    access.ensure_roles()
-    user = f.user("integration")
-    user.groups.add(Group.objects.get(name="integration"))
-    client, _token = token_client(user)
+    client, _token = token_client(user_in_role(INTEGRATION, "integration"))
     f.case()
     f.case()
     assert client.get(CASES).json()["count"] == 2
@@ -298,8 +295,7 @@ def test_filter_form_class_is_built_once_per_filterset(monkeypatch):
     monkeypatch.setattr(filterset_class, "get_form_class", spy)
     monkeypatch.setattr(FilterBackend, "form_classes", {})
     f.case()
-    client = APIClient()
-    client.force_authenticate(make_analyst())
+    client = api_client(user_in_role(ANALYST, "analyst"))
     assert client.get(CASES, {"status": "captured"}).json()["count"] == 1
     assert client.get(CASES, {"status": "interned"}).json()["count"] == 0
     refused = client.get(CASES, {"status": "nonsense"})
@@ -367,7 +363,7 @@ def test_nationality_filter_takes_several_codes_and_uses_its_index_on_postgresql
 @pytest.mark.parametrize("intentions", [1, 6])
 def test_case_detail_reads_the_case_and_its_rows_once(intentions):
     """A case's detail reads the case, and each prefetched set, once; the same for 1 or 6 rows."""
-    client, _token = token_client(make_officer())
+    client, _token = token_client(user_in_role(CASE_OFFICER, "officer"))
     case = f.case()
     for day in range(1, intentions + 1):
         f.intention(case, stated_on=dt.date(2025, 3, day))

@@ -11,9 +11,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
-from rest_framework.test import APIClient
 
 from cases import feed, services
 from cases.api.feed import (
@@ -26,9 +24,10 @@ from cases.api.feed import (
 from cases.models import TimelineEvent
 from cases.security import sensitive
 from cases.security.access import AccessLogEntry
-from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
 from tests import factories
+from tests.support.clients import api_client, token_client
+from tests.support.roles import ANALYST, CASE_OFFICER, INTEGRATION, user_in_role
 
 FEED = "/api/v1/events/"
 
@@ -48,16 +47,8 @@ def _see_own_transaction(monkeypatch):
 
 def client_for(username: str, *, sensitive_values: bool):
     """Return an API client and its user: a case reader, with or without sensitive values."""
-    user = factories.user(username)
-    codenames = ["view_case", "view_timelineevent"] + (
-        ["view_sensitive"] if sensitive_values else []
-    )
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
-    )
-    client = APIClient()
-    client.force_authenticate(user)
-    return client, user
+    user = user_in_role(CASE_OFFICER if sensitive_values else ANALYST, username)
+    return api_client(user), user
 
 
 @pytest.fixture
@@ -261,10 +252,8 @@ def test_empty_poll_with_a_token_costs_four_queries(db, django_assert_num_querie
     """The token (with its user), the reader's permissions (user and groups) and the feed's
     state; an empty page needs no page query."""
     factories.case()
-    reader = factories.user("integration.poller")
-    reader.user_permissions.add(Permission.objects.get(codename="view_timelineevent"))
-    _token, key = ApiToken.issue(user=reader, name="poller", read_only=True)
-    client = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    reader = user_in_role(INTEGRATION, "integration.poller")
+    client, _token = token_client(reader, name="poller", read_only=True)
     first = client.get(FEED, {"limit": 1000})
     cursor = first.data["next_cursor"]
     etag = client.get(FEED, {"after": cursor})["ETag"]

@@ -4,7 +4,6 @@ import datetime as dt
 import importlib
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -13,6 +12,8 @@ from cases.api.feed import FeedEventSerializer, _events, event_rows, represent_e
 from cases.models import TimelineEvent
 from cases.services import Actor
 from tests import factories
+from tests.support.clients import api_client
+from tests.support.roles import ANALYST, CASE_OFFICER, user_in_role
 
 FEED = "/api/v1/events/"
 indexes_migration = importlib.import_module("cases.migrations.0007_performance_indexes")
@@ -26,14 +27,7 @@ def _see_own_transaction(monkeypatch):
 
 def reader(username: str, *, sensitive: bool) -> APIClient:
     """Return a client signed in as a case reader, with or without sensitive values."""
-    user = factories.user(username)
-    codenames = ["view_case", "view_timelineevent"] + (["view_sensitive"] if sensitive else [])
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="cases", codename__in=codenames)
-    )
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return api_client(user_in_role(CASE_OFFICER if sensitive else ANALYST, username))
 
 
 def write_events(notes: int):

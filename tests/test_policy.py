@@ -7,10 +7,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from cases.security import access, sensitive
+from cases.security import sensitive
 from cases.security.policy import filter_names, filtered_fields, order_names, policy_for
-from tests import factories as f
-from tests.test_api_support import ri_and_baek, token_client
+from tests.support.clients import token_client
+from tests.support.roles import superuser, user_in_role
+from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +20,9 @@ MODELS = ["case", "person", "party", "source", "statedintention", "request"]
 
 def account(role: str | None, username: str | None = None, **kwargs):
     """Return an account holding ``role`` (None: no role; "superuser": a superuser)."""
-    access.ensure_roles()
     if role == "superuser":
-        return f.user(username or "root", is_superuser=True)
-    user = f.user(username or (role or "nobody").replace(" ", "-"), **kwargs)
-    if role is not None:
-        user.groups.add(Group.objects.get(name=role))
-    return user
+        return superuser(username or "root", is_staff=False)
+    return user_in_role(role, username or (role or "nobody").replace(" ", "-"), **kwargs)
 
 
 # role -> (pages, export, sensitive shown, changes case data, second factor)

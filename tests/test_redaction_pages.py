@@ -14,7 +14,6 @@ import re
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
@@ -30,7 +29,7 @@ from cases.models import (
     TimelineEvent,
 )
 from cases.security import access, sensitive
-from tests import factories as f
+from tests.support import roles
 
 ROLES = ["anonymous", "analyst", "integration", "case_officer", "superuser"]
 #: Roles that hold ``cases.view_sensitive``.
@@ -73,10 +72,8 @@ def _flat(values: dict) -> set[str]:
 def role_user(role: str):
     """Return a staff account holding ``role`` (the pages log in through the admin's form)."""
     if role == "superuser":
-        return f.user("root", is_superuser=True, is_staff=True)
-    user = f.user(role.replace("_", "-"), is_staff=True)
-    user.groups.add(Group.objects.get(name=role.replace("_", " ")))
-    return user
+        return roles.superuser("root")
+    return roles.user_in_role(role.replace("_", " "), role.replace("_", "-"), is_staff=True)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +84,6 @@ def world(django_db_setup, django_db_blocker):
         atomic.__enter__()
         try:
             call_command("load_seed", verbosity=0)
-            access.ensure_roles()
             clients = {"anonymous": Client()}
             users = {}
             for role in ROLES[1:]:

@@ -35,7 +35,7 @@ from cases.models import AccessLogEntry, ApiToken, TimelineEvent
 from cases.security import access
 from cases.webhooks.models import WebhookAttempt
 from cases.webhooks.services import webhook_subscription_create
-from tests import support_roles as sr
+from tests.support import worlds as sr
 
 ROLES = sr.ROLES
 

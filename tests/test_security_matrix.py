@@ -12,16 +12,15 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import transaction
 from rest_framework.test import APIClient
 
 from cases import feed
 from cases.models import Case, Note, Party, Person, Request, Source, StatedIntention
-from cases.security import access, sensitive
-from tests import factories as f
-from tests.test_api_support import token_client
+from cases.security import sensitive
+from tests.support import roles
+from tests.support.clients import api_client, token_client
 
 API = "/api/v1"
 
@@ -173,13 +172,6 @@ def _flat(values: dict) -> set[str]:
 SHOWN_ELSEWHERE = {"Ri", "Baek", "certainly willing"}
 
 
-def _role_user(name: str, role: str | None = None, **kwargs):
-    user = f.user(name, **kwargs)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Load the seed, make a user per role, collect the sensitive values; undo it all after."""
@@ -188,26 +180,19 @@ def world(django_db_setup, django_db_blocker):
         atomic.__enter__()
         try:
             call_command("load_seed", verbosity=0)
-            access.ensure_roles()
             clients = {"anonymous": APIClient()}
             ro_client, _ = token_client(
-                _role_user("sync-ro", "integration"), name="sync", read_only=True
+                roles.user_in_role(roles.INTEGRATION, "sync-ro"), name="sync", read_only=True
             )
             clients["integration_read_only"] = ro_client
-            writer = _role_user("sync-rw", "integration")
-            writer.user_permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="cases", codename__regex=r"^(add|change)_"
-                )
-            )
+            writer = roles.read_write_integration("sync-rw")
             clients["integration_read_write"], _ = token_client(writer, name="sync")
             for role, user in (
-                ("analyst", _role_user("analyst", "analyst")),
-                ("case_officer", _role_user("officer", "case officer")),
-                ("superuser", _role_user("root", is_superuser=True, is_staff=True)),
+                ("analyst", roles.user_in_role(roles.ANALYST, "analyst")),
+                ("case_officer", roles.user_in_role(roles.CASE_OFFICER, "officer")),
+                ("superuser", roles.superuser("root")),
             ):
-                clients[role] = APIClient()
-                clients[role].force_authenticate(user)
+                clients[role] = api_client(user)
 
             ri_case = Case.objects.select_related("person").get(reference="UA-2025-0001")
             ri = Person.objects.prefetch_related("names").get(pk=ri_case.person_id)

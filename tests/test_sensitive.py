@@ -1,37 +1,30 @@
 """The sensitive-field rules: who may see, what is withheld from events and objects, names."""
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 
 from cases.models import Note, Person, PersonName, StatedIntention
-from cases.security import access, sensitive
+from cases.security import sensitive
 from cases.services import NameSpec
 from tests import factories as f
+from tests.support.roles import superuser, user_in_role
 
 pytestmark = pytest.mark.django_db
 
 
-def role_user(role: str, username: str | None = None):
-    """Return a user in the role ``role`` (the groups are made idempotently)."""
-    access.ensure_roles()
-    user = f.user(username or role.replace(" ", "_"))
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 def test_case_officers_and_superusers_may_view_sensitive_values():
     """Only the permission decides: case officers and superusers hold it, others do not."""
-    assert sensitive.can_view_sensitive(role_user("case officer"))
-    assert sensitive.can_view_sensitive(f.user("root", is_superuser=True))
-    assert not sensitive.can_view_sensitive(role_user("analyst"))
-    assert not sensitive.can_view_sensitive(role_user("integration"))
+    assert sensitive.can_view_sensitive(user_in_role("case officer", "case_officer"))
+    assert sensitive.can_view_sensitive(superuser("root", is_staff=False))
+    assert not sensitive.can_view_sensitive(user_in_role("analyst", "analyst"))
+    assert not sensitive.can_view_sensitive(user_in_role("integration", "integration"))
     assert not sensitive.can_view_sensitive(AnonymousUser())
     assert not sensitive.can_view_sensitive(None)
 
 
 def test_an_integration_user_granted_view_sensitive_may_view():
     """The integration role is redacted unless its user also holds the permission."""
-    user = role_user("integration")
+    user = user_in_role("integration", "integration")
     user.user_permissions.add(Permission.objects.get(codename="view_sensitive"))
     user = type(user).objects.get(pk=user.pk)  # a fresh permission cache
     assert sensitive.can_view_sensitive(user)
@@ -39,7 +32,7 @@ def test_an_integration_user_granted_view_sensitive_may_view():
 
 def test_an_inactive_officer_may_not_view():
     """A deactivated account sees nothing sensitive even while it still holds the role."""
-    user = role_user("case officer")
+    user = user_in_role("case officer", "case_officer")
     user.is_active = False
     assert not sensitive.can_view_sensitive(user)
 
@@ -54,7 +47,7 @@ def test_person_changes_are_withheld_but_the_keys_stay():
         "rank": ["", "private"],
     }
     redacted, withheld = sensitive.redact_event_changes(
-        "person.updated", "person", changes, role_user("analyst")
+        "person.updated", "person", changes, user_in_role("analyst", "analyst")
     )
     assert redacted == {
         "medical_notes": None,
@@ -79,7 +72,7 @@ def test_a_names_change_keeps_only_pseudonyms():
         ]
     }
     redacted, withheld = sensitive.redact_event_changes(
-        "person.updated", "person", changes, role_user("analyst")
+        "person.updated", "person", changes, user_in_role("analyst", "analyst")
     )
     assert redacted["names"] == [[], [changes["names"][1][1]]]
     assert withheld == ["names"]
@@ -90,14 +83,14 @@ def test_a_names_change_of_pseudonyms_only_is_not_withheld():
     pseudonym = {"value": "K-7", "script": "latin", "romanisation": "", "is_pseudonym": True}
     changes = {"names": [[], [pseudonym]]}
     redacted, withheld = sensitive.redact_event_changes(
-        "person.created", "person", changes, role_user("analyst")
+        "person.created", "person", changes, user_in_role("analyst", "analyst")
     )
     assert redacted == changes and withheld == []
 
 
 def test_quote_and_note_body_are_withheld():
     """A recorded quote and a note's body are withheld; the note's summary too."""
-    analyst = role_user("analyst")
+    analyst = user_in_role("analyst", "analyst")
     _, withheld = sensitive.redact_event_changes(
         "intention.recorded", "statedintention", {"quote": [None, "made up our mind"]}, analyst
     )
@@ -116,7 +109,7 @@ def test_quote_and_note_body_are_withheld():
 
 def test_officers_get_events_unchanged_and_the_log_list():
     """With the permission nothing is withheld and the sensitive keys shown are reported."""
-    officer = role_user("case officer")
+    officer = user_in_role("case officer", "case_officer")
     events = [
         {
             "kind": "intention.recorded",
@@ -149,7 +142,7 @@ def test_redact_fields_nulls_every_sensitive_field_even_when_empty():
         "service_number": "",
         "names": [{"value": "리", "is_pseudonym": False}, {"value": "K", "is_pseudonym": True}],
     }
-    redacted, shown = sensitive.redact_fields(data, "person", role_user("analyst"))
+    redacted, shown = sensitive.redact_fields(data, "person", user_in_role("analyst", "analyst"))
     assert data["medical_notes"] is None and data["family_links"] is None
     assert data["names"] == [{"value": "K", "is_pseudonym": True}]
     assert sorted(data["redacted"]) == sorted(
@@ -183,7 +176,10 @@ def test_visible_name_condition():
     person = f.person(
         "Ri", names=[NameSpec("리", "hangul"), NameSpec("K-7", "latin", is_pseudonym=True)]
     )
-    analyst, officer = role_user("analyst"), role_user("case officer")
+    analyst, officer = (
+        user_in_role("analyst", "analyst"),
+        user_in_role("case officer", "case_officer"),
+    )
     rows = PersonName.objects.filter(person=person)
     assert [n.value for n in rows.filter(sensitive.visible_name_condition(analyst))] == ["K-7"]
     assert rows.filter(sensitive.visible_name_condition(officer)).count() == 2
@@ -201,7 +197,10 @@ def test_name_search_matches_only_visible_variants(query, hidden, pseudonym):
     """Every kind of spelling searches true names only for users who may see them."""
     secret = f.person("A", names=[NameSpec(hidden, "latin")])
     public = f.person("B", names=[NameSpec(pseudonym, "latin", is_pseudonym=True)])
-    analyst, officer = role_user("analyst"), role_user("case officer")
+    analyst, officer = (
+        user_in_role("analyst", "analyst"),
+        user_in_role("case officer", "case_officer"),
+    )
     persons = Person.objects.order_by("pk")
     for user, expected in [(officer, [secret, public]), (analyst, [public]), (None, [public])]:
         assert list(persons.filter(sensitive.visible_name_match(query, "pk", user))) == expected

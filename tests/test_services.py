@@ -26,6 +26,7 @@ from cases.models import (
 )
 from cases.services import Actor, NameSpec, StaleObjectError
 from tests import factories
+from tests.support.roles import CASE_OFFICER, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,8 @@ MARCH_19 = dt.datetime(2025, 3, 19, tzinfo=dt.UTC)
 
 @pytest.fixture
 def officer():
-    return factories.user("officer.kim")
+    """A case officer."""
+    return user_in_role(CASE_OFFICER, "officer.kim")
 
 
 @pytest.fixture

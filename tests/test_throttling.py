@@ -6,7 +6,8 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from tests.test_api_support import make_officer, token_client
+from tests.support.clients import token_client
+from tests.support.roles import CASE_OFFICER, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _empty_cache():
 @pytest.fixture
 def officer():
     """A case officer."""
-    return make_officer("rate-officer")
+    return user_in_role(CASE_OFFICER, "rate-officer")
 
 
 def assert_throttled(response, *, within: int):

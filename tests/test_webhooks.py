@@ -11,18 +11,17 @@ import json
 import time
 
 import pytest
-from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 from werkzeug import Response
 
 from cases import feed, services
 from cases.models import AccessLogEntry
-from cases.security import access
 from cases.webhooks import crypto, engine
 from cases.webhooks import services as hooks
 from cases.webhooks.models import WebhookAttempt, WebhookSubscription
 from tests import factories as f
+from tests.support.clients import api_client
+from tests.support.roles import ANALYST, CASE_OFFICER, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +37,6 @@ def _webhook_settings(settings, monkeypatch):
     settings.WEBHOOK_CONNECT_TIMEOUT = 2.0
     settings.WEBHOOK_TOTAL_TIMEOUT = 3.0
     monkeypatch.setattr(feed, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1")
-
-
-def role_user(name: str, role: str):
-    access.ensure_roles()
-    user = f.user(name)
-    user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def local_url(httpserver, path: str) -> str:
@@ -98,9 +90,7 @@ def subscribe(receiver, account, **kwargs):
 
 
 def feed_results(user) -> list[dict]:
-    client = APIClient()
-    client.force_authenticate(user)
-    response = client.get("/api/v1/events/?limit=10000")
+    response = api_client(user).get("/api/v1/events/?limit=10000")
     assert response.status_code == 200
     return response.json()["results"]
 
@@ -112,7 +102,7 @@ def feed_results(user) -> list[dict]:
 
 def test_deliveries_arrive_signed_in_feed_order_as_the_feed_serves_them(httpserver):
     """Every event after the subscription starts arrives once, verified, equal to the feed."""
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, secret = subscribe(receiver, officer)
     case = f.case()
@@ -141,7 +131,7 @@ def test_deliveries_arrive_signed_in_feed_order_as_the_feed_serves_them(httpserv
 def test_a_subscription_started_now_skips_history_and_one_from_the_beginning_does_not(
     httpserver,
 ):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     f.case()
     before = len(feed_results(officer))
     assert before > 0
@@ -157,8 +147,8 @@ def test_a_subscription_started_now_skips_history_and_one_from_the_beginning_doe
 def test_deliveries_carry_only_what_the_account_may_read(httpserver):
     """A canary in every sensitive field reaches the officer's subscription, not the analyst's."""
     canary = "CANARY-7f3a"
-    officer = role_user("officer", "case officer")
-    analyst = role_user("analyst", "analyst")
+    officer = user_in_role(CASE_OFFICER, "officer")
+    analyst = user_in_role(ANALYST, "analyst")
     officer_receiver = Receiver(httpserver, "/officer")
     analyst_receiver = Receiver(httpserver, "/analyst")
     _sub, officer_secret = subscribe(officer_receiver, officer)
@@ -196,8 +186,8 @@ def test_deliveries_carry_only_what_the_account_may_read(httpserver):
 
 
 def test_an_account_that_loses_its_role_stops_receiving(httpserver):
-    officer = role_user("officer", "case officer")
-    analyst = role_user("analyst", "analyst")
+    officer = user_in_role(CASE_OFFICER, "officer")
+    analyst = user_in_role(ANALYST, "analyst")
     receiver = Receiver(httpserver)
     subscription, _secret = subscribe(receiver, analyst, created_by=officer)
     f.case()
@@ -213,7 +203,7 @@ def test_an_account_that_loses_its_role_stops_receiving(httpserver):
 def test_the_receiver_refuses_then_recovers_every_event_arrives_in_order_spaced_as_configured(
     httpserver, settings
 ):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     receiver.answers = [503, 500, 502, 503]
     subscription, _secret = subscribe(receiver, officer)
@@ -261,7 +251,7 @@ def test_a_subscription_that_keeps_failing_is_paused_and_resumes_where_it_stoppe
     httpserver, settings
 ):
     settings.WEBHOOK_RETRY_FOR_SECONDS = 0.3
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     receiver.answers = [500] * 1000
     subscription, _secret = subscribe(receiver, officer)
@@ -287,7 +277,7 @@ def test_a_subscription_that_keeps_failing_is_paused_and_resumes_where_it_stoppe
 
 
 def test_rotation_signs_with_both_secrets_during_the_grace_period(httpserver):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, old = subscribe(receiver, officer)
     subscription, new = hooks.webhook_subscription_rotate(subscription=subscription)
@@ -314,7 +304,7 @@ def test_rotation_signs_with_both_secrets_during_the_grace_period(httpserver):
 
 
 def test_the_secret_is_stored_sealed_and_a_wrong_key_pauses_the_subscription(httpserver, settings):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, secret = subscribe(receiver, officer)
     row = WebhookSubscription.objects.values().get(pk=subscription.pk)
@@ -333,7 +323,7 @@ def test_the_secret_is_stored_sealed_and_a_wrong_key_pauses_the_subscription(htt
 
 
 def test_replay_from_a_cursor_and_redeliver_one_event(httpserver):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, secret = subscribe(receiver, officer, start="beginning")
     f.case()
@@ -355,7 +345,7 @@ def test_replay_from_a_cursor_and_redeliver_one_event(httpserver):
 
 
 def test_redeliver_refuses_an_event_not_reached_or_not_sent(httpserver):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, _secret = subscribe(receiver, officer, event_kinds=["note.added"])
     case = f.case()
@@ -371,7 +361,7 @@ def test_redeliver_refuses_an_event_not_reached_or_not_sent(httpserver):
 
 
 def test_filters_by_kind_subject_type_and_case_query(httpserver):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     case_a = f.case()
     case_b = f.case()
@@ -410,7 +400,7 @@ def test_filters_by_kind_subject_type_and_case_query(httpserver):
 def test_targets_that_are_not_public_https_are_refused(url):
     from django.core.exceptions import ValidationError
 
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     with pytest.raises(ValidationError) as refused:
         hooks.webhook_subscription_create(
             created_by=officer, name="x", target_url=url, account=officer
@@ -421,7 +411,7 @@ def test_targets_that_are_not_public_https_are_refused(url):
 
 def test_allow_listed_private_host_is_accepted(settings):
     settings.WEBHOOK_ALLOW_HOSTS = ["10.0.0.1"]
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     subscription, _secret = hooks.webhook_subscription_create(
         created_by=officer, name="x", target_url="http://10.0.0.1/hook", account=officer
     )
@@ -430,7 +420,7 @@ def test_allow_listed_private_host_is_accepted(settings):
 
 def test_every_attempt_checks_the_target_again(httpserver, settings):
     """A target allowed at creation but not now is refused before anything is sent."""
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     receiver = Receiver(httpserver)
     subscription, _secret = subscribe(receiver, officer)
     f.case()
@@ -442,7 +432,7 @@ def test_every_attempt_checks_the_target_again(httpserver, settings):
 
 
 def test_a_redirect_is_not_followed(httpserver):
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
     httpserver.expect_request("/moved", method="POST").respond_with_response(
         Response("", status=302, headers={"Location": "http://127.0.0.1:1/elsewhere"})
     )
@@ -458,7 +448,7 @@ def test_a_redirect_is_not_followed(httpserver):
 
 def test_a_slow_receiver_is_cut_at_the_total_timeout(httpserver, settings):
     settings.WEBHOOK_TOTAL_TIMEOUT = 0.3
-    officer = role_user("officer", "case officer")
+    officer = user_in_role(CASE_OFFICER, "officer")
 
     def slow(request):
         time.sleep(2.0)

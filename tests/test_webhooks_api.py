@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
 from cases import feed
-from cases.security import access
 from cases.webhooks import engine
 from cases.webhooks.models import WebhookSubscription
 from tests import factories as f
-from tests.test_api_support import token_client
+from tests.support.clients import api_client, token_client
+from tests.support.roles import ANALYST, superuser, user_in_role
 from tests.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -27,31 +25,12 @@ def _webhook_settings(settings, monkeypatch):
     monkeypatch.setattr(feed, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1")
 
 
-def role_user(name, role):
-    access.ensure_roles()
-    user = f.user(name)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-def client_of(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def officer():
-    return role_user("officer", "case officer")
-
-
 def create(client, url="http://127.0.0.1:9/hook", **body):
     return client.post(API, {"name": "mirror", "target_url": url, **body}, format="json")
 
 
 def test_an_officer_creates_a_subscription_and_sees_the_secret_once(officer):
-    client = client_of(officer)
+    client = api_client(officer)
     response = create(client, event_kinds=["note.added"], case_filter="status=interned")
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -68,8 +47,8 @@ def test_an_officer_creates_a_subscription_and_sees_the_secret_once(officer):
 
 @pytest.mark.parametrize("role", ["analyst", "integration", None])
 def test_other_roles_may_neither_list_nor_create(role):
-    user = role_user("someone", role)
-    client = client_of(user)
+    user = user_in_role(role, "someone")
+    client = api_client(user)
     assert client.get(API).status_code == 403
     assert create(client).status_code == 403
     assert not WebhookSubscription.objects.exists()
@@ -82,7 +61,7 @@ def test_a_read_only_token_cannot_create(officer):
 
 
 def test_delete_and_patch_are_not_allowed(officer):
-    client = client_of(officer)
+    client = api_client(officer)
     uuid = create(client).json()["uuid"]
     assert client.delete(f"{API}{uuid}/").status_code == 405
     assert client.patch(f"{API}{uuid}/", {"name": "x"}, format="json").status_code == 405
@@ -104,16 +83,16 @@ def test_delete_and_patch_are_not_allowed(officer):
 )
 def test_bad_input_is_a_400_naming_the_field(officer, body, field):
     url = body.pop("url", "http://127.0.0.1:9/hook")
-    response = create(client_of(officer), url, **body)
+    response = create(api_client(officer), url, **body)
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert not WebhookSubscription.objects.exists()
 
 
 def test_a_subscription_cannot_carry_an_account_that_reads_more_than_its_creator(officer):
-    root = f.user("root", is_superuser=True, is_staff=True)
-    analyst = role_user("analyst", "analyst")
-    client = client_of(officer)
+    root = superuser("root")
+    analyst = user_in_role(ANALYST, "analyst")
+    client = api_client(officer)
     refused = create(client, account="root")
     assert refused.status_code == 400 and "account" in refused.json()
     allowed = create(client, account="analyst")
@@ -123,7 +102,7 @@ def test_a_subscription_cannot_carry_an_account_that_reads_more_than_its_creator
 
 def test_pause_resume_rotate_replay_redeliver_and_attempts(officer, httpserver):
     receiver = Receiver(httpserver)
-    client = client_of(officer)
+    client = api_client(officer)
     created = create(client, receiver.url).json()
     uuid = created["uuid"]
     f.case()
@@ -154,7 +133,7 @@ def test_pause_resume_rotate_replay_redeliver_and_attempts(officer, httpserver):
         "latency_ms",
         "error",
     }
-    analyst_client = client_of(role_user("analyst", "analyst"))
+    analyst_client = api_client(user_in_role(ANALYST, "analyst"))
     assert analyst_client.get(f"{API}{uuid}/attempts/").status_code == 403
 
     rotated = client.post(f"{API}{uuid}/rotate/", {"grace_seconds": 60}, format="json")
@@ -187,7 +166,7 @@ def test_pause_resume_rotate_replay_redeliver_and_attempts(officer, httpserver):
 
 def test_replay_since_a_time_resends_events_recorded_then_or_later(officer, httpserver):
     receiver = Receiver(httpserver)
-    client = client_of(officer)
+    client = api_client(officer)
     uuid = create(client, receiver.url).json()["uuid"]
     f.case()
     worker = engine.Worker("test")

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 
 from cases import feed, services
 from cases.models import TimelineEvent
-from cases.security import access
 from cases.webhooks import services as hooks
 from cases.webhooks.models import WebhookAttempt
 from tests import factories as f
+from tests.support.roles import CASE_OFFICER, user_in_role
 from tests.test_webhooks import Receiver
 
 MANAGE = Path(django_settings.BASE_DIR) / "manage.py"
@@ -81,10 +80,7 @@ def stop(process: subprocess.Popen) -> tuple[int, str]:
 
 
 def officer():
-    access.ensure_roles()
-    user = f.user("officer")
-    user.groups.add(Group.objects.get(name="case officer"))
-    return user
+    return user_in_role(CASE_OFFICER, "officer")
 
 
 def feed_order_after(position: feed.Position) -> list[str]:

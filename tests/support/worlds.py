@@ -1,6 +1,7 @@
-"""Roles, clients and a world full of canaries, shared by the route walk and the canary crawl.
+"""Seeded worlds: the public case of Ri and Baek, and a world full of canaries.
 
-This module holds no tests. ``world()`` writes every row through the services (and one note
+The canary world, its roles and their clients are shared by the route walk and the canary
+crawl. ``world()`` writes every row through the services (and one note
 through the admin's case form, as a case officer adds it), so the timeline holds every value
 too. Every sensitive value (``cases.security.sensitive``) is a canary: a string with a random token
 that appears nowhere else, so a leak is found wherever and however it is copied.
@@ -14,18 +15,19 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from cases import choices
 from cases import services as svc
 from cases.models import Note, Person, StatedIntention
-from cases.security import access, sensitive
+from cases.security import sensitive
 from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
 from tests import factories as f
+from tests.support import roles
 
-#: Every role the walk and the crawl act as, in a fixed order.
+#: Every role the walk and the crawl act as, in a fixed order: the role table's three (the
+#: integration read-only and read-write), and the accounts outside it.
 ROLES = (
     "anonymous",
     "no_role",
@@ -73,30 +75,18 @@ def role_user(role: str):
     docs/security.md describes role users as staff accounts holding the role's group, so the
     same accounts open the admin; "no role" is a signed-in account without any group.
     """
-    access.ensure_roles()
     if role == "superuser":
-        return f.user("walk-root", is_superuser=True, is_staff=True)
+        return roles.superuser("walk-root")
     if role == "no_role":
-        return f.user("walk-norole")
+        return roles.user_in_role(None, "walk-norole")
     if role == "analyst":
-        user = f.user("walk-analyst", is_staff=True)
-        user.groups.add(Group.objects.get(name="analyst"))
-        return user
+        return roles.user_in_role(roles.ANALYST, "walk-analyst", is_staff=True)
     if role == "case_officer":
-        user = f.user("walk-officer", is_staff=True)
-        user.groups.add(Group.objects.get(name="case officer"))
-        return user
-    if role in TOKEN_ROLES:
-        user = f.user(f"walk-{role.replace('_', '-')}")
-        user.groups.add(Group.objects.get(name="integration"))
-        if role == "integration_rw":
-            # docs/security.md: a read-write integration also gets add/change permissions.
-            user.user_permissions.add(
-                *Permission.objects.filter(
-                    content_type__app_label="cases", codename__regex=r"^(add|change)_"
-                )
-            )
-        return user
+        return roles.user_in_role(roles.CASE_OFFICER, "walk-officer", is_staff=True)
+    if role == "integration_ro":
+        return roles.user_in_role(roles.INTEGRATION, "walk-integration-ro")
+    if role == "integration_rw":
+        return roles.read_write_integration("walk-integration-rw")
     raise ValueError(role)
 
 
@@ -306,3 +296,42 @@ def sensitive_values_of(world: dict[str, Any]) -> set[str]:
         for value in sensitive.sensitive_values(obj).values():
             out.update(value if isinstance(value, list) else [value])
     return out
+
+
+def ri_and_baek():
+    """Open the two public cases, with the name variants the press uses."""
+    ukraine = f.party("Ukraine", country="UA")
+    ri = f.person(
+        "Ri",
+        names=[
+            NameSpec("리", "hangul"),
+            NameSpec("Ri", "latin", "north_korean"),
+            NameSpec("Lee", "latin", "conventional"),
+            NameSpec("Yi", "latin", "mccune_reischauer"),
+        ],
+        nationalities=["KP"],
+    )
+    baek = f.person(
+        "Baek",
+        names=[
+            NameSpec("백", "hangul"),
+            NameSpec("Baek", "latin", "revised"),
+            NameSpec("Paek", "latin", "mccune_reischauer"),
+        ],
+        nationalities=["KP"],
+    )
+    ri_case = f.case(
+        reference="UA-2025-0001",
+        person_obj=ri,
+        detaining_party=ukraine,
+        capture_date=dt.date(2025, 1, 9),
+        legal_status="pow",
+    )
+    baek_case = f.case(
+        reference="UA-2025-0002",
+        person_obj=baek,
+        detaining_party=ukraine,
+        capture_date=dt.date(2025, 1, 10),
+        legal_status="presumed_pow",
+    )
+    return ri_case, baek_case
