@@ -19,7 +19,7 @@ from cases.models import AccessLogEntry, Case, Note, Person, TimelineEvent
 from cases.security import access
 from cases.services import Actor, NameSpec
 from tests import factories as f
-from tests.test_admin import form_data, new_row
+from tests.support.admin import form_data, new_row
 from tests.test_admin_lookups import role_user
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.test_pages import build_public_case
+from tests.support.worlds import build_public_case
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -502,7 +502,7 @@ def test_admin_refuses_repatriating_on_an_unverified_wish(admin_client):
     """The case form's status field goes through the gate: a message, nothing saved."""
     from django.urls import reverse
 
-    from tests.test_admin import errors_text, form_data
+    from tests.support.admin import errors_text, form_data
 
     case = _at_release(_case())
     factories.intention(case, option="return_home", destination_country="", stated_on=TODAY())
@@ -521,7 +521,7 @@ def test_admin_refuses_an_unearned_verified_statement(admin_client):
     """A media interview entered as 'verified' on the case page is refused with the rule."""
     from django.urls import reverse
 
-    from tests.test_admin import errors_text, form_data, new_row
+    from tests.support.admin import errors_text, form_data, new_row
 
     case = _case()
     outlet = factories.party("Chosun Ilbo", kind="media", country="KR")

@@ -32,8 +32,8 @@ from cases.models import Case, Request, TimelineEvent
 from cases.seed import DEFAULT_SEED_PATH
 from tests import factories
 from tests.support import roles
+from tests.support.admin import change_url, errors_text, form_data
 from tests.support.clients import api_client, token_client
-from tests.test_admin import change_url, errors_text, form_data
 from tests.test_consent import _at_release, _case
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.http import StreamingHttpResponse
 from cases.pages import exports
 from tests import factories
 from tests.support.roles import ANALYST, user_in_role
-from tests.test_pages import build_public_case
+from tests.support.worlds import build_public_case
 
 
 @pytest.fixture

@@ -1,109 +1,18 @@
 """The analysts' pages: the case list with filters, counts and charts, and the case page."""
 
-import datetime as dt
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases import services
 from cases.models import Case, TimelineEvent
 from cases.pages import charts, views
 from cases.services import NameSpec
 from tests import factories
 from tests.support.roles import ANALYST, CASE_OFFICER, user_in_role
-
-
-def build_public_case():
-    """Build the public case of Ri and Baek (held by Ukraine) and a Russian-held case.
-
-    Ri says he wants to go to South Korea (stated to a lawmaker, not verified) and has a
-    filed transfer request that South Korea accepts; Baek is undecided.
-    """
-    ukraine = factories.party("Ukraine", country="UA")
-    russia = factories.party("Russian Federation", country="RU")
-    korea = factories.party("Republic of Korea", country="KR")
-    report = factories.source(
-        "North Korean POWs want to go to South Korea",
-        publisher="Yonhap",
-        published_on=dt.date(2025, 3, 1),
-        url="https://example.org/report",
-    )
-    ri = factories.person(
-        "Ri",
-        names=[
-            NameSpec("리", "hangul"),
-            NameSpec("Lee", "latin", "conventional"),
-            NameSpec("Ri", "latin", "north_korean"),
-        ],
-        nationalities=["KP"],
-    )
-    baek = factories.person(
-        "Baek",
-        names=[NameSpec("백", "hangul"), NameSpec("Paek", "latin", "mccune_reischauer")],
-        nationalities=["KP"],
-    )
-    ivanov = factories.person(
-        "Ivanov", names=[NameSpec("Іванов", "cyrillic")], nationalities=["UA", "RU"]
-    )
-    ri_case = factories.case(
-        reference="UA-2025-0001",
-        person_obj=ri,
-        detaining_party=ukraine,
-        capture_place="Kursk region",
-        capture_place_code="RU-KRS",
-    )
-    baek_case = factories.case(reference="UA-2025-0002", person_obj=baek, detaining_party=ukraine)
-    ru_case = factories.case(
-        reference="RU-2024-0007",
-        person_obj=ivanov,
-        detaining_party=russia,
-        capture_date=dt.date(2024, 5, 2),
-    )
-    hearsay = factories.intention(
-        ri_case, verification="reported", setting="hearsay", stated_on=dt.date(2025, 2, 1)
-    )
-    ri_wish = services.intention_supersede(
-        actor=factories.SYSTEM,
-        intention=hearsay,
-        option="third_state",
-        destination_country="KR",
-        stated_on=dt.date(2025, 2, 25),
-        setting="legislator_interview",
-        verification="stated",
-        heard_by=korea,
-        heard_by_role="lawmaker",
-        quote="I want to go to South Korea",
-        conditions="if jaw surgery is possible",
-        source=report,
-    )
-    factories.intention(baek_case, option="undecided", destination_country="")
-    transfer = factories.request(
-        ri_case, kind="third_state_transfer", addressed_to=ukraine, intention=ri_wish
-    )
-    services.position_record(
-        actor=factories.SYSTEM,
-        request=transfer,
-        party=korea,
-        stance="accepts",
-        stated_on=dt.date(2025, 3, 1),
-        conditions="if they choose",
-        source=report,
-    )
-    return SimpleNamespace(
-        ukraine=ukraine,
-        russia=russia,
-        korea=korea,
-        ri=ri_case,
-        baek=baek_case,
-        ru=ru_case,
-        hearsay=hearsay,
-        ri_wish=ri_wish,
-        transfer=transfer,
-    )
+from tests.support.worlds import build_public_case
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from cases.models import Case, TimelineEvent
 from cases.pages import charts, exports
 from cases.services import NameSpec
 from tests import factories
-from tests.test_pages import build_public_case
+from tests.support.worlds import build_public_case
 
 # ------------------------------------------------------------------------------------------
 # The reference: the charts as five separate queries, as the page computed them before

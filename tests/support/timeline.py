@@ -162,9 +162,7 @@ def assert_changes_between(
         )
     if before is not None and after is not None:
         changed = {
-            name
-            for name in after
-            if name not in BOOKKEEPING_FIELDS and before[name] != after[name]
+            name for name in after if name not in BOOKKEEPING_FIELDS and before[name] != after[name]
         }
         assert set(claimed) == changed, (
             f"{event.kind} claims {sorted(claimed)}, the write changed {sorted(changed)}"

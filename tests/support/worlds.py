@@ -13,6 +13,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.test import Client
@@ -277,7 +278,7 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
 
 def _note_through_the_admin(client: Client, case, canaries: Canaries):
     """Add a note on the admin's case page, as a case officer does (the admin logs it too)."""
-    from tests.test_admin import change_url, errors_text, form_data, new_row
+    from tests.support.admin import change_url, errors_text, form_data, new_row
 
     response = client.get(change_url(case))
     assert response.status_code == 200, response.status_code
@@ -335,3 +336,90 @@ def ri_and_baek():
         legal_status="presumed_pow",
     )
     return ri_case, baek_case
+
+
+def build_public_case():
+    """Build the public case of Ri and Baek (held by Ukraine) and a Russian-held case.
+
+    Ri says he wants to go to South Korea (stated to a lawmaker, not verified) and has a
+    filed transfer request that South Korea accepts; Baek is undecided.
+    """
+    ukraine = f.party("Ukraine", country="UA")
+    russia = f.party("Russian Federation", country="RU")
+    korea = f.party("Republic of Korea", country="KR")
+    report = f.source(
+        "North Korean POWs want to go to South Korea",
+        publisher="Yonhap",
+        published_on=dt.date(2025, 3, 1),
+        url="https://example.org/report",
+    )
+    ri = f.person(
+        "Ri",
+        names=[
+            NameSpec("리", "hangul"),
+            NameSpec("Lee", "latin", "conventional"),
+            NameSpec("Ri", "latin", "north_korean"),
+        ],
+        nationalities=["KP"],
+    )
+    baek = f.person(
+        "Baek",
+        names=[NameSpec("백", "hangul"), NameSpec("Paek", "latin", "mccune_reischauer")],
+        nationalities=["KP"],
+    )
+    ivanov = f.person("Ivanov", names=[NameSpec("Іванов", "cyrillic")], nationalities=["UA", "RU"])
+    ri_case = f.case(
+        reference="UA-2025-0001",
+        person_obj=ri,
+        detaining_party=ukraine,
+        capture_place="Kursk region",
+        capture_place_code="RU-KRS",
+    )
+    baek_case = f.case(reference="UA-2025-0002", person_obj=baek, detaining_party=ukraine)
+    ru_case = f.case(
+        reference="RU-2024-0007",
+        person_obj=ivanov,
+        detaining_party=russia,
+        capture_date=dt.date(2024, 5, 2),
+    )
+    hearsay = f.intention(
+        ri_case, verification="reported", setting="hearsay", stated_on=dt.date(2025, 2, 1)
+    )
+    ri_wish = svc.intention_supersede(
+        actor=f.SYSTEM,
+        intention=hearsay,
+        option="third_state",
+        destination_country="KR",
+        stated_on=dt.date(2025, 2, 25),
+        setting="legislator_interview",
+        verification="stated",
+        heard_by=korea,
+        heard_by_role="lawmaker",
+        quote="I want to go to South Korea",
+        conditions="if jaw surgery is possible",
+        source=report,
+    )
+    f.intention(baek_case, option="undecided", destination_country="")
+    transfer = f.request(
+        ri_case, kind="third_state_transfer", addressed_to=ukraine, intention=ri_wish
+    )
+    svc.position_record(
+        actor=f.SYSTEM,
+        request=transfer,
+        party=korea,
+        stance="accepts",
+        stated_on=dt.date(2025, 3, 1),
+        conditions="if they choose",
+        source=report,
+    )
+    return SimpleNamespace(
+        ukraine=ukraine,
+        russia=russia,
+        korea=korea,
+        ri=ri_case,
+        baek=baek_case,
+        ru=ru_case,
+        hearsay=hearsay,
+        ri_wish=ri_wish,
+        transfer=transfer,
+    )
