@@ -19,8 +19,8 @@ from cases.models import AccessLogEntry, Case, Note, Person, TimelineEvent
 from cases.security import access
 from cases.services import Actor, NameSpec
 from tests import factories as f
+from tests.admin.test_admin_lookups import role_user
 from tests.support.admin import form_data, new_row
-from tests.test_admin_lookups import role_user
 
 pytestmark = pytest.mark.django_db
 

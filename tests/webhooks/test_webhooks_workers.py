@@ -27,7 +27,7 @@ from cases.webhooks import services as hooks
 from cases.webhooks.models import WebhookAttempt
 from tests import factories as f
 from tests.support.roles import CASE_OFFICER, user_in_role
-from tests.test_webhooks import Receiver
+from tests.webhooks.test_webhooks import Receiver
 
 MANAGE = Path(django_settings.BASE_DIR) / "manage.py"
 

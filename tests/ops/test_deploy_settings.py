@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 HOST = "tracker.example.org"
 
 # Print the status and headers of a few requests made with the settings of the environment.

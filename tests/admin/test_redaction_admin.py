@@ -11,8 +11,8 @@ import pytest
 
 from cases.models import AccessLogEntry, Case, TimelineEvent
 from cases.security import access
-from tests import test_redaction_pages as pages
-from tests.test_redaction_pages import ROLES, SENSITIVE_ROLES, body_text, found_in
+from tests.security import test_redaction_pages as pages
+from tests.security.test_redaction_pages import ROLES, SENSITIVE_ROLES, body_text, found_in
 
 #: The seeded world, shared with the pages' tests (a module-scoped fixture).
 world = pages.world

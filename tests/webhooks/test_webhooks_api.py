@@ -11,7 +11,7 @@ from cases.webhooks.models import WebhookSubscription
 from tests import factories as f
 from tests.support.clients import api_client, token_client
 from tests.support.roles import ANALYST, superuser, user_in_role
-from tests.test_webhooks import Receiver
+from tests.webhooks.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -31,10 +31,10 @@ from cases.consent import ConsentNotAsked, ConsentRefused
 from cases.models import Case, Request, TimelineEvent
 from cases.seed import DEFAULT_SEED_PATH
 from tests import factories
+from tests.consent.test_consent import _at_release, _case
 from tests.support import roles
 from tests.support.admin import change_url, errors_text, form_data
 from tests.support.clients import api_client, token_client
-from tests.test_consent import _at_release, _case
 
 pytestmark = pytest.mark.django_db
 

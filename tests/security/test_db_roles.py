@@ -32,7 +32,7 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HISTORY = (TIMELINE_TABLE, ACCESS_LOG_TABLE)
 
 
