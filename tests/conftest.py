@@ -10,6 +10,7 @@ from cases.dbguards import (
     install_current_timeline_guards,
     remove_current_timeline_guards,
 )
+from tests.support import clients, roles
 
 
 def _allow_flush_on_postgresql(sender, connection, **kwargs):
@@ -49,3 +50,45 @@ def _lift_sqlite_guard_before_flush(request):
     yield
     if transactional and connection.vendor == "sqlite":
         remove_current_timeline_guards(connection)
+
+
+# --------------------------------------------------------------------------------------------
+# Users in the project's roles (tests/support/roles.py) and clients acting as them
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def officer(db):
+    """A case officer: the role table's "case officer"."""
+    return roles.user_in_role(roles.CASE_OFFICER, "officer")
+
+
+@pytest.fixture
+def analyst(db):
+    """An analyst: the role table's "analyst" (reads and exports, no sensitive values)."""
+    return roles.user_in_role(roles.ANALYST, "analyst")
+
+
+@pytest.fixture
+def integration(db):
+    """An integrating system's account: the role table's "integration" (reads only)."""
+    return roles.user_in_role(roles.INTEGRATION, "integration")
+
+
+@pytest.fixture
+def superuser(db):
+    """A superuser, as the data-protection officer is."""
+    return roles.superuser("root")
+
+
+@pytest.fixture
+def officer_client(officer):
+    """An API client sending a read-write token of the case officer (``.token`` is it)."""
+    client, _token = clients.token_client(officer, name="integration")
+    return client
+
+
+@pytest.fixture
+def analyst_client(analyst):
+    """An API client acting as the analyst without a token, as a browser session does."""
+    return clients.api_client(analyst)

@@ -1,0 +1,411 @@
+"""Every admin page and action that writes case data appends one truthful timeline event.
+
+The surfaces are read from the admin site: each registered model's add and change pages,
+the inlines that add rows on them, and its actions. A new one fails
+``test_every_admin_write_has_a_contract`` until it is given a contract here (or listed as
+writing no case data, with the reason). Each contract makes one write as a case officer
+signed in to the admin (a superuser for a purge) and checks the event: its kind, the actor
+and the admin channel, and that the changes it claims are the changes made to the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
+from django.test import RequestFactory
+from django.urls import reverse
+
+from cases.models import (
+    Case,
+    Note,
+    PersonName,
+    Position,
+    Request,
+    RiskAssessment,
+    StatedIntention,
+)
+from cases.services import NameSpec
+from tests import factories as f
+from tests.support import timeline
+from tests.support.admin import change_url, errors_text, form_data, new_row
+from tests.support.clients import session_client
+from tests.support.roles import CASE_OFFICER, superuser, user_in_role
+
+pytestmark = pytest.mark.django_db
+
+#: Admin models whose pages write no case data, and so append no event.
+NO_CASE_DATA = {
+    "apitoken": "API tokens are credentials, not case data (cases/security/tokens.py)",
+    "webhooksubscription": "webhook subscriptions are delivery settings, not case data",
+}
+
+
+def admin_write_surfaces() -> set[tuple[str, str]]:
+    """Return ``(model name, surface)`` for every admin page, inline and action that writes.
+
+    A surface is ``add``, ``change``, ``inline:<model>`` (a row added on the change page)
+    or ``action:<name>``, as a superuser sees them.
+    """
+    request = RequestFactory().get("/admin/")
+    request.user = superuser("surface-walker")
+    found = set()
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "cases":
+            continue
+        name = model._meta.model_name
+        if model_admin.has_add_permission(request):
+            found.add((name, "add"))
+        if model_admin.has_change_permission(request):
+            found.add((name, "change"))
+            for inline in model_admin.get_inline_instances(request):
+                if inline.has_add_permission(request, None):
+                    found.add((name, f"inline:{inline.model._meta.model_name}"))
+        for action in model_admin.get_actions(request):
+            found.add((name, f"action:{action}"))
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# The world
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Rows to act on, and the case officer's admin session."""
+
+    client: Any
+    officer: Any
+    ri: Case
+    korea: Any
+    source: Any
+    intention: StatedIntention
+    request: Request
+    kim: Any  # a person without a case
+
+
+@pytest.fixture
+def world() -> World:
+    korea = f.party("South Korea", country="KR")
+    person = f.person(
+        "Ri", names=[NameSpec("리", "hangul"), NameSpec("Lee", "latin", "conventional")]
+    )
+    ri = f.case(reference="UA-2025-0001", person_obj=person)
+    officer = user_in_role(CASE_OFFICER, "admin-officer", is_staff=True)
+    return World(
+        client=session_client(officer),
+        officer=officer,
+        ri=ri,
+        korea=korea,
+        source=f.source("Contract report"),
+        intention=f.intention(ri, heard_by=korea),
+        request=f.request(ri, kind="medical_treatment", addressed_to=korea),
+        kim=f.person("Kim", names=[]),
+    )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What one admin surface appends: an event of ``kind`` about the row it writes.
+
+    ``subject(world)`` returns the row the write changes, preparing it first where needed
+    (archived before an unarchive), or None for a row the write creates (found from the
+    event); ``write(world, client)`` makes the write.
+    """
+
+    kind: str
+    write: Callable[[World, Any], None]
+    subject: Callable[[World], models.Model | None] = lambda w: None
+    deletes: bool = False
+    superuser: bool = False
+
+
+def _post_page(client, url: str, change: Callable[[Any, dict], None]):
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    data = form_data(page)
+    change(page, data)
+    response = client.post(url, data)
+    assert response.status_code == 302, errors_text(response)
+
+
+def _add(model_name: str, **values):
+    def write(w: World, client) -> None:
+        def fill(page, data):
+            data.update({k: v(w) if callable(v) else v for k, v in values.items()})
+
+        _post_page(client, reverse(f"admin:cases_{model_name}_add"), fill)
+
+    return write
+
+
+def _change(obj_of: Callable[[World], models.Model], **values):
+    def write(w: World, client) -> None:
+        def fill(page, data):
+            data.update(values)
+
+        _post_page(client, change_url(obj_of(w)), fill)
+
+    return write
+
+
+def _inline(obj_of: Callable[[World], models.Model], model, **values):
+    def write(w: World, client) -> None:
+        def fill(page, data):
+            new_row(page, model, data, **{k: v(w) if callable(v) else v for k, v in values.items()})
+
+        _post_page(client, change_url(obj_of(w)), fill)
+
+    return write
+
+
+def _action(obj_of: Callable[[World], models.Model], action: str, **extra):
+    def write(w: World, client) -> None:
+        obj = obj_of(w)
+        url = reverse(f"admin:cases_{obj._meta.model_name}_changelist")
+        data = {"action": action, ACTION_CHECKBOX_NAME: [obj.pk], "reason": "Contract", **extra}
+        response = client.post(f"{url}?archived=include", data)
+        assert response.status_code == 302, response.content[:2000]
+
+    return write
+
+
+def _archived(obj_of: Callable[[World], models.Model]):
+    """Return ``obj_of`` with the row archived first, through the service."""
+    from cases import services
+
+    def archived(w: World):
+        obj = obj_of(w)
+        keyword = {"statedintention": "intention"}.get(obj._meta.model_name, obj._meta.model_name)
+        getattr(services, f"{keyword}_archive")(actor=f.SYSTEM, reason="setup", **{keyword: obj})
+        return type(obj)._base_manager.get(pk=obj.pk)
+
+    return archived
+
+
+def _withdrawn(w: World):
+    from cases import services
+
+    services.intention_set_state(
+        actor=f.SYSTEM, intention=w.intention, state="withdrawn", reason="setup"
+    )
+    return StatedIntention.objects.get(pk=w.intention.pk)
+
+
+def _case(w):
+    return w.ri
+
+
+def _person(w):
+    return w.ri.person
+
+
+def _intention(w):
+    return w.intention
+
+
+def _request(w):
+    return w.request
+
+
+CONTRACTS: dict[tuple[str, str], Contract] = {
+    ("party", "add"): Contract("party.created", _add("party", name="ICRC", kind="ngo")),
+    ("party", "change"): Contract(
+        "party.updated", _change(lambda w: w.korea, short_name="ROK"), lambda w: w.korea
+    ),
+    ("source", "add"): Contract("source.created", _add("source", title="Interview")),
+    ("source", "change"): Contract(
+        "source.updated", _change(lambda w: w.source, language="ko"), lambda w: w.source
+    ),
+    ("person", "add"): Contract(
+        "person.created",
+        _add(
+            "person",
+            working_name="Baek",
+            **{"names-TOTAL_FORMS": "0", "names-INITIAL_FORMS": "0"},
+        ),
+    ),
+    ("person", "change"): Contract("person.updated", _change(_person, rank="private"), _person),
+    ("person", "inline:personname"): Contract(
+        "person.updated",
+        _inline(_person, PersonName, value="Yi", script="latin", romanisation="revised"),
+        _person,
+    ),
+    ("person", "action:archive_selected"): Contract(
+        "person.archived", _action(_person, "archive_selected"), _person
+    ),
+    ("person", "action:unarchive_selected"): Contract(
+        "person.unarchived", _action(_person, "unarchive_selected"), _archived(_person)
+    ),
+    ("case", "add"): Contract(
+        "case.opened",
+        _add(
+            "case",
+            reference="UA-2025-0777",
+            person=lambda w: str(w.kim.pk),
+            detaining_party=lambda w: str(w.ri.detaining_party.pk),
+            legal_status="pow",
+        ),
+    ),
+    ("case", "change"): Contract("case.updated", _change(_case, detention_place="Kyiv"), _case),
+    ("case", "inline:statedintention"): Contract(
+        "intention.recorded",
+        _inline(
+            _case,
+            StatedIntention,
+            option="undecided",
+            stated_on="2025-03-01",
+            stated_on_precision="day",
+            setting="media_interview",
+            verification="reported",
+        ),
+    ),
+    ("case", "inline:riskassessment"): Contract(
+        "risk.assessed",
+        _inline(
+            _case,
+            RiskAssessment,
+            level="high",
+            basis="Reports of reprisals",
+            assessor="Protection officer",
+            assessed_on="2025-03-02",
+        ),
+    ),
+    ("case", "inline:request"): Contract(
+        "request.filed",
+        _inline(
+            _case,
+            Request,
+            kind="family_contact",
+            addressed_to=lambda w: str(w.korea.pk),
+            status="filed",
+            filed_on="2025-03-01",
+        ),
+    ),
+    ("case", "inline:note"): Contract(
+        "note.added", _inline(_case, Note, body="Asked about surgery")
+    ),
+    ("case", "action:archive_selected"): Contract(
+        "case.archived", _action(_case, "archive_selected"), _case
+    ),
+    ("case", "action:unarchive_selected"): Contract(
+        "case.unarchived", _action(_case, "unarchive_selected"), _archived(_case)
+    ),
+    ("case", "action:purge_case"): Contract(
+        "case.purged",
+        _action(
+            _case,
+            "purge_case",
+            confirm_purge="1",
+            confirm_reference="UA-2025-0001",
+        ),
+        _case,
+        deletes=True,
+        superuser=True,
+    ),
+    ("statedintention", "action:archive_selected"): Contract(
+        "intention.archived", _action(_intention, "archive_selected"), _intention
+    ),
+    ("statedintention", "action:unarchive_selected"): Contract(
+        "intention.unarchived", _action(_intention, "unarchive_selected"), _archived(_intention)
+    ),
+    ("statedintention", "action:mark_withdrawn"): Contract(
+        "intention.withdrawn", _action(_intention, "mark_withdrawn"), _intention
+    ),
+    ("statedintention", "action:mark_contested"): Contract(
+        "intention.contested", _action(_intention, "mark_contested"), _intention
+    ),
+    ("statedintention", "action:mark_invalidated"): Contract(
+        "intention.invalidated", _action(_intention, "mark_invalidated"), _intention
+    ),
+    # Reinstating a statement records it again as active: the kind of a new statement.
+    ("statedintention", "action:mark_active"): Contract(
+        "intention.recorded", _action(_intention, "mark_active"), _withdrawn
+    ),
+    ("request", "add"): Contract(
+        "request.filed",
+        _add(
+            "request",
+            case=lambda w: str(w.ri.pk),
+            kind="family_contact",
+            addressed_to=lambda w: str(w.korea.pk),
+            status="filed",
+            filed_on="2025-03-01",
+            **{"positions-TOTAL_FORMS": "0", "positions-INITIAL_FORMS": "0"},
+        ),
+    ),
+    ("request", "change"): Contract(
+        "request.updated", _change(_request, legal_basis="GC III Art. 30"), _request
+    ),
+    ("request", "inline:position"): Contract(
+        "position.recorded",
+        _inline(
+            _request,
+            Position,
+            party=lambda w: str(w.korea.pk),
+            stance="accepts",
+            stated_on="2025-03-04",
+        ),
+    ),
+    ("request", "action:archive_selected"): Contract(
+        "request.archived", _action(_request, "archive_selected"), _request
+    ),
+    ("request", "action:unarchive_selected"): Contract(
+        "request.unarchived", _action(_request, "unarchive_selected"), _archived(_request)
+    ),
+}
+
+
+def test_every_admin_write_has_a_contract():
+    """A new admin page, inline or action fails here until it has a contract."""
+    surfaces = admin_write_surfaces()
+    exempt = {(model, surface) for model, surface in surfaces if model in NO_CASE_DATA}
+    assert surfaces - exempt == set(CONTRACTS)
+    assert {model for model, _surface in exempt} == set(NO_CASE_DATA)
+
+
+def _row(obj: models.Model | None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    row = type(obj)._base_manager.filter(pk=obj.pk).first()
+    return None if row is None else timeline.field_values(row)
+
+
+@pytest.mark.parametrize(("model", "surface"), sorted(CONTRACTS))
+def test_the_admin_write_appends_one_event_that_tells_the_truth(world, model, surface):
+    """One event of the expected kind, by the signed-in user through the admin, claiming
+    exactly the fields the write changed, with their values before and after."""
+    contract = CONTRACTS[(model, surface)]
+    client, actor = world.client, world.officer
+    if contract.superuser:
+        actor = superuser("admin-root")
+        client = session_client(actor)
+    # The subject is prepared (e.g. archived before an unarchive) outside the write.
+    subject = contract.subject(world)
+    before = _row(subject)
+
+    with timeline.assert_one_event(kind=contract.kind, actor=actor, channel="admin") as new:
+        contract.write(world, client)
+
+    event = new.event
+    if contract.deletes:
+        assert _row(subject) is None
+        timeline.assert_changes_between(event, before, None)
+    elif subject is not None:
+        timeline.assert_changes_between(event, before, _row(subject))
+    else:
+        created = _subject_of(event)
+        timeline.assert_changes_between(event, None, timeline.field_values(created))
+
+
+def _subject_of(event) -> models.Model:
+    for model in Case._meta.apps.get_app_config("cases").get_models():
+        if model._meta.model_name == event.subject_type:
+            return model._base_manager.get(uuid=event.subject_uuid)
+    raise AssertionError(f"No model for subject type {event.subject_type}")

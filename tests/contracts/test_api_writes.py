@@ -1,0 +1,441 @@
+"""Every write endpoint of the API appends exactly one timeline event that tells the truth.
+
+The endpoints are read from the URL resolver, so a new write route fails
+``test_every_api_write_route_has_a_contract`` until it is given a contract here (or listed
+as writing no case data, with the reason). Each contract makes one write as a case officer
+with a token and checks the event it appends: its kind, the actor (user, token label and
+channel) and that the changes it claims are the changes made to the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cases.models import Case, Person, Request, StatedIntention, TimelineEvent
+from tests import factories as f
+from tests.support import timeline
+from tests.support.clients import token_client
+from tests.support.roles import CASE_OFFICER, superuser, user_in_role
+from tests.support.worlds import ri_and_baek
+
+pytestmark = pytest.mark.django_db
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+
+#: Write routes that change no case data, and so append no event.
+NO_CASE_DATA = dict.fromkeys(
+    (
+        "webhook-list",
+        "webhook-pause",
+        "webhook-resume",
+        "webhook-rotate",
+        "webhook-replay",
+        "webhook-redeliver",
+    ),
+    "webhook subscriptions are delivery settings, not case data; their own attempt "
+    "log records what they do (cases/webhooks/)",
+)
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern
+
+
+def _write_methods(callback) -> set[str]:
+    actions = getattr(callback, "actions", None)
+    if actions is not None:  # a viewset route: the methods the router mapped
+        return {method for method in actions if method in WRITE_METHODS}
+    view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if view is None:
+        return set(WRITE_METHODS)  # a function view: assume it writes until it has a contract
+    allowed = getattr(view, "http_method_names", WRITE_METHODS)
+    return {method for method in WRITE_METHODS if method in allowed and hasattr(view, method)}
+
+
+def api_write_routes() -> set[tuple[str, str]]:
+    """Return ``(route name, method)`` of every route of the API that may write."""
+    found = set()
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.lstrip("^").startswith("api/v1/"):
+            continue
+        for method in _write_methods(pattern.callback):
+            found.add((pattern.name or route, method))
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# The world the writes act on
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Rows for the writes to act on, and the case officer's token client."""
+
+    client: Any
+    token: Any
+    officer: Any
+    ri: Case
+    korea: Any
+    source: Any
+    intention: StatedIntention
+    request: Request
+
+
+@pytest.fixture
+def world() -> World:
+    ri, _baek = ri_and_baek()
+    korea = f.party("South Korea", country="KR")
+    officer = user_in_role(CASE_OFFICER, "contract-officer")
+    client, token = token_client(officer, name="contract sync")
+    return World(
+        client=client,
+        token=token,
+        officer=officer,
+        ri=ri,
+        korea=korea,
+        source=f.source("Contract report"),
+        intention=f.intention(ri, heard_by=korea),
+        request=f.request(ri, kind="medical_treatment", addressed_to=korea),
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    """One write: the URL's keyword arguments, the body, and the row it changes (if any)."""
+
+    body: dict
+    subject: models.Model | None = None
+    url_kwargs: dict | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What one write route appends: an event of ``kind`` about the row it changes."""
+
+    kind: str
+    call: Callable[[World], Call]
+    #: The row is deleted by the write (a purge): its values before are what the event claims.
+    deletes: bool = False
+    #: Only a superuser may make this write.
+    superuser: bool = False
+
+
+def _detail(obj) -> dict:
+    return {"uuid": obj.uuid}
+
+
+def _with_version(obj, **body) -> dict:
+    return {"version": obj.version, **body}
+
+
+CONTRACTS: dict[tuple[str, str], Contract] = {
+    # Cases
+    ("case-list", "post"): Contract(
+        "case.opened",
+        lambda w: Call(
+            {
+                "reference": "UA-2025-0777",
+                "person": str(f.person("Kim", names=[]).uuid),
+                "detaining_party": str(w.ri.detaining_party.uuid),
+                "legal_status": "pow",
+                "capture_place": "Kursk region",
+            }
+        ),
+    ),
+    ("case-detail", "put"): Contract(
+        "case.updated",
+        lambda w: Call(
+            _with_version(
+                w.ri,
+                reference=w.ri.reference,
+                detaining_party=str(w.ri.detaining_party.uuid),
+                legal_status="civilian_internee",
+                detention_place="Kyiv",
+                capture_date="2025-01-09",
+            ),
+            w.ri,
+            _detail(w.ri),
+        ),
+    ),
+    ("case-detail", "patch"): Contract(
+        "case.updated",
+        lambda w: Call(
+            _with_version(w.ri, detention_place="Lviv", priority="high"), w.ri, _detail(w.ri)
+        ),
+    ),
+    ("case-transition", "post"): Contract(
+        "case.status_changed",
+        lambda w: Call(_with_version(w.ri, status="registered"), w.ri, _detail(w.ri)),
+    ),
+    ("case-archive", "post"): Contract(
+        "case.archived",
+        lambda w: Call(_with_version(w.ri, reason="Opened twice"), w.ri, _detail(w.ri)),
+    ),
+    ("case-unarchive", "post"): Contract(
+        "case.unarchived",
+        lambda w: Call({"reason": "Not a duplicate"}, _archived(w, "cases", w.ri), _detail(w.ri)),
+    ),
+    ("case-purge", "post"): Contract(
+        "case.purged",
+        lambda w: Call(
+            {"reason": "Entered by mistake", "confirm_reference": w.ri.reference},
+            w.ri,
+            _detail(w.ri),
+        ),
+        deletes=True,
+        superuser=True,
+    ),
+    # Persons
+    ("person-list", "post"): Contract(
+        "person.created",
+        lambda w: Call(
+            {
+                "working_name": "Baek",
+                "names": [{"value": "Paek", "script": "latin"}],
+                "nationalities": ["KP"],
+                "rank": "private",
+            }
+        ),
+    ),
+    ("person-detail", "put"): Contract(
+        "person.updated",
+        lambda w: Call(
+            _with_version(w.ri.person, working_name="Ri", unit="11th corps", rank="private"),
+            w.ri.person,
+            _detail(w.ri.person),
+        ),
+    ),
+    ("person-detail", "patch"): Contract(
+        "person.updated",
+        lambda w: Call(
+            _with_version(w.ri.person, medical_notes="jaw", sex="male"),
+            w.ri.person,
+            _detail(w.ri.person),
+        ),
+    ),
+    ("person-archive", "post"): Contract(
+        "person.archived",
+        lambda w: Call({"reason": "Duplicate"}, w.ri.person, _detail(w.ri.person)),
+    ),
+    ("person-unarchive", "post"): Contract(
+        "person.unarchived",
+        lambda w: Call(
+            {"reason": "Not a duplicate"},
+            _archived(w, "persons", w.ri.person),
+            _detail(w.ri.person),
+        ),
+    ),
+    # Parties and sources
+    ("party-list", "post"): Contract(
+        "party.created", lambda w: Call({"name": "ICRC", "kind": "international_organisation"})
+    ),
+    ("party-detail", "put"): Contract(
+        "party.updated",
+        lambda w: Call(
+            _with_version(w.korea, name="Republic of Korea", kind="state", country="KR"),
+            w.korea,
+            _detail(w.korea),
+        ),
+    ),
+    ("party-detail", "patch"): Contract(
+        "party.updated",
+        lambda w: Call(_with_version(w.korea, short_name="ROK"), w.korea, _detail(w.korea)),
+    ),
+    ("source-list", "post"): Contract(
+        "source.created", lambda w: Call({"title": "Interview", "publisher": "MBC"})
+    ),
+    ("source-detail", "put"): Contract(
+        "source.updated",
+        lambda w: Call(
+            _with_version(w.source, title="Contract report, corrected", reliability="B"),
+            w.source,
+            _detail(w.source),
+        ),
+    ),
+    ("source-detail", "patch"): Contract(
+        "source.updated",
+        lambda w: Call(_with_version(w.source, language="ko"), w.source, _detail(w.source)),
+    ),
+    # Statements
+    ("intention-list", "post"): Contract(
+        "intention.recorded",
+        lambda w: Call(
+            {
+                "case": str(w.ri.uuid),
+                "option": "undecided",
+                "stated_on": "2025-03-01",
+                "setting": "media_interview",
+                "verification": "reported",
+                "heard_by": str(w.korea.uuid),
+            }
+        ),
+    ),
+    ("intention-state", "post"): Contract(
+        "intention.withdrawn",
+        lambda w: Call(
+            _with_version(w.intention, state="withdrawn", reason="He took it back"),
+            w.intention,
+            _detail(w.intention),
+        ),
+    ),
+    ("intention-archive", "post"): Contract(
+        "intention.archived",
+        lambda w: Call({"reason": "Entered twice"}, w.intention, _detail(w.intention)),
+    ),
+    ("intention-unarchive", "post"): Contract(
+        "intention.unarchived",
+        lambda w: Call(
+            {"reason": "Not entered twice"},
+            _archived(w, "intentions", w.intention),
+            _detail(w.intention),
+        ),
+    ),
+    # Requests and positions
+    ("request-list", "post"): Contract(
+        "request.filed",
+        lambda w: Call(
+            {
+                "case": str(w.ri.uuid),
+                "kind": "family_contact",
+                "addressed_to": str(w.korea.uuid),
+                "filed_on": "2025-03-01",
+            }
+        ),
+    ),
+    ("request-detail", "put"): Contract(
+        "request.updated",
+        lambda w: Call(
+            _with_version(
+                w.request,
+                addressed_to=str(w.korea.uuid),
+                legal_basis="GC III Art. 30",
+            ),
+            w.request,
+            _detail(w.request),
+        ),
+    ),
+    ("request-detail", "patch"): Contract(
+        "request.updated",
+        lambda w: Call(
+            _with_version(w.request, legal_basis="GC III Art. 109"),
+            w.request,
+            _detail(w.request),
+        ),
+    ),
+    ("request-transition", "post"): Contract(
+        "request.status_changed",
+        lambda w: Call(
+            _with_version(w.request, status="acknowledged"), w.request, _detail(w.request)
+        ),
+    ),
+    ("request-positions", "post"): Contract(
+        "position.recorded",
+        lambda w: Call(
+            {"party": str(w.korea.uuid), "stance": "accepts", "stated_on": "2025-03-04"},
+            None,
+            _detail(w.request),
+        ),
+    ),
+    ("request-archive", "post"): Contract(
+        "request.archived",
+        lambda w: Call({"reason": "Filed twice"}, w.request, _detail(w.request)),
+    ),
+    ("request-unarchive", "post"): Contract(
+        "request.unarchived",
+        lambda w: Call(
+            {"reason": "Not filed twice"},
+            _archived(w, "requests", w.request),
+            _detail(w.request),
+        ),
+    ),
+    # Risk on return
+    ("risk-assessment-list", "post"): Contract(
+        "risk.assessed",
+        lambda w: Call(
+            {
+                "case": str(w.ri.uuid),
+                "level": "high",
+                "basis": "Reports of reprisals",
+                "assessor": "Protection officer",
+                "assessed_on": "2025-03-02",
+            }
+        ),
+    ),
+}
+
+
+def _archived(w: World, resource: str, obj):
+    """Archive ``obj`` first (through the API, outside the write under test); return it."""
+    response = w.client.post(
+        reverse(f"api:{resource[:-1]}-archive", kwargs=_detail(obj)), {"reason": "setup"}
+    )
+    assert response.status_code == 200, response.content
+    return obj
+
+
+def test_every_api_write_route_has_a_contract():
+    """A new write route fails here until it has a contract or is listed as no case data."""
+    routes = api_write_routes()
+    exempt = {(name, method) for name, method in routes if name in NO_CASE_DATA}
+    assert routes - exempt == set(CONTRACTS)
+    assert {name for name, _method in exempt} == set(NO_CASE_DATA)
+
+
+def _row(obj: models.Model) -> dict[str, Any] | None:
+    row = type(obj)._base_manager.filter(pk=obj.pk).first()
+    return None if row is None else timeline.field_values(row)
+
+
+@pytest.mark.parametrize(("route", "method"), sorted(CONTRACTS))
+def test_the_write_appends_one_event_that_tells_the_truth(world, route, method):
+    """One event of the expected kind, by the officer through his token, claiming exactly
+    the fields the write changed, with their values before and after."""
+    contract = CONTRACTS[(route, method)]
+    client, actor, label = world.client, world.officer, world.token.actor_label
+    if contract.superuser:
+        actor = superuser("contract-root")
+        client, token = token_client(actor, name="contract root")
+        label = token.actor_label
+    call = contract.call(world)
+    before = _row(call.subject) if call.subject is not None else None
+    url = reverse(f"api:{route}", kwargs=call.url_kwargs or {})
+
+    with timeline.assert_one_event(kind=contract.kind, actor=actor, channel="api") as new:
+        response = getattr(client, method)(url, call.body, format="json")
+        assert response.status_code in (200, 201), response.content
+
+    event = new.event
+    assert event.actor_label == label
+    if contract.deletes:
+        assert _row(call.subject) is None
+        timeline.assert_changes_between(event, before, None)
+    elif call.subject is not None:
+        timeline.assert_changes_between(event, before, _row(call.subject))
+    else:
+        subject = _subject_of(event)
+        timeline.assert_changes_between(event, None, timeline.field_values(subject))
+
+
+def _subject_of(event: TimelineEvent) -> models.Model:
+    for model in (
+        Case,
+        Person,
+        StatedIntention,
+        Request,
+        *(m for m in Case._meta.apps.get_app_config("cases").get_models()),
+    ):
+        if model._meta.model_name == event.subject_type:
+            return model._base_manager.get(uuid=event.subject_uuid)
+    raise AssertionError(f"No model for subject type {event.subject_type}")

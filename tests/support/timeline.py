@@ -1,0 +1,169 @@
+"""Assertions on the timeline: what a block of code appended to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from cases.models import TimelineEvent
+
+_ANY = object()
+
+
+@dataclass
+class Appended:
+    """The events a block appended, filled in when the block ends."""
+
+    events: list[TimelineEvent] = field(default_factory=list)
+
+    @property
+    def event(self) -> TimelineEvent:
+        """Return the one event appended (the assertion made sure there is exactly one)."""
+        assert len(self.events) == 1, self.events
+        return self.events[0]
+
+
+def _last_id() -> int:
+    return TimelineEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def events_after(last_id: int) -> list[TimelineEvent]:
+    """Return the events appended after the event ``last_id``, in the order appended."""
+    return list(TimelineEvent.objects.filter(id__gt=last_id).order_by("id"))
+
+
+def check_event(
+    event: TimelineEvent,
+    *,
+    kind: str,
+    actor: Any = _ANY,
+    channel: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+    changed_fields: set[str] | None = None,
+    case: Any = _ANY,
+) -> None:
+    """Assert ``event`` is of ``kind``, by ``actor`` (a user or None) through ``channel``.
+
+    ``changes`` compares the event's changes exactly (``{field: [old, new]}``);
+    ``changed_fields`` compares only the fields named.
+    """
+    assert event.kind == kind, f"expected a {kind} event, got {event.kind}: {event.summary}"
+    if actor is not _ANY:
+        assert event.actor_id == (actor.pk if actor is not None else None), (
+            f"{event.kind} event by user {event.actor_id}, expected {actor}"
+        )
+    if channel is not None:
+        assert event.channel == channel, f"{event.kind} event via {event.channel}, not {channel}"
+    if changes is not None:
+        assert event.changes == dict(changes), event.changes
+    if changed_fields is not None:
+        assert set(event.changes) == set(changed_fields), (
+            f"{event.kind} event claims changes to {sorted(event.changes)}, "
+            f"expected {sorted(changed_fields)}"
+        )
+    if case is not _ANY:
+        assert event.case_id == (case.pk if case is not None else None), event.case_id
+
+
+@contextmanager
+def assert_one_event(**expected: Any) -> Iterator[Appended]:
+    """Assert the block appends exactly one event, as :func:`check_event` describes it.
+
+    Events are compared before and after the block (by id), so events written before it
+    do not count. Use as ``with assert_one_event(kind=..., actor=..., changes=...) as new:``;
+    ``new.event`` is the event afterwards.
+    """
+    appended = Appended()
+    last = _last_id()
+    yield appended
+    appended.events = events_after(last)
+    assert len(appended.events) == 1, (
+        f"expected one {expected.get('kind', '')} event, got {len(appended.events)}: "
+        f"{[(e.kind, e.summary) for e in appended.events]}"
+    )
+    check_event(appended.events[0], **expected)
+
+
+@contextmanager
+def assert_no_event() -> Iterator[None]:
+    """Assert the block appends nothing to the timeline."""
+    last = _last_id()
+    yield
+    new = events_after(last)
+    assert not new, [(e.kind, e.summary) for e in new]
+
+
+#: Fields a write keeps up to date without claiming them as changes: bookkeeping, and
+#: the case's copy of its current intention (its own event says what the person said).
+BOOKKEEPING_FIELDS = frozenset(
+    {
+        "id",
+        "uuid",
+        "version",
+        "created_at",
+        "updated_at",
+        "opened_at",
+        "recorded_at",
+        "last_event_seq",
+        "search_key",
+        "current_intention",
+        "current_intention_option",
+        "current_intention_destination",
+        "current_intention_verification",
+        "current_intention_verified",
+    }
+)
+
+
+def plain(value: Any) -> Any:
+    """Return ``value`` as the timeline's changes hold it: labels for rows, ISO for dates."""
+    if value is None:
+        return None
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "code") and hasattr(value, "name"):  # a django_countries Country
+        return value.code or ""
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def field_values(obj: models.Model) -> dict[str, Any]:
+    """Return ``{field: plain value}`` for every concrete field of ``obj``."""
+    return {field.name: plain(getattr(obj, field.name)) for field in obj._meta.concrete_fields}
+
+
+def assert_changes_between(
+    event: TimelineEvent, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> None:
+    """Assert the event's changes to model fields are the row's changes, values included.
+
+    ``before`` is None for a row the write created, ``after`` None for one it deleted. For a
+    changed row every field that changed (but :data:`BOOKKEEPING_FIELDS`) must be claimed,
+    and nothing else; for a created or deleted row every claim must match its values.
+    Claims that are not model fields (``names``: the person's name variants) are left to
+    the tests of their writes.
+    """
+    row = after if after is not None else before
+    assert row is not None
+    claimed = {name: change for name, change in event.changes.items() if name in row}
+    for name, change in claimed.items():
+        old = None if before is None else before[name]
+        new = None if after is None else after[name]
+        assert list(change) == [old, new], (
+            f"{event.kind} claims {name}: {change}, the row went from {old!r} to {new!r}"
+        )
+    if before is not None and after is not None:
+        changed = {
+            name for name in after if name not in BOOKKEEPING_FIELDS and before[name] != after[name]
+        }
+        assert set(claimed) == changed, (
+            f"{event.kind} claims {sorted(claimed)}, the write changed {sorted(changed)}"
+        )
