@@ -125,7 +125,7 @@ class DeclaredLookupsMixin:
     A NUL character in a change list's query is a 400 too, and is removed from a search term
     (the autocomplete's included): PostgreSQL refuses it in text.
 
-    Every registered model admin carries this mixin; ``tests/test_admin_lookups.py`` walks
+    Every registered model admin carries this mixin; ``tests/admin/test_admin_lookups.py`` walks
     the registry. Admins that search differently override ``search_rows``, not
     ``get_search_results``, so the term is cleaned first on every path.
     """

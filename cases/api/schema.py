@@ -55,7 +55,7 @@ def document_answers(result, generator, request, public):
     Paginated lists answer 400 for a bad filter value and 404 for a page past the end;
     optional party references and the fields in ``NULLABLE_FIELDS`` can be null; a source
     without a web address has an empty ``link``. Found by fuzzing the API against its schema
-    (tests/test_fuzz_api.py).
+    (tests/api/test_fuzz_api.py).
     """
     for operations in result.get("paths", {}).values():
         get = operations.get("get")

@@ -453,12 +453,10 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
         return api_selectors.api_case_detail()
 
     def list(self, request, *args, **kwargs):
-        """List cases: filtered and counted, then the page read as rows and represented.
-
-        The representation equals ``CaseSerializer``'s (tests/test_perf_api.py proves it key
-        by key); it is built from plain rows because model instances and serializer fields
-        cost several times the queries on a page of 50.
-        """
+        """List the cases that match the filters, a page at a time, with their exact count."""
+        # The page is read as plain rows and represented by ``represent_cases``, whose output
+        # equals ``CaseSerializer``'s (tests/perf/test_perf_api.py compares them key by key):
+        # model instances and serializer fields cost several times the queries on a page of 50.
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         names = api_selectors.api_case_page_names(page, request.user)
         data = s.represent_cases(page, names, self.get_serializer_context())

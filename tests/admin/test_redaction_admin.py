@@ -2,7 +2,7 @@
 the archive and purge actions.
 
 The rows are those of the "Pages, exports and admin" matrix in docs/security.md; the seeded
-world (one module-wide load of the seed) comes from tests/test_redaction_pages.py.
+world (one module-wide load of the seed) comes from tests/security/test_redaction_pages.py.
 """
 
 from __future__ import annotations

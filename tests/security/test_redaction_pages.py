@@ -242,7 +242,7 @@ def test_list_query_count_is_flat(world, role, django_assert_num_queries):
     """The list costs the same number of queries for 1 row and for every row.
 
     Both are searches, so both take the filtered path of the charts (the unfiltered list
-    counts its events another way; ``tests/test_pages.py`` checks it separately).
+    counts its events another way; ``tests/pages/test_pages.py`` checks it separately).
     """
     client = world["clients"][role]
     with CaptureQueriesContext(connection) as one_row:

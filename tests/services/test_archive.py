@@ -389,7 +389,7 @@ def test_api_purge_superuser_only_with_confirmation_and_the_feed_serves_the_tomb
     from cases.feed import cursor as feed
 
     # The test's transaction never commits; widen the PostgreSQL watermark to include it
-    # (as tests/test_api_feed.py does for its non-transactional tests).
+    # (as tests/feed/test_api_feed.py does for its non-transactional tests).
     monkeypatch.setattr(feed, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1")
     case, _i, _r = _full_case()
     officer_client, _u = _role_client("case officer")

@@ -32,7 +32,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 @pytest.fixture(autouse=True)
 def _see_own_transaction(request, monkeypatch):
-    """Serve the test's own uncommitted events from the feed (see tests/test_api_feed.py)."""
+    """Serve the test's own uncommitted events from the feed (see tests/feed/test_api_feed.py)."""
     marker = request.node.get_closest_marker("django_db")
     if not (marker and marker.kwargs.get("transaction")):
         monkeypatch.setattr(
