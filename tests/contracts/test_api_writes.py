@@ -32,14 +32,15 @@ WRITE_METHODS = ("post", "put", "patch", "delete")
 NO_CASE_DATA = dict.fromkeys(
     (
         "webhook-list",
+        "webhook-detail",
         "webhook-pause",
         "webhook-resume",
         "webhook-rotate",
         "webhook-replay",
         "webhook-redeliver",
     ),
-    "webhook subscriptions are delivery settings, not case data; their own attempt "
-    "log records what they do (cases/webhooks/)",
+    "webhook subscriptions are delivery settings, not case data; their own attempt log and "
+    "change log record what they do (cases/webhooks/)",
 )
 
 

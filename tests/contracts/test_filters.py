@@ -26,6 +26,8 @@ MODELS_WITHOUT_FILTERS = {
     "webhooksubscription": "a few rows per installation, each read by its id",
     "webhookattempt": "read per subscription (its attempts action)",
     "webhookredelivery": "a queued resend of one event, consumed by the workers",
+    "webhooksubscriptionchange": "a subscription's edits and replays, read per subscription "
+    "(its changes action)",
 }
 
 #: Filters whose ``method`` reads other fields than their name says: filter -> fields.

@@ -82,10 +82,9 @@ class Command(BaseCommand):
             group = Group.objects.get(name=role)
         except Group.DoesNotExist as exc:  # pragma: no cover - made by migration 0006
             raise CommandError(f"The role group {role!r} is missing; run migrate.") from exc
-        user, created = User.objects.get_or_create(**{User.USERNAME_FIELD: username})
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
+        user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+        if user is None:
+            user = User.objects.create_user(**{User.USERNAME_FIELD: username}, password=None)
             user.groups.add(group)
             self.stderr.write(f"Created API-only account {username} in the role {role!r}.")
             return user
