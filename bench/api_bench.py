@@ -39,9 +39,9 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from cases.security import access  # noqa: E402
 from cases.api.selectors import OPEN_REQUEST_STATUSES  # noqa: E402
 from cases.names import search_variants  # noqa: E402
+from cases.security import access  # noqa: E402
 from cases.security.tokens import ApiToken  # noqa: E402
 
 #: Readers the bench can call as: the role a token's user holds (None: a superuser).
