@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django_countries.fields import Country
 
-from cases.choices import Channel
+from cases.choices import Channel, DatePrecision
 from cases.timeline.sinks import ROWS, RowSink
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,6 +131,14 @@ def created_changes(
 def date_to_datetime(day: dt.date) -> dt.datetime:
     """Return midnight UTC of ``day``: when an event known to the day happened."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def occurred(occurred_on: dt.date | None, occurred_precision: str) -> dict[str, Any]:
+    """Return an event draft's ``occurred_at`` and ``occurred_precision`` for a change said
+    to have happened on ``occurred_on`` (none: when it was recorded, exactly)."""
+    if occurred_on is None:
+        return {"occurred_at": None, "occurred_precision": DatePrecision.EXACT}
+    return {"occurred_at": date_to_datetime(occurred_on), "occurred_precision": occurred_precision}
 
 
 def refuse_unknown(fields: Iterable[str], allowed: Iterable[str], what: str) -> None:

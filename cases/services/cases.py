@@ -13,7 +13,7 @@ from cases.services.base import (
     Actor,
     check_version,
     created_changes,
-    date_to_datetime,
+    occurred,
     refuse_unknown,
     save_new_version,
     versioned_change,
@@ -182,8 +182,7 @@ def case_change_status(
             changes=changes,
             reason=reason,
             source=source,
-            occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
-            occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
+            **occurred(occurred_on, occurred_precision),
         )
     )
     return case

@@ -15,6 +15,7 @@ from cases.services.base import (
     check_version,
     date_to_datetime,
     field_value,
+    occurred,
     refuse_unknown,
     writes,
 )
@@ -247,8 +248,7 @@ def intention_set_state(
             changes=changes,
             reason=reason,
             source=source,
-            occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
-            occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
+            **occurred(occurred_on, occurred_precision),
         )
     )
     return intention

@@ -14,6 +14,7 @@ from cases.services.base import (
     check_version,
     created_changes,
     date_to_datetime,
+    occurred,
     plain,
     refuse_unknown,
     versioned_change,
@@ -193,8 +194,7 @@ def request_transition(
             changes=changes,
             reason=reason,
             source=source,
-            occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
-            occurred_precision=occurred_precision if occurred_on else choices.DatePrecision.EXACT,
+            **occurred(occurred_on, occurred_precision),
         )
     )
     return request
