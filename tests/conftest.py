@@ -1,6 +1,7 @@
 """Shared fixtures for the test suite."""
 
 import pytest
+from django.test import Client
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
@@ -10,7 +11,7 @@ from cases.dbguards import (
     install_current_timeline_guards,
     remove_current_timeline_guards,
 )
-from tests.support import clients, roles
+from tests.support import clients, openapi, roles
 
 
 def _allow_flush_on_postgresql(sender, connection, **kwargs):
@@ -50,6 +51,27 @@ def _lift_sqlite_guard_before_flush(request):
     yield
     if transactional and connection.vendor == "sqlite":
         remove_current_timeline_guards(connection)
+
+
+@pytest.fixture(autouse=True)
+def _api_answers_match_the_schema(request, monkeypatch):
+    """Validate every answer a test receives from /api/v1/ against the OpenAPI schema.
+
+    A test that checks an answer the schema cannot describe on purpose (a raw server
+    failure, say) opts out with ``@pytest.mark.schema_exempt(reason)``.
+    """
+    if request.node.get_closest_marker("schema_exempt"):
+        yield
+        return
+    original = Client.request
+
+    def request_and_validate(self, **environ):
+        response = original(self, **environ)
+        openapi.validate(response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request_and_validate)
+    yield
 
 
 # --------------------------------------------------------------------------------------------

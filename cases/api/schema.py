@@ -35,14 +35,6 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-#: Fields the API answers with null: no officer assigned, no statement superseded, and the
-#: sensitive fields withheld from readers without ``cases.view_sensitive`` (docs/security.md).
-NULLABLE_FIELDS = {
-    "Case": ["assigned_officer"],
-    "Intention": ["supersedes", "quote"],
-    "Person": ["birth_place", "medical_notes", "service_number", "family_links"],
-}
-
 _LIST_ERROR = {
     "description": "An unknown or malformed filter value (400), or a page past the end (404).",
     "content": {"application/json": {"schema": {"type": "object"}}},
@@ -52,9 +44,9 @@ _LIST_ERROR = {
 def document_answers(result, generator, request, public):
     """Make the schema say what the API answers where serializer introspection cannot.
 
-    Paginated lists answer 400 for a bad filter value and 404 for a page past the end;
-    optional party references and the fields in ``NULLABLE_FIELDS`` can be null; a source
-    without a web address has an empty ``link``. Found by fuzzing the API against its schema
+    Paginated lists answer 400 for a bad filter value and 404 for a page past the end; a
+    source without a web address has an empty ``link``. (What may be null is declared by
+    the serializers: ``RowSerializer`` and ``SensitiveFieldsMixin``.) Found by fuzzing the API against its schema
     (tests/api/test_fuzz_api.py).
     """
     for operations in result.get("paths", {}).values():
@@ -63,20 +55,54 @@ def document_answers(result, generator, request, public):
             for status in ("400", "404"):
                 get["responses"].setdefault(status, _LIST_ERROR)
     schemas = result.get("components", {}).get("schemas", {})
-    for name, component in schemas.items():
-        properties = component.get("properties", {})
-        for prop in properties.values():
-            refs = [item.get("$ref") for item in prop.get("allOf", [])]
-            if "#/components/schemas/PartyRef" in refs:
-                prop["nullable"] = True
-        for base, fields in NULLABLE_FIELDS.items():
-            if name in (base, f"{base}Detail"):
-                for field in fields:
-                    if field in properties:
-                        properties[field]["nullable"] = True
     link = schemas.get("Source", {}).get("properties", {}).get("link")
     if link is not None:
         link.pop("format", None)
+    return result
+
+
+def _null_allowed(schema: dict) -> None:
+    """Rewrite an OpenAPI 3.0 ``nullable: true`` in place as OpenAPI 3.1 says it."""
+    if not schema.pop("nullable", False):
+        return
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        schema["type"] = [kind, "null"]
+    elif isinstance(kind, list):
+        if "null" not in kind:
+            kind.append("null")
+    else:
+        # A reference (``allOf: [$ref]``) or a composition: one of it, or null.
+        alternatives = schema.pop("allOf", None) or schema.pop("oneOf", None)
+        if alternatives is None:
+            ref = schema.pop("$ref", None)
+            alternatives = [{"$ref": ref}] if ref else []
+        schema["oneOf"] = [*alternatives, {"type": "null"}]
+    if "enum" in schema and None not in schema["enum"]:
+        schema["enum"].append(None)
+
+
+def _walk(node) -> None:
+    """Apply :func:`_null_allowed` to every schema object under ``node``."""
+    if isinstance(node, dict):
+        _null_allowed(node)
+        for value in node.values():
+            _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value)
+
+
+def nullable_as_openapi_31(result, generator, request, public):
+    """Say "may be null" the OpenAPI 3.1 way everywhere (a postprocessing hook, run last).
+
+    The schema is OpenAPI 3.1 (``OAS_VERSION``), where JSON Schema's ``type: [X, "null"]``
+    replaces 3.0's ``nullable``. Some schema pieces are still written in the 3.0 way by the
+    libraries that produce them (DRF's pagination envelope, for one); strict validators and
+    client generators ignore ``nullable`` in 3.1 and then reject or crash on a null.
+    """
+    _walk(result.get("components", {}))
+    _walk(result.get("paths", {}))
     return result
 
 

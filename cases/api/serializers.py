@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from django.contrib.auth import get_user_model
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -41,6 +42,48 @@ def sensitive_allowed(context) -> bool:
     return context["sensitive_allowed"]
 
 
+class RowSerializer(serializers.ModelSerializer):
+    """A model serializer whose declared fields may be null exactly where the model's may.
+
+    Fields DRF builds from the model already allow null where the column does; fields
+    declared by hand (a nested reference, a uuid slug) do not unless told, and the schema
+    then promises a value where the API answers null. Here a declared field whose source is
+    a nullable column allows null as well, so the schema says what the answers hold.
+    """
+
+    def build_standard_field(self, field_name, model_field):
+        """Bound whole numbers by the portable column range, whatever the database.
+
+        Django bounds an integer field by the connected database's column (64 bits on
+        SQLite, 32 on PostgreSQL), which made the schema differ between the two; the
+        narrower range, PostgreSQL's, is what every database can hold.
+        """
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        portable = BaseDatabaseOperations.integer_field_ranges.get(model_field.get_internal_type())
+        if portable is not None:
+            low, high = portable
+            if kwargs.get("min_value") is not None:
+                kwargs["min_value"] = max(kwargs["min_value"], low)
+            if kwargs.get("max_value") is not None:
+                kwargs["max_value"] = min(kwargs["max_value"], high)
+        return field_class, kwargs
+
+    def get_fields(self):
+        fields = super().get_fields()
+        model = self.Meta.model
+        for name, field in fields.items():
+            # Before binding, ``source`` is what was declared (None: the field's own name).
+            source = (field.source or name).split(".")[0] if field.source != "*" else ""
+            try:
+                column = model._meta.get_field(source) if source else None
+            except Exception:  # noqa: BLE001 - a property or an annotation: not a column
+                column = None
+            if column is not None and getattr(column, "null", False) and not field.allow_null:
+                if not isinstance(field, serializers.ListSerializer):
+                    field.allow_null = True
+        return fields
+
+
 class SensitiveFieldsMixin:
     """Withhold the model's sensitive fields (see ``cases.security.sensitive``) from users without
     ``cases.view_sensitive``: ``null`` values, the fields named in ``redacted``.
@@ -49,6 +92,16 @@ class SensitiveFieldsMixin:
     is noted in the context's ``sensitive_reads`` (``{(model name, uuid): fields}``), which
     the view writes to the access log once per response.
     """
+
+    def get_fields(self):
+        # A withheld value is answered as null, so each sensitive field may be null.
+        fields = super().get_fields()
+        model_name = self.Meta.model._meta.model_name
+        for name in sensitive.SENSITIVE_FIELDS.get(model_name, ()):
+            field = fields.get(name)
+            if field is not None and not isinstance(field, serializers.ListSerializer):
+                field.allow_null = True
+        return fields
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -137,7 +190,7 @@ class PublicIdField(serializers.SlugRelatedField):
             self.fail("does_not_exist", value=data)
 
 
-class PartyRefSerializer(serializers.ModelSerializer):
+class PartyRefSerializer(RowSerializer):
     """A party as it appears inside another row."""
 
     class Meta:
@@ -145,7 +198,7 @@ class PartyRefSerializer(serializers.ModelSerializer):
         fields = ["uuid", "name"]
 
 
-class SourceRefSerializer(serializers.ModelSerializer):
+class SourceRefSerializer(RowSerializer):
     """A source as it appears inside another row."""
 
     class Meta:
@@ -153,7 +206,7 @@ class SourceRefSerializer(serializers.ModelSerializer):
         fields = ["uuid", "title"]
 
 
-class PersonNameSerializer(serializers.ModelSerializer):
+class PersonNameSerializer(RowSerializer):
     """One name variant."""
 
     class Meta:
@@ -167,7 +220,7 @@ class PersonNameSerializer(serializers.ModelSerializer):
 # --------------------------------------------------------------------------------------------
 
 
-class PartySerializer(serializers.ModelSerializer):
+class PartySerializer(RowSerializer):
     """A party; ``version`` counts the changes made to it."""
 
     url = DetailUrlField("api:party-detail")
@@ -191,7 +244,7 @@ class PartySerializer(serializers.ModelSerializer):
         ]
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(RowSerializer):
     """A source; ``link`` is its address on the web, ``url`` its address in the API."""
 
     url = DetailUrlField("api:source-detail")
@@ -220,7 +273,7 @@ class SourceSerializer(serializers.ModelSerializer):
 # --------------------------------------------------------------------------------------------
 
 
-class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+class PersonSerializer(SensitiveFieldsMixin, RowSerializer):
     """A person with name variants; sensitive details and true names need the permission."""
 
     redacted = redacted_field()
@@ -260,7 +313,7 @@ class PersonSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
         ]
 
 
-class PersonBriefSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+class PersonBriefSerializer(SensitiveFieldsMixin, RowSerializer):
     """The person as a case list shows them: working name and the name variants one may see."""
 
     names = PersonNameSerializer(many=True, read_only=True)
@@ -276,7 +329,7 @@ class PersonBriefSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
 # --------------------------------------------------------------------------------------------
 
 
-class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+class IntentionSerializer(SensitiveFieldsMixin, RowSerializer):
     """A stated intention; the verbatim quote needs the permission."""
 
     redacted = redacted_field()
@@ -325,7 +378,7 @@ class IntentionSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
         ]
 
 
-class RiskAssessmentSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+class RiskAssessmentSerializer(SensitiveFieldsMixin, RowSerializer):
     """An assessment of the risk of harm on return; what it rests on needs the permission."""
 
     redacted = redacted_field()
@@ -400,7 +453,7 @@ class ConsentRefusalSerializer(serializers.Serializer):
     problems = ProblemSerializer(many=True)
 
 
-class PositionSerializer(serializers.ModelSerializer):
+class PositionSerializer(RowSerializer):
     """A party's stance on a request; positions are never edited, so they have no version."""
 
     party = PartyRefSerializer(read_only=True)
@@ -411,7 +464,7 @@ class PositionSerializer(serializers.ModelSerializer):
         fields = ["uuid", "party", "stance", "conditions", "stated_on", "source", "recorded_at"]
 
 
-class RequestSerializer(serializers.ModelSerializer):
+class RequestSerializer(RowSerializer):
     """A request with the parties' positions on it."""
 
     url = DetailUrlField("api:request-detail")
@@ -468,7 +521,7 @@ class CurrentIntentionSerializer(serializers.Serializer):
     stated_on = serializers.DateField(source="current_intention.stated_on")
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(RowSerializer):
     """A case as lists show it: who, held by whom, since when, what they want, what is open."""
 
     url = DetailUrlField("api:case-detail")

@@ -1,21 +1,38 @@
 """URLs of the REST API, mounted at /api/v1/."""
 
 from django.urls import path
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import views
-from cases.api.schema import SwaggerView
+from cases.api.schema import READ_ERRORS, SwaggerView
 from cases.feed import views as feed
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="The API's index",
+        description="The address of each resource's list, by its name.",
+        responses={
+            200: OpenApiResponse(
+                {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}},
+                description="Resource name to the absolute address of its list.",
+            ),
+            **READ_ERRORS,
+        },
+    )
+)
 class ApiRootView(APIRootView):
     """The API's index: links to its resources, which any signed-in account may list."""
 
     open_to_signed_in = True
+    # DRF's router keeps its index out of the schema; every answer is documented here.
+    schema = AutoSchema()
 
 
 class Router(DefaultRouter):

@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cases.api.mixins import expected_version
+from cases.api.serializers import RowSerializer
 from cases.api.schema import ERRORS, IF_MATCH, LOCKING, NOT_FOUND, READ_ERRORS
 from cases.api.views import PageNumberPages
 from cases.choices import EventKind
@@ -30,7 +31,7 @@ from cases.webhooks.models import (
 )
 
 
-class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(RowSerializer):
     """A subscription as the API shows it: never its secret."""
 
     account = serializers.CharField(source="account.username", read_only=True)
@@ -113,7 +114,7 @@ class WebhookUpdateSerializer(serializers.Serializer):
     )
 
 
-class WebhookChangeSerializer(serializers.ModelSerializer):
+class WebhookChangeSerializer(RowSerializer):
     """One recorded edit or replay of a subscription."""
 
     changed_by = serializers.SerializerMethodField()
@@ -142,7 +143,7 @@ class WebhookCreatedSerializer(WebhookSubscriptionSerializer):
         return self.context["secret"]
 
 
-class WebhookAttemptSerializer(serializers.ModelSerializer):
+class WebhookAttemptSerializer(RowSerializer):
     """One delivery attempt: no payload."""
 
     class Meta:
