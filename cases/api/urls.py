@@ -39,6 +39,9 @@ class Router(DefaultRouter):
     """The default router, with an index that says it is open to every signed-in account."""
 
     APIRootView = ApiRootView
+    # One address per resource: no ".json" twins (``?format=json`` still works), which
+    # also keeps a second, format-suffixed index out of the schema.
+    include_format_suffixes = False
 
 
 router = Router()
