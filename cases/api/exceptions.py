@@ -281,6 +281,8 @@ def _problem_code(exc: exceptions.APIException) -> str:
         return "parse_error"
     if isinstance(exc, exceptions.Throttled):
         return "throttled"
+    if isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        return "csrf_failed"
     code = getattr(exc.detail, "code", None) if not isinstance(exc.detail, dict | list) else None
     code = code or exc.default_code or STATUS_CODES.get(exc.status_code, "client_error")
     return DRF_CODES.get(code, code)
