@@ -127,7 +127,7 @@ class PageNumberPages(PageNumberPagination):
         """Return ``page`` (a whole number from 1, or ``last``); 400 for anything else."""
         raw = request.query_params.get(self.page_query_param)
         if raw in self.last_page_strings:
-            return raw
+            return paginator.num_pages
         number = _whole_number(request, self.page_query_param, low=1, high=MAX_PAGE)
         return 1 if number is None else number
 
