@@ -285,6 +285,8 @@ REST_FRAMEWORK = {
     # application/json request bodies only.
     "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The test client sends JSON unless told otherwise, as the API takes nothing else.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "cases.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
