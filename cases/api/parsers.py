@@ -12,13 +12,23 @@ from cases.api.exceptions import UnknownParameter
 
 
 class JSONParser(parsers.JSONParser):
-    """Parse JSON; a document nested deeper than Python can decode is a 400, not a 500."""
+    """Parse a JSON object; anything else is a 400 (parse_error), never a 500.
+
+    Every body the API takes is an object of fields: a bare number, string or list would
+    reach views that read fields from it. A document nested deeper than Python can decode
+    is refused the same way.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
+        if not isinstance(data, dict):
+            raise ParseError(
+                f"The body must be a JSON object of fields, not a {type(data).__name__}."
+            )
+        return data
 
 
 #: The query parameters each (view class, action, method) takes, worked out once.

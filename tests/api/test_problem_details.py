@@ -101,9 +101,10 @@ def test_unknown_query_parameters_are_named_with_the_accepted_ones(api):
     assert "stauts" in body["detail"]
 
 
-def test_parse_errors(api):
-    """A body that is not JSON is a parse_error."""
-    response = api.generic("POST", PARTIES, b"{not json", content_type="application/json")
+@pytest.mark.parametrize("body", [b"{not json", b"15020", b'"text"', b"[1, 2]", b"null"])
+def test_parse_errors(api, body):
+    """A body that is not a JSON object is a parse_error (views read fields from objects)."""
+    response = api.generic("POST", PARTIES, body, content_type="application/json")
     assert_problem(response, 400, "parse_error")
 
 
