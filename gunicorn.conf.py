@@ -34,6 +34,10 @@ keepalive = 5
 # from restarting all at once.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
+# Request lines up to gunicorn's maximum reach Django, which answers an address longer than
+# DJANGO_MAX_URL_LENGTH (4096 by default) under /api/ with a JSON problem (414). Beyond
+# 8190 bytes gunicorn answers 414 itself, in plain text.
+limit_request_line = 8190
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -1,14 +1,20 @@
 """Structured logs: one JSON object per line, and one line per HTTP request."""
 
+import contextvars
 import json
 import logging
 import time
 
 from django.db import DatabaseError
 
+#: The id of the request being served (tracker.middleware.RequestIdMiddleware), or None.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
 
 class JsonFormatter(logging.Formatter):
-    """Format a log record as one line of JSON."""
+    """Format a log record as one line of JSON, with the id of the request it belongs to."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -17,6 +23,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = request_id_var.get()
+        if request_id is not None:
+            payload["request_id"] = request_id
         payload.update(getattr(record, "fields", {}))
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
@@ -45,7 +54,10 @@ request_logger = logging.getLogger("tracker.request")
 
 
 class RequestLogMiddleware:
-    """Log each request once: method, path, status, duration and user id (never the query)."""
+    """Log each request once: method, path, status, duration, user id and request id.
+
+    Never the query string: it can carry names being searched.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -59,11 +71,13 @@ class RequestLogMiddleware:
         except DatabaseError:
             # The session could not be read (the database is down): still log the line.
             user_id = None
+        request_id = getattr(request, "request_id", None)
         request_logger.info(
-            "%s %s %s",
+            "%s %s %s %s",
             request.method,
             request.path,
             response.status_code,
+            request_id,
             extra={
                 "fields": {
                     "method": request.method,
@@ -72,6 +86,7 @@ class RequestLogMiddleware:
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "user_id": user_id,
+                    "request_id": request_id,
                 }
             },
         )

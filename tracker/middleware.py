@@ -1,9 +1,124 @@
-"""Middleware of the whole site: answers that hold case data are never stored by a cache."""
+"""Middleware of the whole site: request ids, the API's HTTP conventions, no-store answers."""
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+
 from django.conf import settings
 from django.utils.cache import patch_cache_control
+
+from tracker.logs import request_id_var
+
+#: An incoming X-Request-ID is kept when it is a plain token of at most 200 characters;
+#: anything else (spaces, quotes, control characters that could forge log lines) is replaced.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+class RequestIdMiddleware:
+    """Give every request an id: the caller's ``X-Request-ID`` if sane, else a new uuid4.
+
+    The id is ``request.request_id``, the ``X-Request-ID`` header of every answer, a member of
+    every problem body under /api/ and a field of the request's log line (and of every line
+    logged while the request runs), so a client's report leads to the server's log.
+    django-guid does the same but accepts any incoming value once its uuid check is off;
+    these few lines keep the check this project wants.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+def is_api(request) -> bool:
+    """Return True for an address under /api/."""
+    return request.path.startswith("/api/")
+
+
+class ApiConventionsMiddleware:
+    """Hold the API's HTTP conventions on every answer under /api/, whoever made it.
+
+    - An address longer than ``DJANGO_MAX_URL_LENGTH`` characters (path and query) is a 414
+      problem before any view runs.
+    - Every 4xx and 5xx that is not a problem yet (Django's debug 404 page, a CSRF failure,
+      an answer built by hand) becomes one, keeping its status, its ``detail`` when it had
+      one and its headers (Allow, Retry-After, WWW-Authenticate).
+    - The rate limits the request met are reported in ``RateLimit-Policy`` and ``RateLimit``;
+      a 304 gives back the read it was counted as (cases/api/throttling.py).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from cases.api import exceptions as problems
+        from cases.api import throttling
+
+        if not is_api(request):
+            return self.get_response(request)
+        length = len(request.get_full_path())
+        if length > settings.MAX_URL_LENGTH:
+            response = problems.problem_response(
+                414,
+                request=request,
+                detail=f"The address is {length} characters long; at most "
+                f"{settings.MAX_URL_LENGTH} are accepted. Send fewer or shorter query "
+                "parameters.",
+            )
+        else:
+            response = self.get_response(request)
+        throttling.report_rate_limits(request, response)
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
+            problems.PROBLEM_CONTENT_TYPE
+        ):
+            response = as_problem(request, response)
+        return response
+
+
+#: Headers of an error answer that stay on its problem.
+KEPT_HEADERS = (
+    "Allow",
+    "Retry-After",
+    "WWW-Authenticate",
+    "ETag",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Vary",
+)
+
+
+def as_problem(request, response):
+    """Return ``response`` (an error answer) as a problem with the same status and headers."""
+    from cases.api import exceptions as problems
+
+    if getattr(response, "streaming", False):
+        return response
+    detail = None
+    if response.get("Content-Type", "").startswith("application/json"):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("detail"), str):
+            detail = body["detail"]
+    headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+    problem = problems.problem_response(
+        response.status_code, request=request, detail=detail, headers=headers
+    )
+    for cookie in response.cookies.values():
+        problem.cookies[cookie.key] = cookie
+    return problem
 
 
 class NoStoreMiddleware:

@@ -74,10 +74,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so every answer gets its log line: static files, HTTPS redirects, lockouts.
+    # First, so every answer and every log line carries the request's id.
+    "tracker.middleware.RequestIdMiddleware",
+    # Next, so every answer gets its log line: static files, HTTPS redirects, lockouts.
     "tracker.logs.RequestLogMiddleware",
     # Next, so that every answer but static files is marked no-store, error pages included.
     "tracker.middleware.NoStoreMiddleware",
+    # Under /api/: too long addresses (414), problem JSON for every error, rate-limit headers.
+    "tracker.middleware.ApiConventionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -228,20 +232,39 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Cache: throttle counters live here. The per-process memory default needs nothing
-# installed; several processes must share one cache (DJANGO_CACHE_URL=redis://host:6379/0,
-# with the redis package installed) or each enforces its own limits.
+# Cache: the API's rate-limit counters (and kept list counts) live here. Every server
+# process must share it, or each enforces its own limits: by default the database cache
+# (table ``tracker_cache``, made by ``manage.py createcachetable``, which ``make run``,
+# ``make serve`` and ``make migrate`` run); Redis with DJANGO_CACHE_URL=redis://host:6379/0
+# (the redis package installed); ``locmem://`` keeps them in each process's memory, for a
+# single process only.
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     }
-elif CACHE_URL in {"", "locmem://"}:
+elif CACHE_URL in {"", "db://"}:
+    CACHES = {
+        "default": {
+            # Django's database cache, with an increment that locks the counter's row.
+            "BACKEND": "tracker.cache.DatabaseCache",
+            "LOCATION": "tracker_cache",
+            # Culling beyond MAX_ENTRIES drops live counters too: keep room for every
+            # token's counters of the current window.
+            "OPTIONS": {"MAX_ENTRIES": env_int("DJANGO_CACHE_MAX_ENTRIES", 100_000)},
+        }
+    }
+elif CACHE_URL == "locmem://":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(
-        "DJANGO_CACHE_URL must be redis://HOST:PORT/DB, rediss://..., unix://... or locmem://."
+        "DJANGO_CACHE_URL must be db:// (the default), redis://HOST:PORT/DB, rediss://..., "
+        "unix://... or locmem://."
     )
+
+#: The longest address (path and query string) the API answers; a longer one is a 414
+#: problem. gunicorn.conf.py lets request lines up to 8190 bytes through to Django.
+MAX_URL_LENGTH = env_int("DJANGO_MAX_URL_LENGTH", 4096)
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous caller gets 401 with WWW-Authenticate: Token.
@@ -254,10 +277,16 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "cases.api.permissions.TokenScope",
         "cases.api.permissions.OfficerWrites",
+        # Last: an unknown query parameter is a 400 once the caller may ask at all.
+        "cases.api.parsers.KnownQueryParameters",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON bodies only: any other content type is a 415 problem, and the schema declares
+    # application/json request bodies only.
     "DEFAULT_PARSER_CLASSES": ["cases.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The test client sends JSON unless told otherwise, as the API takes nothing else.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "cases.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -302,10 +331,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Every operation may answer 429 once over its rate (cases/api/throttling.py).
+    # Every operation's error answers (problems), headers and list conventions.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "cases.api.throttling.document_throttling",
         "cases.api.schema.document_answers",
         # Last: every "may be null" written the OpenAPI 3.1 way.
         "cases.api.schema.nullable_as_openapi_31",

@@ -1,15 +1,16 @@
-"""Top-level URLs, and the error pages: JSON under /api/, plain HTML elsewhere."""
+"""Top-level URLs, and the error pages: problem JSON under /api/, plain HTML elsewhere."""
 
 import sys
 
 from django.contrib import admin
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template import TemplateDoesNotExist, loader
 from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
 
+from cases.api.exceptions import problem_response
 from cases.api.schema import SwaggerSplitView
 from tracker import accounts
 from tracker.health import health
@@ -41,10 +42,24 @@ def _is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def page_not_found(request, exception):
-    """Answer 404: JSON under /api/ (API clients parse it), the plain page elsewhere."""
+def bad_request(request, exception):
+    """Answer 400 (a suspicious request): a problem under /api/, the plain page elsewhere."""
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return problem_response(400, request=request, code="bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    """Answer 403: a problem under /api/, the plain page elsewhere."""
+    if _is_api(request):
+        return problem_response(403, request=request)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    """Answer 404: a problem under /api/ (API clients parse it), the plain page elsewhere."""
+    if _is_api(request):
+        return problem_response(404, request=request)
     return defaults.page_not_found(request, exception)
 
 
@@ -63,15 +78,17 @@ def server_error(request):
     if isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS):
         return service_unavailable(request)
     if _is_api(request):
-        return JsonResponse({"detail": "Server error."}, status=500)
+        return problem_response(500, request=request)
     return defaults.server_error(request)
 
 
 def service_unavailable(request):
     """Answer 503: the database cannot be reached; try again shortly."""
     if _is_api(request):
-        response = JsonResponse(
-            {"detail": "The database is unavailable. Try again in a few seconds."}, status=503
+        response = problem_response(
+            503,
+            request=request,
+            detail="The database is unavailable. Try again in a few seconds.",
         )
     else:
         try:
@@ -83,5 +100,7 @@ def service_unavailable(request):
     return response
 
 
+handler400 = bad_request
+handler403 = permission_denied
 handler404 = page_not_found
 handler500 = server_error

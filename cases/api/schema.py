@@ -35,30 +35,233 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-_LIST_ERROR = {
-    "description": "An unknown or malformed filter value (400), or a page past the end (404).",
-    "content": {"application/json": {"schema": {"type": "object"}}},
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_PROBLEM_PROPERTIES = {
+    "type": {
+        "type": "string",
+        "description": "urn:tracker:problem:<code>: identifies the problem; never fetched.",
+    },
+    "title": {"type": "string", "description": "The status phrase, e.g. 'Not Found'."},
+    "status": {"type": "integer", "description": "The HTTP status code."},
+    "detail": {"type": "string", "description": "What went wrong, in words a person can act on."},
+    "code": {
+        "type": "string",
+        "description": "Stable snake_case name of the problem: validation_error, "
+        "unknown_parameter, parse_error, not_authenticated, authentication_failed, "
+        "permission_denied, not_found, method_not_allowed, not_acceptable, consent_refused, "
+        "cursor_gone, precondition_failed, uri_too_long, unsupported_media_type, "
+        "precondition_required, throttled, server_error, service_unavailable, ...",
+    },
+    "request_id": {
+        "type": "string",
+        "nullable": True,
+        "description": "The request's id, as in its X-Request-ID header and the server's log.",
+    },
 }
+_PROBLEM_REQUIRED = ["type", "title", "status", "detail", "code", "request_id"]
+_FIELD_ERROR = {
+    "type": "object",
+    "properties": {
+        "field": {
+            "type": "string",
+            "nullable": True,
+            "description": "The field or query parameter, a dotted path into nested values "
+            "(names.0.value); null when the problem is not one field's.",
+        },
+        "code": {"type": "string", "description": "Stable code, e.g. required, invalid."},
+        "detail": {"type": "string"},
+    },
+    "required": ["field", "code", "detail"],
+}
+
+#: The error bodies: RFC 9457 problem details and their extensions (cases/api/exceptions.py).
+PROBLEM_COMPONENTS = {
+    "Problem": {
+        "type": "object",
+        "description": "An error (RFC 9457 problem details, application/problem+json).",
+        "properties": _PROBLEM_PROPERTIES,
+        "required": _PROBLEM_REQUIRED,
+    },
+    "ValidationProblem": {
+        "type": "object",
+        "description": "Invalid input: the problem and one entry per offending value.",
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "errors": {"type": "array", "items": _FIELD_ERROR},
+            "accepted_parameters": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "With unknown_parameter: the query parameters taken here.",
+            },
+        },
+        "required": _PROBLEM_REQUIRED,
+    },
+    "ConsentRefusedProblem": {
+        "type": "object",
+        "description": "Refused by the consent gate: one entry per unmet condition.",
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "problems": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ConsentCondition"},
+            },
+        },
+        "required": [*_PROBLEM_REQUIRED, "problems"],
+    },
+    "PreconditionFailedProblem": {
+        "type": "object",
+        "description": "A stale version: the current one is in current_version and the ETag.",
+        "properties": {
+            **_PROBLEM_PROPERTIES,
+            "current_version": {"type": "integer", "nullable": True},
+        },
+        "required": [*_PROBLEM_REQUIRED, "current_version"],
+    },
+}
+
+#: Answers every operation may give, whatever it declares itself.
+COMMON_ANSWERS = {
+    "400": "Invalid input or query parameters; each offending value is in errors.",
+    "401": "No credentials, or a wrong, expired or revoked token.",
+    "403": "The account may not do this (a read-only token, no permission).",
+    "404": "No such record, or a page past the end.",
+    "405": "The address does not take this method (nothing is deleted through the API).",
+    "406": "The Accept header names no media type this address answers.",
+    "414": "The address (path and query) is longer than the server accepts.",
+    "415": "A body that is not application/json.",
+    "429": "Over the request rate: wait the seconds in Retry-After.",
+    "500": "Server error; the request id identifies it in the server's log.",
+    "503": "The database is unavailable; try again after Retry-After seconds.",
+}
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+#: Response headers, as components; ``RateLimit`` and ``RateLimit-Policy`` follow
+#: draft-ietf-httpapi-ratelimit-headers-10.
+HEADERS = {
+    "X-Request-ID": {
+        "description": "The request's id: the X-Request-ID sent when it was a token of at most "
+        "200 characters of A-Z a-z 0-9 . _ -, else a new one. In the server's log too.",
+        "schema": _STR,
+    },
+    "RateLimit-Policy": {
+        "description": 'The rate limits this request is counted against, e.g. "read";q=600;w=60 '
+        "(quota q requests per window of w seconds).",
+        "schema": _STR,
+    },
+    "RateLimit": {
+        "description": 'Where the client stands, e.g. "read";r=598;t=42 (r requests left, '
+        "t seconds until the window resets).",
+        "schema": _STR,
+    },
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": _INT},
+    "ETag": {
+        "description": "A row's version as a strong tag (send it in If-Match), or a page's "
+        "content hash (send it in If-None-Match for 304).",
+        "schema": _STR,
+    },
+    "Link": {
+        "description": 'RFC 8288 links to the first, prev, next and last pages: <URL>; rel="next".',
+        "schema": _STR,
+    },
+}
+_EVERY_ANSWER_HEADERS = ("X-Request-ID", "RateLimit-Policy", "RateLimit")
+_HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+#: Components replaced by the problem bodies; dropped when nothing refers to them any more.
+_OLD_ERROR_COMPONENTS = ("Error", "VersionConflict", "ConsentRefusal", "FeedError")
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _header_refs(names) -> dict:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _problem_component(status: str, answer: dict) -> str:
+    old = str(answer.get("content", {}))
+    if status == "400":
+        return "ValidationProblem"
+    if status == "409" and "ConsentRefusal" in old:
+        return "ConsentRefusedProblem"
+    if status == "412":
+        return "PreconditionFailedProblem"
+    return "Problem"
 
 
 def document_answers(result, generator, request, public):
     """Make the schema say what the API answers where serializer introspection cannot.
 
-    Paginated lists answer 400 for a bad filter value and 404 for a page past the end; a
-    source without a web address has an empty ``link``. (What may be null is declared by
-    the serializers: ``RowSerializer`` and ``SensitiveFieldsMixin``.) Found by fuzzing the API against its schema
-    (tests/api/test_fuzz_api.py).
+    - Every operation may answer each status of ``COMMON_ANSWERS``; every error answer is
+      ``application/problem+json``: ``ValidationProblem`` for 400, ``ConsentRefusedProblem``
+      for the consent gate's 409, ``PreconditionFailedProblem`` for 412, ``Problem`` else.
+    - Every answer carries ``X-Request-ID``, ``RateLimit-Policy`` and ``RateLimit``; 429 and
+      503 carry ``Retry-After``; a paginated list's 200 carries ``ETag`` and ``Link``, takes
+      ``If-None-Match`` and may answer 304; a row's read or write carries its ``ETag``.
+    - A source without a web address has an empty ``link``. (What may be null is declared
+      by the serializers: ``RowSerializer`` and ``SensitiveFieldsMixin``.)
     """
-    for operations in result.get("paths", {}).values():
-        get = operations.get("get")
-        if get and "page" in {p.get("name") for p in get.get("parameters", [])}:
-            for status in ("400", "404"):
-                get["responses"].setdefault(status, _LIST_ERROR)
-    schemas = result.get("components", {}).get("schemas", {})
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(PROBLEM_COMPONENTS)
+    components.setdefault("headers", {}).update(HEADERS)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method in _HTTP_METHODS and isinstance(operation, dict):
+                _document_operation(path, method, operation)
+    _drop_unreferenced(result, _OLD_ERROR_COMPONENTS)
+    _document_link(schemas)
+    return result
+
+
+def _document_operation(path: str, method: str, operation: dict) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, description in COMMON_ANSWERS.items():
+        responses.setdefault(status, {"description": description})
+    parameters = operation.setdefault("parameters", [])
+    is_list = method == "get" and "page" in {p.get("name") for p in parameters}
+    if is_list:
+        responses.setdefault("304", {"description": "The page is unchanged since its ETag."})
+        parameters.append(
+            {
+                "in": "header",
+                "name": "If-None-Match",
+                "schema": _STR,
+                "description": "The ETag of this page as last read: 304 while it is unchanged.",
+            }
+        )
+    for status, answer in responses.items():
+        if int(status) >= 400:
+            schema = _ref(_problem_component(status, answer))
+            answer["content"] = {PROBLEM_MEDIA_TYPE: {"schema": schema}}
+        headers = answer.setdefault("headers", {})
+        headers.update(_header_refs(_EVERY_ANSWER_HEADERS))
+        if status in ("429", "503"):
+            headers.update(_header_refs(["Retry-After"]))
+        if is_list and status in ("200", "304"):
+            headers.update(_header_refs(["ETag", "Link"]))
+        elif status in ("200", "201") and "ETag" not in headers and "content" in answer:
+            if not path.startswith(("/api/v1/schema", "/api/v1/risk-assessments")):
+                headers.update(_header_refs(["ETag"]))
+
+
+def _drop_unreferenced(result: dict, names) -> None:
+    schemas = result["components"]["schemas"]
+    for name in names:
+        if name not in schemas:
+            continue
+        others = {k: v for k, v in schemas.items() if k != name}
+        text = str(result.get("paths", {})) + str(others)
+        if f"#/components/schemas/{name}'" not in text:
+            del schemas[name]
+
+
+def _document_link(schemas: dict) -> None:
     link = schemas.get("Source", {}).get("properties", {}).get("link")
     if link is not None:
         link.pop("format", None)
-    return result
 
 
 def _null_allowed(schema: dict) -> None:

@@ -417,6 +417,10 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable code, e.g. not_verified, stale, high_risk.")
     message = serializers.CharField(help_text="What is missing, in a sentence.")
 
+    class Meta:
+        # "Problem" names the RFC 9457 error body of every error answer (cases/api/schema.py).
+        ref_name = "ConsentCondition"
+
 
 class MoveSerializer(serializers.Serializer):
     """A move across a border."""

@@ -2,33 +2,128 @@
 
 The rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (set from the environment in
 tracker/settings.py) and are read on every request rather than once at import, so a changed
-setting takes effect at once. A scope without a rate is not throttled. The counters live in
-Django's default cache: several server processes must share one (Redis) for the limits to
-hold across them.
+setting takes effect at once. A scope without a rate is not throttled.
+
+**Counting.** Each scope counts requests in fixed windows of its period (a minute for
+"600/minute"), one counter per credential and window, in Django's default cache: the
+database cache by default, Redis when ``DJANGO_CACHE_URL`` names it. Every server process
+shares that cache, so a limit holds across gunicorn's workers. A request adds one with the
+cache's ``incr`` (``add`` starts a window's counter), which is atomic: Redis's ``INCR``, and
+for the database cache a row lock (tracker/cache.py). DRF's ``SimpleRateThrottle`` instead
+reads the list of recent request times, appends and writes it back: two workers reading at
+once both write their own list and one request is lost, so under concurrency its limits
+leak. A fixed window can let up to twice the quota through around a window's edge (the end
+of one and the start of the next); the ``RateLimit`` header says when the window resets.
+
+**Headers.** Every answer of a request that met a limit carries, as the IETF draft
+draft-ietf-httpapi-ratelimit-headers-10 defines them, ``RateLimit-Policy: "read";q=600;w=60``
+(quota and window in seconds per policy) and ``RateLimit: "read";r=598;t=42`` (requests left
+and seconds until the window resets); a 429 also carries ``Retry-After``.
+:class:`tracker.middleware.ApiConventionsMiddleware` writes them, and gives back the read of a
+``304 Not Modified``, which does not count against the read limit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Seconds of each period a rate may be given in ("N/second", "N/minute", ...).
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class ConfiguredRateThrottle(SimpleRateThrottle):
-    """Read the scope's rate from the current API settings; no rate means no limit."""
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Return ``(quota, window seconds)`` of a rate such as ``"600/minute"``."""
+    number, period = rate.split("/")
+    return int(number), PERIODS[period.strip()[0]]
 
-    def get_rate(self):
+
+@dataclass
+class Meter:
+    """Where one request stands against one policy: what the headers report."""
+
+    scope: str
+    quota: int
+    window: int
+    used: int
+    reset: int
+    key: str
+
+    @property
+    def remaining(self) -> int:
+        """Return the requests left in the window."""
+        return max(0, self.quota - self.used)
+
+
+def count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` (made, expiring after ``timeout`` s) and return it."""
+    try:
+        return cache.incr(key)
+    except ValueError:
+        if cache.add(key, 1, timeout):
+            return 1
+        # Another process made the counter between our incr and our add.
+        return cache.incr(key)
+
+
+def meters_of(request) -> dict[str, Meter]:
+    """Return the meters recorded on ``request`` (a Django or DRF request), by scope."""
+    request = getattr(request, "_request", request)
+    if not hasattr(request, "rate_limits"):
+        request.rate_limits = {}
+    return request.rate_limits
+
+
+class ConfiguredRateThrottle(BaseThrottle):
+    """Count requests per scope and credential in fixed windows of the scope's period."""
+
+    scope: str = ""
+    cache_format = "ratelimit:%(scope)s:%(ident)s"
+
+    def __init__(self):
+        self.meter: Meter | None = None
+
+    def get_rate(self) -> str | None:
         """Return the rate configured for this scope, or None."""
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
-    def wait(self):
-        """Return the seconds until the next request is allowed, at least one."""
-        # Retry-After is a whole number of seconds; zero would invite an instant retry.
-        remaining = super().wait()
-        return None if remaining is None else max(1, round(remaining))
+    def get_cache_key(self, request, view) -> str | None:
+        """Return the counter's key for ``request``, or None when it is not counted here."""
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        """Count the request; return False when it is over the scope's quota."""
+        rate = self.get_rate()
+        key = self.get_cache_key(request, view) if rate else None
+        if key is None:
+            return True
+        quota, window = parse_rate(rate)
+        now = time.time()
+        start = int(now // window) * window
+        used = count(f"{key}:{start}", window + 1)
+        self.meter = Meter(
+            scope=self.scope,
+            quota=quota,
+            window=window,
+            used=used,
+            reset=max(1, math.ceil(start + window - now)),
+            key=f"{key}:{start}",
+        )
+        meters_of(request)[self.scope] = self.meter
+        return used <= quota
+
+    def wait(self) -> int | None:
+        """Return the whole seconds until the window resets (Retry-After), at least one."""
+        return None if self.meter is None else self.meter.reset
 
 
 def credential_ident(request) -> str | None:
@@ -111,30 +206,23 @@ class AnonymousRateLimit(BasePermission):
         return True
 
 
-THROTTLED_RESPONSE = {
-    "description": "Over the request rate: wait the seconds in Retry-After, then try again.",
-    "headers": {
-        "Retry-After": {
-            "description": "Seconds until the next request is allowed.",
-            "schema": {"type": "integer", "minimum": 1},
-        }
-    },
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"detail": {"type": "string"}},
-                "required": ["detail"],
-            }
-        }
-    },
-}
+def report_rate_limits(request, response) -> None:
+    """Write the ``RateLimit-Policy`` and ``RateLimit`` headers of the limits ``request`` met.
 
-
-def document_throttling(result, generator, request, public):
-    """Add the 429 answer to every operation of the OpenAPI schema (a postprocessing hook)."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"].setdefault("429", THROTTLED_RESPONSE)
-    return result
+    A ``304 Not Modified`` gives its read back first: a client polling with ``If-None-Match``
+    while nothing changes does not use up its read rate.
+    """
+    meters = getattr(request, "rate_limits", None)
+    if not meters:
+        return
+    read = meters.get("read")
+    if response.status_code == 304 and read is not None:
+        # ValueError: the window ended meanwhile; the next one starts at zero anyway.
+        with contextlib.suppress(ValueError):
+            read.used = cache.decr(read.key)
+    response["RateLimit-Policy"] = ", ".join(
+        f'"{m.scope}";q={m.quota};w={m.window}' for m in meters.values()
+    )
+    response["RateLimit"] = ", ".join(
+        f'"{m.scope}";r={m.remaining};t={m.reset}' for m in meters.values()
+    )

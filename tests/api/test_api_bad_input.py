@@ -71,8 +71,8 @@ BAD_PAGES = [
 def test_bad_api_reads_are_a_clear_4xx(world, path):
     response = world.api.get(path)
     assert 400 <= response.status_code < 500, (path, response.status_code)
-    assert response["Content-Type"].startswith("application/json")
-    assert response.json()  # a message a person can act on
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"]  # a message a person can act on
 
 
 @pytest.mark.parametrize("path", BAD_PAGES)
@@ -172,7 +172,7 @@ def test_a_lost_database_answers_503_json_under_the_api_and_a_page_elsewhere(tra
             connection.settings_dict["OPTIONS"] = {**saved_options, "connect_timeout": 2}
         response = api.get("/api/v1/cases/")
         assert response.status_code == 503
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"] == "application/problem+json"
         assert "unavailable" in response.json()["detail"]
         assert response["Retry-After"]
         page = pages.get("/cases/")

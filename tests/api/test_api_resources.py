@@ -8,7 +8,7 @@ from django.db import connection
 from cases import services
 from cases.models import Party, Person, Request, Source, StatedIntention, TimelineEvent
 from tests import factories as f
-from tests.support.clients import results
+from tests.support.clients import field_errors, results
 from tests.support.worlds import ri_and_baek
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_person_service_errors_are_400(officer_client):
         format="json",
     )
     assert response.status_code == 400
-    assert "deceased" in response.json()["date_of_death"][0]
+    assert "deceased" in field_errors(response)["date_of_death"][0]
 
 
 def test_person_filters(officer_client):
@@ -130,7 +130,7 @@ def test_party_create_update_and_locking(officer_client):
         format="json",
         HTTP_IF_MATCH='"1"',
     )
-    assert loop.status_code == 400 and "parent" in loop.json()
+    assert loop.status_code == 400 and "parent" in field_errors(loop)
     assert Party.objects.get(uuid=body["uuid"]).short_name == "SBU"
 
 
@@ -147,7 +147,7 @@ def test_party_filters(analyst_client):
     assert names({"country": "ua"}) == ["Ukraine"]
     assert names({"q": "yon"}) == ["Yonhap"]
     bad = analyst_client.get(f"{API}/parties/", {"kind": "club"})
-    assert bad.status_code == 400 and "legislator" in bad.json()["kind"][0]
+    assert bad.status_code == 400 and "legislator" in field_errors(bad)["kind"][0]
 
 
 def test_source_create_update_and_filters(officer_client):
@@ -226,7 +226,7 @@ def test_record_supersede_and_withdraw_intentions(officer_client):
     assert officer_client.patch(url, {"option": "remain"}, format="json").status_code == 405
     assert officer_client.delete(url).status_code == 405
     no_reason = officer_client.post(f"{url}state/", {"state": "withdrawn"}, format="json")
-    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    assert no_reason.status_code == 400 and "reason" in field_errors(no_reason)
     withdrawn = officer_client.post(
         f"{url}state/",
         {"state": "withdrawn", "reason": "He took it back"},
@@ -251,12 +251,12 @@ def test_intention_validation_errors(officer_client):
         "verification": "stated",
     }
     no_case = officer_client.post(f"{API}/intentions/", base, format="json")
-    assert no_case.status_code == 400 and "case" in no_case.json()
+    assert no_case.status_code == 400 and "case" in field_errors(no_case)
     no_destination = officer_client.post(
         f"{API}/intentions/", {**base, "case": str(ri_case.uuid)}, format="json"
     )
     assert no_destination.status_code == 400
-    assert "destination_country" in no_destination.json()
+    assert "destination_country" in field_errors(no_destination)
 
 
 def test_intention_filters(analyst_client):
@@ -281,7 +281,7 @@ def test_intention_filters(analyst_client):
     assert count({"stated_after": "2025-02-26"}) == 1
     assert count({"stated_before": "2025-02-25"}) == 1
     bad = analyst_client.get(f"{API}/intentions/", {"state": "forgotten"})
-    assert bad.status_code == 400 and "contested" in bad.json()["state"][0]
+    assert bad.status_code == 400 and "contested" in field_errors(bad)["state"][0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_request_filters(analyst_client):
     assert count({"filed_before": "2025-02-15"}) == 1
     assert count({"destination_country": "KR"}) == 1
     bad = analyst_client.get(f"{API}/requests/", {"status": "pending"})
-    assert bad.status_code == 400 and "under_review" in bad.json()["status"][0]
+    assert bad.status_code == 400 and "under_review" in field_errors(bad)["status"][0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ def assert_throttled(response, *, within: int):
     assert response.status_code == 429
     retry_after = int(response["Retry-After"])
     assert 1 <= retry_after <= within
-    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "throttled"
     assert "throttled" in response.json()["detail"]
 
 

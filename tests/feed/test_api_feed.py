@@ -16,7 +16,7 @@ from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.services import Actor
 from tests import factories
-from tests.support.clients import api_client
+from tests.support.clients import api_client, field_errors
 from tests.support.roles import CASE_OFFICER, superuser, user_in_role
 
 FEED = "/api/v1/events/"
@@ -255,7 +255,7 @@ def test_malformed_cursor_is_400_with_advice(api, cursor):
     """Anything that is not a cursor this feed issued is refused with a message to act on."""
     response = api.get(FEED, {"after": cursor})
     assert response.status_code == 400
-    message = response.data["after"][0]
+    message = field_errors(response)["after"][0]
     assert "next_cursor" in message and "leave 'after' out" in message
 
 
@@ -264,7 +264,7 @@ def test_bad_limit_is_400(api, limit):
     """A limit outside 1..10000 is refused, on both endpoints."""
     response = api.get(FEED, {"limit": limit})
     assert response.status_code == 400
-    assert "from 1 to 10000" in response.data["limit"][0]
+    assert "from 1 to 10000" in field_errors(response)["limit"][0]
     case = factories.case()
     assert api.get(timeline_url(case), {"limit": limit}).status_code == 400
 
@@ -382,7 +382,7 @@ def test_bad_filter_is_400(api, params):
     """A filter value that cannot be read is refused, naming the parameter."""
     response = api.get(FEED, params)
     assert response.status_code == 400
-    assert set(response.data) == set(params)
+    assert set(field_errors(response)) == set(params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ def test_timeline_unknown_case_is_404(api):
 def test_timeline_bad_after_seq_is_400(api, two_cases, after_seq):
     response = api.get(timeline_url(two_cases[0]), {"after_seq": after_seq})
     assert response.status_code == 400
-    assert "after_seq" in response.data
+    assert "after_seq" in field_errors(response)
 
 
 def test_timeline_after_seq_beyond_the_end_is_410(api, two_cases):

@@ -201,11 +201,11 @@ def test_test_settings_send_the_same_headers_over_https(client):
 
 @pytest.mark.django_db
 def test_api_404_is_json_and_page_404_is_html(client):
-    """An unknown address under /api/ answers JSON; elsewhere the plain HTML page."""
+    """An unknown address under /api/ answers a problem; elsewhere the plain HTML page."""
     api = client.get("/api/v1/no-such-resource/")
     assert api.status_code == 404
-    assert api["Content-Type"] == "application/json"
-    assert api.json() == {"detail": "Not found."}
+    assert api["Content-Type"] == "application/problem+json"
+    assert api.json()["code"] == "not_found"
     page = client.get("/no/such/page/")
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")

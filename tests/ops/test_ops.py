@@ -189,7 +189,7 @@ def test_load_bench_reads_wrk_summary(monkeypatch):
 @pytest.mark.django_db
 @override_settings(SECURE_SSL_REDIRECT=True)
 def test_the_https_redirect_gets_its_log_line(client, caplog):
-    """The request log is the outermost middleware: answers made before the views count too."""
+    """The request log is outside every middleware that answers: such answers count too."""
     with caplog.at_level(logging.INFO, logger="tracker.request"):
         response = client.get("/cases/")
     assert response.status_code == 301
@@ -200,4 +200,7 @@ def test_the_https_redirect_gets_its_log_line(client, caplog):
 def test_kept_database_connections_are_checked_before_reuse():
     """A restarted database costs a reconnect, not a 500 per worker."""
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
-    assert settings.MIDDLEWARE[0] == "tracker.logs.RequestLogMiddleware"
+    assert settings.MIDDLEWARE[:2] == [
+        "tracker.middleware.RequestIdMiddleware",
+        "tracker.logs.RequestLogMiddleware",
+    ]

@@ -127,7 +127,7 @@ def test_officer_reading_a_person_appends_one_entry():
     officer = user_in_role(CASE_OFFICER, "officer")
     client, token = token_client(officer, name="registry sync")
     person = f.person("Ri", medical_notes="jaw wound")
-    response = client.get(f"{API}/persons/{person.uuid}/?fields=all")
+    response = client.get(f"{API}/persons/{person.uuid}/")
     assert response.status_code == 200
     entry = AccessLogEntry.objects.get()
     assert entry.user == officer and entry.channel == "api"

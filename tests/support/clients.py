@@ -44,3 +44,13 @@ def results(response):
 def references(response):
     """Return the case references of a list response, in order."""
     return [row["reference"] for row in results(response)]
+
+
+def field_errors(response) -> dict[str | None, list[str]]:
+    """Return a 400 problem's ``errors`` as messages by field (None: not one field's)."""
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    found: dict[str | None, list[str]] = {}
+    for error in response.json()["errors"]:
+        found.setdefault(error["field"], []).append(error["detail"])
+    return found
