@@ -230,6 +230,7 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
                     "case": str(new_case.uuid),
                     "level": "low",
                     "basis": "Generated assessment",
+                    "assessor": "Generated officer",
                     "assessed_on": "2025-02-03",
                 }
             ),
