@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cases.api.throttling.document_throttling",
         "cases.api.schema.document_answers",
+        "cases.api.idempotency.document_idempotency",
     ],
     # One name per choice set, so clients get stable enum names.
     "ENUM_NAME_OVERRIDES": {
