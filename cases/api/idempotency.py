@@ -21,11 +21,15 @@ the first answer again (with ``Idempotent-Replayed: true``) and changes nothing.
   permission should count on the retry), 408, 409, 425 and 429 (transient: the same request
   may succeed later). 5xx answers are not kept, so a retry runs again.
 - Kept answers live DJANGO_IDEMPOTENCY_TTL_HOURS (default 24) and are deleted when expired:
-  on every keyed write and by ``manage.py purge_idempotency_keys``.
+  on every keyed write and by ``manage.py purge_idempotency_keys``. They are stored sealed
+  with Fernet under a key derived from ``SECRET_KEY``: an answer may name people or hold a
+  webhook secret, and a copy of the database alone must not reveal either. An answer that
+  no longer opens (``SECRET_KEY`` changed) is dropped and the retry runs again.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -35,6 +39,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
@@ -138,6 +145,26 @@ class Claim:
     pk: int
 
 
+def _fernet() -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"tracker idempotent answers v1"
+    ).derive(settings.SECRET_KEY.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(body: bytes) -> bytes:
+    """Return ``body`` encrypted and authenticated for storage."""
+    return _fernet().encrypt(body)
+
+
+def unseal(sealed: bytes) -> bytes | None:
+    """Return the body ``sealed`` holds, or None when the current key cannot open it."""
+    try:
+        return _fernet().decrypt(bytes(sealed))
+    except (InvalidToken, ValueError):
+        return None
+
+
 def purge_expired(*, now=None) -> int:
     """Delete every kept answer and marker whose time to live has passed; return how many."""
     now = now or timezone.now()
@@ -145,9 +172,9 @@ def purge_expired(*, now=None) -> int:
     return deleted
 
 
-def replay_of(record: IdempotencyKey) -> HttpResponse:
-    """Return the kept answer of ``record``, marked as a replay."""
-    response = HttpResponse(bytes(record.body), status=record.status_code)
+def replay_of(record: IdempotencyKey, body: bytes) -> HttpResponse:
+    """Return the kept answer of ``record`` (its ``body`` unsealed), marked as a replay."""
+    response = HttpResponse(body, status=record.status_code)
     for name, value in record.headers.items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"
@@ -191,7 +218,11 @@ def begin(request) -> Claim | None:
         if record.fingerprint != mine:
             raise IdempotencyKeyReused()
         if record.status_code is not None:
-            raise Replay(replay_of(record))
+            body = unseal(record.body)
+            if body is None:  # sealed under another SECRET_KEY: as good as expired
+                IdempotencyKey.objects.filter(pk=record.pk).delete()
+                continue
+            raise Replay(replay_of(record, body))
         if record.locked_until and record.locked_until > now:
             raise IdempotencyKeyInFlight(wait=RETRY_AFTER)
         # The marker's lease ran out: its request died without an answer. Take it over,
@@ -215,7 +246,7 @@ def finish(claim: Claim, response: HttpResponse) -> HttpResponse:
     IdempotencyKey.objects.filter(pk=claim.pk).update(
         status_code=response.status_code,
         headers=headers,
-        body=response.content,
+        body=seal(response.content),
         locked_until=None,
     )
     return response

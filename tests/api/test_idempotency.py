@@ -143,6 +143,40 @@ def test_a_retry_replays_the_first_answer_and_writes_nothing(world, route, metho
         assert again.get(header) == first.get(header), header
     assert state(url if uuid_value else None, uuid_value) == before
     assert IdempotencyKey.objects.count() == 1
+    assert bytes(IdempotencyKey.objects.get().body) != first.content  # kept sealed
+
+
+def test_a_kept_answer_is_sealed_at_rest(world):  # noqa: F811
+    """A webhook secret or a person's name in a kept answer is not readable in the database."""
+    created = world.client.post(
+        "/api/v1/webhooks/",
+        {"name": "mirror", "target_url": "http://127.0.0.1:9/hook"},
+        format="json",
+        **{KEY: "w"},
+    )
+    secret = created.json()["secret"]
+    person = world.client.post(
+        "/api/v1/persons/", {"working_name": "Paek Sang-ho"}, format="json", **{KEY: "p"}
+    )
+    assert person.status_code == 201
+    stored = b"".join(bytes(body) for body in IdempotencyKey.objects.values_list("body", flat=True))
+    assert secret.encode() not in stored and b"Paek" not in stored
+    replayed = world.client.post(
+        "/api/v1/webhooks/",
+        {"name": "mirror", "target_url": "http://127.0.0.1:9/hook"},
+        format="json",
+        **{KEY: "w"},
+    )
+    assert replayed.json()["secret"] == secret
+
+
+def test_an_answer_sealed_under_another_secret_key_is_dropped(client, settings):
+    """After SECRET_KEY changes a kept answer cannot be opened: the retry runs again."""
+    assert client.post(SOURCES, {"title": "a"}, format="json", **{KEY: "k"}).status_code == 201
+    settings.SECRET_KEY = "another-" + settings.SECRET_KEY
+    again = client.post(SOURCES, {"title": "a"}, format="json", **{KEY: "k"})
+    assert again.status_code == 201 and idempotency.REPLAYED_HEADER not in again
+    assert Source.objects.count() == 2
 
 
 # --------------------------------------------------------------------------------------------
