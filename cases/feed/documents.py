@@ -235,6 +235,15 @@ class FeedEventSerializer(serializers.ModelSerializer):
         return {member.key: {"read_only": True} for member in EVENT}
 
 
+class HeldBackSerializer(serializers.Serializer):
+    """The open transaction that may be holding events back from the feed."""
+
+    since = serializers.DateTimeField(
+        allow_null=True, help_text="When it began; null when the server may not see it."
+    )
+    seconds = serializers.FloatField(allow_null=True, help_text="How long it has been open.")
+
+
 class EventFeedPageSerializer(serializers.Serializer):
     """A page of the change feed."""
 
@@ -244,6 +253,12 @@ class EventFeedPageSerializer(serializers.Serializer):
     )
     has_more = serializers.BooleanField(
         help_text="True when more events are visible right now; poll again at once."
+    )
+    held_back = HeldBackSerializer(
+        allow_null=True,
+        help_text="Null when nothing holds the feed back (caught up when has_more is false); "
+        "otherwise events committed since 'since' may still be pending behind an open "
+        "transaction (PostgreSQL; docs/feed.md, Lag).",
     )
 
 
