@@ -46,4 +46,6 @@ def feed_held_back_seconds() -> float | None:
         held = cursor.held_back()
     except Exception:  # noqa: BLE001 - the lag is informative; health is the database's
         return None
-    return 0.0 if held is None else held.as_dict()["seconds"]
+    if held is None:
+        return 0.0
+    return None if held.seconds is None else round(held.seconds, 3)

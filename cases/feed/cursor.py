@@ -126,11 +126,12 @@ class HeldBack:
     seconds: float | None
 
     def as_dict(self) -> dict:
-        """Return the signal as a feed page and /healthz show it."""
-        return {
-            "since": self.since.isoformat() if self.since else None,
-            "seconds": None if self.seconds is None else round(self.seconds, 3),
-        }
+        """Return the signal as a feed page shows it: since when, not for how long.
+
+        A page's strong ETag must name one body; an age would change the body with every
+        request while the ETag stays. The answer's ``Date`` minus ``since`` is the age.
+        """
+        return {"since": self.since.isoformat() if self.since else None}
 
 
 class CursorError(ValueError):

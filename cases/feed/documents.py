@@ -239,9 +239,10 @@ class HeldBackSerializer(serializers.Serializer):
     """The open transaction that may be holding events back from the feed."""
 
     since = serializers.DateTimeField(
-        allow_null=True, help_text="When it began; null when the server may not see it."
+        allow_null=True,
+        help_text="When the open transaction began (the answer's Date minus this is how long "
+        "the feed has been held); null when the server may not see it.",
     )
-    seconds = serializers.FloatField(allow_null=True, help_text="How long it has been open.")
 
 
 class EventFeedPageSerializer(serializers.Serializer):

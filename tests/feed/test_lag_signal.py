@@ -90,7 +90,7 @@ def test_an_open_transaction_in_another_database_holds_the_feed_and_says_since_w
         held = page["held_back"]
         assert held is not None
         assert datetime.fromisoformat(held["since"]) <= started
-        assert held["seconds"] >= 0.3
+        assert set(held) == {"since"}  # an age would change the body under one ETag
         assert str(case.uuid) not in _cases(page["results"])
 
         health = client.get("/healthz")
