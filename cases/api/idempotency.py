@@ -33,6 +33,7 @@ import base64
 import copy
 import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.response import Response
@@ -55,6 +56,8 @@ from cases.api.exceptions import (
     IdempotencyKeyReused,
 )
 from cases.models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -243,12 +246,21 @@ def finish(claim: Claim, response: HttpResponse) -> HttpResponse:
     if isinstance(response, Response) and not response.is_rendered:
         response.render()
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-    IdempotencyKey.objects.filter(pk=claim.pk).update(
-        status_code=response.status_code,
-        headers=headers,
-        body=seal(response.content),
-        locked_until=None,
-    )
+    try:
+        IdempotencyKey.objects.filter(pk=claim.pk).update(
+            status_code=response.status_code,
+            headers=headers,
+            body=seal(response.content),
+            locked_until=None,
+        )
+    except DatabaseError:
+        # The write is done: its answer goes out even if it cannot be kept. The marker
+        # stays until its lease ends, so a retry meanwhile is a 409, not a second write.
+        logger.exception(
+            "The %s answer of idempotency key #%s could not be kept.",
+            response.status_code,
+            claim.pk,
+        )
     return response
 
 
