@@ -256,6 +256,16 @@ def test_keys_are_per_account(client):
     assert IdempotencyKey.objects.count() == 2
 
 
+def test_an_accounts_tokens_share_its_keys(client, officer):
+    """The key belongs to the account, not the token: a retry through another of its
+    tokens (a rotated one) is still a retry."""
+    rotated, _token = token_client(officer, name="rotated")
+    body = {"title": "Interview"}
+    assert client.post(SOURCES, body, format="json", **{KEY: "k"}).status_code == 201
+    again = rotated.post(SOURCES, body, format="json", **{KEY: "k"})
+    assert again[idempotency.REPLAYED_HEADER] == "true" and Source.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "value",
     ["", " ", "x" * 256, "caf\u00e9", "tab\there", "new\x01line", '"unterminated', '"bad\\q"'],
