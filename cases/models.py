@@ -724,6 +724,42 @@ class AccessLogEntry(models.Model):
         raise TypeError("The access log is append-only; entries cannot be deleted.")
 
 
+class IdempotencyKey(models.Model):
+    """An API write sent with an ``Idempotency-Key``: what was asked and the answer to replay.
+
+    One row per account and key (cases/api/idempotency.py). While the first request runs,
+    ``locked_until`` is set and ``status_code`` empty; once answered, the answer is kept
+    until ``expires_at`` to be replayed to a retry. The answer may name people, so the row
+    lives no longer than its time to live and is never shown in the admin.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    key = models.CharField(max_length=255)
+    #: SHA-256 of the method, path, query, If-Match and canonical JSON body.
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=2000)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    #: Set while the first request is being processed; a marker past it was abandoned.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField(default=b"", blank=True)
+
+    class Meta:
+        verbose_name = "idempotency key"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expires_at")]
+
+    def __str__(self):
+        return f"{self.method} {self.path} ({self.key})"
+
+
 from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,

@@ -335,6 +335,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cases.api.schema.document_answers",
+        "cases.api.idempotency.document_idempotency",
         # Last: every "may be null" written the OpenAPI 3.1 way.
         "cases.api.schema.nullable_as_openapi_31",
     ],

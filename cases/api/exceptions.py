@@ -356,3 +356,40 @@ def exception_handler(exc, context):
         detail=detail,
         **extensions,
     )
+
+
+class IdempotencyKeyInvalid(exceptions.APIException):
+    """The Idempotency-Key header is not a string of 1 to 255 printable characters."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = (
+        "Idempotency-Key must be 1 to 255 printable ASCII characters, e.g. "
+        'Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324".'
+    )
+    default_code = "idempotency_key_invalid"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    """The key was already used by this account for another request."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = (
+        "This Idempotency-Key was already used for a different request (another method, "
+        "address, If-Match or body). Send a new key for a new request."
+    )
+    default_code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInFlight(exceptions.APIException):
+    """The first request with this key is still being processed."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "A request with this Idempotency-Key is still being processed. Retry after the "
+        "seconds in Retry-After to get its answer."
+    )
+    default_code = "idempotency_key_in_flight"
+
+    def __init__(self, detail=None, code=None, *, wait: int | None = None):
+        super().__init__(detail, code)
+        self.wait = wait

@@ -26,6 +26,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from cases import consent, selectors, services
 from cases.api import selectors as api_selectors
 from cases.api import serializers as s
+from cases.api.idempotency import IdempotentWritesMixin
 from cases.api.mixins import (
     ARCHIVE_ACTIONS,
     ArchiveActionsMixin,
@@ -250,8 +251,11 @@ NOT_DELETED = (
 )
 
 
-class ResourceViewSet(viewsets.GenericViewSet):
-    """Lists, reads and writes through services; refuses DELETE with an explanation."""
+class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
+    """Lists, reads and writes through services; refuses DELETE with an explanation.
+
+    Writes honour ``Idempotency-Key`` (cases/api/idempotency.py).
+    """
 
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{36}"

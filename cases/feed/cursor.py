@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection as default_connection
@@ -53,7 +54,8 @@ SQLITE = "sqlite"
 POSTGRES_WATERMARK_SQL = "pg_snapshot_xmin(pg_current_snapshot())"
 
 # One statement, one snapshot: the cluster's identity, the watermark, the horizon and the
-# position of the newest visible event (a backward scan of the feed-order index). The
+# position of the newest visible event (a backward scan of the feed-order index), and the
+# open transaction holding the watermark, if any (``_HELD_BACK_SQL``). The
 # horizon is one past the newest finished transaction (never below the watermark): a served
 # event's transaction is always below it, so a cursor at or above it comes from this
 # cluster's future.
@@ -67,7 +69,8 @@ _POSTGRES_STATE_SQL = """
            snap.watermark,
            greatest(snap.watermark, snap.xmax),
            head.xact_id,
-           head.id
+           head.id,
+           held.*
     FROM snap
     LEFT JOIN LATERAL (
         SELECT e.xact_id, e.id
@@ -76,6 +79,7 @@ _POSTGRES_STATE_SQL = """
         ORDER BY e.xact_id DESC, e.id DESC
         LIMIT 1
     ) head ON true
+    LEFT JOIN LATERAL ({held_back}) held ON true
 """
 
 # SQLite: the database is named by the uuid of its first timeline event, written once and
@@ -85,6 +89,49 @@ _SQLITE_STATE_SQL = """
     SELECT (SELECT uuid FROM cases_timelineevent ORDER BY id LIMIT 1),
            (SELECT max(id) FROM cases_timelineevent)
 """
+
+
+# --------------------------------------------------------------------------------------------
+# The lag signal
+# --------------------------------------------------------------------------------------------
+
+# The transaction that holds the watermark: the one with the oldest transaction id still
+# running anywhere in the cluster (any database), a prepared transaction included. Only a
+# transaction that has an id holds it: one that has only read (``backend_xmin`` without
+# ``backend_xid``, a replica's ``hot_standby_feedback``) holds back VACUUM, not the feed.
+# ``xact_start`` of another role's session is visible only to members of
+# ``pg_read_all_stats``; without it the holder is known but not since when.
+_HELD_BACK_SQL = """
+    SELECT holder.xid::text AS xid, holder.since,
+           extract(epoch FROM clock_timestamp() - holder.since)::float8 AS seconds
+    FROM (
+        SELECT backend_xid AS xid, xact_start AS since FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL
+        UNION ALL
+        SELECT transaction, prepared FROM pg_prepared_xacts
+    ) holder
+    ORDER BY age(holder.xid) DESC
+    LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """The open transaction that holds the feed's watermark, and since when."""
+
+    #: Its transaction id (32-bit, as ``pg_stat_activity`` shows it).
+    xid: str
+    #: When it started; None when the database role may not see other roles' sessions.
+    since: datetime | None
+    seconds: float | None
+
+    def as_dict(self) -> dict:
+        """Return the signal as a feed page shows it: since when, not for how long.
+
+        A page's strong ETag must name one body; an age would change the body with every
+        request while the ETag stays. The answer's ``Date`` minus ``since`` is the age.
+        """
+        return {"since": self.since.isoformat() if self.since else None}
 
 
 class CursorError(ValueError):
@@ -124,6 +171,8 @@ class FeedState:
     horizon: int
     #: Position of the newest event the feed may serve; START when there is none.
     head: Position
+    #: PostgreSQL: the open transaction holding the watermark (:func:`held_back`), if any.
+    held_back: HeldBack | None = None
 
 
 def read_state(connection=None) -> FeedState:
@@ -131,10 +180,15 @@ def read_state(connection=None) -> FeedState:
     connection = connection or default_connection
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_POSTGRES_STATE_SQL.format(watermark=POSTGRES_WATERMARK_SQL))
-            database, watermark, horizon, head_xact, head_id = cursor.fetchone()
+            cursor.execute(
+                _POSTGRES_STATE_SQL.format(
+                    watermark=POSTGRES_WATERMARK_SQL, held_back=_HELD_BACK_SQL
+                )
+            )
+            database, watermark, horizon, head_xact, head_id, *holder = cursor.fetchone()
             head = START if head_id is None else Position(int(head_xact), int(head_id))
-            return FeedState(POSTGRESQL, database, int(watermark), int(horizon), head)
+            held = None if holder[0] is None else HeldBack(*holder)
+            return FeedState(POSTGRESQL, database, int(watermark), int(horizon), head, held)
         if connection.vendor == "sqlite":
             cursor.execute(_SQLITE_STATE_SQL)
             first_uuid, max_id = cursor.fetchone()
@@ -313,3 +367,23 @@ def etag_matches(header: str | None, etag: str) -> bool:
         return False
     candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     return "*" in candidates or etag in candidates
+
+
+def held_back(connection=None) -> HeldBack | None:
+    """Return the transaction that may be holding events back from the feed, or None.
+
+    On PostgreSQL an event is served once every transaction older than its own has ended,
+    so while any transaction with an id is open in the cluster, events committed after it
+    began may be pending. None when none is open, and always on SQLite (one writer at a
+    time: a committed event is visible at once).
+    """
+    connection = connection or default_connection
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD_BACK_SQL)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    xid, since, seconds = row
+    return HeldBack(xid, since, seconds)

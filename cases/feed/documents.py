@@ -235,6 +235,16 @@ class FeedEventSerializer(serializers.ModelSerializer):
         return {member.key: {"read_only": True} for member in EVENT}
 
 
+class HeldBackSerializer(serializers.Serializer):
+    """The open transaction that may be holding events back from the feed."""
+
+    since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the open transaction began (the answer's Date minus this is how long "
+        "the feed has been held); null when the server may not see it.",
+    )
+
+
 class EventFeedPageSerializer(serializers.Serializer):
     """A page of the change feed."""
 
@@ -244,6 +254,12 @@ class EventFeedPageSerializer(serializers.Serializer):
     )
     has_more = serializers.BooleanField(
         help_text="True when more events are visible right now; poll again at once."
+    )
+    held_back = HeldBackSerializer(
+        allow_null=True,
+        help_text="Null when nothing holds the feed back (caught up when has_more is false); "
+        "otherwise events committed since 'since' may still be pending behind an open "
+        "transaction (PostgreSQL; docs/feed.md, Lag).",
     )
 
 

@@ -245,10 +245,12 @@ class EventFeedView(APIView):
             raise exceptions.ValidationError({"after": [str(exc)]}) from None
         except cursor.CursorGone as exc:
             raise Gone(str(exc)) from None
+        held = state.held_back
         etag = cursor.page_etag(
             scope=state.database,
             head=(state.head.xact_id, state.head.event_id),
-            params=_query_items(request),
+            # A new holder of the watermark changes the page's held_back, so its ETag too.
+            params=[*_query_items(request), ("held_back", held.xid if held else "")],
             media_type=request.accepted_renderer.media_type,
         )
         not_modified = _not_modified(request, etag)
@@ -261,6 +263,7 @@ class EventFeedView(APIView):
             page_results(request, page.events),
             next_cursor=cursor.encode_cursor(state, page.next_position),
             has_more=page.has_more,
+            held_back=held.as_dict() if held else None,
         )
         return Response(data, headers=_cache_headers(etag))
 

@@ -17,6 +17,7 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cases.api.idempotency import IdempotentWritesMixin
 from cases.api.mixins import expected_version
 from cases.api.serializers import RowSerializer
 from cases.api.schema import ERRORS, IF_MATCH, LOCKING, NOT_FOUND, READ_ERRORS
@@ -202,7 +203,10 @@ CHANGE = "cases.change_webhooksubscription"
     ),
 )
 class WebhookSubscriptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    IdempotentWritesMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Webhook subscriptions of the change feed (docs/webhooks.md)."""
 

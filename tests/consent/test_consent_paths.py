@@ -749,6 +749,7 @@ COMMANDS = {
     "seed_demo": "demo",
     "verify_timeline": "none",
     "deliver_webhooks": "none",
+    "purge_idempotency_keys": "none",
 }
 #: What a command that stores a status would have to say.
 _STATUS_WORDS = (

@@ -28,6 +28,8 @@ MODELS_WITHOUT_FILTERS = {
     "webhookredelivery": "a queued resend of one event, consumed by the workers",
     "webhooksubscriptionchange": "a subscription's edits and replays, read per subscription "
     "(its changes action)",
+    "idempotencykey": "kept answers of Idempotency-Key writes: personal data, never listed "
+    "(cases/api/idempotency.py)",
 }
 
 #: Filters whose ``method`` reads other fields than their name says: filter -> fields.

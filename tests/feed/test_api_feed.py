@@ -140,7 +140,9 @@ def test_empty_page_returns_the_cursor_sent(api, two_cases):
     """At the end of the feed the client gets its own cursor back, so it can always pass it."""
     _events, cursor, _pages = pull_all(api, limit=100)
     response = api.get(FEED, {"after": cursor})
-    assert response.data == {"results": [], "next_cursor": cursor, "has_more": False}
+    page = dict(response.data)
+    page.pop("held_back")  # tests/feed/test_lag_signal.py
+    assert page == {"results": [], "next_cursor": cursor, "has_more": False}
 
 
 def test_empty_feed_gives_a_start_cursor(api):

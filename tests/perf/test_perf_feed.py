@@ -233,7 +233,7 @@ def test_page_bytes_are_compact_json_with_javascript_separators_escaped(every_ki
     assert "\u2028" not in body and "\\u2028" in body
     assert "\u2029" not in body and "\\u2029" in body
     assert body.startswith('{"results":[{"uuid":')
-    assert body.endswith('"has_more":false}')
+    assert '"has_more":false,"held_back":' in body and " " not in body.rsplit('"has_more"')[1]
     assert response.data["next_cursor"] == json.loads(body)["next_cursor"]
 
 
