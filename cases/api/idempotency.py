@@ -388,4 +388,9 @@ def document_idempotency(result, generator, request, public):
                 "schema": {"type": "integer", "minimum": 1},
             }
             _merge(in_flight, error)
+            # The headers every answer carries (request id, rate limits), as on the others.
+            common = responses.get("403", {}).get("headers", {})
+            for answer in (reused, in_flight):
+                for name, header in common.items():
+                    answer.setdefault("headers", {}).setdefault(name, copy.deepcopy(header))
     return result
