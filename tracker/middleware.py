@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.utils.cache import patch_cache_control
 
+from cases.api import exceptions as problems
+from cases.api import throttling
 from tracker.logs import request_id_var
 
 #: An incoming X-Request-ID is kept when it is a plain token of at most 200 characters;
@@ -62,9 +64,6 @@ class ApiConventionsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from cases.api import exceptions as problems
-        from cases.api import throttling
-
         if not is_api(request):
             return self.get_response(request)
         length = len(request.get_full_path())
@@ -100,8 +99,6 @@ KEPT_HEADERS = (
 
 def as_problem(request, response):
     """Return ``response`` (an error answer) as a problem with the same status and headers."""
-    from cases.api import exceptions as problems
-
     if getattr(response, "streaming", False):
         return response
     detail = None

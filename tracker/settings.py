@@ -232,30 +232,34 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Cache: the API's rate-limit counters (and kept list counts) live here. Every server
-# process must share it, or each enforces its own limits: by default the database cache
-# (table ``tracker_cache``, made by ``manage.py createcachetable``, which ``make run``,
-# ``make serve`` and ``make migrate`` run); Redis with DJANGO_CACHE_URL=redis://host:6379/0
-# (the redis package installed); ``locmem://`` keeps them in each process's memory, for a
-# single process only.
+# Caches. The API's rate-limit counters live in the "ratelimit" cache, which every server
+# process must share or each enforces its own limits: by default the database cache (table
+# ``tracker_cache``, made by ``migrate`` and ``manage.py createcachetable``); Redis with
+# DJANGO_CACHE_URL=redis://host:6379/0 (the redis package installed); ``locmem://`` keeps
+# them in each process's memory, for a single process only. The "default" cache holds what
+# is exact per process too (counts kept under a database snapshot, the admin's lists): Redis
+# when DJANGO_CACHE_URL names it, else each process's memory, so that keeping a count does
+# not itself commit a write (which would change the snapshot it is kept under).
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
+LOCAL_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
-    }
+    REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    CACHES = {"default": REDIS_CACHE, "ratelimit": REDIS_CACHE}
 elif CACHE_URL in {"", "db://"}:
     CACHES = {
-        "default": {
+        "default": LOCAL_CACHE,
+        "ratelimit": {
             # Django's database cache, with an increment that locks the counter's row.
             "BACKEND": "tracker.cache.DatabaseCache",
             "LOCATION": "tracker_cache",
             # Culling beyond MAX_ENTRIES drops live counters too: keep room for every
             # token's counters of the current window.
             "OPTIONS": {"MAX_ENTRIES": env_int("DJANGO_CACHE_MAX_ENTRIES", 100_000)},
-        }
+        },
     }
 elif CACHE_URL == "locmem://":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One memory for both aliases (the same LOCATION): clearing one clears the other.
+    CACHES = {"default": LOCAL_CACHE, "ratelimit": LOCAL_CACHE}
 else:
     raise ImproperlyConfigured(
         "DJANGO_CACHE_URL must be db:// (the default), redis://HOST:PORT/DB, rediss://..., "

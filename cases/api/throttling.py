@@ -5,7 +5,7 @@ tracker/settings.py) and are read on every request rather than once at import, s
 setting takes effect at once. A scope without a rate is not throttled.
 
 **Counting.** Each scope counts requests in fixed windows of its period (a minute for
-"600/minute"), one counter per credential and window, in Django's default cache: the
+"600/minute"), one counter per credential and window, in the ``ratelimit`` cache: the
 database cache by default, Redis when ``DJANGO_CACHE_URL`` names it. Every server process
 shares that cache, so a limit holds across gunicorn's workers. A request adds one with the
 cache's ``incr`` (``add`` starts a window's counter), which is atomic: Redis's ``INCR``, and
@@ -30,13 +30,15 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The cache alias the counters live in (tracker/settings.py: shared by every process).
+RATE_LIMIT_CACHE = "ratelimit"
 #: Seconds of each period a rate may be given in ("N/second", "N/minute", ...).
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -66,6 +68,7 @@ class Meter:
 
 def count(key: str, timeout: int) -> int:
     """Add one to the counter ``key`` (made, expiring after ``timeout`` s) and return it."""
+    cache = caches[RATE_LIMIT_CACHE]
     try:
         return cache.incr(key)
     except ValueError:
@@ -219,7 +222,7 @@ def report_rate_limits(request, response) -> None:
     if response.status_code == 304 and read is not None:
         # ValueError: the window ended meanwhile; the next one starts at zero anyway.
         with contextlib.suppress(ValueError):
-            read.used = cache.decr(read.key)
+            read.used = caches[RATE_LIMIT_CACHE].decr(read.key)
     response["RateLimit-Policy"] = ", ".join(
         f'"{m.scope}";q={m.quota};w={m.window}' for m in meters.values()
     )
