@@ -7,7 +7,8 @@ serializer, without ``url``), read with the joins named here; see
 * a case: ``current_intention`` (worded from its statements, whose events carry them),
   ``open_request_count`` (counted from its requests) and ``updated_at`` (moved by those
   statements' writes too); its ``person`` is named by uuid only (the person's own events
-  carry the rest);
+  carry the rest); like the case list, it does not nest the detail's ``intentions``,
+  ``requests``, ``sources`` and ``timeline`` address;
 * a request: ``positions`` (each position is a subject with its own events and endpoint).
 """
 
@@ -20,6 +21,9 @@ from cases.timeline.representations import Representer, register
 
 #: Keys of a case's resource its events leave out (see the module's docstring).
 CASE_LEFT_OUT = ("current_intention", "open_request_count", "updated_at")
+#: Keys a case's detail nests that its events leave out: each is a subject of its own (the
+#: timeline is an address).
+CASE_DETAIL_LEFT_OUT = ("intentions", "requests", "sources", "timeline")
 #: Keys of a request's resource its events leave out.
 REQUEST_LEFT_OUT = ("positions",)
 
