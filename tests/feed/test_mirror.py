@@ -176,7 +176,7 @@ def _writer(index: int, officer, parties: dict, errors: list) -> None:
                     verification="stated",
                 )
             elif action == 3:
-                active = StatedIntention.objects.filter(case=case, state="active").first()
+                active = StatedIntention.objects.filter(case__in=cases, state="active").first()
                 if active is None:
                     continue
                 response = api.post(
@@ -305,6 +305,8 @@ def test_a_mirror_built_from_events_alone_equals_a_full_read(role):
     reader_client.force_authenticate(reader)
     read = _full_read(reader_client)
     assert all(read[subject_type] for subject_type in ENDPOINTS if subject_type != "riskassessment")
+    states = {row["state"] for row in read["statedintention"].values()}
+    assert {"active", "superseded"} <= states
     problems = _diff(mirror.rows, read)
     assert problems == []
     if role == roles.ANALYST:
