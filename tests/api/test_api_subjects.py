@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases import services
+from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.timeline.representations import SUBJECT_TYPES, representer_for
 from tests import factories
@@ -22,6 +23,12 @@ from tests.support import clients
 from tests.support.subjects import ENDPOINTS, as_event_object, build_world
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _see_own_transaction(monkeypatch):
+    """Serve the test's own uncommitted events from the feed (see tests/feed/test_api_feed.py)."""
+    monkeypatch.setattr(feed, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1")
 
 
 @pytest.fixture
