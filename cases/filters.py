@@ -16,7 +16,18 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 from django_countries import countries
 
 from cases import choices
-from cases.models import Case, Party, Person, Request, RiskAssessment, Source, StatedIntention
+from cases.models import (
+    Case,
+    Note,
+    Occurrence,
+    Party,
+    Person,
+    Position,
+    Request,
+    RiskAssessment,
+    Source,
+    StatedIntention,
+)
 from cases.names import (
     MIN_SUBSTRING_LENGTH,
     HasWord,
@@ -566,4 +577,53 @@ class RequestFilterSet(ArchivedFilterSet):
 
     class Meta:
         model = Request
+        fields: list[str] = []
+
+
+class PositionFilterSet(django_filters.FilterSet):
+    """Filters for parties' positions: request, case, party, stance, date."""
+
+    request = PublicIdFilter(
+        queryset=Request.objects.all(), help_text="Request id; several allowed."
+    )
+    case = PublicIdFilter(
+        field_name="request__case",
+        queryset=Case.objects.all(),
+        help_text="Case id; several allowed.",
+    )
+    party = PublicIdFilter(queryset=Party.objects.all(), help_text="Party id; several allowed.")
+    stance = ChoiceListFilter(choices=choices.Stance.choices)
+    stated_after = _date("stated_on", "gte")
+    stated_before = _date("stated_on", "lte")
+    ordering = _ordering("stated_on", "recorded_at")
+
+    class Meta:
+        model = Position
+        fields: list[str] = []
+
+
+class OccurrenceFilterSet(django_filters.FilterSet):
+    """Filters for occurrences: case, kind, date."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    kind = ChoiceListFilter(choices=choices.OccurrenceKind.choices)
+    occurred_after = _date("occurred_on", "gte")
+    occurred_before = _date("occurred_on", "lte")
+    ordering = _ordering("occurred_on", "recorded_at")
+
+    class Meta:
+        model = Occurrence
+        fields: list[str] = []
+
+
+class NoteFilterSet(django_filters.FilterSet):
+    """Filters for case notes: case and when they were written (never their text)."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    ordering = _ordering("created_at")
+
+    class Meta:
+        model = Note
         fields: list[str] = []

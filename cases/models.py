@@ -609,11 +609,27 @@ class TimelineEvent(models.Model):
     )
     subject_type = models.CharField(max_length=32)
     subject_uuid = models.UUIDField()
+    subject_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The subject's version after the change; null for subjects without versions "
+        "(positions, occurrences, notes, risk assessments).",
+    )
+    # Built by cases/timeline/representations.py from the API's serializers.
+    object = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The subject as its API resource shows it after the change (without 'url'), "
+        "sensitive values withheld as there; null before events carried it and on a purge.",
+    )
     # Tamper evidence: SHA-256 over the content and the predecessor's hash in the same chain.
     prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Hashed with the content and never shown, so a hash is no test of a withheld value.
     hash_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
     hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Which document format the hash is taken over (cases/timeline/chain.py); 1 for events
+    # written before the subject's version and representation were hashed.
+    chain_format = models.PositiveSmallIntegerField(default=1, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 

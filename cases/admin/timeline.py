@@ -25,8 +25,9 @@ class TimelineEventAdmin(
 ):
     """The append-only history, to read: nothing is added, changed or deleted here.
 
-    Without the permission, sensitive values in an event's changes and a note's text in its
-    summary are withheld, and events whose summary repeats a note are not searched.
+    Without the permission, sensitive values in an event's changes, a note's text in its
+    summary and the stored representation of its subject are withheld, and events whose
+    summary repeats a note are not searched.
     """
 
     list_display = ("recorded_at", "case", "kind", "summary", "actor_label", "channel")
@@ -34,7 +35,9 @@ class TimelineEventAdmin(
     list_select_related = ("case",)
     search_fields = ("summary",)
     date_hierarchy = "recorded_at"
-    sensitive_form_fields = ("summary", "changes")
+    # The stored object is the subject unredacted: readers without the permission get it
+    # redacted from the API's feed, not here.
+    sensitive_form_fields = ("summary", "changes", "object")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
@@ -89,6 +92,8 @@ class TimelineEventAdmin(
 
     def sensitive_reads(self, request, obj):
         keys = sensitive.event_shows_sensitive(obj.kind, obj.subject_type, obj.changes)
+        shown = {"subject_type": obj.subject_type, "object": obj.object}
+        keys = sorted({*keys, *sensitive.object_shows_sensitive(shown)})
         if obj.kind in sensitive.SUMMARY_REPEATS_BODY:
             keys = sorted({*keys, "summary"})
         return {(obj.subject_type, obj.subject_uuid): keys} if keys else {}

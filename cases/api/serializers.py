@@ -21,6 +21,8 @@ from cases import choices
 from cases.api.resources import CASE_LIST, Rendering, represent_row
 from cases.models import (
     Case,
+    Note,
+    Occurrence,
     Party,
     Person,
     PersonName,
@@ -938,3 +940,109 @@ class ErrorSerializer(serializers.Serializer):
     """The body of most errors: one message."""
 
     detail = serializers.CharField()
+
+
+# --------------------------------------------------------------------------------------------
+# Positions, occurrences and notes as resources of their own
+# --------------------------------------------------------------------------------------------
+
+
+class PositionResourceSerializer(PositionSerializer):
+    """A party's stance on a request, read on its own: with its request and case."""
+
+    url = DetailUrlField("api:position-detail")
+    request = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    case = serializers.UUIDField(source="request.case.uuid", read_only=True)
+
+    class Meta(PositionSerializer.Meta):
+        fields = [
+            "url",
+            "uuid",
+            "request",
+            "case",
+            "party",
+            "stance",
+            "conditions",
+            "stated_on",
+            "source",
+            "recorded_at",
+        ]
+
+
+class OccurrenceSerializer(serializers.ModelSerializer):
+    """Something that happened in the world (a capture, an ICRC visit); never edited."""
+
+    url = DetailUrlField("api:occurrence-detail")
+    case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    source = SourceRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Occurrence
+        fields = [
+            "url",
+            "uuid",
+            "case",
+            "kind",
+            "occurred_on",
+            "occurred_on_precision",
+            "description",
+            "place",
+            "source",
+            "recorded_at",
+        ]
+
+
+class NoteSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+    """A case officer's note; its body needs the permission to view sensitive values."""
+
+    redacted = redacted_field()
+
+    url = DetailUrlField("api:note-detail")
+    case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    author = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True
+    )
+    source = SourceRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Note
+        fields = ["url", "uuid", "case", "body", "author", "source", "redacted", "created_at"]
+
+
+# --------------------------------------------------------------------------------------------
+# Subjects as their events carry them (cases/timeline/representations.py)
+# --------------------------------------------------------------------------------------------
+
+
+class PersonRefSerializer(serializers.ModelSerializer):
+    """A person named by id inside another subject's representation on its events."""
+
+    class Meta:
+        model = Person
+        fields = ["uuid"]
+
+
+def event_object_serializer(
+    serializer: type[serializers.ModelSerializer],
+    *,
+    leave_out: Iterable[str] = (),
+    **declared: serializers.Field,
+) -> type[serializers.ModelSerializer]:
+    """Return ``serializer`` as its subject's events carry it: without ``url`` and ``leave_out``.
+
+    ``url`` depends on the host a reader asks; ``leave_out`` names keys that belong to other
+    subjects or are computed from them. ``declared`` replaces fields (a nested subject
+    named by id only).
+    """
+    omitted = {"url", *leave_out}
+    meta = type(
+        "Meta",
+        (serializer.Meta,),
+        {"fields": [name for name in serializer.Meta.fields if name not in omitted]},
+    )
+    name = serializer.__name__.removesuffix("Serializer") + "EventObjectSerializer"
+    return type(
+        name,
+        (serializer,),
+        {"Meta": meta, "__doc__": f"{serializer.__doc__} As its events carry it.", **declared},
+    )

@@ -52,6 +52,9 @@ router.register("intentions", views.IntentionViewSet, basename="intention")
 router.register("requests", views.RequestViewSet, basename="request")
 router.register("risk-assessments", views.RiskAssessmentViewSet, basename="risk-assessment")
 router.register("sources", views.SourceViewSet, basename="source")
+router.register("positions", views.PositionViewSet, basename="position")
+router.register("occurrences", views.OccurrenceViewSet, basename="occurrence")
+router.register("notes", views.NoteViewSet, basename="note")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [

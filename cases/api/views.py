@@ -821,3 +821,68 @@ class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet)
             s.PositionSerializer(position, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Positions, occurrences and notes: read-only, written through their case and request
+# --------------------------------------------------------------------------------------------
+
+# Imported here, beside the only views that use them.
+from cases.filters import NoteFilterSet, OccurrenceFilterSet, PositionFilterSet  # noqa: E402
+from cases.models import Note, Occurrence, Position  # noqa: E402
+
+
+class _ReadOnlyRecordViewSet(ResourceViewSet):
+    """Records that are never edited: listed and read here, written through other routes."""
+
+    def represent(self, row, status_code=status.HTTP_200_OK) -> Response:
+        # Never changed, so no version and no ETag.
+        return Response(self.get_serializer(row).data, status=status_code)
+
+
+@resource_schema(
+    serializer=s.PositionResourceSerializer,
+    list_summary="List parties' positions on requests",
+    retrieve_summary="Read a party's position on a request",
+)
+class PositionViewSet(_ReadOnlyRecordViewSet):
+    """Parties' stances on requests; recorded with POST requests/{uuid}/positions/."""
+
+    queryset = Position.objects.select_related("request__case", "party", "source")
+    serializer_class = s.PositionResourceSerializer
+    filterset_class = PositionFilterSet
+
+    def get_queryset(self):
+        return Position.objects.select_related("request__case", "party", "source")
+
+
+@resource_schema(
+    serializer=s.OccurrenceSerializer,
+    list_summary="List occurrences",
+    retrieve_summary="Read an occurrence",
+)
+class OccurrenceViewSet(_ReadOnlyRecordViewSet):
+    """Things that happened in the world: captures, ICRC visits, exchange lists."""
+
+    queryset = Occurrence.objects.select_related("case", "source")
+    serializer_class = s.OccurrenceSerializer
+    filterset_class = OccurrenceFilterSet
+
+    def get_queryset(self):
+        return Occurrence.objects.select_related("case", "source")
+
+
+@resource_schema(
+    serializer=s.NoteSerializer,
+    list_summary="List case notes",
+    retrieve_summary="Read a case note",
+)
+class NoteViewSet(_ReadOnlyRecordViewSet):
+    """Case officers' notes; the body is withheld from readers without the permission."""
+
+    queryset = Note.objects.select_related("case", "author", "source")
+    serializer_class = s.NoteSerializer
+    filterset_class = NoteFilterSet
+
+    def get_queryset(self):
+        return Note.objects.select_related("case", "author", "source")

@@ -19,9 +19,10 @@ romanisations), ``story`` the world and one case's story, ``run`` the batches.
 
 Everything is reproducible: each case draws from its own ``random.Random`` seeded from the run
 seed and the case's index, every UUID comes from that generator, and every date is derived
-from fixed dates of the conflict, never from the clock. Only the bookkeeping timestamps that
-the database stamps itself (``recorded_at``, ``opened_at``, ``updated_at``, ``created_at``)
-record when the data set was loaded.
+from fixed dates of the conflict, never from the clock. The record times of rows
+(``recorded_at``, ``opened_at``, ``updated_at``, ``created_at``) are the moment of the call
+that wrote them, as the services would stamp them then; only the events' ``recorded_at``
+records when the data set was loaded.
 
 Outlets, legislators, non-governmental organisations and every person are fictional; sources
 point at reserved ``example`` domains. States, armed forces, agencies and the ICRC are named

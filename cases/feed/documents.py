@@ -94,6 +94,8 @@ EVENT = (
     Member("source", null_unless="source_id", relation="source", members=SOURCE_MEMBERS),
     Member("subject_type", "subject_type"),
     Member("subject_uuid", "subject_uuid", UUID),
+    Member("subject_version", "subject_version", NUMBER),
+    Member("object", "object", JSON),
     Member("occurred_at", "occurred_at", TIMESTAMP),
     Member("occurred_precision", "occurred_precision"),
     Member("recorded_at", "recorded_at", TIMESTAMP),
@@ -515,13 +517,16 @@ class EventDocument(Func):
 
 #: Keys of ``changes`` that :mod:`cases.security.sensitive` may withhold or log, on any event.
 _SENSITIVE_KEYS = sorted(sensitive.ANY_SENSITIVE_CHANGE_KEY)
+#: Subject types whose ``object`` :mod:`cases.security.sensitive` redacts.
+_SENSITIVE_SUBJECTS = sorted(sensitive.SENSITIVE_FIELDS)
 
 
 class MayBeSensitive(Func):
     """True for an event whose representation :mod:`cases.security.sensitive` may change or log.
 
     That is an event whose ``changes`` holds a sensitive key at the top level (whatever the
-    subject), whose summary repeats sensitive text, or whose ``changes`` is not an object.
+    subject), whose summary repeats sensitive text, whose ``changes`` is not an object, or
+    whose ``object`` represents a subject type with sensitive fields.
     For every other event ``redact_event`` changes nothing and ``event_shows_sensitive``
     finds nothing, so the database's text is served as it is. A wider test costs only time:
     the events it selects go through :mod:`cases.security.sensitive` in Python.
@@ -530,15 +535,18 @@ class MayBeSensitive(Func):
     output_field = BooleanField()
 
     def __init__(self):
-        super().__init__(F("changes"), F("kind"))
+        super().__init__(F("changes"), F("kind"), F("subject_type"), F("object"))
 
     def as_sql(self, compiler, connection, **extra_context):
-        changes, kind = self.get_source_expressions()
+        changes, kind, subject_type, represented = self.get_source_expressions()
         changes_sql, changes_params = compiler.compile(changes)
         kind_sql, kind_params = compiler.compile(kind)
+        subject_sql, subject_params = compiler.compile(subject_type)
+        object_sql, object_params = compiler.compile(represented)
         sql = (
             f"(jsonb_typeof({changes_sql}) IS DISTINCT FROM 'object' "
-            f"OR {changes_sql} ?| %s::text[] OR {kind_sql} = ANY(%s::text[]))"
+            f"OR {changes_sql} ?| %s::text[] OR {kind_sql} = ANY(%s::text[]) "
+            f"OR ({object_sql} IS NOT NULL AND {subject_sql} = ANY(%s::text[])))"
         )
         params = [
             *changes_params,
@@ -546,6 +554,9 @@ class MayBeSensitive(Func):
             _SENSITIVE_KEYS,
             *kind_params,
             sorted(sensitive.SUMMARY_REPEATS_BODY),
+            *object_params,
+            *subject_params,
+            _SENSITIVE_SUBJECTS,
         ]
         return sql, params
 

@@ -33,6 +33,7 @@ from cases.feed.documents import (
 )
 from cases.filters import UtcDateTimeFilter
 from cases.models import Case, TimelineEvent
+from cases.timeline.representations import SUBJECT_TYPES
 
 # --------------------------------------------------------------------------------------------
 # Filters
@@ -55,6 +56,11 @@ class EventFilterSet(TimelineFilterSet):
     """Filter the change feed; the cursor still advances over events filtered out."""
 
     case = django_filters.UUIDFilter(field_name="case__uuid", help_text="The case's uuid.")
+    subject_type = django_filters.MultipleChoiceFilter(
+        choices=[(name, name) for name in SUBJECT_TYPES],
+        help_text="Subject type; repeat the parameter for several.",
+    )
+    subject_uuid = django_filters.UUIDFilter(help_text="The subject's uuid.")
     occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
     recorded_after = UtcDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
@@ -65,6 +71,8 @@ class EventFilterSet(TimelineFilterSet):
         fields = [
             "case",
             "kind",
+            "subject_type",
+            "subject_uuid",
             "occurred_after",
             "occurred_before",
             "recorded_after",
@@ -209,6 +217,19 @@ class EventFeedView(APIView):
             _LIMIT_PARAMETER,
             OpenApiParameter("case", OpenApiTypes.UUID, description="Only this case's events."),
             _KIND_PARAMETER,
+            OpenApiParameter(
+                "subject_type",
+                OpenApiTypes.STR,
+                many=True,
+                explode=True,
+                enum=list(SUBJECT_TYPES),
+                description="Only events about these subject types; repeat for several.",
+            ),
+            OpenApiParameter(
+                "subject_uuid",
+                OpenApiTypes.UUID,
+                description="Only events about this subject (any type).",
+            ),
             OpenApiParameter(
                 "occurred_after", OpenApiTypes.DATETIME, description="occurred_at on or after."
             ),

@@ -58,6 +58,9 @@ def _filtersets() -> dict[str, Any]:
         "statedintention": filters.IntentionFilterSet,
         "request": filters.RequestFilterSet,
         "riskassessment": filters.RiskAssessmentFilterSet,
+        "position": filters.PositionFilterSet,
+        "occurrence": filters.OccurrenceFilterSet,
+        "note": filters.NoteFilterSet,
     }
 
 

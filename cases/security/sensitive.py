@@ -277,8 +277,23 @@ def redact_event(event: dict, user, *, allowed: bool | None = None) -> list[str]
     if not allowed and event["kind"] in SUMMARY_REPEATS_BODY:
         event["summary"] = WITHHELD_SUMMARY[event["kind"]]
         withheld.append("summary")
+    redact_event_object(event, user, allowed=allowed)
     event["redacted"] = withheld
     return withheld
+
+
+def redact_event_object(event: dict, user, *, allowed: bool | None = None) -> list[str]:
+    """Withhold the sensitive fields of an event's ``object`` in place, as the API does.
+
+    The object is the subject as its resource shows it, so it is redacted as the resource
+    is (:func:`redact_fields`): its own ``redacted`` names the fields withheld. Return the
+    fields whose sensitive values it shows (for the log).
+    """
+    obj = event.get("object")
+    if not isinstance(obj, dict) or event["subject_type"] not in SENSITIVE_FIELDS:
+        return []
+    _redacted, shown = redact_fields(obj, event["subject_type"], user, allowed=allowed)
+    return shown
 
 
 def redact_events(events: list[dict], user) -> list[tuple[str, str, list[str]]]:
@@ -294,6 +309,23 @@ def redact_events(events: list[dict], user) -> list[tuple[str, str, list[str]]]:
         redact_event(event, user, allowed=allowed)
         if allowed:
             keys = event_shows_sensitive(event["kind"], event["subject_type"], event["changes"])
+            keys = sorted({*keys, *object_shows_sensitive(event)})
             if keys:
                 shown.append((event["subject_type"], event["subject_uuid"], keys))
+    return shown
+
+
+def object_shows_sensitive(event: Mapping[str, Any]) -> list[str]:
+    """Return the fields of an event's ``object`` that hold sensitive values (for the log)."""
+    obj = event.get("object")
+    if not isinstance(obj, Mapping):
+        return []
+    shown = []
+    for field in SENSITIVE_FIELDS.get(event["subject_type"], ()):
+        value = obj.get(field)
+        if field == NAMES:
+            if any(is_hidden_name(n) for n in value or ()):
+                shown.append(NAMES)
+        elif value not in (None, ""):
+            shown.append(field)
     return shown

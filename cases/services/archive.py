@@ -278,5 +278,6 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
             actor=actor,
             changes={"reference": [reference, None]},
             reason=reason,
+            represented=False,
         )
     )

@@ -78,19 +78,45 @@ def check_version(obj: models.Model, expected_version: int | None) -> None:
         raise StaleObjectError(obj, int(expected_version))
 
 
+def reference(row: models.Model | None) -> dict[str, str] | str | None:
+    """Return a referenced row as the changes diff records it: ``{"uuid", "label"}``.
+
+    The uuid is the row's id in the API; the label is what a person reads (a statement's is
+    worded by the vocabulary). A user has no uuid: his username is his id in the API, so it
+    is recorded as it is.
+    """
+    if row is None:
+        return None
+    row_uuid = getattr(row, "uuid", None)
+    if row_uuid is None:
+        return str(row)
+    model_name = row._meta.model_name
+    if model_name == "statedintention":
+        from cases.timeline.vocabulary import intention_label
+
+        text = intention_label(row)
+    elif model_name == "request":
+        from cases.timeline.vocabulary import request_label
+
+        text = request_label(row)
+    else:
+        text = str(row)
+    return {"uuid": str(row_uuid), "label": text}
+
+
 #: Values the changes diff records as they are (checked first: they are most values).
 _AS_IS = frozenset({str, int, bool, float})
 
 
 def plain(value: Any) -> Any:
-    """Return ``value`` as JSON for the changes diff: labels for rows, ISO for dates."""
+    """Return ``value`` as JSON for the changes diff: references for rows, ISO for dates."""
     if value is None or type(value) in _AS_IS:
         return value
     if isinstance(value, Country):
         # Its code; asking for ``name`` (as the duck test below does) translates it.
         return value.code or ""
     if isinstance(value, models.Model):
-        return str(value)
+        return reference(value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if hasattr(value, "code") and hasattr(value, "name"):  # django_countries Country

@@ -16,12 +16,13 @@ from cases.services.base import (
     date_to_datetime,
     field_value,
     occurred,
+    reference,
     refuse_unknown,
     writes,
 )
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
-from cases.timeline.vocabulary import INTENTION_STATE_EVENTS, EventKind, intention_label
+from cases.timeline.vocabulary import INTENTION_STATE_EVENTS, EventKind
 
 INTENTION_FIELDS = (
     "option",
@@ -66,7 +67,7 @@ def refresh_current_intention(sink, case: Case) -> dict[str, list[Any]]:
     sink.update(case, _CURRENT_FIELDS)
     if (old.pk if old else None) == (new.pk if new else None):
         return {}
-    return {"current_intention": [intention_label(old), intention_label(new)]}
+    return {"current_intention": [reference(old), reference(new)]}
 
 
 def _new_intention(
@@ -103,9 +104,9 @@ def intention_created_changes(
         if name == "detaining_power_present" and value == "unknown":
             continue
         changes[name] = [None, value]
-    names = sorted(party.name for party in present_parties)
-    if names:
-        changes["present_parties"] = [None, names]
+    present = [reference(party) for party in sorted(present_parties, key=lambda p: (p.name, p.pk))]
+    if present:
+        changes["present_parties"] = [None, present]
     return changes
 
 
@@ -181,7 +182,7 @@ def intention_supersede(
     old.version += 1
     sink.save(old, fields=["state", "version"])
     changes = intention_created_changes(new, present_parties)
-    changes["superseded"] = [intention_label(old), None]
+    changes["superseded"] = [reference(old), None]
     changes.update(refresh_current_intention(sink, case))
     sink.append(
         EventDraft(

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from cases import choices
 from cases.models import Case, Note, Occurrence, Party, Position, Request, Source
-from cases.services.base import Actor, created_changes, date_to_datetime, writes
+from cases.services.base import Actor, created_changes, date_to_datetime, reference, writes
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -44,7 +44,7 @@ def position_record(
     sink.validate(position, exclude=["request"])
     sink.insert(position)
     changes = {
-        "party": [None, party.name],
+        "party": [None, reference(party)],
         "stance": [None, stance],
         "stated_on": [None, stated_on.isoformat()],
     }

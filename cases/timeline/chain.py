@@ -23,8 +23,12 @@ The document also holds ``hash_salt``, 16 random bytes per event that no reader 
 without it the published hash of an event whose changes are withheld from a reader would let
 him test guesses of the withheld value (a true name, a destination) offline.
 
-The document's format is versioned (``"v": 1``); a change of format needs a new version and
-a data migration. Migrations import this module, so keep version 1's behaviour.
+The document's format is versioned (``"v"``) and each event stores the version its hash was
+taken with (``chain_format``): version 1 holds the content above; version 2, written since
+events became self-contained, adds the subject's version after the change and its
+representation (``subject_version``, ``object``). An old event keeps verifying under its own
+format, and stripping a new event's representation breaks its hash. Migrations import this
+module, so keep every version's behaviour.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from django.utils import timezone
 
 #: The hash of "no predecessor": the first event of every chain stores this as prev_hash.
 GENESIS = ""
-FORMAT_VERSION = 1
+#: The format new events are hashed with.
+FORMAT_VERSION = 2
 
 #: Advisory-lock namespaces (the first key of ``pg_advisory_xact_lock(int, int)``).
 _LOCK_PERSON_CHAIN = 0x7472_0001
@@ -91,31 +96,39 @@ def event_document(
     subject_type: str,
     subject_uuid: Any,
     recorded_at: dt.datetime,
+    chain_format: int = 1,
+    subject_version: int | None = None,
+    object: Any = None,  # noqa: A002 - the stored column's name
 ) -> str:
-    """Return the canonical JSON text that an event's hash is taken over."""
-    return _encode(
-        {
-            "v": FORMAT_VERSION,
-            "prev": prev_hash,
-            "salt": salt,
-            "uuid": _text(uuid),
-            "case": _text(case_uuid),
-            "case_seq": case_seq,
-            "person": _text(person_uuid),
-            "kind": kind,
-            "occurred_at": _instant(occurred_at),
-            "occurred_precision": occurred_precision,
-            "actor_label": actor_label,
-            "channel": channel,
-            "summary": summary,
-            "changes": changes,
-            "reason": reason,
-            "source": _text(source_uuid),
-            "subject_type": subject_type,
-            "subject_uuid": _text(subject_uuid),
-            "recorded_at": _instant(recorded_at),
-        }
-    )
+    """Return the canonical JSON text that an event's hash is taken over.
+
+    ``chain_format`` 1 leaves out ``subject_version`` and ``object``; 2 covers them.
+    """
+    document = {
+        "v": chain_format,
+        "prev": prev_hash,
+        "salt": salt,
+        "uuid": _text(uuid),
+        "case": _text(case_uuid),
+        "case_seq": case_seq,
+        "person": _text(person_uuid),
+        "kind": kind,
+        "occurred_at": _instant(occurred_at),
+        "occurred_precision": occurred_precision,
+        "actor_label": actor_label,
+        "channel": channel,
+        "summary": summary,
+        "changes": changes,
+        "reason": reason,
+        "source": _text(source_uuid),
+        "subject_type": subject_type,
+        "subject_uuid": _text(subject_uuid),
+        "recorded_at": _instant(recorded_at),
+    }
+    if chain_format >= 2:
+        document["subject_version"] = subject_version
+        document["object"] = object
+    return _encode(document)
 
 
 def event_hash(**content: Any) -> str:
@@ -148,6 +161,9 @@ def hash_of_event(event, *, prev_hash: str, case=None, person=None, source=None)
         subject_type=event.subject_type,
         subject_uuid=event.subject_uuid,
         recorded_at=event.recorded_at,
+        chain_format=event.chain_format,
+        subject_version=event.subject_version,
+        object=event.object,
     )
 
 
@@ -220,6 +236,9 @@ VERIFY_FIELDS = (
     "hash_salt",
     "hash",
 )
+#: What a version 2 document covers besides; read when the table has these columns (a
+#: migration written before them reads the version 1 columns only).
+FORMAT_2_FIELDS = ("chain_format", "subject_version", "object")
 
 
 def chain_key(row: Mapping[str, Any]) -> tuple:
@@ -252,6 +271,9 @@ def row_hash(row: Mapping[str, Any], *, prev_hash: str) -> str:
         subject_type=row["subject_type"],
         subject_uuid=row["subject_uuid"],
         recorded_at=row["recorded_at"],
+        chain_format=row.get("chain_format", 1),
+        subject_version=row.get("subject_version"),
+        object=row.get("object"),
     )
 
 
@@ -285,8 +307,10 @@ def ordered_rows(events) -> Iterator[Mapping[str, Any]]:
     """
     with_case = events.filter(case__isnull=False).order_by("case_id", "case_seq")
     without = events.filter(case__isnull=True).order_by("person_id", "id")
+    columns = {field.name for field in events.model._meta.get_fields()}
+    fields = VERIFY_FIELDS + tuple(name for name in FORMAT_2_FIELDS if name in columns)
     for queryset in (with_case, without):
-        yield from queryset.values(*VERIFY_FIELDS).iterator(chunk_size=5000)
+        yield from queryset.values(*fields).iterator(chunk_size=5000)
 
 
 def verify(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int, list[BrokenLink]]:

@@ -15,7 +15,8 @@ class EventDraft:
 
     ``case`` is the chain the event joins (its person follows unless given); with no case the
     event joins its person's chain, or the global one. ``occurred_at`` None means "now" as
-    the sink knows it.
+    the sink knows it. The sink stores the subject's version and representation as they are
+    when it appends the event: after the change.
     """
 
     kind: str
@@ -29,3 +30,6 @@ class EventDraft:
     source: Any = None
     occurred_at: dt.datetime | None = None
     occurred_precision: str = choices.DatePrecision.EXACT
+    #: False for an event whose subject no longer exists (a purge's tombstone): it stores no
+    #: representation.
+    represented: bool = True

@@ -73,6 +73,8 @@ def readable(value: Any) -> str:
             )
         return ", ".join(readable(item) for item in value)
     if isinstance(value, dict):
+        if set(value) == {"uuid", "label"}:
+            return str(value["label"])  # A reference to a row: its label reads, its id links.
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 

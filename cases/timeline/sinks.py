@@ -15,6 +15,7 @@ current statement, the person's latest case, the consent gate's answer) it asks 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import uuid
@@ -44,6 +45,7 @@ from cases.models import (
 )
 from cases.selectors import current_intention_for, intention_order_key
 from cases.timeline import chain as timeline_chain
+from cases.timeline import representations
 from cases.timeline.drafts import EventDraft
 
 #: Rows per INSERT statement.
@@ -64,6 +66,10 @@ def _event_fields(draft: EventDraft, *, case, case_seq, person) -> dict[str, Any
         "reason": draft.reason or "",
         "subject_type": draft.subject._meta.model_name,
         "subject_uuid": draft.subject.uuid,
+        "subject_version": (
+            representations.subject_version(draft.subject) if draft.represented else None
+        ),
+        "chain_format": timeline_chain.FORMAT_VERSION,
     }
 
 
@@ -141,6 +147,16 @@ class RowSink:
 
     # -- the event -----------------------------------------------------------------------
 
+    def represent(self, draft: EventDraft) -> dict | None:
+        """Return the draft's subject as the API shows it now, re-read with the API's joins.
+
+        None for a subject that is gone (a purge) or whose type has no representer.
+        """
+        representer = representations.representer_for(draft.subject._meta.model_name)
+        if not draft.represented or representer is None:
+            return None
+        return representer.represent(representer.queryset().get(pk=draft.subject.pk))
+
     def append(self, draft: EventDraft) -> TimelineEvent:
         """Append one event, chained to its predecessor; its case must already be locked.
 
@@ -172,6 +188,7 @@ class RowSink:
             source=draft.source,
             prev_hash=prev_hash,
             hash_salt=timeline_chain.new_salt(),
+            object=self.represent(draft),
             **_event_fields(draft, case=case, case_seq=case_seq, person=person),
         )
         event.hash = timeline_chain.hash_of_event(
@@ -332,7 +349,13 @@ class BulkSink(RowSink):
     # -- rows ----------------------------------------------------------------------------
 
     def new(self, model: type, **values: Any):
-        """Return an in-memory row with its key (when others point at it) and seeded UUID."""
+        """Return an in-memory row with its key (when others point at it) and seeded UUID.
+
+        Its record times (``auto_now`` and ``auto_now_add`` fields) are ``at``, the moment of
+        the call, as the services would stamp them then; :func:`insert_rows` keeps them.
+        """
+        for name in _stamped_fields(model):
+            values.setdefault(name, self.at)
         if model in _KEYED:
             values["id"] = self.ids.next(model)
         has_uuid = _UUID_MODELS.get(model)
@@ -363,7 +386,10 @@ class BulkSink(RowSink):
             self._latest_case[row.person_id] = row
 
     def save(self, row, *, fields: list[str] | None = None) -> None:
-        """Do nothing: a queued row is inserted with its final values."""
+        """Stamp the row's ``auto_now`` fields as a save would; it is inserted at the flush."""
+        for name in _stamped_fields(type(row), added=False):
+            if fields is None or name in fields:
+                row.__dict__[name] = self.at
 
     def update(self, row, fields: Iterable[str]) -> None:
         """Do nothing: a queued row is inserted with its final values."""
@@ -442,6 +468,28 @@ class BulkSink(RowSink):
 
     # -- the event -----------------------------------------------------------------------
 
+    def represent(self, draft: EventDraft) -> dict | None:
+        """Return the draft's subject as the API will show it, from the rows held in memory.
+
+        The serializer reads the in-memory row; the reverse relations it reads (a person's
+        name variants, who was present at a statement) are given from what this sink holds,
+        in the order the API lists them.
+        """
+        representer = representations.representer_for(draft.subject._meta.model_name)
+        if not draft.represented or representer is None:
+            return None
+        row = draft.subject
+        held = {}
+        for relation in representer.prefetched:
+            if relation == "names":
+                held[relation] = list(self._names.get(row.pk, ()))
+            elif relation == "present_parties":
+                held[relation] = sorted(self._present.get(row.pk, ()), key=_party_order)
+            else:
+                held[relation] = []
+        row._prefetched_objects_cache = held
+        return representer.represent(row)
+
     def append(self, draft: EventDraft) -> TimelineEvent:
         """Queue one event, numbered in its case; it is chained at the flush."""
         case, person, source = draft.case, draft.person, draft.source
@@ -471,6 +519,7 @@ class BulkSink(RowSink):
             prev_hash="",
             hash_salt="",
             hash="",
+            object=self.represent(draft),
             **_event_fields(draft, case=case, case_seq=case_seq, person=person),
         )
         # What the hash covers of the rows it points at; chained at flush.
@@ -535,6 +584,9 @@ class BulkSink(RowSink):
                 subject_type=row["subject_type"],
                 subject_uuid=row["subject_uuid"],
                 recorded_at=recorded_at,
+                chain_format=row["chain_format"],
+                subject_version=row["subject_version"],
+                object=row["object"],
             )
 
     def flush(self) -> int:
@@ -562,16 +614,62 @@ class BulkSink(RowSink):
         return count
 
 
+_STAMPED: dict[tuple[type, bool], tuple[str, ...]] = {}
+
+
+def _stamped_fields(model: type, *, added: bool = True) -> tuple[str, ...]:
+    """Return the fields a save stamps with the time: ``auto_now`` ones, and with ``added``
+    the ``auto_now_add`` ones too."""
+    key = (model, added)
+    names = _STAMPED.get(key)
+    if names is None:
+        names = _STAMPED[key] = tuple(
+            f.attname
+            for f in model._meta.concrete_fields
+            if getattr(f, "auto_now", False) or (added and getattr(f, "auto_now_add", False))
+        )
+    return names
+
+
+@contextlib.contextmanager
+def _times_as_given(model: type, rows: list):
+    """Let ``bulk_create`` keep the record times the rows hold instead of stamping its own.
+
+    The fields' flags are switched off for the insert and back on after it: the bulk load is
+    one command in one thread, and the rows' times were stamped by :class:`BulkSink`.
+    """
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+        and all(row.__dict__.get(f.attname) is not None for row in rows)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _party_order(party: Party) -> tuple:
+    """Return the key of ``Party``'s default ordering (by name), ties by key."""
+    return (party.name, party.pk)
+
+
 def insert_rows(model: type, rows: list) -> None:
     """Insert ``rows`` of ``model``: COPY on PostgreSQL, ``bulk_create`` elsewhere.
 
     Django's ``bulk_create`` on PostgreSQL spends most of its time quoting arrays in Python;
     COPY sends the same values (the ones ``bulk_create`` would send: attribute values, the
-    database form of country fields, JSON, and the load time for ``auto_now`` fields) for a
-    fraction of the cost. Both fire the timeline's insert trigger.
+    database form of country fields, JSON, and the record times the rows hold, the load
+    time where they hold none) for a fraction of the cost. Both fire the timeline's insert trigger.
     """
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+        with _times_as_given(model, rows):
+            model.objects.bulk_create(rows, batch_size=INSERT_BATCH)
         return
     from psycopg.types.json import Jsonb
 
@@ -595,7 +693,8 @@ def _copy_value(field, loaded_at: dt.datetime, jsonb: type) -> Callable[[Any], A
     """Return a function giving ``field``'s value of a row as COPY should receive it."""
     name = field.attname
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return lambda row: loaded_at
+        # Stamped by BulkSink with the moment of the call; the load time otherwise.
+        return lambda row: row.__dict__.get(name) or loaded_at
     if isinstance(field, models.JSONField):
         return lambda row: jsonb(row.__dict__[name])
     if isinstance(field, CountryField):

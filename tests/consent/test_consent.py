@@ -221,7 +221,8 @@ def test_witnessed_needs_an_independent_party_outside_both_powers():
     )
     assert list(statement.present_parties.all()) == [ngo]
     event = TimelineEvent.objects.get(subject_uuid=statement.uuid)
-    assert event.changes["present_parties"] == [None, ["Observers"]]
+    observers = {"uuid": str(ngo.uuid), "label": "Observers"}
+    assert event.changes["present_parties"] == [None, [observers]]
 
 
 def test_reconfirmed_needs_an_earlier_verified_statement_of_the_same_wish():

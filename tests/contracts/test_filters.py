@@ -17,9 +17,6 @@ from cases.security import sensitive
 #: Models the API lists without a FilterSet, or does not list at all, and why.
 MODELS_WITHOUT_FILTERS = {
     "personname": "read with its person (names); searched through the person's q",
-    "position": "read with its request (positions); filter the requests",
-    "occurrence": "read on its case's timeline; filter the timeline's events",
-    "note": "read on its case's timeline; a note's body is sensitive",
     "timelineevent": "served by the change feed, paged by cursor, not filtered",
     "accesslogentry": "the access log: read in the admin by the data-protection officer",
     "apitoken": "credentials: managed in the admin and by the issue_token command",
@@ -140,6 +137,25 @@ EXEMPT: dict[str, dict[str, str]] = {
         "family_at_risk": NOT_YET,
         "assessed_by": NOT_YET,
         "assessor": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "position": {
+        "uuid": ID,
+        "recorded_at": BOOKKEEPING,
+        "conditions": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "occurrence": {
+        "uuid": ID,
+        "recorded_at": BOOKKEEPING,
+        "occurred_on_precision": PRECISION,
+        "description": FREE_TEXT,
+        "place": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "note": {
+        "uuid": ID,
+        "author": NOT_YET,
         "source": NOT_YET,
     },
 }

@@ -179,6 +179,13 @@ POLICY: dict[str, dict[str, str]] = {
     "api:case-consent": API_READ_ONLY,  # asks the consent gate; moves no one
     "api:risk-assessment-list": API_LIST,
     "api:risk-assessment-detail": API_READ_ONLY,  # an assessment is never changed
+    # Positions, occurrences and notes are read here and written through their request or case.
+    "api:position-list": API_READ_ONLY,
+    "api:position-detail": API_READ_ONLY,
+    "api:occurrence-list": API_READ_ONLY,
+    "api:occurrence-detail": API_READ_ONLY,
+    "api:note-list": API_READ_ONLY,
+    "api:note-detail": API_READ_ONLY,
     **{
         f"api:{resource}-{verb}": API_ACTION
         for resource in ("case", "person", "intention", "request")
@@ -410,6 +417,36 @@ def params_for(route: str, ids: dict) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _record_ids(case) -> dict:
+    """Return the uuids of a position, an occurrence and a note, writing those missing."""
+    import datetime as dt
+
+    from cases import services
+    from cases.models import Note, Occurrence, Position
+    from cases.services import Actor
+
+    actor = Actor.system("walk")
+    position = Position.objects.first()
+    if position is None:
+        request = case.requests.first()
+        position = services.position_record(
+            actor=actor,
+            request=request,
+            party=request.addressed_to,
+            stance="supports",
+            stated_on=dt.date(2025, 3, 1),
+        )
+    occurrence = Occurrence.objects.first() or services.occurrence_record(
+        actor=actor,
+        case=case,
+        kind="icrc_visit",
+        occurred_on=dt.date(2025, 2, 1),
+        description="Visit",
+    )
+    note = Note.objects.first() or services.note_add(actor=actor, case=case, body="Walk note")
+    return {"positions": position.uuid, "occurrences": occurrence.uuid, "notes": note.uuid}
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Write the world and a user per role once for the module; roll it all back after."""
@@ -456,6 +493,7 @@ def world(django_db_setup, django_db_blocker):
                     "intentions": built["intentions"][-1].uuid,
                     "requests": built["requests"][0].uuid,
                     "risk-assessments": case.risk_assessments.first().uuid,
+                    **_record_ids(case),
                 },
                 "admin": {
                     "cases.party": built["parties"][0].pk,

@@ -72,6 +72,20 @@ def _labels_by_uuid() -> dict:
     return labels
 
 
+def ids_as_labels(value, uid):
+    """Return JSON ``value`` with every uuid in it (a reference's, a row's) passed to ``uid``."""
+    if isinstance(value, dict):
+        return {key: ids_as_labels(item, uid) for key, item in value.items()}
+    if isinstance(value, list):
+        return [ids_as_labels(item, uid) for item in value]
+    if isinstance(value, str) and len(value) == 36:
+        try:
+            return uid(uuid.UUID(value))
+        except ValueError:
+            return value
+    return value
+
+
 def _snapshot(*, with_uuids: bool) -> dict:
     """Return everything the generator writes, in a form two runs can be compared in."""
     labels = _labels_by_uuid()
@@ -190,10 +204,9 @@ def _snapshot(*, with_uuids: bool) -> dict:
             e.person.working_name if e.person_id else None,
             e.kind,
             e.summary,
-            {
-                key: [value[0], uid(uuid.UUID(value[1]))] if key == "consent_statement" else value
-                for key, value in e.changes.items()
-            },
+            ids_as_labels(e.changes, uid),
+            e.subject_version,
+            ids_as_labels(e.object, uid),
             e.occurred_at,
             e.occurred_precision,
             e.actor_label,

@@ -27,6 +27,7 @@ from cases.models import (
 from cases.services import Actor, NameSpec, StaleObjectError
 from tests import factories
 from tests.support.roles import CASE_OFFICER, user_in_role
+from tests.support.timeline import ref
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +239,7 @@ def test_party_update(actor, ukraine, report):
         subject=sbu,
         summary="Party Security Service of Ukraine: parent, short name, name changed",
         changes={
-            "parent": [None, "Ukraine"],
+            "parent": [None, ref(ukraine)],
             "short_name": ["", "SBU"],
             "name": ["SBU", "Security Service of Ukraine"],
         },
@@ -396,7 +397,7 @@ def test_person_create(actor, report):
             "working_name": [None, "Ri"],
             "sex": [None, "male"],
             "nationalities": [None, ["KP"]],
-            "armed_force": [None, "Korean People's Army"],
+            "armed_force": [None, ref(kpa)],
             "birth_date": [None, "2005-01-01"],
             "birth_date_precision": [None, "year"],
             "names": [[], [spec.as_dict() for spec in RI_NAMES]],
@@ -603,7 +604,7 @@ def test_case_open(actor, ukraine, report):
         changes={
             "reference": [None, "UA-2024-0001"],
             "status": [None, "captured"],
-            "detaining_party": [None, "Ukraine"],
+            "detaining_party": [None, ref(ukraine)],
             "legal_status": [None, "pow"],
             "capture_date": [None, "2025-01-09"],
             "capture_place": [None, "Kursk region"],
@@ -812,10 +813,10 @@ def test_intention_record(actor, case, report):
             "conditions": [None, "if jaw surgery is possible"],
             "stated_on": [None, "2025-02-25"],
             "stated_on_precision": [None, "month"],
-            "heard_by": [None, "Yu Yong-weon"],
+            "heard_by": [None, ref(lawmaker)],
             "setting": [None, "legislator_interview"],
             "verification": [None, "stated"],
-            "current_intention": [None, "Transfer to a third state (KR), stated, 2025-02-25"],
+            "current_intention": [None, ref(wish)],
         },
         case=case,
         seq=2,
@@ -872,11 +873,8 @@ def test_intention_supersede(api_actor, case, report):
             "stated_on_precision": [None, "day"],
             "setting": [None, "media_interview"],
             "verification": [None, "stated"],
-            "superseded": ["Transfer to a third state (KR), stated, 2025-02-25", None],
-            "current_intention": [
-                "Transfer to a third state (KR), stated, 2025-02-25",
-                "Undecided, stated, 2025-03-19",
-            ],
+            "superseded": [ref(old), None],
+            "current_intention": [ref(old), ref(new)],
         },
         case=case,
         seq=3,
@@ -930,7 +928,7 @@ def test_intention_state_wrappers(actor, case, report, service, state, kind):
         summary=f"Statement by Ri {state}: Transfer to a third state (KR), stated, 2025-02-25",
         changes={
             "state": ["active", state],
-            "current_intention": ["Transfer to a third state (KR), stated, 2025-02-25", None],
+            "current_intention": [ref(wish), None],
         },
         case=case,
         seq=3,
@@ -955,7 +953,7 @@ def test_intention_reinstated_is_recorded_again(actor, case):
         summary="Statement by Ri reinstated: Transfer to a third state (KR), stated, 2025-02-25",
         changes={
             "state": ["contested", "active"],
-            "current_intention": [None, "Transfer to a third state (KR), stated, 2025-02-25"],
+            "current_intention": [None, ref(wish)],
         },
         case=case,
         seq=4,
@@ -1023,11 +1021,11 @@ def test_request_file(actor, case, mofa, ukraine, report):
         changes={
             "kind": [None, "third_state_transfer"],
             "status": [None, "filed"],
-            "addressed_to": [None, "Ministry of Foreign Affairs (ROK)"],
-            "requested_by": [None, "Ukraine"],
+            "addressed_to": [None, ref(mofa)],
+            "requested_by": [None, ref(ukraine)],
             "destination_country": [None, "KR"],
             "filed_on": [None, "2025-03-19"],
-            "intention": [None, "Transfer to a third state (South Korea), 2025-02-25"],
+            "intention": [None, ref(wish)],
         },
         case=case,
         seq=3,
@@ -1068,7 +1066,7 @@ def test_request_file_draft(actor, case, mofa):
         changes={
             "kind": [None, "medical_treatment"],
             "status": [None, "draft"],
-            "addressed_to": [None, "Ministry of Foreign Affairs (ROK)"],
+            "addressed_to": [None, ref(mofa)],
         },
         case=case,
         seq=2,
@@ -1265,7 +1263,7 @@ def test_position_record(actor, case, mofa, report):
         summary="South Korea on the request for transfer to a third state (South Korea): "
         "conditional",
         changes={
-            "party": [None, "South Korea"],
+            "party": [None, ref(korea)],
             "stance": [None, "conditional"],
             "stated_on": [None, "2025-03-19"],
             "conditions": [None, "if they choose"],

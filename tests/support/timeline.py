@@ -120,12 +120,30 @@ BOOKKEEPING_FIELDS = frozenset(
 )
 
 
+def ref(row: models.Model | None) -> dict[str, str] | str | None:
+    """Return a row as the timeline's changes name it: ``{"uuid", "label"}`` (a user: his
+    username)."""
+    if row is None:
+        return None
+    if not hasattr(row, "uuid"):
+        return str(row)
+    from cases.timeline import vocabulary
+
+    if row._meta.model_name == "statedintention":
+        label = vocabulary.intention_label(row)
+    elif row._meta.model_name == "request":
+        label = vocabulary.request_label(row)
+    else:
+        label = str(row)
+    return {"uuid": str(row.uuid), "label": label}
+
+
 def plain(value: Any) -> Any:
-    """Return ``value`` as the timeline's changes hold it: labels for rows, ISO for dates."""
+    """Return ``value`` as the timeline's changes hold it: references for rows, ISO for dates."""
     if value is None:
         return None
     if isinstance(value, models.Model):
-        return str(value)
+        return ref(value)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if hasattr(value, "code") and hasattr(value, "name"):  # a django_countries Country

@@ -1,0 +1,85 @@
+"""The subjects' representations on their events, registered when the application is ready.
+
+Each subject type's events carry the row as its API resource shows it (the resource's own
+serializer, without ``url``), read with the joins named here; see
+:mod:`cases.timeline.representations`. What a representation leaves out, and why:
+
+* a case: ``current_intention`` (worded from its statements, whose events carry them),
+  ``open_request_count`` (counted from its requests) and ``updated_at`` (moved by those
+  statements' writes too); its ``person`` is named by uuid only (the person's own events
+  carry the rest); like the case list, it does not nest the detail's ``intentions``,
+  ``requests``, ``sources`` and ``timeline`` address;
+* a request: ``positions`` (each position is a subject with its own events and endpoint).
+"""
+
+from __future__ import annotations
+
+from cases import selectors
+from cases.api import serializers as s
+from cases.models import Case, Note, Occurrence, Position, Request
+from cases.timeline.representations import Representer, register
+
+#: Keys of a case's resource its events leave out (see the module's docstring).
+CASE_LEFT_OUT = ("current_intention", "open_request_count", "updated_at")
+#: Keys a case's detail nests that its events leave out: each is a subject of its own (the
+#: timeline is an address).
+CASE_DETAIL_LEFT_OUT = ("intentions", "requests", "sources", "timeline")
+#: Keys of a request's resource its events leave out.
+REQUEST_LEFT_OUT = ("positions",)
+
+
+def register_all() -> None:
+    """Register the representer of every subject type events name."""
+    for representer in (
+        Representer(
+            "case",
+            lambda: Case.objects.select_related("person", "detaining_party", "assigned_officer"),
+            s.event_object_serializer(
+                s.CaseSerializer,
+                leave_out=CASE_LEFT_OUT,
+                person=s.PersonRefSerializer(read_only=True),
+            ),
+        ),
+        Representer(
+            "person",
+            selectors.persons,
+            s.event_object_serializer(s.PersonSerializer),
+            prefetched=("names",),
+        ),
+        Representer("party", selectors.parties, s.event_object_serializer(s.PartySerializer)),
+        Representer("source", selectors.sources, s.event_object_serializer(s.SourceSerializer)),
+        Representer(
+            "statedintention",
+            selectors.intentions,
+            s.event_object_serializer(s.IntentionSerializer),
+            prefetched=("present_parties",),
+        ),
+        Representer(
+            "request",
+            lambda: Request.objects.select_related(
+                "case", "requested_by", "addressed_to", "intention", "source"
+            ),
+            s.event_object_serializer(s.RequestSerializer, leave_out=REQUEST_LEFT_OUT),
+        ),
+        Representer(
+            "riskassessment",
+            selectors.risk_assessments,
+            s.event_object_serializer(s.RiskAssessmentSerializer),
+        ),
+        Representer(
+            "position",
+            lambda: Position.objects.select_related("request__case", "party", "source"),
+            s.event_object_serializer(s.PositionResourceSerializer),
+        ),
+        Representer(
+            "occurrence",
+            lambda: Occurrence.objects.select_related("case", "source"),
+            s.event_object_serializer(s.OccurrenceSerializer),
+        ),
+        Representer(
+            "note",
+            lambda: Note.objects.select_related("case", "author", "source"),
+            s.event_object_serializer(s.NoteSerializer),
+        ),
+    ):
+        register(representer)

@@ -1,0 +1,113 @@
+"""Every subject type events name: its endpoint, a world holding one of each, and the event
+representation of an API read (the resource's JSON without what events leave out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from cases import services
+from cases.api.representations import CASE_DETAIL_LEFT_OUT, CASE_LEFT_OUT, REQUEST_LEFT_OUT
+from cases.services import NameSpec
+from tests import factories
+
+#: Subject type -> the list endpoint that serves it.
+ENDPOINTS = {
+    "case": "/api/v1/cases/",
+    "person": "/api/v1/persons/",
+    "party": "/api/v1/parties/",
+    "source": "/api/v1/sources/",
+    "statedintention": "/api/v1/intentions/",
+    "request": "/api/v1/requests/",
+    "riskassessment": "/api/v1/risk-assessments/",
+    "position": "/api/v1/positions/",
+    "occurrence": "/api/v1/occurrences/",
+    "note": "/api/v1/notes/",
+}
+
+
+def as_event_object(subject_type: str, resource: dict[str, Any]) -> dict[str, Any]:
+    """Return an API read of a row as its events carry it (docs/feed.md says what they leave
+    out): no ``url``; a case without what its statements and requests decide and with its
+    person by uuid; a request without its positions."""
+    shown = {key: value for key, value in resource.items() if key != "url"}
+    if subject_type == "case":
+        for key in (*CASE_LEFT_OUT, *CASE_DETAIL_LEFT_OUT):
+            shown.pop(key, None)
+        shown["person"] = {"uuid": resource["person"]["uuid"]}
+    elif subject_type == "request":
+        for key in REQUEST_LEFT_OUT:
+            shown.pop(key, None)
+    return shown
+
+
+def build_world() -> dict[str, Any]:
+    """Write one row of every subject type through the services, each changed at least once
+    where it can be, with sensitive values in it (a true name, a quote, a note's body)."""
+    system = factories.SYSTEM
+    report = factories.source("Interview with Ri")
+    services.source_update(actor=system, source=report, reliability="B")
+    ukraine = factories.party("Ukraine", country="UA")
+    korea = factories.party("South Korea", kind="state", country="KR")
+    services.party_update(actor=system, party=korea, short_name="ROK")
+    person = factories.person(
+        "Ri",
+        names=[NameSpec("리", "hangul"), NameSpec("Lee", "latin", "conventional", True)],
+        birth_place="Kyongsong",
+    )
+    case = factories.case(reference="UA-2025-9001", person_obj=person, detaining_party=ukraine)
+    services.case_update(actor=system, case=case, detention_place="Kyiv")
+    services.case_change_status(actor=system, case=case, status="registered")
+    services.person_update(actor=system, person=person, rank="Private")
+    wish = factories.intention(case, quote="I want to go to Seoul", conditions="if surgery")
+    newer = services.intention_supersede(
+        actor=system,
+        intention=wish,
+        option="undecided",
+        stated_on=dt.date(2025, 3, 19),
+        setting="media_interview",
+        verification="stated",
+    )
+    request = factories.request(
+        case, kind="third_state_transfer", addressed_to=korea, intention=newer, source=report
+    )
+    services.request_transition(actor=system, request=request, status="acknowledged")
+    position = services.position_record(
+        actor=system,
+        request=request,
+        party=korea,
+        stance="conditional",
+        stated_on=dt.date(2025, 3, 19),
+        conditions="if they choose",
+        source=report,
+    )
+    occurrence = services.occurrence_record(
+        actor=system,
+        case=case,
+        kind="icrc_visit",
+        occurred_on=dt.date(2025, 2, 1),
+        description="ICRC delegates met both men",
+        source=report,
+    )
+    note = services.note_add(actor=system, case=case, body="Asked for jaw surgery", source=report)
+    risk = services.risk_assessment_record(
+        actor=system,
+        case=case,
+        level="high",
+        basis="Family in Pyongyang",
+        assessor="Protection officer",
+        assessed_on=dt.date(2025, 3, 1),
+    )
+    return {
+        "source": report,
+        "party": korea,
+        "person": person,
+        "case": case,
+        "statedintention": newer,
+        "superseded": wish,
+        "request": request,
+        "position": position,
+        "occurrence": occurrence,
+        "note": note,
+        "riskassessment": risk,
+    }
