@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0019_webhooks_changes"),
+        ("cases", "0020_idempotency_keys"),
     ]
 
     operations = [
