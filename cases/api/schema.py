@@ -269,6 +269,10 @@ def _null_allowed(schema: dict) -> None:
     if not schema.pop("nullable", False):
         return
     kind = schema.get("type")
+    if kind is None and not any(key in schema for key in ("$ref", "allOf", "oneOf", "anyOf")):
+        # Any JSON value at all: null is one already, and "one of (anything, null)" would
+        # match null twice and so refuse it.
+        return
     if isinstance(kind, str):
         schema["type"] = [kind, "null"]
     elif isinstance(kind, list):

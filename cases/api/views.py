@@ -835,6 +835,10 @@ from cases.models import Note, Occurrence, Position  # noqa: E402
 class _ReadOnlyRecordViewSet(ResourceViewSet):
     """Records that are never edited: listed and read here, written through other routes."""
 
+    def get_queryset(self):
+        # A fresh queryset per request from the class's own.
+        return self.queryset.all()
+
     def represent(self, row, status_code=status.HTTP_200_OK) -> Response:
         # Never changed, so no version and no ETag.
         return Response(self.get_serializer(row).data, status=status_code)
@@ -852,9 +856,6 @@ class PositionViewSet(_ReadOnlyRecordViewSet):
     serializer_class = s.PositionResourceSerializer
     filterset_class = PositionFilterSet
 
-    def get_queryset(self):
-        return Position.objects.select_related("request__case", "party", "source")
-
 
 @resource_schema(
     serializer=s.OccurrenceSerializer,
@@ -868,9 +869,6 @@ class OccurrenceViewSet(_ReadOnlyRecordViewSet):
     serializer_class = s.OccurrenceSerializer
     filterset_class = OccurrenceFilterSet
 
-    def get_queryset(self):
-        return Occurrence.objects.select_related("case", "source")
-
 
 @resource_schema(
     serializer=s.NoteSerializer,
@@ -883,6 +881,3 @@ class NoteViewSet(_ReadOnlyRecordViewSet):
     queryset = Note.objects.select_related("case", "author", "source")
     serializer_class = s.NoteSerializer
     filterset_class = NoteFilterSet
-
-    def get_queryset(self):
-        return Note.objects.select_related("case", "author", "source")

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
@@ -87,7 +88,14 @@ EVENT = (
     Member("case_seq", "case_seq", NUMBER),
     Member("kind", "kind"),
     Member("summary", "summary"),
-    Member("changes", "changes", JSON),
+    Member(
+        "changes",
+        "changes",
+        JSON,
+        help_text="What changed, as {field: [old, new]}; a value that refers to a row is "
+        "{'uuid': ..., 'label': ...}; a sensitive key withheld from this reader has null for "
+        "its pair and is named in 'redacted'.",
+    ),
     Member("actor", members=ACTOR_MEMBERS),
     Member("channel", "channel"),
     Member("reason", "reason"),
@@ -188,8 +196,20 @@ _NESTED_SERIALIZERS = {
 }
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JsonObjectField(serializers.JSONField):
+    """A JSON object (never a list or a scalar), documented as one."""
+
+
 def _event_field(member: Member) -> serializers.Field | None:
     """Return the declared field of a member of :data:`EVENT`; None to take the model's."""
+    if member.kind == JSON:
+        column = TimelineEvent._meta.get_field(member.path)
+        return JsonObjectField(
+            read_only=True,
+            allow_null=column.null,
+            help_text=member.help_text or column.help_text or None,
+        )
     if member.is_nested:
         serializer = _NESTED_SERIALIZERS[member.key]
         if member.relation is None:

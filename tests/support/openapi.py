@@ -102,6 +102,12 @@ def validate(response) -> None:
         # The browsable API: HTML pages for a person with a browser, outside the contract
         # that clients are generated from (they ask for JSON).
         return
+    if request.method == "OPTIONS":
+        # DRF's description of a view for a browser or a tool: HTTP's own method, which an
+        # OpenAPI operation does not describe. It must still be JSON.
+        if response.status_code < 400:
+            _assert_json(request, response)
+            return
     if request.method == "HEAD" or response.status_code == 304:
         # No body to check; the status itself must be declared.
         _assert_declared(request, response)
@@ -167,6 +173,13 @@ def _assert_declared(request, response) -> None:
             f"{request.method} {request.path} answered {response.status_code}, which its "
             f"operation does not declare ({sorted(declared)})"
         )
+
+
+def _assert_json(request, response) -> None:
+    """Raise ``SchemaDrift`` unless the answer is JSON."""
+    content_type = response.get("Content-Type", "")
+    if "json" not in content_type:
+        raise SchemaDrift(f"{request.method} {request.path} answered {content_type!r}, not JSON")
 
 
 def _assert_problem(request, response) -> None:
