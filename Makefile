@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs in this many processes (pytest-xdist), each with its own test database;
+# TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint install install-dev migrate seed clean serve bench check-deploy
 
@@ -38,7 +41,7 @@ run: install
 
 ## test: the whole suite; SQLite by default, PostgreSQL when DATABASE_URL is set
 test: install-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## lint: ruff, Django's system checks, and no missing migrations
 lint: install-dev
