@@ -1,10 +1,10 @@
 """Shared fixtures for the test suite."""
 
 import pytest
-from django.test import Client
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+from django.test import Client
 
 from cases.dbguards import (
     TRUNCATE_SETTING,

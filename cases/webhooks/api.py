@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from cases.api.idempotency import IdempotentWritesMixin
 from cases.api.mixins import expected_version
-from cases.api.serializers import RowSerializer
 from cases.api.schema import ERRORS, IF_MATCH, LOCKING, NOT_FOUND, READ_ERRORS
+from cases.api.serializers import RowSerializer
 from cases.api.views import PageNumberPages
 from cases.choices import EventKind
 from cases.feed import cursor as feed

@@ -85,9 +85,7 @@ def test_fast_case_list_equals_the_serializer(role):
     ).data
     rows = list(selectors.api_case_rows(Case.objects.order_by("reference"), user))
     names = selectors.api_case_page_names(rows, user)
-    actual = represent_cases(
-        rows, names, {"request": request, "sensitive_reads": fast_reads}
-    )
+    actual = represent_cases(rows, names, {"request": request, "sensitive_reads": fast_reads})
     assert len(actual) == len(expected) == 4
     for fast, slow in zip(actual, expected, strict=True):
         assert list(fast) == list(slow), "same keys in the same order"

@@ -15,10 +15,10 @@ import os
 import re
 
 from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 from openapi_core.contrib.django import DjangoOpenAPIRequest, DjangoOpenAPIResponse
+from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 #: Addresses under the API that are not operations of its schema: the schema itself and
 #: its interactive documentation.
