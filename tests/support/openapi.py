@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 
 from openapi_core import Config, OpenAPI
@@ -111,8 +110,6 @@ def validate(response) -> None:
     if request.method == "HEAD" or response.status_code == 304:
         # No body to check; the status itself must be declared.
         _assert_declared(request, response)
-        return
-    if os.environ.get("DEV_SKIP_ERRORS") and response.status_code >= 400:
         return
     try:
         openapi().validate_response(_Request(request), DjangoOpenAPIResponse(response))
