@@ -112,14 +112,15 @@ class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
     """An ISO 8601 date and time that exists in UTC, where the database compares it.
 
     9999-12-31T23:59:59-23:59 parses, but is in the year 10000 in UTC: refused here with a
-    message instead of overflowing when the query is built.
+    message instead of overflowing when the query is built. A value is handed on in UTC:
+    ISO 8601 allows offsets up to 23:59, PostgreSQL only up to 15:59 (+23:09 was a 500).
     """
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is not None and value.tzinfo is not None:
             try:
-                value.astimezone(dt.UTC)
+                return value.astimezone(dt.UTC)
             except OverflowError:
                 raise forms.ValidationError(
                     "This date and time falls outside the years 1 to 9999 in UTC.",

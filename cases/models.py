@@ -628,8 +628,9 @@ class TimelineEvent(models.Model):
     hash_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
     hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Which document format the hash is taken over (cases/timeline/chain.py); 1 for events
-    # written before the subject's version and representation were hashed.
-    chain_format = models.PositiveSmallIntegerField(default=1, editable=False)
+    # written before the subject's version and representation were hashed. The database has
+    # the default too, so a row written in SQL (an import, a repair) is format 1 like the old.
+    chain_format = models.PositiveSmallIntegerField(default=1, db_default=1, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="timelineevent",
             name="chain_format",
-            field=models.PositiveSmallIntegerField(default=1, editable=False),
+            field=models.PositiveSmallIntegerField(db_default=1, default=1, editable=False),
         ),
         migrations.AddField(
             model_name="timelineevent",

@@ -219,3 +219,23 @@ def test_no_log_line_holds_a_searched_name_or_its_spellings(world, caplog):
         )
         found = [s for s in spellings if s in text]
         assert not found, (record.name, found, record.getMessage()[:200])
+
+
+def _date_time_parameters():
+    """Every (path, name) of a date-and-time query parameter of a GET in the schema."""
+    from tests.support.openapi import schema_document
+
+    for path, operations in schema_document()["paths"].items():
+        for parameter in operations.get("get", {}).get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and schema.get("format") == "date-time":
+                yield path, parameter["name"]
+
+
+@pytest.mark.parametrize(("path", "name"), list(_date_time_parameters()))
+def test_every_date_time_filter_takes_any_iso_offset(world, path, name):
+    """ISO 8601 offsets run to 23:59, PostgreSQL's to 15:59: the value is compared in UTC."""
+    if "{" in path:
+        path = path.replace("{case_uuid}", str(world.ri.uuid))
+    response = world.api.get(path, {name: "2025-03-01T10:00:00+23:09"})
+    assert response.status_code == 200, (path, name, response.content[:300])

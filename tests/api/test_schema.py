@@ -11,13 +11,18 @@ import json
 import pytest
 from django.apps import apps
 from django.db import connection
-from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
-from django.db.backends.sqlite3.operations import DatabaseOperations as SqliteOperations
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
+from django.db.backends.sqlite3.base import DatabaseWrapper as SqliteWrapper
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from openapi_spec_validator import validate
 
 from tests.support.openapi import schema_document
+
+
+# Through each backend's wrapper: importing a backend's operations module first is circular.
+PostgresOperations = PostgresWrapper.ops_class
+SqliteOperations = SqliteWrapper.ops_class
 
 
 def _generated() -> dict:
