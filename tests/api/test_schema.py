@@ -19,7 +19,6 @@ from openapi_spec_validator import validate
 
 from tests.support.openapi import schema_document
 
-
 # Through each backend's wrapper: importing a backend's operations module first is circular.
 PostgresOperations = PostgresWrapper.ops_class
 SqliteOperations = SqliteWrapper.ops_class
