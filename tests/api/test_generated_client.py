@@ -35,8 +35,10 @@ CONFIG = f"project_name_override: {PACKAGE}\npackage_name_override: {PACKAGE}\np
 
 
 @pytest.fixture
-def server(transactional_db, live_server):
+def server(transactional_db, live_server, settings):
     """Serve the seed and 200 generated cases; return the address and an officer's token key."""
+    # A webhook may point at this machine over plain http (nothing is delivered here).
+    settings.WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
     call_command("load_seed", stdout=io.StringIO())
     call_command("seed_demo", cases=200, stdout=io.StringIO())
     officer = roles.user_in_role(roles.CASE_OFFICER, "generated-client")
@@ -237,7 +239,17 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
         ),
         201,
     )
+    webhook = _ok(
+        operations["webhooks_create"].sync_detailed(
+            client=client,
+            body=models.WebhookCreateRequest.from_dict(
+                {"name": "Generated hook", "target_url": "http://127.0.0.1:9/hook"}
+            ),
+        ),
+        201,
+    )
     changes = {
+        "webhooks": (webhook, models.PatchedWebhookUpdateRequest, {"name": "Renamed hook"}),
         "parties": (party, models.PatchedPartyInputRequest, {"short_name": "GP"}),
         "sources": (source, models.PatchedSourceInputRequest, {"publisher": "Generated press"}),
         "persons": (person, models.PatchedPersonInputRequest, {"rank": "Private"}),
