@@ -388,8 +388,8 @@ class RiskAssessmentSerializer(SensitiveFieldsMixin, RowSerializer):
     url = DetailUrlField("api:risk-assessment-detail")
     case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     destination_country = CountryField(allow_blank=True, read_only=True)
-    assessed_by = PartyRefSerializer(read_only=True, allow_null=True)
-    source = SourceRefSerializer(read_only=True, allow_null=True)
+    assessed_by = PartyRefSerializer(read_only=True)
+    source = SourceRefSerializer(read_only=True)
 
     class Meta:
         model = RiskAssessment
@@ -969,12 +969,12 @@ class PositionResourceSerializer(PositionSerializer):
         ]
 
 
-class OccurrenceSerializer(serializers.ModelSerializer):
+class OccurrenceSerializer(RowSerializer):
     """Something that happened in the world (a capture, an ICRC visit); never edited."""
 
     url = DetailUrlField("api:occurrence-detail")
     case = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    source = SourceRefSerializer(read_only=True, allow_null=True)
+    source = SourceRefSerializer(read_only=True)
 
     class Meta:
         model = Occurrence
@@ -992,7 +992,7 @@ class OccurrenceSerializer(serializers.ModelSerializer):
         ]
 
 
-class NoteSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
+class NoteSerializer(SensitiveFieldsMixin, RowSerializer):
     """A case officer's note; its body needs the permission to view sensitive values."""
 
     redacted = redacted_field()
@@ -1002,7 +1002,7 @@ class NoteSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
     author = serializers.SlugRelatedField(
         slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True
     )
-    source = SourceRefSerializer(read_only=True, allow_null=True)
+    source = SourceRefSerializer(read_only=True)
 
     class Meta:
         model = Note
@@ -1014,7 +1014,7 @@ class NoteSerializer(SensitiveFieldsMixin, serializers.ModelSerializer):
 # --------------------------------------------------------------------------------------------
 
 
-class PersonRefSerializer(serializers.ModelSerializer):
+class PersonRefSerializer(RowSerializer):
     """A person named by id inside another subject's representation on its events."""
 
     class Meta:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from django.core.cache import caches
@@ -86,7 +87,7 @@ def meters_of(request) -> dict[str, Meter]:
     return request.rate_limits
 
 
-class ConfiguredRateThrottle(BaseThrottle):
+class ConfiguredRateThrottle(BaseThrottle, ABC):
     """Count requests per scope and credential in fixed windows of the scope's period."""
 
     scope: str = ""
@@ -99,9 +100,9 @@ class ConfiguredRateThrottle(BaseThrottle):
         """Return the rate configured for this scope, or None."""
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    @abstractmethod
     def get_cache_key(self, request, view) -> str | None:
         """Return the counter's key for ``request``, or None when it is not counted here."""
-        raise NotImplementedError
 
     def allow_request(self, request, view) -> bool:
         """Count the request; return False when it is over the scope's quota."""
