@@ -146,6 +146,15 @@ def scenarios(conn: psycopg.Connection) -> list[tuple[str, dict, str, str, dict]
     party_uuid = _common_value(conn, f"SELECT uuid FROM cases_party WHERE id = {party_id or 0}")
     ukraine = _common_value(conn, "SELECT id FROM cases_party WHERE name = 'Ukraine'")
     nationality = "KP"
+    # The commonest code too: a filter's cost must follow the page, not its matches.
+    common_nationality = (
+        _common_value(
+            conn,
+            "SELECT code FROM cases_person, unnest(string_to_array(nationalities, ',')) AS code "
+            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        )
+        or "RU"
+    )
     option = top("current_intention_option", where="current_intention_option <> ''")
     destination = top("current_intention_destination", where="current_intention_destination <> ''")
     kind = top("kind", "cases_request") or "exchange_inclusion"
@@ -161,6 +170,13 @@ def scenarios(conn: psycopg.Connection) -> list[tuple[str, dict, str, str, dict]
             "p.nationalities LIKE %(v)s",
             by_ref,
             {"v": f"%{nationality}%"},
+        ),
+        (
+            f"nationality={common_nationality} (commonest)",
+            {"nationality": common_nationality},
+            "p.nationalities LIKE %(v)s",
+            by_ref,
+            {"v": f"%{common_nationality}%"},
         ),
         (
             "current_intention",

@@ -354,7 +354,9 @@ class InSubquery(Func):
     conditional = True
 
     def __init__(self, column: str, queryset):
-        super().__init__(F(column), Subquery(queryset))
+        # Membership has no order: a model's default ordering would sort every match inside
+        # the subquery (and on PostgreSQL the array) before the page takes its few rows.
+        super().__init__(F(column), Subquery(queryset.order_by()))
 
     def _parts(self, compiler):
         column, column_params = compiler.compile(self.source_expressions[0])
