@@ -10,7 +10,9 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self):
-        """Register how the API represents each subject on its events."""
+        """Register the API's event representations; forget kept tokens when they change."""
         from cases.api.representations import register_all
+        from cases.security import credentials
 
         register_all()
+        credentials.connect_signals()

@@ -313,6 +313,12 @@ REST_FRAMEWORK = {
     },
 }
 
+#: How long an API token, its user and the user's permissions are kept once resolved
+#: (cases/security/credentials.py): a change forgets them at once on the process that made it,
+#: and on every process with a shared cache (Redis); other processes of the default
+#: per-process cache see it within this many seconds. 0 reads them on every request.
+API_CREDENTIALS_CACHE_SECONDS = env_int("DJANGO_API_CREDENTIALS_CACHE_SECONDS", 5)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "POW case tracker API",
     "DESCRIPTION": (

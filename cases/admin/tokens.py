@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from cases.admin.mixins import DeclaredLookupsMixin
+from cases.security import credentials
 from cases.security.tokens import ApiToken
 
 
@@ -44,4 +45,5 @@ class ApiTokenAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         """Revoke every selected token that is not revoked yet."""
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        credentials.forget_all()  # an update sends no signal
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

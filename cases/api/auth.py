@@ -6,7 +6,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from cases.api.throttling import count_failed_credentials
-from cases.security.tokens import PREFIX_LENGTH, ApiToken
+from cases.security import credentials
+from cases.security.tokens import PREFIX_LENGTH, ApiToken, hash_key
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -43,12 +44,20 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise
 
     def authenticate_key(self, key: str):
-        """Return ``(user, token)`` for ``key`` or raise ``AuthenticationFailed``."""
-        token = (
-            ApiToken.objects.select_related("user").filter(prefix=key[:PREFIX_LENGTH]).first()
-            if len(key) > PREFIX_LENGTH
-            else None
-        )
+        """Return ``(user, token)`` for ``key`` or raise ``AuthenticationFailed``.
+
+        A token found valid is kept for a few seconds with its user's permissions
+        (:mod:`cases.security.credentials`); expiry is checked on every request all the same.
+        """
+        if len(key) <= PREFIX_LENGTH:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        digest = hash_key(key)
+        generation, token = credentials.lookup(digest)
+        kept = token is not None
+        if not kept:
+            token = (
+                ApiToken.objects.select_related("user").filter(prefix=key[:PREFIX_LENGTH]).first()
+            )
         if token is None or not token.matches(key):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if token.is_revoked:
@@ -57,7 +66,8 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("This token has expired. Ask for a new one.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        token.touch()
+        if token.touch() or not kept:
+            credentials.keep(digest, generation, token)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -107,18 +107,24 @@ class ApiToken(models.Model):
         """Return whether ``key`` is this token's key, in constant time."""
         return hmac.compare_digest(self.digest, hash_key(key))
 
-    def touch(self) -> None:
-        """Record a use, at most once per ``LAST_USED_RESOLUTION``."""
+    def touch(self) -> bool:
+        """Record a use, at most once per ``LAST_USED_RESOLUTION``; return whether it wrote."""
         now = timezone.now()
         if self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION:
             type(self).objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+            return True
+        return False
 
     def revoke(self) -> None:
-        """Revoke the token now; it stops working at once."""
+        """Revoke the token now; it stops working at once (within the credentials cache time on
+        other processes of a per-process cache: :mod:`cases.security.credentials`)."""
+        from cases.security import credentials
+
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             type(self).objects.filter(pk=self.pk).update(revoked_at=self.revoked_at)
+            credentials.forget_all()  # an update sends no signal
 
     @property
     def actor_label(self) -> str:
