@@ -18,6 +18,10 @@ os.environ.setdefault("DJANGO_API_RATE_WRITE", "100000/minute")
 # cache's counter queries would change; tests/api/test_rate_limits.py runs the limits on the
 # database cache, as they run by default.
 os.environ.setdefault("DJANGO_CACHE_URL", "locmem://")
+# A checked token is kept for minutes, not seconds: query counts must not depend on whether a
+# slow first answer (its schema validation) outlived the cache time. Every change that narrows
+# a token forgets it at once all the same (tests/api/test_credentials_cache.py).
+os.environ.setdefault("DJANGO_API_CREDENTIALS_CACHE_SECONDS", "300")
 
 from tracker.settings import *  # noqa: E402,F403
 

@@ -253,20 +253,35 @@ def test_indented_and_browsable_renderings_show_the_same_page(every_kind_of_even
     assert compact["next_cursor"].encode() in html.content
 
 
-def test_empty_poll_with_a_token_costs_four_queries(db, django_assert_num_queries):
-    """The token (with its user), the reader's permissions (user and groups) and the feed's
-    state; an empty page needs no page query."""
+def test_empty_poll_with_a_kept_token_costs_one_query(db, django_assert_num_queries):
+    """The feed's state alone: the token and the reader's permissions were kept at the first
+    poll (cases/security/credentials.py), and an empty page needs no page query."""
     factories.case()
     reader = user_in_role(INTEGRATION, "integration.poller")
     client, _token = token_client(reader, name="poller", read_only=True)
     first = client.get(FEED, {"limit": 1000})
     cursor = first.data["next_cursor"]
     etag = client.get(FEED, {"after": cursor})["ETag"]
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         assert client.get(FEED, {"after": cursor}, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         empty = client.get(FEED, {"after": cursor})
     assert empty.status_code == 200 and empty.data["results"] == []
+
+
+def test_empty_poll_with_a_token_not_kept_costs_four_queries(
+    db, settings, django_assert_num_queries
+):
+    """Without the credentials cache: the token (with its user), the reader's permissions
+    (user and groups) and the feed's state."""
+    settings.API_CREDENTIALS_CACHE_SECONDS = 0
+    factories.case()
+    reader = user_in_role(INTEGRATION, "integration.poller")
+    client, _token = token_client(reader, name="poller", read_only=True)
+    cursor = client.get(FEED, {"limit": 1000}).data["next_cursor"]
+    client.get(FEED, {"after": cursor})
+    with django_assert_num_queries(4):
+        assert client.get(FEED, {"after": cursor}).data["results"] == []
 
 
 def test_many_sensitive_events_on_one_page_are_all_redacted_and_logged(db):
