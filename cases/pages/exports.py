@@ -8,15 +8,13 @@ What is streamed, and what is not:
   the export, and no model instance is built per row.
 * CSV is generated row by row and sent as it is produced (``StreamingHttpResponse``), in
   pieces of about 64 KiB: the first bytes leave before the last rows are read.
-* XLSX is a zip archive whose directory is written last, so it cannot be sent before it is
-  complete. The rows are written with openpyxl's write-only mode, which keeps no cells in
-  memory and spools the sheet to a temporary file; the finished file is then streamed from
-  disk in blocks and deleted when the response is closed. Memory stays bounded; the time to
-  the first byte grows with the number of rows.
+* XLSX is streamed too (:mod:`cases.pages.xlsx`): a zip can be written to a stream, each
+  entry's sizes after its data and the directory last, so the sheet's rows are compressed
+  and sent as they are read, in constant memory.
 
 Cells are guarded against formula injection: in CSV a text value starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
-as text rather than running it; in XLSX such values are stored as typed text cells, which a
+as text rather than running it; in XLSX every text is stored as an inline text cell, which a
 spreadsheet never evaluates. XML cannot hold most control characters, so XLSX cells get
 U+FFFD in their place (``xml_safe``); CSV keeps them as they are.
 """
@@ -26,19 +24,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
-import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_countries import countries
 
 from cases.models import Case, PersonName
+from cases.pages.xlsx import stream_xlsx, xml_safe  # noqa: F401 - xml_safe: the exports' API
 from cases.security import sensitive
 from cases.timeline.presenter import choice_labels
 
@@ -327,55 +324,16 @@ def csv_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Stre
 
 #: Characters XML 1.0 cannot hold (C0 controls but tab, newline and carriage return); a
 #: name entered with one must not make the workbook unwritable.
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def xml_safe(text: str) -> str:
-    """Return ``text`` with each character XML cannot hold replaced by U+FFFD."""
-    return _XML_ILLEGAL.sub("\ufffd", text)
-
-
-def write_xlsx(cases: QuerySet[Case], target, *, show_sensitive: bool = False) -> None:
-    """Write ``cases`` as an XLSX workbook to the file object ``target`` (write-only mode)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Cases")
-    sheet.freeze_panes = "A2"
-    sheet.append(columns(show_sensitive=show_sensitive))
-
-    def cell(value: Any):
-        if isinstance(value, str):
-            value = xml_safe(value)
-        if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-            # openpyxl would store "=..." as a formula; a typed string cell stays text.
-            text = WriteOnlyCell(sheet)
-            text.value = value
-            text.data_type = "s"
-            return text
-        return value
-
-    for row in rows(cases, show_sensitive=show_sensitive):
-        sheet.append([cell(value) for value in row])
-    workbook.save(target)
-
-
-def xlsx_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> FileResponse:
-    """Return an XLSX download of ``cases``, built in a temporary file and streamed from it."""
-    # An unnamed temporary file disappears when closed, i.e. when the response is done.
-    handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
-    try:
-        write_xlsx(cases, handle, show_sensitive=show_sensitive)
-    except BaseException:
-        handle.close()
-        raise
-    handle.seek(0)
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=_filename("xlsx"),
+def xlsx_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> StreamingHttpResponse:
+    """Return an XLSX download of ``cases``, sent while it is written."""
+    response = StreamingHttpResponse(
+        stream_xlsx(
+            columns(show_sensitive=show_sensitive),
+            rows(cases, show_sensitive=show_sensitive),
+            sheet_name="Cases",
+        ),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    response["Content-Disposition"] = f'attachment; filename="{_filename("xlsx")}"'
     response["Cache-Control"] = "no-store"
     return response
