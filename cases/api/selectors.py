@@ -3,7 +3,7 @@
 Reads of rows as every surface shows them live in :mod:`cases.selectors`; this module holds
 only what the API's fast paths need beyond them: the case list read as plain rows
 (:data:`cases.api.resources.CASE_LIST`) with the open-request count, the name variants a
-reader may see, and a count kept per PostgreSQL snapshot.
+reader may see, and a count kept per state of the case data (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -48,8 +48,26 @@ def _count(queryset: QuerySet, ref: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-#: The snapshot of the statement being run (PostgreSQL): which transactions it sees.
-_SNAPSHOT = "pg_current_snapshot()::text"
+#: The state of the case data the statement being run sees (PostgreSQL), as a short text.
+#: Every write to case data appends timeline events in its own transaction, and events are
+#: only ever added, so the events a statement sees decide the case data it sees. They are
+#: those of the transactions older than its snapshot's oldest running one (``xmin``: all
+#: finished, so a fixed set given the newest of them that wrote events) and those of the
+#: newer transactions it sees (listed). Commits that write no event (another database of
+#: the cluster, a token's last use, an access-log row, a webhook's position) leave it as it
+#: was, where the snapshot itself (``pg_current_snapshot()``) changed with each of them.
+_SNAPSHOT = """(
+    SELECT coalesce((
+            SELECT max(e.xact_id) FROM cases_timelineevent e WHERE e.xact_id < w.xmin
+        )::text, '')
+        || '/' || coalesce((
+            SELECT md5(string_agg(r.x::text, ',' ORDER BY r.x)) FROM (
+                SELECT DISTINCT e.xact_id AS x FROM cases_timelineevent e
+                WHERE e.xact_id >= w.xmin
+            ) AS r
+        ), '')
+    FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS w
+)"""
 _SNAPSHOT_SQL = f"SELECT {_SNAPSHOT}"
 
 
@@ -177,19 +195,19 @@ def api_case_detail() -> QuerySet[Case]:
     )
 
 
-#: How long an exact count is kept; it is only ever read back for an identical snapshot.
+#: How long an exact count is kept; it is only ever read back for an identical data state.
 COUNT_CACHE_SECONDS = 300
 
 
 def exact_count(queryset: QuerySet, snapshot: str | None = None) -> int:
     """Return ``queryset.count()``, exact, without counting again what nothing has changed.
 
-    On PostgreSQL the count is kept in the cache under the query and the database snapshot
-    it was taken in (``pg_current_snapshot()``: which transactions had committed). Two
-    statements with the same snapshot see the same rows, and any commit anywhere in the
-    cluster changes the snapshot, so a count read back is the count a fresh query would
-    return; a list paged through, or polled, while nothing is written counts once. Inside a
-    transaction (which may hold its own uncommitted changes) and on SQLite it always counts.
+    On PostgreSQL the count is kept in the cache under the query and the state of the case
+    data it was taken in (``_SNAPSHOT``: which event-writing transactions it saw). Two
+    statements that see the same events see the same case data, so a count read back is the
+    count a fresh query would return; a list paged through, or polled, while no case data is
+    written counts once, whatever else commits meanwhile. Inside a transaction (which may
+    hold its own uncommitted changes) and on SQLite it always counts.
 
     ``snapshot`` is that of the statement the caller read its page in, when known: then a
     count kept for it costs no query at all, and the count and the page agree exactly.
