@@ -79,7 +79,7 @@ class PersonAdmin(
         archive_action("person", archive=True),
         archive_action("person", archive=False),
     )
-    search_fields = ("working_name", "service_number")
+    search_fields = ("working_name", "service_number", "internment_number")
     autocomplete_fields = ("armed_force", "power_depends_on", "serving_under")
     readonly_fields = ("case_links",)
 
@@ -148,7 +148,7 @@ class PersonAdmin(
     def get_search_fields(self, request):
         if sensitive.can_view_sensitive(request.user):
             return self.search_fields
-        return ("working_name",)
+        return ("working_name", "internment_number")
 
     def search_rows(self, request, queryset, search_term):
         results, may_have_duplicates = super().search_rows(request, queryset, search_term)
