@@ -263,6 +263,12 @@ class EventKind(models.TextChoices):
     INTENTION_UNARCHIVED = "intention.unarchived", "Intention unarchived"
     REQUEST_ARCHIVED = "request.archived", "Request archived"
     REQUEST_UNARCHIVED = "request.unarchived", "Request unarchived"
+    IDENTITY_DOCUMENT_RECORDED = "identity_document.recorded", "Identity document recorded"
+    IDENTITY_DOCUMENT_UPDATED = "identity_document.updated", "Identity document updated"
+    EXTERNAL_IDENTIFIER_RECORDED = "external_identifier.recorded", "External identifier recorded"
+    EXTERNAL_IDENTIFIER_UPDATED = "external_identifier.updated", "External identifier updated"
+    NATIONALITY_CLAIM_RECORDED = "nationality_claim.recorded", "Nationality claim recorded"
+    NATIONALITY_CLAIM_UPDATED = "nationality_claim.updated", "Nationality claim updated"
 
 
 class Channel(models.TextChoices):

@@ -462,6 +462,14 @@ class PersonFilterSet(ArchivedFilterSet):
         method="filter_nationality",
         help_text="ISO 3166-1 alpha-2 code of one of the person's nationalities.",
     )
+    internment_number = django_filters.CharFilter(
+        field_name="internment_number",
+        help_text="The detaining power's internment serial number, exactly.",
+    )
+    serving_under = PublicIdFilter(
+        queryset=Party.objects.all(),
+        help_text="Id of the party under whose command he served; several allowed.",
+    )
     ordering = _ordering("working_name", "updated_at")
 
     class Meta:

@@ -127,6 +127,36 @@ class Person(PublicModel):
     is_deceased = models.BooleanField(default=False)
     date_of_death = models.DateField(null=True, blank=True)
     family_links = models.TextField(blank=True, help_text="Sensitive.")
+    # GC III Art. 17 and 122: the name as the detaining power must record it, the parents'
+    # names, whom to inform and where to write. Sensitive ones: cases/security/sensitive.py.
+    family_name = models.CharField(max_length=200, blank=True, help_text="Surname. Sensitive.")
+    given_names = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
+    father_first_name = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
+    mother_maiden_name = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
+    person_to_inform = models.CharField(
+        max_length=200, blank=True, help_text="Name of the person to be informed. Sensitive."
+    )
+    correspondence_address = models.TextField(
+        blank=True, help_text="Address for correspondence. Sensitive."
+    )
+    internment_number = models.CharField(
+        db_index=True,
+        max_length=100,
+        blank=True,
+        help_text="The detaining power's capture or internment serial number.",
+    )
+    serving_under = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The party under whose command he served, when not his own force's.",
+    )
+    service_notes = models.TextField(
+        blank=True,
+        help_text='How he served, e.g. "under Russian command with Russian documents".',
+    )
     medical_notes = models.TextField(blank=True, help_text="Sensitive.")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -777,6 +807,11 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} ({self.key})"
 
 
+from cases.identity.models import (  # noqa: E402,F401
+    ExternalIdentifier,
+    IdentityDocument,
+    NationalityClaim,
+)
 from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,

@@ -3,9 +3,10 @@
 The seed file (``fixtures/seed.json``) holds the facts as a case officer would enter them:
 parties, sources, persons and cases, then the ``story``, a list of steps in the order they
 happened (occurrences, status changes, statements, requests, positions, risk assessments,
-notes). Each step
-calls one service with the seed actor, so the rows and the timeline are exactly those a
-case officer entering the same facts would have produced; nothing here writes a row itself.
+notes, and the persons' identity documents, external identifiers and nationality claims,
+each on the person of the step's case). Each step calls one service with the seed actor,
+so the rows and the timeline are exactly those a case officer entering the same facts would
+have produced; nothing here writes a row itself.
 
 Loading is idempotent on natural keys: a party by name, a source by title, publisher and
 publication date, a case by reference. What already exists is skipped, together with the
@@ -27,6 +28,7 @@ from django.db import transaction
 
 from cases import services
 from cases.choices import Channel
+from cases.identity import services as identity
 from cases.models import Case, Party, Source, StatedIntention, TimelineEvent
 from cases.models import Request as CaseRequest
 from cases.services import Actor, NameSpec
@@ -49,6 +51,9 @@ COUNTED = (
     "occurrences",
     "risk_assessments",
     "notes",
+    "identity_documents",
+    "external_identifiers",
+    "nationality_claims",
     "events",
 )
 
@@ -60,6 +65,9 @@ _PARTY_FIELDS = (
     "interpreter_supplied_by",
     "party",
     "assessed_by",
+    "issuer",
+    "issued_by",
+    "claimed_by",
 )
 _DATE_FIELDS = (
     "stated_on",
@@ -255,7 +263,7 @@ class _SeedLoader:
         where = f"person {key}"
         names = [NameSpec(**name) for name in spec.pop("names", [])]
         fields = self._resolve(spec, where)
-        for name in ("armed_force", "power_depends_on"):
+        for name in ("armed_force", "power_depends_on", "serving_under"):
             if name in fields:
                 fields[name] = self._party_ref(fields[name], where)
         person = services.person_create(actor=self.actor, names=names, **fields)
@@ -313,6 +321,24 @@ class _SeedLoader:
     def _step_note(self, case: Case, step: dict[str, Any], where: str) -> None:
         services.note_add(actor=self.actor, case=case, **self._resolve(step, where))
         self.result.created["notes"] += 1
+
+    def _step_identity_document(self, case: Case, step: dict[str, Any], where: str) -> None:
+        identity.identity_document_record(
+            actor=self.actor, person=case.person, **self._resolve(step, where)
+        )
+        self.result.created["identity_documents"] += 1
+
+    def _step_external_identifier(self, case: Case, step: dict[str, Any], where: str) -> None:
+        identity.external_identifier_record(
+            actor=self.actor, person=case.person, **self._resolve(step, where)
+        )
+        self.result.created["external_identifiers"] += 1
+
+    def _step_nationality_claim(self, case: Case, step: dict[str, Any], where: str) -> None:
+        identity.nationality_claim_record(
+            actor=self.actor, person=case.person, **self._resolve(step, where)
+        )
+        self.result.created["nationality_claims"] += 1
 
     def _step_intention(self, case: Case, step: dict[str, Any], where: str) -> None:
         key = step.pop("key")

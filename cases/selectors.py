@@ -108,9 +108,9 @@ def requests() -> QuerySet[Request]:
 
 def persons() -> QuerySet[Person]:
     """Return persons with name variants and service parties."""
-    return Person.objects.select_related("armed_force", "power_depends_on").prefetch_related(
-        "names"
-    )
+    return Person.objects.select_related(
+        "armed_force", "power_depends_on", "serving_under"
+    ).prefetch_related("names")
 
 
 def parties() -> QuerySet[Party]:

@@ -372,6 +372,9 @@ SPECTACULAR_SETTINGS = {
         "OccurrenceKindEnum": "cases.choices.OccurrenceKind",
         "EventKindEnum": "cases.choices.EventKind",
         "ChannelEnum": "cases.choices.Channel",
+        "DocumentKindEnum": "cases.identity.models.DocumentKind",
+        "DocumentGenuinenessEnum": "cases.identity.models.DocumentGenuineness",
+        "IdentifierSchemeEnum": "cases.identity.models.IdentifierScheme",
     },
 }
 

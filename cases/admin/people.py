@@ -22,6 +22,8 @@ from cases.admin.mixins import (
     refuse,
     with_service_errors,
 )
+from cases.identity.admin import INLINES as IDENTITY_INLINES
+from cases.identity.admin import save_identity_formsets
 from cases.models import (
     Person,
     PersonName,
@@ -68,7 +70,7 @@ class PersonAdmin(
     """Detained persons: identity, service details, life status and name variants."""
 
     form = forms.PersonAdminForm
-    inlines = (PersonNameInline,)
+    inlines = (PersonNameInline, *IDENTITY_INLINES)
     list_display = ("working_name", "name_variants", "identity_confidence", "nationalities")
     list_filter = (ArchivedListFilter, "identity_confidence", "is_deceased", "sex")
     sensitive_form_fields = sensitive.PERSON_FIELDS
@@ -77,8 +79,8 @@ class PersonAdmin(
         archive_action("person", archive=True),
         archive_action("person", archive=False),
     )
-    search_fields = ("working_name", "service_number")
-    autocomplete_fields = ("armed_force", "power_depends_on")
+    search_fields = ("working_name", "service_number", "internment_number")
+    autocomplete_fields = ("armed_force", "power_depends_on", "serving_under")
     readonly_fields = ("case_links",)
 
     def get_fieldsets(self, request, obj=None):
@@ -88,6 +90,7 @@ class PersonAdmin(
                 {
                     "fields": (
                         "working_name",
+                        ("family_name", "given_names"),
                         "sex",
                         ("birth_date", "birth_date_precision"),
                         "birth_place",
@@ -98,7 +101,28 @@ class PersonAdmin(
             ),
             (
                 "Service (GC III Art. 17)",
-                {"fields": ("armed_force", "power_depends_on", "rank", "unit", "service_number")},
+                {
+                    "fields": (
+                        "armed_force",
+                        "serving_under",
+                        "service_notes",
+                        "power_depends_on",
+                        "rank",
+                        "unit",
+                        "service_number",
+                        "internment_number",
+                    )
+                },
+            ),
+            (
+                "Family and correspondence (GC III Art. 17, 122)",
+                {
+                    "fields": (
+                        ("father_first_name", "mother_maiden_name"),
+                        "person_to_inform",
+                        "correspondence_address",
+                    )
+                },
             ),
             ("Life", {"fields": ("is_deceased", "date_of_death")}),
             ("Sensitive", {"classes": ("collapse",), "fields": ("family_links", "medical_notes")}),
@@ -124,7 +148,7 @@ class PersonAdmin(
     def get_search_fields(self, request):
         if sensitive.can_view_sensitive(request.user):
             return self.search_fields
-        return ("working_name",)
+        return ("working_name", "internment_number")
 
     def search_rows(self, request, queryset, search_term):
         results, may_have_duplicates = super().search_rows(request, queryset, search_term)
@@ -138,6 +162,15 @@ class PersonAdmin(
 
     def history_events(self, obj):
         return TimelineEvent.objects.filter(Q(person=obj) | Q(subject_uuid=obj.uuid))
+
+    def sensitive_reads(self, request, obj):
+        # The documents inline shows their numbers and names to a user who may see them.
+        reads = super().sensitive_reads(request, obj)
+        for document in obj.identity_documents.all():
+            values = sensitive.sensitive_values(document)
+            if values:
+                reads[("identitydocument", document.uuid)] = sorted(values)
+        return reads
 
     def changelist_reads(self, request, rows):
         # The list shows the variants in ``shown_names``: true names to a user who may see them.
@@ -215,3 +248,4 @@ class PersonAdmin(
         except (ValidationError, StaleObjectError) as exc:
             raise refuse(exc, form) from exc
         adopt(form.instance, person)
+        save_identity_formsets(request, person, formsets, reason=data.get("reason", ""))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from cases import selectors
 from cases.api import serializers as s
+from cases.identity import api as identity_api
+from cases.identity import serializers as identity_s
 from cases.models import Case, Note, Occurrence, Position, Request
 from cases.timeline.representations import Representer, register
 
@@ -75,6 +77,21 @@ def register_all() -> None:
             "occurrence",
             lambda: Occurrence.objects.select_related("case", "source"),
             s.event_object_serializer(s.OccurrenceSerializer),
+        ),
+        Representer(
+            "identitydocument",
+            identity_api.identity_documents,
+            s.event_object_serializer(identity_s.IdentityDocumentSerializer),
+        ),
+        Representer(
+            "externalidentifier",
+            identity_api.external_identifiers,
+            s.event_object_serializer(identity_s.ExternalIdentifierSerializer),
+        ),
+        Representer(
+            "nationalityclaim",
+            identity_api.nationality_claims,
+            s.event_object_serializer(identity_s.NationalityClaimSerializer),
         ),
         Representer(
             "note",

@@ -284,6 +284,7 @@ class PersonSerializer(SensitiveFieldsMixin, RowSerializer):
     nationalities = serializers.ListField(child=CountryField(), read_only=True)
     armed_force = PartyRefSerializer(read_only=True)
     power_depends_on = PartyRefSerializer(read_only=True)
+    serving_under = PartyRefSerializer(read_only=True)
 
     class Meta:
         model = Person
@@ -303,6 +304,15 @@ class PersonSerializer(SensitiveFieldsMixin, RowSerializer):
             "rank",
             "unit",
             "service_number",
+            "serving_under",
+            "service_notes",
+            "internment_number",
+            "family_name",
+            "given_names",
+            "father_first_name",
+            "mother_maiden_name",
+            "person_to_inform",
+            "correspondence_address",
             "is_deceased",
             "date_of_death",
             "family_links",
@@ -710,6 +720,20 @@ class PersonInputSerializer(InputSerializer):
     date_of_death = serializers.DateField(required=False, allow_null=True)
     family_links = serializers.CharField(required=False, allow_blank=True)
     medical_notes = serializers.CharField(required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    given_names = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    father_first_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    mother_maiden_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    person_to_inform = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    correspondence_address = serializers.CharField(required=False, allow_blank=True)
+    internment_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    serving_under = PublicIdField(
+        queryset=Party.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The party under whose command he served, when not his own force's.",
+    )
+    service_notes = serializers.CharField(required=False, allow_blank=True)
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
 

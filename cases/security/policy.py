@@ -49,6 +49,7 @@ SEARCHES: Mapping[str, tuple[str, ...]] = {
 
 def _filtersets() -> dict[str, Any]:
     from cases import filters
+    from cases.identity import filters as identity_filters
 
     return {
         "case": filters.CaseFilterSet,
@@ -61,6 +62,9 @@ def _filtersets() -> dict[str, Any]:
         "position": filters.PositionFilterSet,
         "occurrence": filters.OccurrenceFilterSet,
         "note": filters.NoteFilterSet,
+        "identitydocument": identity_filters.IdentityDocumentFilterSet,
+        "externalidentifier": identity_filters.ExternalIdentifierFilterSet,
+        "nationalityclaim": identity_filters.NationalityClaimFilterSet,
     }
 
 

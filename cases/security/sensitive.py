@@ -23,8 +23,24 @@ VIEW_SENSITIVE = "cases.view_sensitive"
 #: The permission that lets a user download exports of cases.
 EXPORT_CASES = "cases.export_cases"
 
-#: Sensitive fields of a person (``names`` is the non-pseudonymous name variants).
-PERSON_FIELDS: tuple[str, ...] = ("birth_place", "service_number", "family_links", "medical_notes")
+#: Sensitive fields of a person (``names`` is the non-pseudonymous name variants). The
+#: structured family and given names are his true name, withheld as its non-pseudonymous
+#: variants are; the parents' names, the person to inform and the address for correspondence
+#: (GC III Art. 17, 122) name and locate his family at home, the first people a reprisal
+#: would reach. His internment number is not: the detaining power issues it, it says
+#: nothing of who he is at home, and officers and integrators match lists by it.
+PERSON_FIELDS: tuple[str, ...] = (
+    "birth_place",
+    "service_number",
+    "family_links",
+    "medical_notes",
+    "family_name",
+    "given_names",
+    "father_first_name",
+    "mother_maiden_name",
+    "person_to_inform",
+    "correspondence_address",
+)
 #: The pseudo-field that stands for a person's non-pseudonymous name variants.
 NAMES = "names"
 #: Sensitive fields of a stated intention: the verbatim words, the conditions the person
@@ -35,6 +51,11 @@ INTENTION_FIELDS: tuple[str, ...] = ("quote", "conditions", "duress_signs")
 RISK_FIELDS: tuple[str, ...] = ("basis",)
 #: Sensitive fields of a note: its body is free text that can hold anything.
 NOTE_FIELDS: tuple[str, ...] = ("body",)
+#: Sensitive fields of an identity document: its number identifies him to the issuing state
+#: as his service number does, the name written on it is a true name (his, or another man's
+#: whose papers he carried), and its notes are free text. Its kind, issuer and whether it is
+#: genuine are not: they say what he carried, not who he or his family are.
+DOCUMENT_FIELDS: tuple[str, ...] = ("number", "name_on_document", "notes")
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -42,6 +63,7 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "statedintention": INTENTION_FIELDS,
     "note": NOTE_FIELDS,
     "riskassessment": RISK_FIELDS,
+    "identitydocument": DOCUMENT_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -53,10 +75,18 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "note": frozenset(NOTE_FIELDS),
     "statedintention": frozenset(INTENTION_FIELDS),
     "riskassessment": frozenset(RISK_FIELDS),
+    "identitydocument": frozenset(DOCUMENT_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
-    (*SENSITIVE_CHANGE_KEYS, *NOTE_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS, NAMES)
+    (
+        *SENSITIVE_CHANGE_KEYS,
+        *NOTE_FIELDS,
+        *INTENTION_FIELDS,
+        *RISK_FIELDS,
+        *DOCUMENT_FIELDS,
+        NAMES,
+    )
 )
 #: Event kinds whose summary repeats sensitive text (a note's first line).
 SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})

@@ -39,6 +39,15 @@ PERSON_FIELDS = (
     "date_of_death",
     "family_links",
     "medical_notes",
+    "family_name",
+    "given_names",
+    "father_first_name",
+    "mother_maiden_name",
+    "person_to_inform",
+    "correspondence_address",
+    "internment_number",
+    "serving_under",
+    "service_notes",
 )
 
 

@@ -66,6 +66,9 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "position",
     "occurrence",
     "note",
+    "identitydocument",
+    "externalidentifier",
+    "nationalityclaim",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}

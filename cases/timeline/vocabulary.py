@@ -142,6 +142,45 @@ def person_updated(person, changes) -> str:
     return f"{person.working_name}: {describe_changes(changes, person)} changed"
 
 
+def identity_document_recorded(document) -> str:
+    """Summarise ``identity_document.recorded`` (the number and name on it are sensitive)."""
+    genuineness = document.get_genuineness_display().lower()
+    return f"{document.person.working_name}: {document} recorded ({genuineness})"
+
+
+def identity_document_updated(document, changes) -> str:
+    """Summarise ``identity_document.updated``."""
+    return (
+        f"{document.person.working_name}: {document}: {describe_changes(changes, document)} changed"
+    )
+
+
+def external_identifier_recorded(identifier) -> str:
+    """Summarise ``external_identifier.recorded``."""
+    return f"{identifier.person.working_name}: {identifier} recorded"
+
+
+def external_identifier_updated(identifier, changes) -> str:
+    """Summarise ``external_identifier.updated``."""
+    return (
+        f"{identifier.person.working_name}: {identifier.get_scheme_display()} identifier: "
+        f"{describe_changes(changes, identifier)} changed"
+    )
+
+
+def nationality_claim_recorded(claim) -> str:
+    """Summarise ``nationality_claim.recorded``."""
+    return f"{claim.person.working_name}: nationality {claim} recorded"
+
+
+def nationality_claim_updated(claim, changes) -> str:
+    """Summarise ``nationality_claim.updated``."""
+    return (
+        f"{claim.person.working_name}: nationality claim: "
+        f"{describe_changes(changes, claim)} changed"
+    )
+
+
 def case_opened(case, person, detaining_party) -> str:
     """Summarise ``case.opened``."""
     return f"Case {case.reference} opened for {person.working_name}, held by {detaining_party.name}"

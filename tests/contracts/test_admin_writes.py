@@ -21,6 +21,7 @@ from django.db import models
 from django.test import RequestFactory
 from django.urls import reverse
 
+from cases.identity.models import ExternalIdentifier, IdentityDocument, NationalityClaim
 from cases.models import (
     Case,
     Note,
@@ -236,6 +237,31 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
         "person.updated",
         _inline(_person, PersonName, value="Yi", script="latin", romanisation="revised"),
         _person,
+    ),
+    ("person", "inline:identitydocument"): Contract(
+        "identity_document.recorded",
+        _inline(
+            _person,
+            IdentityDocument,
+            kind="military_id",
+            issuer_country="RU",
+            number="RU-123",
+            genuineness="not_his_own",
+        ),
+    ),
+    ("person", "inline:externalidentifier"): Contract(
+        "external_identifier.recorded",
+        _inline(_person, ExternalIdentifier, scheme="icrc", value="KP-001"),
+    ),
+    ("person", "inline:nationalityclaim"): Contract(
+        "nationality_claim.recorded",
+        _inline(
+            _person,
+            NationalityClaim,
+            country="KR",
+            claimed_by=lambda w: str(w.korea.pk),
+            basis="Constitution",
+        ),
     ),
     ("person", "action:archive_selected"): Contract(
         "person.archived", _action(_person, "archive_selected"), _person

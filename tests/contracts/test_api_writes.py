@@ -17,6 +17,7 @@ import pytest
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from cases.identity import services as identity
 from cases.models import Case, Person, Request, StatedIntention, TimelineEvent
 from tests import factories as f
 from tests.support import timeline
@@ -374,7 +375,86 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             }
         ),
     ),
+    # A person's identity records
+    ("identity-document-list", "post"): Contract(
+        "identity_document.recorded",
+        lambda w: Call(
+            {
+                "person": str(w.ri.person.uuid),
+                "kind": "military_id",
+                "issuer_country": "RU",
+                "number": "RU-123",
+                "name_on_document": "Another man",
+                "genuineness": "not_his_own",
+            }
+        ),
+    ),
+    ("identity-document-detail", "put"): Contract(
+        "identity_document.updated",
+        lambda w: _identity_call(
+            w, _document(w), kind="military_id", issuer_country="RU", genuineness="forged"
+        ),
+    ),
+    ("identity-document-detail", "patch"): Contract(
+        "identity_document.updated",
+        lambda w: _identity_call(w, _document(w), number="RU-456"),
+    ),
+    ("external-identifier-list", "post"): Contract(
+        "external_identifier.recorded",
+        lambda w: Call({"person": str(w.ri.person.uuid), "scheme": "icrc", "value": "KP-001"}),
+    ),
+    ("external-identifier-detail", "put"): Contract(
+        "external_identifier.updated",
+        lambda w: _identity_call(w, _identifier(w), scheme="nib", value="KR-NIB-7"),
+    ),
+    ("external-identifier-detail", "patch"): Contract(
+        "external_identifier.updated",
+        lambda w: _identity_call(w, _identifier(w), value="KP-003"),
+    ),
+    ("nationality-claim-list", "post"): Contract(
+        "nationality_claim.recorded",
+        lambda w: Call(
+            {
+                "person": str(w.ri.person.uuid),
+                "country": "KR",
+                "claimed_by": str(w.korea.uuid),
+                "basis": "Constitution, Art. 3",
+            }
+        ),
+    ),
+    ("nationality-claim-detail", "put"): Contract(
+        "nationality_claim.updated",
+        lambda w: _identity_call(
+            w, _claim(w), country="KR", claimed_by=str(w.korea.uuid), basis="Art. 3"
+        ),
+    ),
+    ("nationality-claim-detail", "patch"): Contract(
+        "nationality_claim.updated",
+        lambda w: _identity_call(w, _claim(w), basis="Constitution, Art. 3"),
+    ),
 }
+
+
+def _document(w: World):
+    return identity.identity_document_record(
+        actor=f.SYSTEM, person=w.ri.person, kind="military_id", issuer_country="RU"
+    )
+
+
+def _identifier(w: World):
+    return identity.external_identifier_record(
+        actor=f.SYSTEM, person=w.ri.person, scheme="icrc", value="KP-002"
+    )
+
+
+def _claim(w: World):
+    return identity.nationality_claim_record(
+        actor=f.SYSTEM, person=w.ri.person, country="KR", claimed_by=w.korea
+    )
+
+
+def _identity_call(w: World, row, **body) -> Call:
+    return Call(_with_version(row, **body), row, _detail(row))
 
 
 def _archived(w: World, resource: str, obj):

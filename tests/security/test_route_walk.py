@@ -178,6 +178,12 @@ POLICY: dict[str, dict[str, str]] = {
     },
     "api:case-consent": API_READ_ONLY,  # asks the consent gate; moves no one
     "api:risk-assessment-list": API_LIST,
+    # A person's identity records: created for a person, corrected by version.
+    **{
+        f"api:{resource}-{route}": row
+        for resource in ("identity-document", "external-identifier", "nationality-claim")
+        for route, row in (("list", API_LIST), ("detail", API_DETAIL))
+    },
     "api:risk-assessment-detail": API_READ_ONLY,  # an assessment is never changed
     # Positions, occurrences and notes are read here and written through their request or case.
     "api:position-list": API_READ_ONLY,
@@ -493,6 +499,9 @@ def world(django_db_setup, django_db_blocker):
                     "intentions": built["intentions"][-1].uuid,
                     "requests": built["requests"][0].uuid,
                     "risk-assessments": case.risk_assessments.first().uuid,
+                    "identity-documents": case.person.identity_documents.first().uuid,
+                    "external-identifiers": case.person.external_identifiers.first().uuid,
+                    "nationality-claims": case.person.nationality_claims.first().uuid,
                     **_record_ids(case),
                 },
                 "admin": {

@@ -312,3 +312,36 @@ def test_unknown_reference_is_reported_clearly(tmp_path):
     with pytest.raises(CommandError, match="source 'no-such-source' is not listed"):
         load("--path", str(broken))
     assert not Case.objects.exists()
+
+
+def test_identity_facts_are_seeded_with_their_sources(seeded):
+    """Baek carried a Russian military ID in another person's name (no number or name
+    invented); Ri carried none; both serve in the KPA under Russian command; South Korea
+    claims both as nationals, on Yu Yong-weon's statement. Each row cites its source, and
+    its event the same one."""
+    ri = Case.objects.get(reference=RI).person
+    baek = Case.objects.get(reference=BAEK).person
+    assert not ri.identity_documents.exists()
+    (document,) = baek.identity_documents.all()
+    assert (document.kind, document.genuineness, document.issuer.name) == (
+        "military_id",
+        "not_his_own",
+        "Russian Federation",
+    )
+    assert (document.number, document.name_on_document) == ("", "")
+    for person in (ri, baek):
+        assert person.armed_force.name == "Korean People's Army"
+        assert person.serving_under.name == "Russian Federation"
+        assert "Russian command" in person.service_notes
+        (claim,) = person.nationality_claims.all()
+        assert (claim.country.code, claim.claimed_by.name) == ("KR", "Republic of Korea")
+        assert "Yu Yong-weon" in claim.basis
+        assert claim.source.publisher == "Radio Free Asia"
+        assert not person.external_identifiers.exists()
+    for row, kind in (
+        (document, "identity_document.recorded"),
+        (claim, "nationality_claim.recorded"),
+    ):
+        assert row.source is not None
+        event = TimelineEvent.objects.get(subject_uuid=row.uuid, kind=kind)
+        assert event.source == row.source

@@ -20,6 +20,8 @@ from django.test import Client
 
 from cases import choices
 from cases import services as svc
+from cases.identity import services as identity
+from cases.identity.models import IdentityDocument
 from cases.models import Note, Person, StatedIntention
 from cases.security import sensitive
 from cases.security.tokens import ApiToken
@@ -223,6 +225,24 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
             assessor="Walk officer",
             assessed_on=dt.date(2025, 3, 2),
         )
+        # What he carried (sensitive: the number, the name on it, notes), the numbers other
+        # systems know him by and who claims him as a national.
+        identity.identity_document_record(
+            actor=actor,
+            person=case.person,
+            kind="military_id",
+            issuer_country="RU",
+            number=canaries.new(f"{who}-document-number"),
+            name_on_document=canaries.new(f"{who}-document-name"),
+            genuineness="not_his_own",
+            notes=canaries.new(f"{who}-document-notes"),
+        )
+        identity.external_identifier_record(
+            actor=actor, person=case.person, scheme="icrc", value=f"WALK-ICRC-{who}"
+        )
+        identity.nationality_claim_record(
+            actor=actor, person=case.person, country="KR", claimed_by=korea, basis="Constitution"
+        )
         request = f.request(case, kind="third_state_transfer", addressed_to=korea)
         svc.position_record(
             actor=actor,
@@ -271,6 +291,7 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
         "intentions": list(StatedIntention.objects.filter(case__in=cases)),
         "requests": requests,
         "notes": list(Note.objects.filter(case__in=cases)),
+        "documents": list(IdentityDocument.objects.filter(person__cases__in=cases)),
         "parties": [ukraine, korea, icrc],
         "source": source,
     }
@@ -293,7 +314,12 @@ def _note_through_the_admin(client: Client, case, canaries: Canaries):
 def sensitive_values_of(world: dict[str, Any]) -> set[str]:
     """Return every sensitive value in the world, read through ``cases.security.sensitive``."""
     out: set[str] = set()
-    for obj in (*world["persons"], *world["intentions"], *world["notes"]):
+    for obj in (
+        *world["persons"],
+        *world["intentions"],
+        *world["notes"],
+        *world.get("documents", ()),
+    ):
         for value in sensitive.sensitive_values(obj).values():
             out.update(value if isinstance(value, list) else [value])
     return out
