@@ -263,6 +263,11 @@ class EventKind(models.TextChoices):
     INTENTION_UNARCHIVED = "intention.unarchived", "Intention unarchived"
     REQUEST_ARCHIVED = "request.archived", "Request archived"
     REQUEST_UNARCHIVED = "request.unarchived", "Request unarchived"
+    PLACE_CREATED = "place.created", "Place of detention created"
+    PLACE_UPDATED = "place.updated", "Place of detention updated"
+    MOVEMENT_RECORDED = "movement.recorded", "Movement recorded"
+    CAPTURE_CARD_RECORDED = "capture_card.recorded", "Capture card recorded"
+    CAPTURE_CARD_UPDATED = "capture_card.updated", "Capture card updated"
 
 
 class Channel(models.TextChoices):

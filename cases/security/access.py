@@ -37,6 +37,9 @@ CASE_DATA_MODELS = (
     "party",
     "source",
     "riskassessment",
+    "place",
+    "movement",
+    "capturecard",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

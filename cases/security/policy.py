@@ -49,6 +49,7 @@ SEARCHES: Mapping[str, tuple[str, ...]] = {
 
 def _filtersets() -> dict[str, Any]:
     from cases import filters
+    from cases.places import filters as place_filters
 
     return {
         "case": filters.CaseFilterSet,
@@ -61,6 +62,9 @@ def _filtersets() -> dict[str, Any]:
         "position": filters.PositionFilterSet,
         "occurrence": filters.OccurrenceFilterSet,
         "note": filters.NoteFilterSet,
+        "place": place_filters.PlaceFilterSet,
+        "movement": place_filters.MovementFilterSet,
+        "capturecard": place_filters.CaptureCardFilterSet,
     }
 
 

@@ -35,6 +35,9 @@ INTENTION_FIELDS: tuple[str, ...] = ("quote", "conditions", "duress_signs")
 RISK_FIELDS: tuple[str, ...] = ("basis",)
 #: Sensitive fields of a note: its body is free text that can hold anything.
 NOTE_FIELDS: tuple[str, ...] = ("body",)
+#: Sensitive fields of a capture card: his state of health (as a person's medical notes) and
+#: the officer's free-text notes on it.
+CAPTURE_CARD_FIELDS: tuple[str, ...] = ("health", "notes")
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -42,6 +45,7 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "statedintention": INTENTION_FIELDS,
     "note": NOTE_FIELDS,
     "riskassessment": RISK_FIELDS,
+    "capturecard": CAPTURE_CARD_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -53,10 +57,18 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "note": frozenset(NOTE_FIELDS),
     "statedintention": frozenset(INTENTION_FIELDS),
     "riskassessment": frozenset(RISK_FIELDS),
+    "capturecard": frozenset(CAPTURE_CARD_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
-    (*SENSITIVE_CHANGE_KEYS, *NOTE_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS, NAMES)
+    (
+        *SENSITIVE_CHANGE_KEYS,
+        *NOTE_FIELDS,
+        *INTENTION_FIELDS,
+        *RISK_FIELDS,
+        *CAPTURE_CARD_FIELDS,
+        NAMES,
+    )
 )
 #: Event kinds whose summary repeats sensitive text (a note's first line).
 SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})

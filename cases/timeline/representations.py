@@ -66,6 +66,9 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "position",
     "occurrence",
     "note",
+    "place",
+    "movement",
+    "capturecard",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}
