@@ -113,9 +113,7 @@ def test_a_back_dated_movement_recorded_later_does_not_move_him_back(places, tod
     _move(case, places.kyiv, D(2025, 1, 9), kind="capture")
     _move(case, places.camp, D(2025, 2, 1), from_place=places.kyiv)
     # Learned later: a hospital stay in mid-January, before the transfer to the camp.
-    _move(
-        case, places.hospital, D(2025, 1, 15), kind="hospital_admission", from_place=places.kyiv
-    )
+    _move(case, places.hospital, D(2025, 1, 15), kind="hospital_admission", from_place=places.kyiv)
     row = _case(places)
     assert row.current_place == places.camp
     assert row.capture_card_due_on == D(2025, 2, 8)
