@@ -1,7 +1,10 @@
 """Writes of places, movements and capture cards; each appends its one timeline event.
 
-A movement and a capture card keep the case's denormalised ``current_place`` (with the
-``detention_place`` text) and ``capture_card_due_on`` up to date in the same transaction.
+A movement and a capture card keep the case's denormalised ``current_place`` and
+``capture_card_due_on`` up to date in the same transaction. The case's older free-text
+``detention_place`` is left as officers wrote it: it is what is known where no place is
+recorded (or a detail the place does not say), and it changes only with ``case.updated``
+events, so a mirror of the case's events always holds the value the API serves.
 ``movement_record`` runs the callables in :data:`MOVEMENT_RECORDED` after its event, in its
 transaction, so that other capabilities (notifications of a transfer) can hook onto a move.
 """
@@ -65,7 +68,7 @@ CAPTURE_CARD_FIELDS = (
 MOVEMENT_RECORDED: list[Callable[..., None]] = []
 
 #: The case's columns the movements and cards decide.
-_FOLLOWED = ("current_place", "detention_place", "capture_card_due_on")
+_FOLLOWED = ("current_place", "capture_card_due_on")
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,8 +120,7 @@ def place_update(
 ) -> Place:
     """Change a place's details and append ``place.updated``.
 
-    Nothing is written, and no event appended, when nothing changed. A renamed place is
-    renamed in the ``detention_place`` text of the cases held there.
+    Nothing is written, and no event appended, when nothing changed.
     """
     place = sink.lock(place)
     changes = versioned_change(
@@ -127,8 +129,6 @@ def place_update(
     if not changes:
         return place
     save_new_version(sink, place)
-    if "name" in changes:
-        Case.objects.filter(current_place=place).update(detention_place=place.name[:200])
     sink.append(
         EventDraft(
             kind=EventKind.PLACE_UPDATED,
@@ -170,8 +170,6 @@ def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     old_place, old_due = case.current_place, case.capture_card_due_on
     place = current_place_of(case)
     case.current_place = place
-    if place is not None:
-        case.detention_place = place.name[:200]
     case.capture_card_due_on = clocks.capture_card_due_on(case)
     sink.update(case, _FOLLOWED)
     changes: dict[str, list[Any]] = {}

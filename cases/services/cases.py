@@ -108,14 +108,6 @@ def case_update(
     )
     if not changes:
         return case
-    if "detention_place" in changes and case.current_place_id is not None:
-        # Once movements are recorded the text follows them (cases/places/services.py).
-        raise ValidationError(
-            {
-                "detention_place": "The place of detention follows the case's movements; "
-                "record a movement to change it."
-            }
-        )
     save_new_version(sink, case)
     sink.append(
         EventDraft(
