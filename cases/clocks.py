@@ -10,7 +10,9 @@ transit camp too), and again after each transfer to hospital or to another camp,
 prisoner is enabled to write a card to his family and to the Central Agency. The clock is
 started by the case's newest movement (by date, then by the order recorded) whose kind is
 in :data:`CLOCK_REASONS`, and is stopped by a card for that movement that was sent to the
-Central Agency or that he declined to write (with the date). What is due is kept on the case
+Central Agency or that he declined to write (with the date). A movement known only to the
+month (or year) starts the clock on the last day it can have been, so that "overdue" means
+surely late. What is due is kept on the case
 (``Case.capture_card_due_on``) by the services that record movements and cards, so that it
 is filtered and counted in SQL; a closed case owes no card.
 """
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from django.db.models import Q
 from django.utils import timezone
 
+from cases.choices import DatePrecision
 from cases.places.models import CaptureCard, Movement, MovementKind
 
 #: How long the detaining power has to enable a card after the movement that starts the clock.
@@ -47,6 +50,17 @@ def today() -> dt.date:
     return timezone.localdate()
 
 
+def latest_day(day: dt.date, precision: str) -> dt.date:
+    """Return the last day a date known to ``precision`` can be: a movement "in January 2025"
+    may have been on the 31st, so its card is surely late only a week after that."""
+    if precision == DatePrecision.MONTH:
+        following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return following - dt.timedelta(days=1)
+    if precision == DatePrecision.YEAR:
+        return day.replace(month=12, day=31)
+    return day
+
+
 def clock_movement(case) -> Movement | None:
     """Return the movement that started the case's capture-card clock, or None."""
     return (
@@ -65,7 +79,7 @@ def capture_card_due_on(case) -> dt.date | None:
     card = CaptureCard.objects.filter(movement=movement).first()
     if card is not None and card.discharges_duty:
         return None
-    return movement.moved_on + CAPTURE_CARD_WEEK
+    return latest_day(movement.moved_on, movement.moved_on_precision) + CAPTURE_CARD_WEEK
 
 
 def capture_card_overdue(case_or_row, on: dt.date | None = None) -> bool:

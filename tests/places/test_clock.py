@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from cases import clocks
 from cases.models import Case
 from cases.places import services as place_services
-from cases.places.models import CaptureCard, Movement
+from cases.places.models import CaptureCard, Movement, Place
 from tests import factories as f
 from tests.support import timeline
 
@@ -190,3 +190,31 @@ def test_place_create_appends_its_event(db):
             country="UA",
             subdivision_code="RU-KRS",
         )
+
+
+def test_a_movement_known_to_the_month_is_due_a_week_after_the_month(places, today):
+    """Arrived "in January 2025": the card is surely late only after 7 February."""
+    _move(places.case, places.kyiv, D(2025, 1, 1), kind="capture", moved_on_precision="month")
+    assert _case(places).capture_card_due_on == D(2025, 2, 7)
+    assert clocks.latest_day(D(2024, 2, 1), "month") == D(2024, 2, 29)
+    assert clocks.latest_day(D(2025, 1, 1), "year") == D(2025, 12, 31)
+
+
+def test_the_seed_holds_the_men_in_kyiv_with_no_card_publicly_known(today):
+    """The seed places both men with the SBU in Kyiv from January 2025 (month precision),
+    with their sources; no card is invented, so both cases are overdue after 7 February."""
+    from cases.seed import load_seed
+
+    result = load_seed()
+    assert result.created["places"] == 1 and result.created["movements"] == 2
+    kyiv = Place.objects.get()
+    assert (kyiv.subdivision_code, kyiv.kind) == ("UA-30", "other")
+    movements = Movement.objects.select_related("source", "case")
+    assert {m.case.reference for m in movements} == {"UA-2025-0001", "UA-2025-0002"}
+    assert all(m.source is not None and m.moved_on_precision == "month" for m in movements)
+    assert not CaptureCard.objects.exists()
+    cases = Case.objects.all()
+    assert {c.current_place_id for c in cases} == {kyiv.pk}
+    assert {c.capture_card_due_on for c in cases} == {D(2025, 2, 7)}
+    assert _overdue_ids(D(2025, 2, 8)) == set(cases.values_list("pk", flat=True))
+    assert load_seed().created["movements"] == 0
