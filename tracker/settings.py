@@ -366,6 +366,9 @@ SPECTACULAR_SETTINGS = {
         "OccurrenceKindEnum": "cases.choices.OccurrenceKind",
         "EventKindEnum": "cases.choices.EventKind",
         "ChannelEnum": "cases.choices.Channel",
+        "PlaceKindEnum": "cases.places.models.PlaceKind",
+        "MovementKindEnum": "cases.places.models.MovementKind",
+        "CardHealthEnum": "cases.places.models.CardHealth",
     },
 }
 

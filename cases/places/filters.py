@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cases.filters import (
     BooleanFilter,
@@ -91,6 +93,7 @@ class CaptureCardFilterSet(django_filters.FilterSet):
         model = CaptureCard
         fields: list[str] = []
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_sent_to_agency(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """Match cards sent (true) or not yet sent (false) to the Central Agency."""
         if value is None:
