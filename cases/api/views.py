@@ -824,7 +824,8 @@ class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet)
 
 
 # --------------------------------------------------------------------------------------------
-# Positions, occurrences and notes: read-only, written through their case and request
+# Positions, occurrences and notes: never edited; positions and notes are written through
+# their request and case, occurrences here too
 # --------------------------------------------------------------------------------------------
 
 # Imported here, beside the only views that use them.
