@@ -269,6 +269,11 @@ class EventKind(models.TextChoices):
     EXTERNAL_IDENTIFIER_UPDATED = "external_identifier.updated", "External identifier updated"
     NATIONALITY_CLAIM_RECORDED = "nationality_claim.recorded", "Nationality claim recorded"
     NATIONALITY_CLAIM_UPDATED = "nationality_claim.updated", "Nationality claim updated"
+    PLACE_CREATED = "place.created", "Place of detention created"
+    PLACE_UPDATED = "place.updated", "Place of detention updated"
+    MOVEMENT_RECORDED = "movement.recorded", "Movement recorded"
+    CAPTURE_CARD_RECORDED = "capture_card.recorded", "Capture card recorded"
+    CAPTURE_CARD_UPDATED = "capture_card.updated", "Capture card updated"
 
 
 class Channel(models.TextChoices):

@@ -15,13 +15,14 @@ from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django_countries import countries
 
-from cases import choices
+from cases import choices, clocks
 from cases.models import (
     Case,
     Note,
     Occurrence,
     Party,
     Person,
+    Place,
     Position,
     Request,
     RiskAssessment,
@@ -394,6 +395,17 @@ class CaseFilterSet(ArchivedFilterSet):
     )
     captured_after = _date("capture_date", "gte")
     captured_before = _date("capture_date", "lte")
+    current_place = PublicIdFilter(
+        queryset=Place.objects.all(),
+        help_text="Id of the place where he is held now (after his newest movement).",
+    )
+    overdue = ChoiceListFilter(
+        choices=[(name, name.replace("_", " ")) for name in clocks.OVERDUE],
+        method="filter_overdue",
+        help_text="Cases that have missed this deadline today (capture_card: GC III Art. 70).",
+    )
+    capture_card_due_after = _date("capture_card_due_on", "gte")
+    capture_card_due_before = _date("capture_card_due_on", "lte")
     updated_after = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
@@ -432,6 +444,16 @@ class CaseFilterSet(ArchivedFilterSet):
         # walk every case in reference order looking for the few of one nationality.
         persons = Person.objects.filter(HoldsAnyCode("nationalities", value)).values("pk")
         return queryset.filter(InSubquery("person_id", persons))
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """Match cases that have missed any of the named deadlines (``cases.clocks``)."""
+        if not value:
+            return queryset
+        today = clocks.today()
+        condition = Q()
+        for deadline in value:
+            condition |= clocks.OVERDUE[deadline](today)
+        return queryset.filter(condition)
 
     def filter_noop(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """Leave the queryset alone; ``filter_queryset`` applies the request filters together."""

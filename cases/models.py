@@ -327,6 +327,22 @@ class Case(GatedStatusMixin, PublicModel):
         max_length=16, choices=choices.Verification.choices, blank=True, editable=False
     )
     current_intention_verified = models.BooleanField(default=False, editable=False)
+    # Where he is held and when the next capture card is due, denormalised from his movements
+    # and cards by their services (cases/places/services.py, cases/clocks.py).
+    current_place = models.ForeignKey(
+        "Place",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_held_here",
+        editable=False,
+    )
+    capture_card_due_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the next capture card (GC III Art. 70) is due; empty when none is.",
+    )
     archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = GatedStatusQuerySet.as_manager()
@@ -344,6 +360,7 @@ class Case(GatedStatusMixin, PublicModel):
             models.Index(fields=["current_intention_option"]),
             models.Index(fields=["updated_at"]),
             models.Index(fields=["capture_date"]),
+            models.Index(fields=["capture_card_due_on"], name="case_capture_card_due_on"),
         ]
 
     def __str__(self):
@@ -811,6 +828,11 @@ from cases.identity.models import (  # noqa: E402,F401
     ExternalIdentifier,
     IdentityDocument,
     NationalityClaim,
+)
+from cases.places.models import (  # noqa: E402,F401
+    CaptureCard,
+    Movement,
+    Place,
 )
 from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401

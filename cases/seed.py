@@ -1,17 +1,17 @@
 """Load the seed data: the public case of Ri and Baek, entered through the services.
 
 The seed file (``fixtures/seed.json``) holds the facts as a case officer would enter them:
-parties, sources, persons and cases, then the ``story``, a list of steps in the order they
-happened (occurrences, status changes, statements, requests, positions, risk assessments,
-notes, and the persons' identity documents, external identifiers and nationality claims,
-each on the person of the step's case). Each step calls one service with the seed actor,
-so the rows and the timeline are exactly those a case officer entering the same facts would
-have produced; nothing here writes a row itself.
+parties, sources, places of detention, persons and cases, then the ``story``, a list of
+steps in the order they happened (occurrences, movements, status changes, statements,
+requests, positions, risk assessments, notes, and the persons' identity documents, external
+identifiers and nationality claims, each on the person of the step's case). Each step calls
+one service with the seed actor, so the rows and the timeline are exactly those a case
+officer entering the same facts would have produced; nothing here writes a row itself.
 
 Loading is idempotent on natural keys: a party by name, a source by title, publisher and
-publication date, a case by reference. What already exists is skipped, together with the
-story of a case that already exists, so loading into a database that has the seed changes
-nothing. One load is one transaction: a failure leaves nothing behind.
+publication date, a place by name, a case by reference. What already exists is skipped,
+together with the story of a case that already exists, so loading into a database that has
+the seed changes nothing. One load is one transaction: a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from django.db import transaction
 from cases import services
 from cases.choices import Channel
 from cases.identity import services as identity
-from cases.models import Case, Party, Source, StatedIntention, TimelineEvent
+from cases.models import Case, Party, Place, Source, StatedIntention, TimelineEvent
 from cases.models import Request as CaseRequest
+from cases.places import services as place_services
 from cases.services import Actor, NameSpec
 
 #: Who the seed's events are attributed to.
@@ -49,6 +50,8 @@ COUNTED = (
     "requests",
     "positions",
     "occurrences",
+    "places",
+    "movements",
     "risk_assessments",
     "notes",
     "identity_documents",
@@ -76,6 +79,7 @@ _DATE_FIELDS = (
     "birth_date",
     "capture_date",
     "assessed_on",
+    "moved_on",
 )
 
 
@@ -111,7 +115,7 @@ def read_seed(path: str | Path) -> dict[str, Any]:
         raise SeedError(f"{path} is not valid JSON: {exc}.") from exc
     if not isinstance(data, dict):
         raise SeedError(f"{path} must hold a JSON object.")
-    for section in ("parties", "sources", "persons", "cases", "story"):
+    for section in ("parties", "sources", "places", "persons", "cases", "story"):
         if not isinstance(data.get(section, []), list):
             raise SeedError(f"'{section}' in {path} must be a list.")
     return data
@@ -147,6 +151,7 @@ class _SeedLoader:
         self.present_cases: set[str] = set()
         self.intentions: dict[str, StatedIntention] = {}
         self.requests: dict[str, CaseRequest] = {}
+        self.places: dict[str, Place] = {}
         self.result = SeedResult()
 
     def run(self) -> SeedResult:
@@ -156,6 +161,8 @@ class _SeedLoader:
             self._party(spec)
         for spec in self.data.get("sources", []):
             self._source(spec)
+        for spec in self.data.get("places", []):
+            self._place(spec)
         for spec in self.data.get("persons", []):
             self._remember_person(spec)
         for spec in self.data.get("cases", []):
@@ -244,6 +251,20 @@ class _SeedLoader:
             return
         self.sources[key] = services.source_create(actor=self.actor, **spec)
         self.result.created["sources"] += 1
+
+    def _place(self, spec: dict[str, Any]) -> None:
+        spec = dict(spec)
+        key = spec.pop("key")
+        where = f"place {key}"
+        existing = Place.objects.filter(name=spec["name"]).first()
+        if existing is not None:
+            self.places[key] = existing
+            self.result.skipped.append(f"place {existing}")
+            return
+        spec["detaining_party"] = self._party_ref(spec.get("detaining_party"), where)
+        spec["source"] = self._source_ref(spec.get("source"), where)
+        self.places[key] = place_services.place_create(actor=self.actor, **spec)
+        self.result.created["places"] += 1
 
     # -- persons and cases ---------------------------------------------------------------
 
@@ -373,3 +394,11 @@ class _SeedLoader:
             raise SeedError(f"{where}: the request belongs to another case.")
         services.position_record(actor=self.actor, request=request, **self._resolve(step, where))
         self.result.created["positions"] += 1
+
+    def _step_movement(self, case: Case, step: dict[str, Any], where: str) -> None:
+        fields = self._resolve(step, where)
+        for name in ("from_place", "to_place"):
+            if name in fields:
+                fields[name] = self._keyed(self.places, fields[name], "place", where)
+        place_services.movement_record(actor=self.actor, case=case, **fields)
+        self.result.created["movements"] += 1

@@ -60,7 +60,7 @@ def current_intention_for(case: Case) -> StatedIntention | None:
 def case_list() -> QuerySet[Case]:
     """Return cases with what a list shows joined in."""
     return Case.objects.select_related(
-        "person", "detaining_party", "current_intention", "assigned_officer"
+        "person", "detaining_party", "current_intention", "assigned_officer", "current_place"
     )
 
 

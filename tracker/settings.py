@@ -375,6 +375,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "cases.identity.models.DocumentKind",
         "DocumentGenuinenessEnum": "cases.identity.models.DocumentGenuineness",
         "IdentifierSchemeEnum": "cases.identity.models.IdentifierScheme",
+        "PlaceKindEnum": "cases.places.models.PlaceKind",
+        "MovementKindEnum": "cases.places.models.MovementKind",
+        "CardHealthEnum": "cases.places.models.CardHealth",
     },
 }
 

@@ -44,6 +44,7 @@ from cases.models import (
     TimelineEvent,
 )
 from cases.pages.charts import CACHE_SECONDS, timeline_head
+from cases.places.admin import CasePlacesAdminMixin, OverdueListFilter
 from cases.security import sensitive
 from cases.services import StaleObjectError
 
@@ -161,7 +162,11 @@ CASE_CAPTURE_FIELDS = (
 
 @admin.register(Case)
 class CaseAdmin(
-    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, ServiceModelAdmin
+    CasePlacesAdminMixin,
+    DeclaredLookupsMixin,
+    TimelineChangeLogMixin,
+    SensitiveAdminMixin,
+    ServiceModelAdmin,
 ):
     """One custody episode: the person, custody, statements, requests, notes and timeline."""
 
@@ -170,7 +175,13 @@ class CaseAdmin(
     class Media:
         css = {"all": ["cases/admin.css"]}
 
-    inlines = (StatedIntentionInline, RiskAssessmentInline, RequestInline, NoteInline)
+    inlines = (
+        StatedIntentionInline,
+        RiskAssessmentInline,
+        RequestInline,
+        *CasePlacesAdminMixin.places_inlines,
+        NoteInline,
+    )
     list_display = (
         "reference",
         "person",
@@ -187,6 +198,7 @@ class CaseAdmin(
         "current_intention_verified",
         NationalityFilter,
         "legal_status",
+        OverdueListFilter,
     )
     list_select_related = ("person", "detaining_party")
     # One count of the listed cases per page, not a second one of every case.

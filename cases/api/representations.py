@@ -5,10 +5,12 @@ serializer, without ``url``), read with the joins named here; see
 :mod:`cases.timeline.representations`. What a representation leaves out, and why:
 
 * a case: ``current_intention`` (worded from its statements, whose events carry them),
-  ``open_request_count`` (counted from its requests) and ``updated_at`` (moved by those
-  statements' writes too); its ``person`` is named by uuid only (the person's own events
-  carry the rest); like the case list, it does not nest the detail's ``intentions``,
-  ``requests``, ``sources`` and ``timeline`` address;
+  ``open_request_count`` (counted from its requests), ``updated_at`` (moved by those
+  statements' writes too), ``current_place`` and ``capture_card_due_on`` (decided by its
+  movements and capture cards, whose events carry the change) and ``capture_card_overdue``
+  (which changes with the day, not with a write); its ``person`` is named by uuid only (the
+  person's own events carry the rest); like the case list, it does not nest the detail's
+  ``intentions``, ``requests``, ``sources`` and ``timeline`` address;
 * a request: ``positions`` (each position is a subject with its own events and endpoint).
 """
 
@@ -22,7 +24,14 @@ from cases.models import Case, Note, Occurrence, Position, Request
 from cases.timeline.representations import Representer, register
 
 #: Keys of a case's resource its events leave out (see the module's docstring).
-CASE_LEFT_OUT = ("current_intention", "open_request_count", "updated_at")
+CASE_LEFT_OUT = (
+    "current_intention",
+    "open_request_count",
+    "updated_at",
+    "current_place",
+    "capture_card_due_on",
+    "capture_card_overdue",
+)
 #: Keys a case's detail nests that its events leave out: each is a subject of its own (the
 #: timeline is an address).
 CASE_DETAIL_LEFT_OUT = ("intentions", "requests", "sources", "timeline")
@@ -32,7 +41,22 @@ REQUEST_LEFT_OUT = ("positions",)
 
 def register_all() -> None:
     """Register the representer of every subject type events name."""
+    from cases.places import api as places_api
+
     for representer in (
+        Representer(
+            "place", places_api.places, s.event_object_serializer(places_api.PlaceSerializer)
+        ),
+        Representer(
+            "movement",
+            places_api.movements,
+            s.event_object_serializer(places_api.MovementSerializer),
+        ),
+        Representer(
+            "capturecard",
+            places_api.capture_cards,
+            s.event_object_serializer(places_api.CaptureCardSerializer),
+        ),
         Representer(
             "case",
             lambda: Case.objects.select_related("person", "detaining_party", "assigned_officer"),

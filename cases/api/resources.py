@@ -18,7 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 #: How a value is written.
-PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON = (
+PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON, OVERDUE = (
     "plain",
     "uuid",
     "date",
@@ -26,6 +26,7 @@ PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON = (
     "country",
     "url",
     "person",
+    "overdue",
 )
 
 
@@ -78,6 +79,16 @@ CASE_LIST = (
     Column("capture_place", "capture_place"),
     Column("capture_place_code", "capture_place_code"),
     Column("detention_place", "detention_place"),
+    Column(
+        "current_place",
+        null_unless="current_place_id",
+        members=(
+            Column("uuid", "current_place__uuid", UUID),
+            Column("name", "current_place__name"),
+        ),
+    ),
+    Column("capture_card_due_on", "capture_card_due_on", DATE),
+    Column("capture_card_overdue", "capture_card_due_on", OVERDUE, reads=("closed_at",)),
     Column("priority", "priority"),
     Column("assigned_officer", "assigned_officer__username"),
     Column(
@@ -123,6 +134,14 @@ class Rendering:
     url_of: Callable[[Any], str]
     person: Callable[[Mapping], dict]
     zone: Any = field(default_factory=timezone.get_current_timezone)
+    #: The day deadlines are measured against (``cases.clocks.today``).
+    today: Any = field(default_factory=lambda: _clocks_today())
+
+
+def _clocks_today():
+    from cases import clocks
+
+    return clocks.today()
 
 
 def _timestamp(value, zone) -> str | None:
@@ -141,6 +160,10 @@ _WRITERS: dict[str, Callable[[Any, Mapping, Rendering], Any]] = {
     COUNTRY: lambda value, row, rendering: value or "",
     URL: lambda value, row, rendering: rendering.url_of(value),
     PERSON: lambda value, row, rendering: rendering.person(row),
+    # Whether the capture card's day has passed (cases/clocks.py), from the row's due date.
+    OVERDUE: lambda value, row, rendering: (
+        value is not None and row["closed_at"] is None and value < rendering.today
+    ),
 }
 
 

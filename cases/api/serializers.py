@@ -26,6 +26,7 @@ from cases.models import (
     Party,
     Person,
     PersonName,
+    Place,
     Position,
     Request,
     RiskAssessment,
@@ -206,6 +207,14 @@ class SourceRefSerializer(RowSerializer):
     class Meta:
         model = Source
         fields = ["uuid", "title"]
+
+
+class PlaceRefSerializer(RowSerializer):
+    """A place of detention as it appears inside another row."""
+
+    class Meta:
+        model = Place
+        fields = ["uuid", "name"]
 
 
 class PersonNameSerializer(RowSerializer):
@@ -548,11 +557,29 @@ class CaseSerializer(RowSerializer):
     assigned_officer = serializers.SlugRelatedField(
         slug_field=get_user_model().USERNAME_FIELD, read_only=True
     )
+    current_place = PlaceRefSerializer(
+        read_only=True, help_text="Where he is held: his newest movement's destination."
+    )
+    capture_card_due_on = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the next capture card (GC III Art. 70) is due; null when none is.",
+    )
+    capture_card_overdue = serializers.SerializerMethodField(
+        help_text="Whether that day has passed today without a card sent or declined."
+    )
 
     class Meta:
         model = Case
         # The list's keys and their order are described once, with the fast path's rows.
         fields = [column.key for column in CASE_LIST]
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_capture_card_overdue(self, case: Case) -> bool:
+        """Return whether the case has missed its capture card's deadline today."""
+        from cases import clocks
+
+        return clocks.capture_card_overdue(case)
 
     @extend_schema_field(CurrentIntentionSerializer(allow_null=True))
     def get_current_intention(self, case: Case):
@@ -928,6 +955,20 @@ class RiskAssessmentInputSerializer(InputSerializer):
     assessed_by = PublicIdField(queryset=Party.objects.all(), required=False, allow_null=True)
     assessor = serializers.CharField(max_length=200, required=False, allow_blank=True)
     assessed_on = serializers.DateField()
+    source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
+
+
+class OccurrenceInputSerializer(InputSerializer):
+    """Input for ``occurrence_record``."""
+
+    case = PublicIdField(queryset=Case.objects.all())
+    kind = serializers.ChoiceField(choices=choices.OccurrenceKind.choices)
+    occurred_on = serializers.DateField()
+    occurred_on_precision = serializers.ChoiceField(
+        choices=choices.DatePrecision.choices, required=False
+    )
+    description = serializers.CharField()
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True)
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
 

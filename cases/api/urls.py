@@ -10,6 +10,7 @@ from cases.api import views
 from cases.api.schema import READ_ERRORS, SwaggerView
 from cases.feed import views as feed
 from cases.identity import api as identity
+from cases.places.api import CaptureCardViewSet, MovementViewSet, PlaceViewSet
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -65,6 +66,9 @@ router.register(
 router.register(
     "nationality-claims", identity.NationalityClaimViewSet, basename="nationality-claim"
 )
+router.register("places", PlaceViewSet, basename="place")
+router.register("movements", MovementViewSet, basename="movement")
+router.register("capture-cards", CaptureCardViewSet, basename="capture-card")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [

@@ -824,7 +824,8 @@ class RequestViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet)
 
 
 # --------------------------------------------------------------------------------------------
-# Positions, occurrences and notes: read-only, written through their case and request
+# Positions, occurrences and notes: never edited; positions and notes are written through
+# their request and case, occurrences here too
 # --------------------------------------------------------------------------------------------
 
 # Imported here, beside the only views that use them.
@@ -861,6 +862,10 @@ class PositionViewSet(_ReadOnlyRecordViewSet):
     serializer=s.OccurrenceSerializer,
     list_summary="List occurrences",
     retrieve_summary="Read an occurrence",
+    create_summary="Record an occurrence",
+    create_description="Something that happened in the world (an ICRC visit, a publication, "
+    "an exchange list). Occurrences are never edited.",
+    create_request=s.OccurrenceInputSerializer,
 )
 class OccurrenceViewSet(_ReadOnlyRecordViewSet):
     """Things that happened in the world: captures, ICRC visits, exchange lists."""
@@ -868,6 +873,11 @@ class OccurrenceViewSet(_ReadOnlyRecordViewSet):
     queryset = Occurrence.objects.select_related("case", "source")
     serializer_class = s.OccurrenceSerializer
     filterset_class = OccurrenceFilterSet
+
+    def create(self, request, *args, **kwargs):
+        fields, reason = without_common(self.validated(s.OccurrenceInputSerializer))
+        row = services.occurrence_record(actor=actor_for(request), reason=reason, **fields)
+        return self.row_response(row.pk, status.HTTP_201_CREATED)
 
 
 @resource_schema(

@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django_countries import countries
 
-from cases import choices
+from cases import choices, clocks
 from cases.models import Case, Party, TimelineEvent
 
 #: Months of events shown in the events chart, counting back from the latest.
@@ -309,10 +309,19 @@ def case_charts(
 
 @dataclass
 class CaseCounts:
-    """The number of filtered cases and their charts, as the list page shows them."""
+    """The number of filtered cases and their charts, as the list page shows them, and how
+    many of them have missed each deadline today (``cases.clocks.OVERDUE``)."""
 
     total: int
     charts: list[Chart]
+    overdue: dict[str, int] = field(default_factory=dict)
+
+
+def overdue_counts(cases: QuerySet[Case], today: dt.date) -> dict[str, int]:
+    """Return ``{deadline: number of the filtered cases that missed it}``, in one query."""
+    return cases.order_by().aggregate(
+        **{name: Count("pk", filter=condition(today)) for name, condition in clocks.OVERDUE.items()}
+    )
 
 
 #: Seconds a computed ``CaseCounts`` may be served from the cache (see ``case_counts``).
@@ -326,7 +335,8 @@ def timeline_head() -> tuple[Any, ...] | None:
 
 def _cache_key(cases: QuerySet[Case], every_case: str | None, head: tuple | None) -> str:
     sql, params = cases.order_by().values("pk").query.sql_with_params()
-    text = repr((cases.db, sql, params, every_case, head))
+    # The day is part of the key: a deadline passes without a write.
+    text = repr((cases.db, sql, params, every_case, head, clocks.today()))
     return "cases:counts:" + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -342,7 +352,7 @@ def case_counts(
     can commit an event older than the newest one already seen; ``CACHE_SECONDS`` bounds how
     long such a change can be missing from the counts. The table below the charts is always
     read afresh. Without the cache (``use_cache=False``) this is ``case_charts`` plus the
-    total, in three queries.
+    total, in three queries, and one more for the overdue counts.
     """
     head = timeline_head() if use_cache else None
     key = _cache_key(cases, every_case, head) if use_cache else ""
@@ -353,7 +363,8 @@ def case_counts(
     rows = case_rows(cases)
     total = sum(row[-1] for row in rows)
     found_charts = case_charts(cases, rows=rows, every_case=every_case) if total else []
-    counts = CaseCounts(total, found_charts)
+    overdue = overdue_counts(cases, clocks.today()) if total else dict.fromkeys(clocks.OVERDUE, 0)
+    counts = CaseCounts(total, found_charts, overdue)
     if use_cache:
         cache.set(key, counts, CACHE_SECONDS)
     return counts

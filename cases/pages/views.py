@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from cases import choices, consent, selectors
 from cases.filters import CaseFilterSet
-from cases.models import Case, Party, PersonName
+from cases.models import Case, Party, PersonName, Place
 from cases.pages import charts, exports
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
@@ -57,6 +57,10 @@ FILTER_LABELS = {
     "captured_after": "Captured on or after",
     "captured_before": "Captured on or before",
     "updated_after": "Changed since (ISO date and time)",
+    "current_place": "Held now at",
+    "overdue": "Overdue",
+    "capture_card_due_after": "Capture card due on or after",
+    "capture_card_due_before": "Capture card due on or before",
 }
 
 #: Permission that lets a user see the links to the admin.
@@ -97,7 +101,17 @@ def _filterset(request: HttpRequest) -> CaseFilterSet:
         Exists(Case.objects.filter(detaining_party=OuterRef("pk")))
     )
     fields["detaining_party"].widget.attrs["size"] = 4
-    for name in ("captured_after", "captured_before"):
+    fields["current_place"].queryset = Place.objects.filter(
+        Exists(Case.objects.filter(current_place=OuterRef("pk")))
+    )
+    fields["current_place"].widget.attrs["size"] = 4
+    fields["overdue"].widget = forms.CheckboxSelectMultiple(choices=fields["overdue"].choices)
+    for name in (
+        "captured_after",
+        "captured_before",
+        "capture_card_due_after",
+        "capture_card_due_before",
+    ):
         fields[name].widget = forms.DateInput(attrs={"type": "date"})
     fields["updated_after"].widget.attrs["placeholder"] = "2025-03-01T00:00:00Z"
     for name, example in (("nationality", "KP or KP,RU"), ("destination_country", "KR")):
@@ -221,6 +235,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
             value for key, value in request.GET.items() if key not in {"page", "ordering", "q"}
         ),
         "can_edit": request.user.has_perm(EDIT_PERMISSION),
+        "overdue_capture_cards": counts.overdue.get("capture_card", 0),
+        "overdue_capture_cards_href": _with_params(request, {"overdue": "capture_card"}),
     }
     return render(request, "cases/case_list.html", context, status=200 if valid else 400)
 

@@ -40,6 +40,9 @@ CASE_DATA_MODELS = (
     "identitydocument",
     "externalidentifier",
     "nationalityclaim",
+    "place",
+    "movement",
+    "capturecard",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

@@ -50,6 +50,7 @@ SEARCHES: Mapping[str, tuple[str, ...]] = {
 def _filtersets() -> dict[str, Any]:
     from cases import filters
     from cases.identity import filters as identity_filters
+    from cases.places import filters as place_filters
 
     return {
         "case": filters.CaseFilterSet,
@@ -65,6 +66,9 @@ def _filtersets() -> dict[str, Any]:
         "identitydocument": identity_filters.IdentityDocumentFilterSet,
         "externalidentifier": identity_filters.ExternalIdentifierFilterSet,
         "nationalityclaim": identity_filters.NationalityClaimFilterSet,
+        "place": place_filters.PlaceFilterSet,
+        "movement": place_filters.MovementFilterSet,
+        "capturecard": place_filters.CaptureCardFilterSet,
     }
 
 

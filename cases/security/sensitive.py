@@ -56,6 +56,9 @@ NOTE_FIELDS: tuple[str, ...] = ("body",)
 #: whose papers he carried), and its notes are free text. Its kind, issuer and whether it is
 #: genuine are not: they say what he carried, not who he or his family are.
 DOCUMENT_FIELDS: tuple[str, ...] = ("number", "name_on_document", "notes")
+#: Sensitive fields of a capture card: his state of health (as a person's medical notes) and
+#: the officer's free-text notes on it.
+CAPTURE_CARD_FIELDS: tuple[str, ...] = ("health", "notes")
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -64,6 +67,7 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "note": NOTE_FIELDS,
     "riskassessment": RISK_FIELDS,
     "identitydocument": DOCUMENT_FIELDS,
+    "capturecard": CAPTURE_CARD_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -76,6 +80,7 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "statedintention": frozenset(INTENTION_FIELDS),
     "riskassessment": frozenset(RISK_FIELDS),
     "identitydocument": frozenset(DOCUMENT_FIELDS),
+    "capturecard": frozenset(CAPTURE_CARD_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
@@ -85,6 +90,7 @@ ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
         *INTENTION_FIELDS,
         *RISK_FIELDS,
         *DOCUMENT_FIELDS,
+        *CAPTURE_CARD_FIELDS,
         NAMES,
     )
 )

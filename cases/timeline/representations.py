@@ -69,6 +69,9 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "identitydocument",
     "externalidentifier",
     "nationalityclaim",
+    "place",
+    "movement",
+    "capturecard",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}

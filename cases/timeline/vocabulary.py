@@ -283,3 +283,41 @@ ARCHIVE_EVENTS = {
 def case_purged(reference: str) -> str:
     """Summarise ``case.purged``: the tombstone names only the reference."""
     return f"Case {reference} purged"
+
+
+def place_created(place) -> str:
+    """Summarise ``place.created``."""
+    return f"Place of detention {place.name} ({place.get_kind_display().lower()}) created"
+
+
+def place_updated(place, changes) -> str:
+    """Summarise ``place.updated``."""
+    return f"Place of detention {place.name}: {describe_changes(changes, place)} changed"
+
+
+def movement_recorded(movement) -> str:
+    """Summarise ``movement.recorded``."""
+    origin = f" from {movement.from_place.name}" if movement.from_place_id else ""
+    return (
+        f"{movement.get_kind_display()}: moved{origin} to {movement.to_place.name} "
+        f"({movement.moved_on.isoformat()})"
+    )
+
+
+def capture_card_recorded(card) -> str:
+    """Summarise ``capture_card.recorded``."""
+    answered = card.movement
+    what = f"for the {answered.get_kind_display().lower()} of {answered.moved_on.isoformat()}"
+    if card.declined:
+        return f"Capture card declined {what} (on {card.declined_on.isoformat()})"
+    state = (
+        f"sent to the Central Agency on {card.sent_to_agency_on.isoformat()}"
+        if card.sent_to_agency_on
+        else "not yet sent to the Central Agency"
+    )
+    return f"Capture card {what}: {state}"
+
+
+def capture_card_updated(card, changes) -> str:
+    """Summarise ``capture_card.updated``."""
+    return f"{card}: {describe_changes(changes, card)} changed"

@@ -125,11 +125,13 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
             if not answer.next_:
                 break
             page += 1
-        # No subscription exists yet; the seed invents no ICRC or bureau numbers (none is
-        # public), so the identifiers are created below.
-        assert rows or name in {"webhooks_list", "external_identifiers_list"}, (
-            f"{name} read nothing"
-        )
+        # No subscription exists yet; the seed invents no ICRC or bureau numbers and no
+        # capture card (none is public), so the identifiers are created below.
+        assert rows or name in {
+            "webhooks_list",
+            "external_identifiers_list",
+            "capture_cards_list",
+        }, f"{name} read nothing"
         # Every case through its detail (its own, larger component); a sample of the rest,
         # whose detail answers the same component as their list rows.
         for row in rows if name == "cases_list" else rows[:20]:

@@ -23,8 +23,11 @@ from django.urls import reverse
 
 from cases.identity.models import ExternalIdentifier, IdentityDocument, NationalityClaim
 from cases.models import (
+    CaptureCard,
     Case,
+    Movement,
     Note,
+    Occurrence,
     PersonName,
     Position,
     Request,
@@ -215,7 +218,101 @@ def _request(w):
     return w.request
 
 
+def _place(w):
+    """Return the world's place of detention, created (through its service) on first use."""
+    if not hasattr(w, "place"):
+        from cases.places import services as place_services
+
+        w.place = place_services.place_create(
+            actor=f.SYSTEM, name="SBU facility, Kyiv", kind="prison", detaining_party=w.korea
+        )
+    return w.place
+
+
+def _movement(w):
+    """Return the case's capture movement, recorded on first use."""
+    if not hasattr(w, "movement"):
+        import datetime as dt
+
+        from cases.places import services as place_services
+
+        w.movement = place_services.movement_record(
+            actor=f.SYSTEM,
+            case=w.ri,
+            to_place=_place(w),
+            moved_on=dt.date(2025, 1, 9),
+            kind="capture",
+        )
+    return w.movement
+
+
+def _card(w):
+    """Return a capture card of the case's capture, filled in but not sent."""
+    import datetime as dt
+
+    from cases.places import services as place_services
+
+    if not hasattr(w, "card"):
+        w.card = place_services.capture_card_record(
+            actor=f.SYSTEM, movement=_movement(w), filled_in_on=dt.date(2025, 1, 12)
+        )
+    return w.card
+
+
+def _prepared(*steps):
+    """Return a subject function that prepares rows before the write and returns None."""
+
+    def prepare(w):
+        for step in steps:
+            step(w)
+
+    return prepare
+
+
 CONTRACTS: dict[tuple[str, str], Contract] = {
+    ("place", "add"): Contract(
+        "place.created",
+        _add("place", name="Camp East", kind="camp", detaining_party=lambda w: str(w.korea.pk)),
+    ),
+    ("place", "change"): Contract("place.updated", _change(_place, address="Kyiv"), _place),
+    ("case", "inline:movement"): Contract(
+        "movement.recorded",
+        _inline(
+            _case,
+            Movement,
+            kind="capture",
+            to_place=lambda w: str(_place(w).pk),
+            moved_on="2025-01-09",
+            moved_on_precision="day",
+        ),
+        _prepared(_place),
+    ),
+    ("case", "inline:capturecard"): Contract(
+        "capture_card.recorded",
+        _inline(
+            _case,
+            CaptureCard,
+            movement=lambda w: str(_movement(w).pk),
+            filled_in_on="2025-01-12",
+            sent_to_agency_on="2025-01-14",
+            health="well",
+        ),
+        _prepared(_movement),
+    ),
+    ("case", "inline:occurrence"): Contract(
+        "occurrence.recorded",
+        _inline(
+            _case,
+            Occurrence,
+            kind="icrc_visit",
+            occurred_on="2025-02-01",
+            occurred_on_precision="day",
+            description="ICRC delegates met him",
+        ),
+    ),
+    ("capturecard", "change"): Contract(
+        "capture_card.updated", _change(_card, sent_to_agency_on="2025-01-14"), _card
+    ),
     ("party", "add"): Contract("party.created", _add("party", name="ICRC", kind="ngo")),
     ("party", "change"): Contract(
         "party.updated", _change(lambda w: w.korea, short_name="ROK"), lambda w: w.korea

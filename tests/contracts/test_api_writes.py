@@ -362,6 +362,86 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             _detail(w.request),
         ),
     ),
+    # Occurrences, places, movements and capture cards
+    ("occurrence-list", "post"): Contract(
+        "occurrence.recorded",
+        lambda w: Call(
+            {
+                "case": str(w.ri.uuid),
+                "kind": "icrc_visit",
+                "occurred_on": "2025-02-01",
+                "description": "ICRC delegates met him",
+            }
+        ),
+    ),
+    ("place-list", "post"): Contract(
+        "place.created",
+        lambda w: Call(
+            {
+                "name": "Camp East",
+                "kind": "camp",
+                "detaining_party": str(w.ri.detaining_party.uuid),
+                "country": "UA",
+                "subdivision_code": "UA-46",
+            }
+        ),
+    ),
+    ("place-detail", "put"): Contract(
+        "place.updated",
+        lambda w: Call(
+            _with_version(
+                _place(w),
+                name="SBU facility, Kyiv",
+                kind="prison",
+                detaining_party=str(w.ri.detaining_party.uuid),
+                address="Kyiv",
+            ),
+            _place(w),
+            _detail(_place(w)),
+        ),
+    ),
+    ("place-detail", "patch"): Contract(
+        "place.updated",
+        lambda w: Call(_with_version(_place(w), notes="Visited"), _place(w), _detail(_place(w))),
+    ),
+    ("movement-list", "post"): Contract(
+        "movement.recorded",
+        lambda w: Call(
+            {
+                "case": str(w.ri.uuid),
+                "to_place": str(_place(w).uuid),
+                "moved_on": "2025-01-01",
+                "moved_on_precision": "month",
+                "kind": "capture",
+            }
+        ),
+    ),
+    ("capture-card-list", "post"): Contract(
+        "capture_card.recorded",
+        lambda w: Call(
+            {
+                "movement": str(_movement(w).uuid),
+                "filled_in_on": "2025-01-12",
+                "sent_to_family_on": "2025-01-13",
+                "health": "wounded",
+                "address_given": True,
+            }
+        ),
+    ),
+    ("capture-card-detail", "put"): Contract(
+        "capture_card.updated",
+        lambda w: Call(
+            _with_version(_card(w), filled_in_on="2025-01-12", sent_to_agency_on="2025-01-14"),
+            _card(w),
+            _detail(_card(w)),
+        ),
+    ),
+    ("capture-card-detail", "patch"): Contract(
+        "capture_card.updated",
+        lambda w: Call(
+            _with_version(_card(w), sent_to_agency_on="2025-01-15"), _card(w), _detail(_card(w))
+        ),
+    ),
     # Risk on return
     ("risk-assessment-list", "post"): Contract(
         "risk.assessed",
@@ -455,6 +535,47 @@ def _claim(w: World):
 
 def _identity_call(w: World, row, **body) -> Call:
     return Call(_with_version(row, **body), row, _detail(row))
+
+
+def _place(w: World):
+    """Return the world's place of detention, created through its service on first use."""
+    if not hasattr(w, "place"):
+        from cases.places import services as place_services
+
+        w.place = place_services.place_create(
+            actor=f.SYSTEM, name="SBU, Kyiv", kind="prison", detaining_party=w.ri.detaining_party
+        )
+    return w.place
+
+
+def _movement(w: World):
+    """Return the case's capture movement, recorded on first use."""
+    if not hasattr(w, "movement"):
+        import datetime as dt
+
+        from cases.places import services as place_services
+
+        w.movement = place_services.movement_record(
+            actor=f.SYSTEM,
+            case=w.ri,
+            to_place=_place(w),
+            moved_on=dt.date(2025, 1, 9),
+            kind="capture",
+        )
+    return w.movement
+
+
+def _card(w: World):
+    """Return a capture card of the case's capture, filled in, not sent; made on first use."""
+    if not hasattr(w, "card"):
+        import datetime as dt
+
+        from cases.places import services as place_services
+
+        w.card = place_services.capture_card_record(
+            actor=f.SYSTEM, movement=_movement(w), filled_in_on=dt.date(2025, 1, 12)
+        )
+    return w.card
 
 
 def _archived(w: World, resource: str, obj):

@@ -40,6 +40,9 @@ METHOD_FILTERS = {
     ("source", "q"): {"title", "publisher"},
     ("statedintention", "archived"): {"archived_at"},
     ("request", "archived"): {"archived_at"},
+    ("case", "overdue"): {"capture_card_due_on"},
+    ("place", "q"): {"name", "address"},
+    ("capturecard", "sent_to_agency"): {"sent_to_agency_on"},
 }
 
 ID = "the public id: a row is read by its URL, not filtered"
@@ -174,6 +177,26 @@ EXEMPT: dict[str, dict[str, str]] = {
         "occurred_on_precision": PRECISION,
         "description": FREE_TEXT,
         "place": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "place": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "created_at": BOOKKEEPING,
+        "notes": FREE_TEXT,
+    },
+    "movement": {
+        "uuid": ID,
+        "recorded_at": BOOKKEEPING,
+        "moved_on_precision": PRECISION,
+        "notes": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "capturecard": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "recorded_at": BOOKKEEPING,
+        "updated_at": BOOKKEEPING,
         "source": NOT_YET,
     },
     "note": {

@@ -199,13 +199,14 @@ def _many_cases(n: int):
 #: Session, user, the user's and groups' permissions (for the link to the admin), the
 #: newest event (the counts' cache key), the grouped count of the cases and the parties'
 #: names (which also give the paginator its count), the timeline's first and last dates,
-#: the events per month, page rows, name variants, detaining-party choices, and the
-#: access-log entry of the true name variants shown. The list without filters counts its
-#: events per month in one query and takes off the archived cases' events in another.
-LIST_QUERIES = 13
-UNFILTERED_LIST_QUERIES = 14
+#: the events per month, the overdue counts (cases.clocks), page rows, name variants,
+#: detaining-party and current-place choices, and the access-log entry of the true name
+#: variants shown. The list without filters counts its events per month in one query and
+#: takes off the archived cases' events in another.
+LIST_QUERIES = 15
+UNFILTERED_LIST_QUERIES = 16
 #: The same page again with nothing changed: the counts come from the cache.
-CACHED_LIST_QUERIES = 9
+CACHED_LIST_QUERIES = 10
 
 
 def older_months_query() -> int:

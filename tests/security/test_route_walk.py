@@ -31,7 +31,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from cases.models import AccessLogEntry, ApiToken, TimelineEvent
+from cases.models import AccessLogEntry, ApiToken, CaptureCard, Place, TimelineEvent
 from cases.security import access
 from cases.webhooks.models import WebhookAttempt
 from cases.webhooks.services import webhook_subscription_create
@@ -185,11 +185,17 @@ POLICY: dict[str, dict[str, str]] = {
         for route, row in (("list", API_LIST), ("detail", API_DETAIL))
     },
     "api:risk-assessment-detail": API_READ_ONLY,  # an assessment is never changed
-    # Positions, occurrences and notes are read here and written through their request or case.
+    # Positions and notes are read here and written through their request or case.
     "api:position-list": API_READ_ONLY,
     "api:position-detail": API_READ_ONLY,
-    "api:occurrence-list": API_READ_ONLY,
+    "api:occurrence-list": API_LIST,  # recorded here too; never changed
     "api:occurrence-detail": API_READ_ONLY,
+    "api:place-list": API_LIST,
+    "api:place-detail": API_DETAIL,
+    "api:movement-list": API_LIST,
+    "api:movement-detail": API_READ_ONLY,  # a movement is never changed
+    "api:capture-card-list": API_LIST,
+    "api:capture-card-detail": API_DETAIL,
     "api:note-list": API_READ_ONLY,
     "api:note-detail": API_READ_ONLY,
     **{
@@ -233,6 +239,15 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "changelist": {"GET": "admin-view", "POST": "admin-view"},
         "add": {"GET": "admin-none", "POST": "admin-none"},
         "change": {"GET": "admin-view", "POST": "admin-none"},
+        "delete": {"GET": "admin-none", "POST": "admin-none"},
+        "history": {"GET": "admin-view"},
+        "redirect": {"GET": "admin-staff"},
+    },
+    # Records added on the case page and changed on their own (a capture card, when sent).
+    "case record": {
+        "changelist": {"GET": "admin-view", "POST": "admin-view"},
+        "add": {"GET": "admin-none", "POST": "admin-none"},
+        "change": {"GET": "admin-view", "POST": "admin-add"},
         "delete": {"GET": "admin-none", "POST": "admin-none"},
         "history": {"GET": "admin-view"},
         "redirect": {"GET": "admin-staff"},
@@ -312,6 +327,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.case": "case data",
     "cases.request": "case data",
     "cases.statedintention": "statement",
+    "cases.place": "case data",
+    "cases.capturecard": "case record",
     "cases.timelineevent": "timeline",
     "cases.accesslogentry": "access log",
     "cases.apitoken": "tokens",
@@ -428,7 +445,8 @@ def _record_ids(case) -> dict:
     import datetime as dt
 
     from cases import services
-    from cases.models import Note, Occurrence, Position
+    from cases.models import CaptureCard, Note, Occurrence, Position
+    from cases.places import services as place_services
     from cases.services import Actor
 
     actor = Actor.system("walk")
@@ -450,7 +468,25 @@ def _record_ids(case) -> dict:
         description="Visit",
     )
     note = Note.objects.first() or services.note_add(actor=actor, case=case, body="Walk note")
-    return {"positions": position.uuid, "occurrences": occurrence.uuid, "notes": note.uuid}
+    card = CaptureCard.objects.select_related("movement__to_place").first()
+    if card is None:
+        place = place_services.place_create(
+            actor=actor, name="Walk camp", kind="camp", detaining_party=case.detaining_party
+        )
+        movement = place_services.movement_record(
+            actor=actor, case=case, to_place=place, moved_on=dt.date(2025, 1, 9), kind="capture"
+        )
+        card = place_services.capture_card_record(
+            actor=actor, movement=movement, filled_in_on=dt.date(2025, 1, 12), health="wounded"
+        )
+    return {
+        "positions": position.uuid,
+        "occurrences": occurrence.uuid,
+        "notes": note.uuid,
+        "places": card.movement.to_place.uuid,
+        "movements": card.movement.uuid,
+        "capture-cards": card.uuid,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -511,6 +547,8 @@ def world(django_db_setup, django_db_blocker):
                     "cases.case": case.pk,
                     "cases.request": built["requests"][0].pk,
                     "cases.statedintention": built["intentions"][-1].pk,
+                    "cases.place": Place.objects.first().pk,
+                    "cases.capturecard": CaptureCard.objects.first().pk,
                     "cases.timelineevent": TimelineEvent.objects.filter(case=case).first().pk,
                     "cases.accesslogentry": AccessLogEntry.objects.first().pk,
                     "cases.apitoken": ApiToken.objects.first().pk,

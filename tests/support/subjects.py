@@ -23,6 +23,9 @@ ENDPOINTS = {
     "position": "/api/v1/positions/",
     "occurrence": "/api/v1/occurrences/",
     "note": "/api/v1/notes/",
+    "place": "/api/v1/places/",
+    "movement": "/api/v1/movements/",
+    "capturecard": "/api/v1/capture-cards/",
 }
 
 
@@ -98,7 +101,30 @@ def build_world() -> dict[str, Any]:
         assessor="Protection officer",
         assessed_on=dt.date(2025, 3, 1),
     )
+    from cases.places import services as place_services
+
+    kyiv = place_services.place_create(
+        actor=system, name="SBU facility, Kyiv", kind="prison", detaining_party=ukraine
+    )
+    place_services.place_update(actor=system, place=kyiv, subdivision_code="UA-30")
+    movement = place_services.movement_record(
+        actor=system,
+        case=case,
+        to_place=kyiv,
+        moved_on=dt.date(2025, 1, 9),
+        kind="capture",
+        source=report,
+    )
+    card = place_services.capture_card_record(
+        actor=system, movement=movement, filled_in_on=dt.date(2025, 1, 12), health="wounded"
+    )
+    place_services.capture_card_update(
+        actor=system, card=card, sent_to_agency_on=dt.date(2025, 1, 14)
+    )
     return {
+        "place": kyiv,
+        "movement": movement,
+        "capturecard": card,
         "source": report,
         "party": korea,
         "person": person,
