@@ -263,6 +263,11 @@ class EventKind(models.TextChoices):
     INTENTION_UNARCHIVED = "intention.unarchived", "Intention unarchived"
     REQUEST_ARCHIVED = "request.archived", "Request archived"
     REQUEST_UNARCHIVED = "request.unarchived", "Request unarchived"
+    NOTIFICATION_OPENED = "notification.opened", "Notifications opened"
+    NOTIFICATION_SENT = "notification.sent", "Notification sent"
+    NOTIFICATION_WITHHELD = "notification.withheld", "Notification withheld"
+    NOTIFICATION_ACKNOWLEDGED = "notification.acknowledged", "Notification acknowledged"
+    NOTIFICATION_RECIPIENTS_SET = "notification.recipients_set", "Notification recipients set"
 
 
 class Channel(models.TextChoices):

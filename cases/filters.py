@@ -13,12 +13,15 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django_countries import countries
 
 from cases import choices
+from cases.clocks import OVERDUE
 from cases.models import (
     Case,
     Note,
+    Notification,
     Occurrence,
     Party,
     Person,
@@ -35,6 +38,11 @@ from cases.names import (
     InSubquery,
     like_escape,
     short_query_words,
+)
+from cases.notifications.models import (
+    NotificationChannel,
+    NotificationReason,
+    NotificationState,
 )
 from cases.security import sensitive
 
@@ -399,11 +407,27 @@ class CaseFilterSet(ArchivedFilterSet):
         lookup_expr="gte",
         error_messages={"invalid": "Enter a date and time in ISO 8601, e.g. 2025-03-01T12:00:00Z."},
     )
+    overdue = ChoiceListFilter(
+        choices=[(name, name) for name in OVERDUE],
+        method="filter_overdue",
+        help_text="Cases with an item of this kind overdue today (cases/clocks.py); "
+        "several: any of them.",
+    )
     ordering = _ordering("reference", "capture_date", "updated_at", "status")
 
     class Meta:
         model = Case
         fields: list[str] = []
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        """Match cases with any of the named items overdue as of today."""
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        condition = Q()
+        for clock in value:
+            condition |= OVERDUE[clock](today)
+        return queryset.filter(condition)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Match the reference, the working name or a name variant the user may see.
@@ -628,3 +652,33 @@ class NoteFilterSet(django_filters.FilterSet):
     class Meta:
         model = Note
         fields: list[str] = []
+
+
+class NotificationFilterSet(django_filters.FilterSet):
+    """Filters for notifications (GC III Art. 122-123): case, state, reason, recipient, overdue."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    state = ChoiceListFilter(choices=NotificationState.choices)
+    reason = ChoiceListFilter(choices=NotificationReason.choices)
+    recipient = PublicIdFilter(
+        queryset=Party.objects.all(), help_text="Recipient party's id; several allowed."
+    )
+    channel = ChoiceListFilter(choices=NotificationChannel.choices)
+    overdue = BooleanFilter(
+        method="filter_overdue",
+        help_text="true: pending past the due day (today); false: all others.",
+    )
+    due_after = _date("due_on", "gte")
+    due_before = _date("due_on", "lte")
+    ordering = _ordering("due_on", "occurred_on", "updated_at")
+
+    class Meta:
+        model = Notification
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Match notifications pending past their due day as of today (or all the others)."""
+        if value is None:
+            return queryset
+        late = Q(state=NotificationState.PENDING, due_on__lt=timezone.localdate())
+        return queryset.filter(late if value else ~late)

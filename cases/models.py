@@ -777,6 +777,7 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} ({self.key})"
 
 
+from cases.notifications.models import Notification, NotificationSettings  # noqa: E402,F401
 from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,

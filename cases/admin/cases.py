@@ -36,6 +36,7 @@ from cases.admin.mixins import (
 )
 from cases.admin.requests import RequestInline
 from cases.admin.risk import RiskAssessmentInline
+from cases.clocks import OVERDUE
 from cases.filters import CaseFilterSet
 from cases.models import (
     Case,
@@ -127,6 +128,17 @@ class NationalityFilter(FilterSetListFilter):
         return sorted(((code, countries.name(code) or code) for code in found), key=lambda c: c[1])
 
 
+class OverdueListFilter(FilterSetListFilter):
+    """Cases with an item overdue today (``CaseFilterSet.overdue``, ``cases/clocks.py``)."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+    filterset_class = CaseFilterSet
+
+    def lookups(self, request, model_admin):
+        return [(name, name.replace("_", " ")) for name in OVERDUE]
+
+
 class NoteInline(SensitiveInlineMixin, AddOnlyInline, admin.TabularInline):
     """Officers' notes: added, never edited or deleted."""
 
@@ -186,6 +198,7 @@ class CaseAdmin(
         "current_intention_option",
         "current_intention_verified",
         NationalityFilter,
+        OverdueListFilter,
         "legal_status",
     )
     list_select_related = ("person", "detaining_party")

@@ -9,6 +9,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from cases.api import views
 from cases.api.schema import READ_ERRORS, SwaggerView
 from cases.feed import views as feed
+from cases.notifications.api import NotificationSettingsViewSet, NotificationViewSet
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -55,6 +56,10 @@ router.register("sources", views.SourceViewSet, basename="source")
 router.register("positions", views.PositionViewSet, basename="position")
 router.register("occurrences", views.OccurrenceViewSet, basename="occurrence")
 router.register("notes", views.NoteViewSet, basename="note")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register(
+    "notification-recipients", NotificationSettingsViewSet, basename="notification-recipients"
+)
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [

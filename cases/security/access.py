@@ -37,6 +37,8 @@ CASE_DATA_MODELS = (
     "party",
     "source",
     "riskassessment",
+    "notification",
+    "notificationsettings",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

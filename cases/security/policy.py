@@ -61,6 +61,7 @@ def _filtersets() -> dict[str, Any]:
         "position": filters.PositionFilterSet,
         "occurrence": filters.OccurrenceFilterSet,
         "note": filters.NoteFilterSet,
+        "notification": filters.NotificationFilterSet,
     }
 
 

@@ -35,6 +35,8 @@ INTENTION_FIELDS: tuple[str, ...] = ("quote", "conditions", "duress_signs")
 RISK_FIELDS: tuple[str, ...] = ("basis",)
 #: Sensitive fields of a note: its body is free text that can hold anything.
 NOTE_FIELDS: tuple[str, ...] = ("body",)
+#: Sensitive fields of a notification: why it was withheld (it may name the family's danger).
+NOTIFICATION_FIELDS: tuple[str, ...] = ("withheld_reason",)
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -42,6 +44,7 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "statedintention": INTENTION_FIELDS,
     "note": NOTE_FIELDS,
     "riskassessment": RISK_FIELDS,
+    "notification": NOTIFICATION_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -53,10 +56,18 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "note": frozenset(NOTE_FIELDS),
     "statedintention": frozenset(INTENTION_FIELDS),
     "riskassessment": frozenset(RISK_FIELDS),
+    "notification": frozenset(NOTIFICATION_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
-    (*SENSITIVE_CHANGE_KEYS, *NOTE_FIELDS, *INTENTION_FIELDS, *RISK_FIELDS, NAMES)
+    (
+        *SENSITIVE_CHANGE_KEYS,
+        *NOTE_FIELDS,
+        *INTENTION_FIELDS,
+        *RISK_FIELDS,
+        *NOTIFICATION_FIELDS,
+        NAMES,
+    )
 )
 #: Event kinds whose summary repeats sensitive text (a note's first line).
 SUMMARY_REPEATS_BODY: frozenset[str] = frozenset({"note.added"})

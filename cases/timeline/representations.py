@@ -66,6 +66,8 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "position",
     "occurrence",
     "note",
+    "notification",
+    "notificationsettings",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}
