@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -18,10 +18,12 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from cases import choices, consent, selectors
+from cases.clocks import OVERDUE
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName
 from cases.pages import charts, exports
@@ -161,6 +163,26 @@ def _with_params(request: HttpRequest, updates: dict[str, str]) -> str:
     return "?" + params.urlencode()
 
 
+def overdue_counts(cases: QuerySet[Case], request: HttpRequest) -> list[dict[str, Any]]:
+    """Return, per clock of ``cases.clocks.OVERDUE``, how many of ``cases`` are overdue today,
+    with the link that lists them; one query for every clock.
+
+    Not cached with the other counts: an item falls overdue at midnight, with no event.
+    """
+    today = timezone.localdate()
+    found = cases.order_by().aggregate(
+        **{name: Count("pk", filter=when(today)) for name, when in OVERDUE.items()}
+    )
+    return [
+        {
+            "name": name.replace("_", " "),
+            "count": found[name] or 0,
+            "href": _with_params(request, {"overdue": name}),
+        }
+        for name in OVERDUE
+    ]
+
+
 @page_view
 def case_list(request: HttpRequest) -> HttpResponse:
     """Show the filtered, sorted, paginated cases with their counts and export links.
@@ -214,6 +236,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "cases": page.object_list,
         "headers": _column_headers(request),
         "charts": case_charts,
+        "overdue": overdue_counts(cases, request) if valid and counts.total else [],
         "filtered": any(
             value for key, value in request.GET.items() if key not in {"page", "ordering"}
         ),
