@@ -15,6 +15,8 @@ from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cases import choices
 from cases.clocks import OVERDUE
@@ -676,6 +678,7 @@ class NotificationFilterSet(django_filters.FilterSet):
         model = Notification
         fields: list[str] = []
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_overdue(self, queryset: QuerySet, name: str, value) -> QuerySet:
         """Match notifications pending past their due day as of today (or all the others)."""
         if value is None:

@@ -365,6 +365,9 @@ SPECTACULAR_SETTINGS = {
         "ReliabilityEnum": "cases.choices.Reliability",
         "OccurrenceKindEnum": "cases.choices.OccurrenceKind",
         "EventKindEnum": "cases.choices.EventKind",
+        "NotificationChannelEnum": "cases.notifications.models.NotificationChannel",
+        "NotificationReasonEnum": "cases.notifications.models.NotificationReason",
+        "NotificationStateEnum": "cases.notifications.models.NotificationState",
         "ChannelEnum": "cases.choices.Channel",
     },
 }
