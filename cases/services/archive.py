@@ -11,6 +11,8 @@ from cases.dbguards import timeline_purge
 from cases.models import (
     Case,
     Note,
+    Notification,
+    NotificationSettings,
     Occurrence,
     Person,
     PersonName,
@@ -221,6 +223,10 @@ def _purge_admin_log(case: Case, person: Person | None) -> None:
         Occurrence: Occurrence.objects.filter(case=case).values_list("pk", flat=True),
         RiskAssessment: RiskAssessment.objects.filter(case=case).values_list("pk", flat=True),
         Note: Note.objects.filter(case=case).values_list("pk", flat=True),
+        Notification: Notification.objects.filter(case=case).values_list("pk", flat=True),
+        NotificationSettings: NotificationSettings.objects.filter(case=case).values_list(
+            "pk", flat=True
+        ),
     }
     if person is not None:
         purged[Person] = [person.pk]
@@ -236,7 +242,8 @@ def _purge_admin_log(case: Case, person: Person | None) -> None:
 def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     """Delete a case and everything that belongs to it; return the ``case.purged`` tombstone.
 
-    Gone are its intentions, requests and their positions, occurrences, notes, its timeline
+    Gone are its intentions, requests and their positions, occurrences, notes, notifications
+    and its own notification recipients, its timeline
     events, its person with their name variants and events when no other case refers to
     them, and the rows of Django admin's change log about any of these. The tombstone has no
     case and no person, names the case's uuid as its subject and carries only the reference,
@@ -267,6 +274,8 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     Occurrence.objects.filter(case=case).delete()
     RiskAssessment.objects.filter(case=case).delete()
     Note.objects.filter(case=case).delete()
+    Notification.objects.filter(case=case).delete()
+    NotificationSettings.objects.filter(case=case).delete()
     Case.objects.filter(pk=case.pk).delete()
     if purge_person:
         Person.objects.filter(pk=person.pk).delete()

@@ -15,7 +15,7 @@ from cases.choices import CaseStatus
 from cases.clocks import OVERDUE
 from cases.models import Case, TimelineEvent
 from cases.notifications import services as notifications
-from cases.notifications.models import Notification
+from cases.notifications.models import Notification, NotificationSettings
 from cases.transitions import CASE_TRANSITIONS
 from tests import factories as f
 from tests.support import clients, timeline
@@ -374,3 +374,12 @@ def test_a_failing_status_change_leaves_no_notification(ri):
             services.case_change_status(actor=f.SYSTEM, case=ri, status="repatriated")
     assert Notification.objects.count() == before
     assert CaseStatus.REPATRIATED in notifications.STATUS_REASONS
+
+
+def test_a_purge_takes_the_case_s_notifications_and_recipients_with_it(ri, powers):
+    """Purging a case deletes its notifications and its own recipient list too."""
+    notifications.notification_recipients_set(actor=f.SYSTEM, case=ri, recipients=[powers["kp"]])
+    root = f.user("purger", is_superuser=True)
+    services.case_purge(actor=services.Actor(user=root), case=ri, reason="Entered by mistake")
+    assert not Notification.objects.filter(case_id=ri.pk).exists()
+    assert not NotificationSettings.objects.filter(case_id=ri.pk).exists()
