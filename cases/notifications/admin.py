@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from cases.admin.forms import VersionedAdminForm
 from cases.admin.mixins import (
+    DeclaredLookupsMixin,
     SensitiveAdminMixin,
     ServiceModelAdmin,
     TimelineChangeLogMixin,
@@ -89,7 +90,9 @@ class OverdueNotificationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(TimelineChangeLogMixin, SensitiveAdminMixin, ServiceModelAdmin):
+class NotificationAdmin(
+    DeclaredLookupsMixin, TimelineChangeLogMixin, SensitiveAdminMixin, ServiceModelAdmin
+):
     """Notifications owed under GC III Art. 122-123; each act lands on the case's timeline."""
 
     form = NotificationActForm
@@ -194,7 +197,7 @@ class NotificationSettingsForm(VersionedAdminForm):
 
 
 @admin.register(NotificationSettings)
-class NotificationSettingsAdmin(TimelineChangeLogMixin, ServiceModelAdmin):
+class NotificationSettingsAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
     """Who must be notified of a case's events, replacing the defaults (docs/notifications.md)."""
 
     form = NotificationSettingsForm
