@@ -13,6 +13,7 @@ from django.urls import reverse
 from cases import services
 from cases.choices import CaseStatus
 from cases.clocks import OVERDUE
+from cases.feed import cursor as feed_cursor
 from cases.models import Case, TimelineEvent
 from cases.notifications import services as notifications
 from cases.notifications.models import Notification, NotificationSettings
@@ -237,8 +238,12 @@ def test_api_acts_with_versions_and_refuses_a_withhold_without_a_reason(ri, offi
     assert sent.json()["state"] == "sent" and sent["ETag"] == '"2"'
 
 
-def test_the_withheld_reason_is_sensitive(ri, officer, analyst):
+def test_the_withheld_reason_is_sensitive(ri, officer, analyst, monkeypatch):
     """An analyst reads that a notification was withheld, never why; the case officer does."""
+    # Serve the test's own uncommitted events from the feed (tests/feed/test_api_feed.py).
+    monkeypatch.setattr(
+        feed_cursor, "POSTGRES_WATERMARK_SQL", "pg_current_xact_id()::text::bigint + 1"
+    )
     row = Notification.objects.filter(case=ri).first()
     notifications.notification_withhold(
         actor=f.SYSTEM, notification=row, withheld_reason="Mother would be sent to a camp"
