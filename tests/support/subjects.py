@@ -23,6 +23,8 @@ ENDPOINTS = {
     "position": "/api/v1/positions/",
     "occurrence": "/api/v1/occurrences/",
     "note": "/api/v1/notes/",
+    "notification": "/api/v1/notifications/",
+    "notificationsettings": "/api/v1/notification-recipients/",
 }
 
 
@@ -98,7 +100,16 @@ def build_world() -> dict[str, Any]:
         assessor="Protection officer",
         assessed_on=dt.date(2025, 3, 1),
     )
+    from cases.notifications import services as notifications
+
+    own = notifications.notification_recipients_set(actor=system, case=case, recipients=[korea])
+    (notification,) = notifications.notifications_open(actor=system, case=case, reason="transfer")
+    notification = notifications.notification_withhold(
+        actor=system, notification=notification, withheld_reason="His family would be punished"
+    )
     return {
+        "notification": notification,
+        "notificationsettings": own,
         "source": report,
         "party": korea,
         "person": person,
