@@ -274,6 +274,11 @@ class EventKind(models.TextChoices):
     MOVEMENT_RECORDED = "movement.recorded", "Movement recorded"
     CAPTURE_CARD_RECORDED = "capture_card.recorded", "Capture card recorded"
     CAPTURE_CARD_UPDATED = "capture_card.updated", "Capture card updated"
+    NOTIFICATION_OPENED = "notification.opened", "Notifications opened"
+    NOTIFICATION_SENT = "notification.sent", "Notification sent"
+    NOTIFICATION_WITHHELD = "notification.withheld", "Notification withheld"
+    NOTIFICATION_ACKNOWLEDGED = "notification.acknowledged", "Notification acknowledged"
+    NOTIFICATION_RECIPIENTS_SET = "notification.recipients_set", "Notification recipients set"
 
 
 class Channel(models.TextChoices):

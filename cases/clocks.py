@@ -15,6 +15,9 @@ month (or year) starts the clock on the last day it can have been, so that "over
 surely late. What is due is kept on the case
 (``Case.capture_card_due_on``) by the services that record movements and cards, so that it
 is filtered and counted in SQL; a closed case owes no card.
+
+Notifications (GC III Art. 122-123): a notification still pending after its due day
+(``cases.notifications``) makes its case overdue.
 """
 
 from __future__ import annotations
@@ -96,8 +99,17 @@ def capture_card_overdue_q(on: dt.date) -> Q:
     return Q(capture_card_due_on__lt=on, closed_at__isnull=True)
 
 
+def overdue_notifications(on: dt.date) -> Q:
+    """Return the cases with a notification still pending after its due day (GC III Art. 122)."""
+    from cases.notifications.models import Notification, NotificationState
+
+    late = Notification.objects.filter(state=NotificationState.PENDING, due_on__lt=on)
+    return Q(pk__in=late.values("case_id"))
+
+
 #: Name of a deadline -> a function of today returning a ``Q`` on ``Case`` selecting the cases
 #: that have missed it.
 OVERDUE: dict[str, Callable[[dt.date], Q]] = {
     "capture_card": capture_card_overdue_q,
+    "notification": overdue_notifications,
 }

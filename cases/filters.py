@@ -14,11 +14,14 @@ import django_filters
 from django import forms
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django_countries import countries
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cases import choices, clocks
 from cases.models import (
     Case,
     Note,
+    Notification,
     Occurrence,
     Party,
     Person,
@@ -36,6 +39,11 @@ from cases.names import (
     InSubquery,
     like_escape,
     short_query_words,
+)
+from cases.notifications.models import (
+    NotificationChannel,
+    NotificationReason,
+    NotificationState,
 )
 from cases.security import sensitive
 
@@ -402,7 +410,8 @@ class CaseFilterSet(ArchivedFilterSet):
     overdue = ChoiceListFilter(
         choices=[(name, name.replace("_", " ")) for name in clocks.OVERDUE],
         method="filter_overdue",
-        help_text="Cases that have missed this deadline today (capture_card: GC III Art. 70).",
+        help_text="Cases that have missed this deadline today (capture_card: GC III Art. 70; "
+        "notification: Art. 122-123); several: any of them.",
     )
     capture_card_due_after = _date("capture_card_due_on", "gte")
     capture_card_due_before = _date("capture_card_due_on", "lte")
@@ -658,3 +667,34 @@ class NoteFilterSet(django_filters.FilterSet):
     class Meta:
         model = Note
         fields: list[str] = []
+
+
+class NotificationFilterSet(django_filters.FilterSet):
+    """Filters for notifications (GC III Art. 122-123): case, state, reason, recipient, overdue."""
+
+    case = PublicIdFilter(queryset=Case.objects.all(), help_text="Case id; several allowed.")
+    state = ChoiceListFilter(choices=NotificationState.choices)
+    reason = ChoiceListFilter(choices=NotificationReason.choices)
+    recipient = PublicIdFilter(
+        queryset=Party.objects.all(), help_text="Recipient party's id; several allowed."
+    )
+    channel = ChoiceListFilter(choices=NotificationChannel.choices)
+    overdue = BooleanFilter(
+        method="filter_overdue",
+        help_text="true: pending past the due day (today); false: all others.",
+    )
+    due_after = _date("due_on", "gte")
+    due_before = _date("due_on", "lte")
+    ordering = _ordering("due_on", "occurred_on", "updated_at")
+
+    class Meta:
+        model = Notification
+        fields: list[str] = []
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def filter_overdue(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Match notifications pending past their due day as of today (or all the others)."""
+        if value is None:
+            return queryset
+        late = Q(state=NotificationState.PENDING, due_on__lt=clocks.today())
+        return queryset.filter(late if value else ~late)

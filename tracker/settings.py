@@ -371,6 +371,9 @@ SPECTACULAR_SETTINGS = {
         "ReliabilityEnum": "cases.choices.Reliability",
         "OccurrenceKindEnum": "cases.choices.OccurrenceKind",
         "EventKindEnum": "cases.choices.EventKind",
+        "NotificationChannelEnum": "cases.notifications.models.NotificationChannel",
+        "NotificationReasonEnum": "cases.notifications.models.NotificationReason",
+        "NotificationStateEnum": "cases.notifications.models.NotificationState",
         "ChannelEnum": "cases.choices.Channel",
         "DocumentKindEnum": "cases.identity.models.DocumentKind",
         "DocumentGenuinenessEnum": "cases.identity.models.DocumentGenuineness",
@@ -415,6 +418,15 @@ LOGGING = {
 # The consent gate: how many days a verified statement of a person's wish stays fresh enough
 # to move him across a border (docs/consent.md). A reconfirmation at handover is always fresh.
 TRACKER_CONSENT_MAX_AGE_DAYS = env_int("TRACKER_CONSENT_MAX_AGE_DAYS", 30)
+
+# The notification log (docs/notifications.md): days a notification of GC III Art. 122-123
+# may stay pending before it is overdue ("immediately" in the Convention; a week, as the
+# capture card of Art. 70, by default), and the tracing agency notified by default: the first
+# of these party uuids, short names or names that exists.
+TRACKER_NOTIFICATION_DUE_DAYS = env_int("TRACKER_NOTIFICATION_DUE_DAYS", 7)
+TRACKER_NOTIFICATION_TRACING_AGENCIES = env_list(
+    "TRACKER_NOTIFICATION_TRACING_AGENCIES", "CTA,ICRC"
+)
 
 
 def env_float(name: str, default: float) -> float:

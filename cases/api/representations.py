@@ -34,13 +34,20 @@ CASE_LEFT_OUT = (
 )
 #: Keys a case's detail nests that its events leave out: each is a subject of its own (the
 #: timeline is an address).
-CASE_DETAIL_LEFT_OUT = ("intentions", "requests", "sources", "timeline")
+CASE_DETAIL_LEFT_OUT = (
+    "intentions",
+    "requests",
+    "sources",
+    "timeline",
+    "notification_recipients",
+)
 #: Keys of a request's resource its events leave out.
 REQUEST_LEFT_OUT = ("positions",)
 
 
 def register_all() -> None:
     """Register the representer of every subject type events name."""
+    from cases.notifications import api as notifications_api
     from cases.places import api as places_api
 
     for representer in (
@@ -121,6 +128,17 @@ def register_all() -> None:
             "note",
             lambda: Note.objects.select_related("case", "author", "source"),
             s.event_object_serializer(s.NoteSerializer),
+        ),
+        Representer(
+            "notification",
+            notifications_api.notifications,
+            s.event_object_serializer(notifications_api.NotificationSerializer),
+        ),
+        Representer(
+            "notificationsettings",
+            notifications_api.notification_settings,
+            s.event_object_serializer(notifications_api.NotificationSettingsSerializer),
+            prefetched=("recipients",),
         ),
     ):
         register(representer)

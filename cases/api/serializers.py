@@ -638,8 +638,25 @@ class CaseDetailSerializer(CaseSerializer):
     sources = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
 
+    notification_recipients = serializers.SerializerMethodField()
+
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "intentions", "requests", "sources", "timeline"]
+        fields = [
+            *CaseSerializer.Meta.fields,
+            "intentions",
+            "requests",
+            "sources",
+            "timeline",
+            "notification_recipients",
+        ]
+
+    @extend_schema_field(PartyRefSerializer(many=True))
+    def get_notification_recipients(self, case: Case):
+        """Return who must be notified of the case's events (GC III Art. 122-123): its own
+        list, else the defaults (docs/notifications.md)."""
+        from cases.notifications.services import recipients_for
+
+        return PartyRefSerializer(recipients_for(case), many=True).data
 
     @extend_schema_field(SourceRefSerializer(many=True))
     def get_sources(self, case: Case):

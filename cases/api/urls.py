@@ -10,6 +10,7 @@ from cases.api import views
 from cases.api.schema import READ_ERRORS, SwaggerView
 from cases.feed import views as feed
 from cases.identity import api as identity
+from cases.notifications.api import NotificationSettingsViewSet, NotificationViewSet
 from cases.places.api import CaptureCardViewSet, MovementViewSet, PlaceViewSet
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
@@ -69,6 +70,10 @@ router.register(
 router.register("places", PlaceViewSet, basename="place")
 router.register("movements", MovementViewSet, basename="movement")
 router.register("capture-cards", CaptureCardViewSet, basename="capture-card")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register(
+    "notification-recipients", NotificationSettingsViewSet, basename="notification-recipients"
+)
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [

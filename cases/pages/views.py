@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from cases import choices, consent, selectors
+from cases.clocks import OVERDUE
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName, Place
 from cases.pages import charts, exports
@@ -175,6 +176,29 @@ def _with_params(request: HttpRequest, updates: dict[str, str]) -> str:
     return "?" + params.urlencode()
 
 
+#: How the analysts' page words each clock of ``cases.clocks.OVERDUE``.
+OVERDUE_LABELS = {
+    "capture_card": "an overdue capture card (GC III Art. 70: due within a week of capture "
+    "or of each move)",
+    "notification": "an overdue notification (GC III Art. 122-123)",
+}
+
+
+def overdue_links(overdue: dict[str, int], request: HttpRequest) -> list[dict[str, Any]]:
+    """Return, per clock of ``cases.clocks.OVERDUE``, how many of the filtered cases are
+    overdue today (counted with the page's other counts, never cached: an item falls overdue
+    at midnight, with no event) and the link that lists them."""
+    return [
+        {
+            "key": name,
+            "label": OVERDUE_LABELS.get(name, f"an overdue {name.replace('_', ' ')}"),
+            "count": overdue.get(name, 0),
+            "href": _with_params(request, {"overdue": name}),
+        }
+        for name in OVERDUE
+    ]
+
+
 @page_view
 def case_list(request: HttpRequest) -> HttpResponse:
     """Show the filtered, sorted, paginated cases with their counts and export links.
@@ -228,6 +252,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "cases": page.object_list,
         "headers": _column_headers(request),
         "charts": case_charts,
+        "overdue": overdue_links(counts.overdue, request) if valid else [],
         "filtered": any(
             value for key, value in request.GET.items() if key not in {"page", "ordering"}
         ),

@@ -43,6 +43,8 @@ CASE_DATA_MODELS = (
     "place",
     "movement",
     "capturecard",
+    "notification",
+    "notificationsettings",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

@@ -69,6 +69,7 @@ def _filtersets() -> dict[str, Any]:
         "place": place_filters.PlaceFilterSet,
         "movement": place_filters.MovementFilterSet,
         "capturecard": place_filters.CaptureCardFilterSet,
+        "notification": filters.NotificationFilterSet,
     }
 
 

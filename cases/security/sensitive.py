@@ -59,6 +59,8 @@ DOCUMENT_FIELDS: tuple[str, ...] = ("number", "name_on_document", "notes")
 #: Sensitive fields of a capture card: his state of health (as a person's medical notes) and
 #: the officer's free-text notes on it.
 CAPTURE_CARD_FIELDS: tuple[str, ...] = ("health", "notes")
+#: Sensitive fields of a notification: why it was withheld (it may name the family's danger).
+NOTIFICATION_FIELDS: tuple[str, ...] = ("withheld_reason",)
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -68,6 +70,7 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "riskassessment": RISK_FIELDS,
     "identitydocument": DOCUMENT_FIELDS,
     "capturecard": CAPTURE_CARD_FIELDS,
+    "notification": NOTIFICATION_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -81,6 +84,7 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "riskassessment": frozenset(RISK_FIELDS),
     "identitydocument": frozenset(DOCUMENT_FIELDS),
     "capturecard": frozenset(CAPTURE_CARD_FIELDS),
+    "notification": frozenset(NOTIFICATION_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
@@ -91,6 +95,7 @@ ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
         *RISK_FIELDS,
         *DOCUMENT_FIELDS,
         *CAPTURE_CARD_FIELDS,
+        *NOTIFICATION_FIELDS,
         NAMES,
     )
 )

@@ -13,6 +13,8 @@ from cases.models import (
     Case,
     Movement,
     Note,
+    Notification,
+    NotificationSettings,
     Occurrence,
     Person,
     PersonName,
@@ -225,6 +227,10 @@ def _purge_admin_log(case: Case, person: Person | None) -> None:
         Note: Note.objects.filter(case=case).values_list("pk", flat=True),
         Movement: Movement.objects.filter(case=case).values_list("pk", flat=True),
         CaptureCard: CaptureCard.objects.filter(case=case).values_list("pk", flat=True),
+        Notification: Notification.objects.filter(case=case).values_list("pk", flat=True),
+        NotificationSettings: NotificationSettings.objects.filter(case=case).values_list(
+            "pk", flat=True
+        ),
     }
     if person is not None:
         purged[Person] = [person.pk]
@@ -241,7 +247,7 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     """Delete a case and everything that belongs to it; return the ``case.purged`` tombstone.
 
     Gone are its intentions, requests and their positions, occurrences, movements and capture
-    cards, notes, its timeline
+    cards, notes, notifications and its own notification recipients, its timeline
     events, its person with their name variants and events when no other case refers to
     them, and the rows of Django admin's change log about any of these. The tombstone has no
     case and no person, names the case's uuid as its subject and carries only the reference,
@@ -274,6 +280,8 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     Note.objects.filter(case=case).delete()
     CaptureCard.objects.filter(case=case).delete()
     Movement.objects.filter(case=case).delete()
+    Notification.objects.filter(case=case).delete()
+    NotificationSettings.objects.filter(case=case).delete()
     Case.objects.filter(pk=case.pk).delete()
     if purge_person:
         Person.objects.filter(pk=person.pk).delete()

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from cases import choices, consent
 from cases.models import Case, Party, Person, Source
+from cases.notifications import services as notifications
 from cases.services.base import (
     Actor,
     check_version,
@@ -72,18 +73,29 @@ def case_open(
     )
     sink.validate(case)
     sink.insert(case)
-    sink.append(
+    # Capture (or the registration of someone captured) is notified (GC III Art. 122).
+    pending = notifications.prepare(
+        sink=sink,
+        case=case,
+        reason=notifications.OPENING_REASON,
+        occurred_on=case.capture_date,
+    )
+    event = sink.append(
         EventDraft(
             kind=EventKind.CASE_OPENED,
             summary=vocabulary.case_opened(case, person, detaining_party),
             subject=case,
             actor=actor,
             case=case,
-            changes=created_changes(case, ("reference", "status", "detaining_party", *fields)),
+            changes={
+                **created_changes(case, ("reference", "status", "detaining_party", *fields)),
+                **pending.changes(),
+            },
             reason=reason,
             source=source,
         )
     )
+    pending.store(sink, event)
     return case
 
 
@@ -172,7 +184,11 @@ def case_change_status(
         changes["closed_at"] = [None, case.closed_at.isoformat()]
     case.version += 1
     sink.save(case)
-    sink.append(
+    # What GC III Art. 122-123 requires to be notified opens, in this transaction, one
+    # pending notification per recipient, listed in this event (cases/notifications/).
+    pending = notifications.for_status(sink=sink, case=case, status=status, occurred_on=occurred_on)
+    changes.update(pending.changes())
+    event = sink.append(
         EventDraft(
             kind=EventKind.CASE_STATUS_CHANGED,
             summary=vocabulary.case_status_changed(case, old_status, status),
@@ -185,4 +201,5 @@ def case_change_status(
             **occurred(occurred_on, occurred_precision),
         )
     )
+    pending.store(sink, event)
     return case

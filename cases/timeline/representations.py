@@ -72,6 +72,8 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "place",
     "movement",
     "capturecard",
+    "notification",
+    "notificationsettings",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}

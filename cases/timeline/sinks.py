@@ -32,6 +32,7 @@ from cases import choices, consent
 from cases.models import (
     Case,
     Note,
+    Notification,
     Occurrence,
     Party,
     Person,
@@ -309,6 +310,7 @@ _INSERT_ORDER = (
     Occurrence,
     RiskAssessment,
     Note,
+    Notification,
     TimelineEvent,
 )
 

@@ -258,6 +258,25 @@ def note_added(note) -> str:
     return f"Note: {first_line[:200]}"
 
 
+def notifications_opened(case, reason_label: str, recipients) -> str:
+    """Summarise ``notification.opened`` (a notification owed without a status change)."""
+    names = ", ".join(str(party) for party in recipients) or "nobody (no recipients set)"
+    return f"{case.reference}: notification of {reason_label.lower()} due to {names}"
+
+
+def notification_acted(notification, what: str) -> str:
+    """Summarise ``notification.sent``, ``notification.withheld`` or ``.acknowledged``."""
+    reason = notification.get_reason_display().lower()
+    case, recipient = notification.case.reference, notification.recipient
+    return f"{case}: notification of {reason} to {recipient} {what}"
+
+
+def notification_recipients_set(case, recipients) -> str:
+    """Summarise ``notification.recipients_set``."""
+    names = ", ".join(str(party) for party in recipients) or "nobody"
+    return f"{case.reference}: notifications go to {names}"
+
+
 def archived(obj, *, archive: bool, case=None) -> str:
     """Summarise a case, person, statement or request archived or brought back."""
     verb = "archived" if archive else "unarchived"

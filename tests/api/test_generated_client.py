@@ -41,6 +41,15 @@ def server(transactional_db, live_server, settings):
     settings.WEBHOOK_ALLOW_HOSTS = ["127.0.0.1"]
     call_command("load_seed", stdout=io.StringIO())
     call_command("seed_demo", cases=200, stdout=io.StringIO())
+    # One case with its own notification recipients, so that their list has a row to read.
+    from cases.models import Case
+    from cases.notifications.services import default_recipients, notification_recipients_set
+    from cases.services import Actor
+
+    case = Case.objects.order_by("reference").first()
+    notification_recipients_set(
+        actor=Actor.system(), case=case, recipients=default_recipients(case)
+    )
     officer = roles.user_in_role(roles.CASE_OFFICER, "generated-client")
     _token, key = ApiToken.issue(user=officer, name="generated client")
     return live_server.url, key

@@ -41,6 +41,9 @@ from cases import services
 from cases.models import Case, Party, Request, StatedIntention
 from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 from tests import factories
+from tests.notifications.test_notifications import (
+    assert_every_status_change_opened_its_notifications,
+)
 from tests.support.roles import CASE_OFFICER, user_in_role
 
 EXAMPLES = 60
@@ -619,6 +622,9 @@ class ConsentMachine(RuleBasedStateMachine):
                 assert ("request", request.pk) in self.allowed_moves
         newest = self.model.newest()
         assert case.current_intention_id == (newest.pk if newest else None)
+        # Every status the case reached, by the services or the API, opened the notifications
+        # it owes (GC III Art. 122-123) in its own event, and no other status opened any.
+        assert_every_status_change_opened_its_notifications(case)
 
 
 def _request_move(request) -> tuple[str, str] | None:

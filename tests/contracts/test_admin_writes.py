@@ -482,7 +482,59 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ("request", "action:unarchive_selected"): Contract(
         "request.unarchived", _action(_request, "unarchive_selected"), _archived(_request)
     ),
+    # The notification log (GC III Art. 122-123)
+    ("notification", "change"): Contract(
+        "notification.sent",
+        _change(
+            lambda w: _notification(w),
+            act="sent",
+            sent_on="2025-03-02",
+            channel="protecting_power",
+            sent_reference="Note 14/2025",
+        ),
+        lambda w: _notification(w),
+    ),
+    ("notificationsettings", "add"): Contract(
+        "notification.recipients_set",
+        _add(
+            "notificationsettings",
+            case=lambda w: str(w.ri.pk),
+            recipients=lambda w: [str(w.korea.pk)],
+        ),
+    ),
+    ("notificationsettings", "change"): Contract(
+        "notification.recipients_set",
+        lambda w, client: _post_page(
+            client,
+            change_url(_settings(w)),
+            lambda page, data: data.update(recipients=[str(w.korea.pk)]),
+        ),
+        lambda w: _settings(w),
+    ),
 }
+
+
+def _notification(w: World):
+    """Return Ri's pending notification of a transfer to South Korea (opened once)."""
+    from cases.notifications import services as notifications
+    from cases.notifications.models import Notification
+
+    found = Notification.objects.filter(case=w.ri, reason="transfer").first()
+    if found is not None:
+        return found
+    notifications.notification_recipients_set(actor=f.SYSTEM, case=w.ri, recipients=[w.korea])
+    return notifications.notifications_open(actor=f.SYSTEM, case=w.ri, reason="transfer")[0]
+
+
+def _settings(w: World):
+    """Return Ri's own recipient list (empty), made once."""
+    from cases.notifications import services as notifications
+    from cases.notifications.models import NotificationSettings
+
+    found = NotificationSettings.objects.filter(case=w.ri).first()
+    if found is not None:
+        return found
+    return notifications.notification_recipients_set(actor=f.SYSTEM, case=w.ri, recipients=[])
 
 
 def test_every_admin_write_has_a_contract():

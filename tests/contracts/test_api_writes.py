@@ -9,6 +9,7 @@ channel) and that the changes it claims are the changes made to the row.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -512,6 +513,35 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
         "nationality_claim.updated",
         lambda w: _identity_call(w, _claim(w), basis="Constitution, Art. 3"),
     ),
+    # The notification log (GC III Art. 122-123)
+    ("notification-sent", "post"): Contract(
+        "notification.sent",
+        lambda w: _notification_call(
+            w, sent_on="2025-03-02", channel="icrc_cta", sent_reference="CTA-2025-1"
+        ),
+    ),
+    ("notification-withhold", "post"): Contract(
+        "notification.withheld",
+        lambda w: _notification_call(w, withheld_reason="The family would be punished"),
+    ),
+    ("notification-acknowledge", "post"): Contract(
+        "notification.acknowledged",
+        lambda w: _notification_call(
+            w, sent=True, acknowledged_on="2025-03-09", acknowledgement_reference="ACK-1"
+        ),
+    ),
+    ("notification-recipients-list", "post"): Contract(
+        "notification.recipients_set",
+        lambda w: Call({"case": str(w.ri.uuid), "recipients": [str(w.korea.uuid)]}),
+    ),
+    ("notification-recipients-detail", "put"): Contract(
+        "notification.recipients_set",
+        lambda w: _recipients_call(w),
+    ),
+    ("notification-recipients-detail", "patch"): Contract(
+        "notification.recipients_set",
+        lambda w: _recipients_call(w),
+    ),
 }
 
 
@@ -576,6 +606,27 @@ def _card(w: World):
             actor=f.SYSTEM, movement=_movement(w), filled_in_on=dt.date(2025, 1, 12)
         )
     return w.card
+
+
+def _notification_call(w: World, *, sent: bool = False, **body) -> Call:
+    """Return a call acting on a pending (or, with ``sent``, sent) notification of Ri's."""
+    from cases.notifications import services as notifications
+
+    notifications.notification_recipients_set(actor=f.SYSTEM, case=w.ri, recipients=[w.korea])
+    (row,) = notifications.notifications_open(actor=f.SYSTEM, case=w.ri, reason="transfer")
+    if sent:
+        row = notifications.notification_mark_sent(
+            actor=f.SYSTEM, notification=row, sent_on=dt.date(2025, 3, 2), channel="direct"
+        )
+    return Call(_with_version(row, **body), row, _detail(row))
+
+
+def _recipients_call(w: World) -> Call:
+    """Return a call replacing Ri's own recipient list."""
+    from cases.notifications import services as notifications
+
+    own = notifications.notification_recipients_set(actor=f.SYSTEM, case=w.ri, recipients=[])
+    return Call(_with_version(own, recipients=[str(w.korea.uuid)]), own, _detail(own))
 
 
 def _archived(w: World, resource: str, obj):

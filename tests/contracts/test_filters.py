@@ -25,6 +25,7 @@ MODELS_WITHOUT_FILTERS = {
     "webhookredelivery": "a queued resend of one event, consumed by the workers",
     "webhooksubscriptionchange": "a subscription's edits and replays, read per subscription "
     "(its changes action)",
+    "notificationsettings": "one case's recipient list, read by its id or on the case",
     "idempotencykey": "kept answers of Idempotency-Key writes: personal data, never listed "
     "(cases/api/idempotency.py)",
 }
@@ -43,6 +44,7 @@ METHOD_FILTERS = {
     ("case", "overdue"): {"capture_card_due_on"},
     ("place", "q"): {"name", "address"},
     ("capturecard", "sent_to_agency"): {"sent_to_agency_on"},
+    ("notification", "overdue"): {"state", "due_on"},
 }
 
 ID = "the public id: a row is read by its URL, not filtered"
@@ -54,6 +56,18 @@ NOT_YET = "no filter yet: nobody has asked for one; add it to the FilterSet when
 #: Model -> field -> why it has no filter. Sensitive fields (cases/security/sensitive.py)
 #: are exempt there: no filter may read them.
 EXEMPT: dict[str, dict[str, str]] = {
+    "notification": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "created_at": BOOKKEEPING,
+        "updated_at": BOOKKEEPING,
+        "event_uuid": "the event is read on the row and found in the feed by its id",
+        "occurred_on": "read on the row; due_after / due_before bound the deadline",
+        "sent_on": NOT_YET,
+        "sent_reference": FREE_TEXT,
+        "acknowledged_on": NOT_YET,
+        "acknowledgement_reference": FREE_TEXT,
+    },
     "case": {
         "uuid": ID,
         "version": BOOKKEEPING,

@@ -33,6 +33,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from cases.models import AccessLogEntry, ApiToken, CaptureCard, Place, TimelineEvent
 from cases.security import access
+from cases.services import Actor
 from cases.webhooks.models import WebhookAttempt
 from cases.webhooks.services import webhook_subscription_create
 from tests.support import worlds as sr
@@ -204,6 +205,12 @@ POLICY: dict[str, dict[str, str]] = {
         for verb in ("archive", "unarchive")
     },
     "api:case-purge": _api(reads=False, POST="api-superuser-write"),
+    # The notification log: opened by the services, acted on through its actions.
+    "api:notification-list": API_READ_ONLY,
+    "api:notification-detail": API_READ_ONLY,
+    **{f"api:notification-{verb}": API_ACTION for verb in ("sent", "withhold", "acknowledge")},
+    "api:notification-recipients-list": API_LIST,
+    "api:notification-recipients-detail": API_DETAIL,
     # The admin site's own views
     "admin:index": {"GET": "admin-view"},
     "admin:login": {"GET": "public", "POST": "public"},
@@ -243,7 +250,8 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "history": {"GET": "admin-view"},
         "redirect": {"GET": "admin-staff"},
     },
-    # Records added on the case page and changed on their own (a capture card, when sent).
+    # Records added on the case page or opened by the services, then changed on their own
+    # (a capture card when sent; a notification when an officer acts on it).
     "case record": {
         "changelist": {"GET": "admin-view", "POST": "admin-view"},
         "add": {"GET": "admin-none", "POST": "admin-none"},
@@ -329,6 +337,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.statedintention": "statement",
     "cases.place": "case data",
     "cases.capturecard": "case record",
+    "cases.notification": "case record",
+    "cases.notificationsettings": "case data",
     "cases.timelineevent": "timeline",
     "cases.accesslogentry": "access log",
     "cases.apitoken": "tokens",
@@ -525,8 +535,18 @@ def world(django_db_setup, django_db_blocker):
                 outcome="delivered",
                 status_code=204,
             )
+            from cases.notifications import services as notifications  # noqa: PLC0415
+
+            recipients = notifications.notification_recipients_set(
+                actor=Actor.system(), case=case, recipients=built["parties"][:1]
+            )
+            (notification,) = notifications.notifications_open(
+                actor=Actor.system(), case=case, reason="transfer"
+            )
             ids = {
                 "api": {
+                    "notifications": notification.uuid,
+                    "notification-recipients": recipients.uuid,
                     "webhooks": subscription.uuid,
                     "cases": case.uuid,
                     "persons": case.person.uuid,
@@ -552,6 +572,8 @@ def world(django_db_setup, django_db_blocker):
                     "cases.timelineevent": TimelineEvent.objects.filter(case=case).first().pk,
                     "cases.accesslogentry": AccessLogEntry.objects.first().pk,
                     "cases.apitoken": ApiToken.objects.first().pk,
+                    "cases.notification": notification.pk,
+                    "cases.notificationsettings": recipients.pk,
                     "cases.webhooksubscription": subscription.pk,
                     "cases.webhookattempt": attempt.pk,
                     "auth.user": clients["analyst"].user.pk,

@@ -26,6 +26,11 @@ ENDPOINTS = {
     "place": "/api/v1/places/",
     "movement": "/api/v1/movements/",
     "capturecard": "/api/v1/capture-cards/",
+    "notification": "/api/v1/notifications/",
+    "notificationsettings": "/api/v1/notification-recipients/",
+    "identitydocument": "/api/v1/identity-documents/",
+    "externalidentifier": "/api/v1/external-identifiers/",
+    "nationalityclaim": "/api/v1/nationality-claims/",
 }
 
 
@@ -121,10 +126,37 @@ def build_world() -> dict[str, Any]:
     place_services.capture_card_update(
         actor=system, card=card, sent_to_agency_on=dt.date(2025, 1, 14)
     )
+
+    from cases.notifications import services as notifications
+
+    own = notifications.notification_recipients_set(actor=system, case=case, recipients=[korea])
+    (notification,) = notifications.notifications_open(actor=system, case=case, reason="transfer")
+    notification = notifications.notification_withhold(
+        actor=system, notification=notification, withheld_reason="His family would be punished"
+    )
+    from cases.identity import services as identity
+
+    document = identity.identity_document_record(
+        actor=system, person=person, kind="military_id", issuer_country="RU", number="RU-1"
+    )
+    identity.identity_document_update(
+        actor=system, identitydocument=document, genuineness="not_his_own"
+    )
+    identifier = identity.external_identifier_record(
+        actor=system, person=person, scheme="icrc", value="CTA-1"
+    )
+    claim = identity.nationality_claim_record(
+        actor=system, person=person, country="KR", claimed_by=korea, basis="Constitution, Art. 3"
+    )
     return {
+        "identitydocument": document,
+        "externalidentifier": identifier,
+        "nationalityclaim": claim,
         "place": kyiv,
         "movement": movement,
         "capturecard": card,
+        "notification": notification,
+        "notificationsettings": own,
         "source": report,
         "party": korea,
         "person": person,
