@@ -142,6 +142,16 @@ def person_updated(person, changes) -> str:
     return f"{person.working_name}: {describe_changes(changes, person)} changed"
 
 
+def person_merged(merged, survivor) -> str:
+    """Summarise ``person.merged``."""
+    return f"Person {merged.working_name} merged into {survivor.working_name} (duplicate)"
+
+
+def person_unmerged(restored, survivor) -> str:
+    """Summarise ``person.unmerged``."""
+    return f"Merge of {restored.working_name} into {survivor.working_name} undone"
+
+
 def case_opened(case, person, detaining_party) -> str:
     """Summarise ``case.opened``."""
     return f"Case {case.reference} opened for {person.working_name}, held by {detaining_party.name}"
