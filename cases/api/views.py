@@ -473,6 +473,8 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
     return [spec for spec in stored if sensitive.is_hidden_name(spec)] + names
 
 
+# Applied after resource_schema (above it): the redirect, 410 and possible_duplicates.
+@extend_schema_view(**duplicates_api.schema_overrides())
 @resource_schema(
     serializer=s.PersonSerializer,
     list_summary="List persons",
@@ -484,7 +486,6 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
     change_summary="Change a person's details or name variants",
     archive_noun="person",
 )
-@extend_schema_view(**duplicates_api.schema_overrides())
 class PersonViewSet(
     PersonDuplicatesMixin, ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet
 ):

@@ -190,6 +190,7 @@ MERGE_ERRORS = {
     404: OpenApiResponse(description="No such person."),
     409: OpenApiResponse(s.ErrorSerializer, description="Rows of both would clash; see detail."),
     412: OpenApiResponse(s.VersionConflictSerializer, description="Stale version."),
+    410: OpenApiResponse(s.ErrorSerializer, description="Merge: this person is merged already."),
     428: OpenApiResponse(s.ErrorSerializer, description="No If-Match header or version field."),
 }
 REDIRECT = OpenApiResponse(
@@ -225,12 +226,12 @@ class PersonDuplicatesMixin:
     def retrieve(self, request, *args, **kwargs):
         person = self.get_object()
         if person.merged_into_id is not None:
-            return HttpResponsePermanentRedirect(self.survivor_url(person))
+            return HttpResponsePermanentRedirect(self.survivor_url(person), preserve_request=True)
         return self.represent(person)
 
     def get_object(self):
         person = super().get_object()
-        refused = {"update", "partial_update", "archive", "unarchive", "merge"}
+        refused = {"update", "partial_update", "merge"}
         if person.merged_into_id is not None and self.action in refused:
             raise MergedAway(
                 f"This person was merged into {self.survivor_url(person)}; read that person "

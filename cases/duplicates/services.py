@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from cases.duplicates import moves
 from cases.duplicates.models import PersonMerge
 from cases.models import Case, Person
-from cases.services.base import Actor, check_version, reference, writes
+from cases.services.base import Actor, check_version, plain, reference, writes
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -153,6 +153,7 @@ def person_unmerge(
     if merge.undone_at is not None or person.merged_into_id != survivor.pk:
         raise ValidationError({"person": f"{person} is not merged into {survivor} any more."})
     counts = moves.move_back(merge.moved, merge.dropped_names, survivor, person)
+    merged_at = plain(person.merged_at)
     now = sink.now()
     merge.undone_at, merge.undone_by_label, merge.undo_reason = now, actor.display[:200], reason
     merge.version += 1
@@ -171,6 +172,7 @@ def person_unmerge(
             person=person,
             changes={
                 "merged_into": [reference(survivor), None],
+                "merged_at": [merged_at, None],
                 "cases": [None, _case_refs(merge.moved.get(CASES, []))],
                 "moved": [None, {k: n for k, n in sorted(counts.items()) if k not in NAMES}],
             },
