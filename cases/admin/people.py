@@ -22,6 +22,7 @@ from cases.admin.mixins import (
     refuse,
     with_service_errors,
 )
+from cases.duplicates import admin as duplicates
 from cases.models import (
     Person,
     PersonName,
@@ -67,15 +68,22 @@ class PersonAdmin(
 ):
     """Detained persons: identity, service details, life status and name variants."""
 
-    form = forms.PersonAdminForm
+    form = duplicates.PersonDuplicatesForm
     inlines = (PersonNameInline,)
     list_display = ("working_name", "name_variants", "identity_confidence", "nationalities")
-    list_filter = (ArchivedListFilter, "identity_confidence", "is_deceased", "sex")
+    list_filter = (
+        ArchivedListFilter,
+        duplicates.MergedListFilter,
+        "identity_confidence",
+        "is_deceased",
+        "sex",
+    )
     sensitive_form_fields = sensitive.PERSON_FIELDS
     action_form = forms.ReasonActionForm
     actions = (
         archive_action("person", archive=True),
         archive_action("person", archive=False),
+        duplicates.merge_into,
     )
     search_fields = ("working_name", "service_number")
     autocomplete_fields = ("armed_force", "power_depends_on")
@@ -107,7 +115,9 @@ class PersonAdmin(
             fieldsets.insert(1, ("Cases", {"fields": ("case_links",)}))
             if obj.archived_at is not None:
                 fieldsets.insert(0, ("Archived", {"fields": ("archived_at",)}))
-        fieldsets.append(("This change", {"fields": ("reason", "version")}))
+        fieldsets.append(
+            ("This change", {"fields": ("reason", "version", duplicates.CONFIRM_FIELD)})
+        )
         return self.redact_fieldsets(request, fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
@@ -195,6 +205,7 @@ class PersonAdmin(
         if change and not allowed:
             names = None  # the user saw only some variants; leave them all as they are
         data = form.cleaned_data
+        duplicates.check_before_saving(request, form, names, change=change)
         try:
             if change:
                 person = services.person_update(

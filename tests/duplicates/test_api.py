@@ -58,9 +58,7 @@ def test_renaming_answers_duplicates_and_an_unrelated_name_none(officer):
         _detail(kim), {"working_name": "Baek", "version": kim.version}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert [d["person"]["working_name"] for d in response.json()["possible_duplicates"]] == [
-        "Paek"
-    ]
+    assert [d["person"]["working_name"] for d in response.json()["possible_duplicates"]] == ["Paek"]
     response = officer.patch(_detail(kim), {"working_name": "Kim", "version": 2}, format="json")
     assert response.json()["possible_duplicates"] == []
 

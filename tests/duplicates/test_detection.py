@@ -87,9 +87,9 @@ def test_birth_date_respects_precision():
 def test_unit_and_service_number_are_reasons():
     """The same unit and service number add to the score, with their reasons."""
     f.person("Baek", names=[], unit="11th Corps", service_number="KPA-123 456")
-    match = _found(
-        Candidate(working_name="Paek", unit="11th corps", service_number="kpa123456")
-    )["Baek"]
+    match = _found(Candidate(working_name="Paek", unit="11th corps", service_number="kpa123456"))[
+        "Baek"
+    ]
     assert [r.code for r in match.reasons] == ["name", "unit", "service_number"]
     assert match.score == 1.0
 

@@ -46,7 +46,9 @@ def _state():
             c.reference: list(selectors.case_timeline(c).values_list("id", flat=True))
             for c in Case.objects.all()
         },
-        "status_counts": [(b.label, b.count) for b in charts.cases_by_status(Case.objects.all()).bars],
+        "status_counts": [
+            (b.label, b.count) for b in charts.cases_by_status(Case.objects.all()).bars
+        ],
     }
 
 
@@ -141,9 +143,7 @@ def test_stale_versions_and_bad_merges_write_nothing(pair):
     ri, lee, *_ = pair
     with timeline.assert_no_event():
         with pytest.raises(StaleObjectError):
-            person_merge(
-                actor=f.SYSTEM, duplicate=lee, survivor=ri, reason="x", survivor_version=9
-            )
+            person_merge(actor=f.SYSTEM, duplicate=lee, survivor=ri, reason="x", survivor_version=9)
         with pytest.raises(ValidationError):
             person_merge(actor=f.SYSTEM, duplicate=lee, survivor=lee, reason="x")
         with pytest.raises(ValidationError):
