@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.db.models import Q
 from django.db.models.functions import Lower
 from rapidfuzz import fuzz, process
 
@@ -308,18 +309,33 @@ def working_name_forms(spellings: Iterable[str], keys: Iterable[str]) -> set[str
     return {form for form in forms if form}
 
 
+def same_key(keys: Iterable[str]) -> Q:
+    """Return ``search_key`` equal to one of ``keys``, written so a B-tree index serves it.
+
+    Each key is a range of one value (``>= k AND <= k``): PostgreSQL serves ``=`` and ``IN``
+    on ``search_key`` from its trigram index too, and picks it although it is far slower for
+    equality; a range only the B-tree index can serve (a ``BitmapOr`` of index reads).
+    """
+    condition = Q()
+    for key in sorted(keys):
+        condition |= Q(search_key__gte=key, search_key__lte=key)
+    return condition
+
+
 def _blocks(candidate: Candidate, keys: dict[str, str], sees_sensitive: bool) -> set[int]:
     """Return the ids of the persons that the indexed lookups find for ``candidate``."""
     found: set[int] = set()
     if keys:
-        names = PersonName.objects.filter(search_key__in=list(keys))
+        names = PersonName.objects.filter(same_key(keys))
         if not sees_sensitive:
             names = names.filter(is_pseudonym=True)
-        found.update(names.values_list("person_id", flat=True)[:BLOCK_LIMIT])
+        # No ordering: with one, the planner may walk another index to honour it (and LIMIT).
+        found.update(names.order_by().values_list("person_id", flat=True)[:BLOCK_LIMIT])
         forms = working_name_forms(candidate.spellings(), keys)
         found.update(
             Person.objects.alias(lower_name=Lower("working_name"))
             .filter(lower_name__in=sorted(forms))
+            .order_by()
             .values_list("pk", flat=True)[:BLOCK_LIMIT]
         )
     if candidate.birth_date and candidate.birth_date_precision in (
@@ -327,25 +343,25 @@ def _blocks(candidate: Candidate, keys: dict[str, str], sees_sensitive: bool) ->
         DatePrecision.EXACT,
     ):
         found.update(
-            Person.objects.filter(birth_date=candidate.birth_date).values_list("pk", flat=True)[
-                :BLOCK_LIMIT
-            ]
+            Person.objects.filter(birth_date=candidate.birth_date)
+            .order_by()
+            .values_list("pk", flat=True)[:BLOCK_LIMIT]
         )
     if sees_sensitive:
         number = candidate.service_number.strip()
         if number:
             found.update(
-                Person.objects.filter(service_number__in={number, number.upper()}).values_list(
-                    "pk", flat=True
-                )[:BLOCK_LIMIT]
+                Person.objects.filter(service_number__in={number, number.upper()})
+                .order_by()
+                .values_list("pk", flat=True)[:BLOCK_LIMIT]
             )
         documents = identity_document_model()
         numbers = [n.strip() for n in candidate.document_numbers if n.strip()]
         if documents is not None and numbers:
             found.update(
-                documents.objects.filter(number__in=numbers).values_list("person_id", flat=True)[
-                    :BLOCK_LIMIT
-                ]
+                documents.objects.filter(number__in=numbers)
+                .order_by()
+                .values_list("person_id", flat=True)[:BLOCK_LIMIT]
             )
     found.discard(candidate.exclude_pk)
     return found
