@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from cases.admin import forms as admin_forms
-from cases.admin.mixins import admin_actor, refuse
+from cases.admin.mixins import DeclaredLookupsMixin, admin_actor, refuse
 from cases.duplicates import detection
 from cases.duplicates.models import PersonMerge
 from cases.duplicates.services import person_merge, person_unmerge
@@ -207,7 +207,7 @@ def undo_merge(modeladmin, request, queryset):
 
 
 @admin.register(PersonMerge)
-class PersonMergeAdmin(admin.ModelAdmin):
+class PersonMergeAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     """The merges of duplicate persons: read-only, each undone by an action."""
 
     list_display = ("merged", "survivor", "merged_at", "merged_by_label", "undone_at")
