@@ -313,6 +313,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.request": "case data",
     "cases.statedintention": "statement",
     "cases.timelineevent": "timeline",
+    # Merge records: read like the timeline; undone by an action on the list (change_person).
+    "cases.personmerge": "timeline",
     "cases.accesslogentry": "access log",
     "cases.apitoken": "tokens",
     "cases.webhooksubscription": "webhooks",
