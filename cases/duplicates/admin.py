@@ -149,6 +149,11 @@ def merge_into(modeladmin, request, queryset):
     form = MergeIntoForm(request.POST if "confirm_merge" in request.POST else None, persons=persons)
     if form.is_bound and form.is_valid():
         keep = form.cleaned_data["keep"]
+        # The versions the confirmation page showed: a person changed since is refused.
+        shown = {
+            p.pk: int(v) if (v := request.POST.get(f"version_{p.pk}", "")).isdigit() else None
+            for p in persons
+        }
         done = 0
         for person in persons:
             if person.pk == keep.pk:
@@ -159,6 +164,8 @@ def merge_into(modeladmin, request, queryset):
                     duplicate=person,
                     survivor=Person.objects.get(pk=keep.pk),
                     reason=form.cleaned_data["reason"],
+                    expected_version=shown[person.pk],
+                    survivor_version=shown[keep.pk],
                 )
             except (ValidationError, StaleObjectError) as exc:
                 text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)

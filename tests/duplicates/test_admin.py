@@ -112,3 +112,25 @@ def test_a_reader_cannot_merge():
     assert response.status_code in (200, 302, 403)
     assert not PersonMerge.objects.exists()
     assert Person.objects.get(pk=lee.pk).merged_into is None
+
+
+def test_merge_into_refuses_a_person_changed_since_the_page_was_shown(officer):
+    """The confirmation carries the versions shown; a stale one is refused, nothing moves."""
+    ri, lee = f.person("Ri", names=[]), f.person("Lee", names=[])
+    selected = {"action": "merge_into", ACTION_CHECKBOX_NAME: [ri.pk, lee.pk]}
+    page = officer.post(PERSONS, selected)
+    assert f'name="version_{lee.pk}" value="1"'.encode() in page.content
+    response = officer.post(
+        PERSONS,
+        {
+            **selected,
+            "confirm_merge": "1",
+            "keep": str(ri.pk),
+            "reason": "Same man",
+            f"version_{ri.pk}": "1",
+            f"version_{lee.pk}": "0",
+        },
+        follow=True,
+    )
+    assert b"was changed by someone else" in response.content
+    assert not PersonMerge.objects.exists()
