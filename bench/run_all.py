@@ -115,6 +115,7 @@ def main() -> int:
         ("export", ["export_bench.py"]),
         ("writes", ["writes_bench.py", "--runs", runs]),
         ("webhooks", ["webhooks_bench.py", "--events", "300", "--workers", "2"]),
+        ("duplicates", ["duplicates_bench.py", "--runs", runs]),
         (
             "load",
             [

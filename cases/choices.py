@@ -259,6 +259,8 @@ class EventKind(models.TextChoices):
     CASE_PURGED = "case.purged", "Case purged"
     PERSON_ARCHIVED = "person.archived", "Person archived"
     PERSON_UNARCHIVED = "person.unarchived", "Person unarchived"
+    PERSON_MERGED = "person.merged", "Person merged into another"
+    PERSON_UNMERGED = "person.unmerged", "Person merge undone"
     INTENTION_ARCHIVED = "intention.archived", "Intention archived"
     INTENTION_UNARCHIVED = "intention.unarchived", "Intention unarchived"
     REQUEST_ARCHIVED = "request.archived", "Request archived"

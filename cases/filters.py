@@ -507,6 +507,13 @@ class PersonFilterSet(ArchivedFilterSet):
         model = Person
         fields: list[str] = []
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Leave merged persons (tombstones) out of lists; read by id, one redirects."""
+        queryset = super().filter_queryset(queryset)
+        if self._reads_one_row():
+            return queryset
+        return queryset.filter(merged_into__isnull=True)
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Match the working name or a name variant the user may see (see CaseFilterSet)."""
         value = value.strip()

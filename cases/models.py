@@ -162,6 +162,17 @@ class Person(PublicModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # A merged duplicate is a tombstone: kept (its events point at it) but hidden, pointing at
+    # the person it was merged into (cases/duplicates/).
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["working_name", "id"]
@@ -824,6 +835,7 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} ({self.key})"
 
 
+from cases.duplicates.models import PersonMerge  # noqa: E402,F401
 from cases.identity.models import (  # noqa: E402,F401
     ExternalIdentifier,
     IdentityDocument,

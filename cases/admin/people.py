@@ -22,6 +22,7 @@ from cases.admin.mixins import (
     refuse,
     with_service_errors,
 )
+from cases.duplicates import admin as duplicates
 from cases.identity.admin import INLINES as IDENTITY_INLINES
 from cases.identity.admin import save_identity_formsets
 from cases.models import (
@@ -69,15 +70,22 @@ class PersonAdmin(
 ):
     """Detained persons: identity, service details, life status and name variants."""
 
-    form = forms.PersonAdminForm
+    form = duplicates.PersonDuplicatesForm
     inlines = (PersonNameInline, *IDENTITY_INLINES)
     list_display = ("working_name", "name_variants", "identity_confidence", "nationalities")
-    list_filter = (ArchivedListFilter, "identity_confidence", "is_deceased", "sex")
+    list_filter = (
+        ArchivedListFilter,
+        duplicates.MergedListFilter,
+        "identity_confidence",
+        "is_deceased",
+        "sex",
+    )
     sensitive_form_fields = sensitive.PERSON_FIELDS
     action_form = forms.ReasonActionForm
     actions = (
         archive_action("person", archive=True),
         archive_action("person", archive=False),
+        duplicates.merge_into,
     )
     search_fields = ("working_name", "service_number", "internment_number")
     autocomplete_fields = ("armed_force", "power_depends_on", "serving_under")
@@ -131,7 +139,9 @@ class PersonAdmin(
             fieldsets.insert(1, ("Cases", {"fields": ("case_links",)}))
             if obj.archived_at is not None:
                 fieldsets.insert(0, ("Archived", {"fields": ("archived_at",)}))
-        fieldsets.append(("This change", {"fields": ("reason", "version")}))
+        fieldsets.append(
+            ("This change", {"fields": ("reason", "version", duplicates.CONFIRM_FIELD)})
+        )
         return self.redact_fieldsets(request, fieldsets)
 
     def get_readonly_fields(self, request, obj=None):
@@ -228,6 +238,7 @@ class PersonAdmin(
         if change and not allowed:
             names = None  # the user saw only some variants; leave them all as they are
         data = form.cleaned_data
+        duplicates.check_before_saving(request, form, names, change=change)
         try:
             if change:
                 person = services.person_update(

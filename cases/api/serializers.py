@@ -785,7 +785,10 @@ class CaseInputSerializer(InputSerializer):
     """Input for ``case_open`` and ``case_update``; the status changes through transitions."""
 
     reference = serializers.CharField(max_length=32)
-    person = PublicIdField(queryset=Person.objects.all(), help_text="Only when opening.")
+    person = PublicIdField(
+        queryset=Person.objects.filter(merged_into__isnull=True),
+        help_text="Only when opening; not a merged person (use the one he was merged into).",
+    )
     detaining_party = PublicIdField(queryset=Party.objects.all())
     status = serializers.ChoiceField(
         choices=choices.CaseStatus.choices,

@@ -15,7 +15,7 @@ from django.http import HttpResponseNotModified
 from django.utils.functional import cached_property
 from django.utils.http import parse_etags
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
@@ -46,6 +46,8 @@ from cases.api.schema import (  # also registers the OpenAPI extensions
     READ_ERRORS,
     resource_schema,
 )
+from cases.duplicates import api as duplicates_api
+from cases.duplicates.api import PersonDuplicatesMixin
 from cases.filters import (
     CaseFilterSet,
     IntentionFilterSet,
@@ -471,6 +473,8 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
     return [spec for spec in stored if sensitive.is_hidden_name(spec)] + names
 
 
+# Applied after resource_schema (above it): the redirect, 410 and possible_duplicates.
+@extend_schema_view(**duplicates_api.schema_overrides())
 @resource_schema(
     serializer=s.PersonSerializer,
     list_summary="List persons",
@@ -482,7 +486,9 @@ def _keeping_hidden_names(person, names: list[NameSpec]) -> list[NameSpec] | Non
     change_summary="Change a person's details or name variants",
     archive_noun="person",
 )
-class PersonViewSet(ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet):
+class PersonViewSet(
+    PersonDuplicatesMixin, ArchiveActionsMixin, VersionedUpdateMixin, ResourceViewSet
+):
     """Detained persons: identity, name variants, service details."""
 
     queryset = selectors.persons()

@@ -5,20 +5,23 @@ A movement and a capture card keep the case's denormalised ``current_place`` and
 ``detention_place`` is left as officers wrote it: it is what is known where no place is
 recorded (or a detail the place does not say), and it changes only with ``case.updated``
 events, so a mirror of the case's events always holds the value the API serves.
-``movement_record`` runs the callables in :data:`MOVEMENT_RECORDED` after its event, in its
-transaction, so that other capabilities (notifications of a transfer) can hook onto a move.
+A transfer owes the notifications of GC III Art. 122 (``cases.notifications``): one pending
+notification per recipient of the case, opened by ``movement_record`` in its transaction and
+listed in its event. A capture was owed when the case was opened, and an admission to
+hospital is owed by the case's status ``hospitalised``, so neither movement opens any.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from cases import choices, clocks
 from cases.models import Case, Party, Source
+from cases.notifications import services as notifications
+from cases.notifications.models import NotificationReason
 from cases.places.models import CaptureCard, Movement, MovementKind, Place
 from cases.services.base import (
     Actor,
@@ -62,10 +65,6 @@ CAPTURE_CARD_FIELDS = (
     "declined_on",
     "notes",
 )
-
-#: Called as ``hook(movement=..., case=..., actor=..., sink=...)`` after ``movement.recorded``
-#: is appended, in the same transaction (a hook that writes goes through its own service).
-MOVEMENT_RECORDED: list[Callable[..., None]] = []
 
 #: The case's columns the movements and cards decide.
 _FOLLOWED = ("current_place", "capture_card_due_on")
@@ -231,7 +230,14 @@ def movement_record(
     sink.insert(movement)
     changes = created_changes(movement, MOVEMENT_FIELDS)
     changes.update(refresh_followed(sink, case))
-    sink.append(
+    if kind == MovementKind.TRANSFER:
+        owed = notifications.prepare(
+            sink=sink, case=case, reason=NotificationReason.TRANSFER, occurred_on=moved_on
+        )
+    else:
+        owed = notifications.Pending()
+    changes.update(owed.changes())
+    event = sink.append(
         EventDraft(
             kind=EventKind.MOVEMENT_RECORDED,
             summary=vocabulary.movement_recorded(movement),
@@ -245,8 +251,7 @@ def movement_record(
             occurred_precision=moved_on_precision,
         )
     )
-    for hook in MOVEMENT_RECORDED:
-        hook(movement=movement, case=case, actor=actor, sink=sink)
+    owed.store(sink, event)
     return movement
 
 

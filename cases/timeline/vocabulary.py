@@ -181,6 +181,16 @@ def nationality_claim_updated(claim, changes) -> str:
     )
 
 
+def person_merged(merged, survivor) -> str:
+    """Summarise ``person.merged``."""
+    return f"Person {merged.working_name} merged into {survivor.working_name} (duplicate)"
+
+
+def person_unmerged(restored, survivor) -> str:
+    """Summarise ``person.unmerged``."""
+    return f"Merge of {restored.working_name} into {survivor.working_name} undone"
+
+
 def case_opened(case, person, detaining_party) -> str:
     """Summarise ``case.opened``."""
     return f"Case {case.reference} opened for {person.working_name}, held by {detaining_party.name}"

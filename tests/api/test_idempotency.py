@@ -87,6 +87,8 @@ WEBHOOK_CALLS = {
     ("webhook-redeliver", "post"): _on_subscription(
         lambda w: {"event": str(TimelineEvent.objects.filter(case=w.ri).first().uuid)}
     ),
+    # Not a webhook route, but it writes no case data either: the duplicate check.
+    ("person-duplicates", "post"): lambda w: Call({"working_name": "Lee", "names": ["리"]}),
 }
 
 

@@ -269,6 +269,41 @@ def _prepared(*steps):
     return prepare
 
 
+def _merge_into(w: World, client) -> None:
+    """Select Ri and Kim (entered as another man) on the person list, keep Ri."""
+    lee = w.kim
+    url = reverse("admin:cases_person_changelist")
+    data = {
+        "action": "merge_into",
+        ACTION_CHECKBOX_NAME: [w.ri.person.pk, lee.pk],
+        "confirm_merge": "1",
+        "keep": str(w.ri.person.pk),
+        "reason": "Contract",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+
+
+def _merged_lee(w: World):
+    """Return a second Lee merged into Ri (through the service, before the write)."""
+    from cases.duplicates.services import person_merge
+
+    lee = f.person("Lee", names=[])
+    person_merge(actor=f.SYSTEM, duplicate=lee, survivor=w.ri.person, reason="setup")
+    lee.refresh_from_db()
+    return lee
+
+
+def _undo_merge(w: World, client) -> None:
+    from cases.duplicates.models import PersonMerge
+
+    merge = PersonMerge.objects.get(undone_at__isnull=True)
+    url = reverse("admin:cases_personmerge_changelist")
+    data = {"action": "undo_merge", ACTION_CHECKBOX_NAME: [merge.pk], "reason": "Contract"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+
+
 CONTRACTS: dict[tuple[str, str], Contract] = {
     ("place", "add"): Contract(
         "place.created",
@@ -366,6 +401,8 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
     ("person", "action:unarchive_selected"): Contract(
         "person.unarchived", _action(_person, "unarchive_selected"), _archived(_person)
     ),
+    ("person", "action:merge_into"): Contract("person.merged", _merge_into, _person),
+    ("personmerge", "action:undo_merge"): Contract("person.unmerged", _undo_merge, _merged_lee),
     ("case", "add"): Contract(
         "case.opened",
         _add(

@@ -44,6 +44,10 @@ NO_CASE_DATA = dict.fromkeys(
     "webhook subscriptions are delivery settings, not case data; their own attempt log and "
     "change log record what they do (cases/webhooks/)",
 )
+NO_CASE_DATA["person-duplicates"] = (
+    "the duplicate check answers likely duplicates of a candidate and writes nothing "
+    "(tests/duplicates/test_api.py)"
+)
 
 
 def _walk(patterns, prefix=""):
@@ -238,6 +242,25 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             {"reason": "Not a duplicate"},
             _archived(w, "persons", w.ri.person),
             _detail(w.ri.person),
+        ),
+    ),
+    ("person-merge", "post"): Contract(
+        "person.merged",
+        lambda w: Call(
+            {
+                "into": str(w.ri.person.uuid),
+                "into_version": w.ri.person.version,
+                "reason": "Entered twice",
+                **_with_version(_lee := f.person("Lee", names=[])),
+            },
+            w.ri.person,
+            _detail(_lee),
+        ),
+    ),
+    ("person-unmerge", "post"): Contract(
+        "person.unmerged",
+        lambda w: Call(
+            _with_version(lee := _merged(w), reason="Two men after all"), lee, _detail(lee)
         ),
     ),
     # Parties and sources
@@ -636,6 +659,16 @@ def _archived(w: World, resource: str, obj):
     )
     assert response.status_code == 200, response.content
     return obj
+
+
+def _merged(w: World):
+    """Merge a second Lee into Ri (through the service, outside the write under test)."""
+    from cases.duplicates.services import person_merge
+
+    lee = f.person("Lee", names=[])
+    person_merge(actor=f.SYSTEM, duplicate=lee, survivor=w.ri.person, reason="setup")
+    lee.refresh_from_db()
+    return lee
 
 
 def test_every_api_write_route_has_a_contract():

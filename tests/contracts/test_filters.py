@@ -28,6 +28,8 @@ MODELS_WITHOUT_FILTERS = {
     "notificationsettings": "one case's recipient list, read by its id or on the case",
     "idempotencykey": "kept answers of Idempotency-Key writes: personal data, never listed "
     "(cases/api/idempotency.py)",
+    "personmerge": "the record of a merge, read with its persons (the merge and unmerge "
+    "answers, the admin)",
 }
 
 #: Filters whose ``method`` reads other fields than their name says: filter -> fields.
@@ -91,6 +93,9 @@ EXEMPT: dict[str, dict[str, str]] = {
         "created_at": BOOKKEEPING,
         "updated_at": BOOKKEEPING,
         "birth_date": "identity data read on the row; a birth date narrows to a person",
+        "merged_into": "merged persons (tombstones) are left out of lists; read by id, one "
+        "redirects to the person it was merged into",
+        "merged_at": "merged persons are left out of lists",
         "birth_date_precision": PRECISION,
         "sex": NOT_YET,
         "identity_confidence": NOT_YET,

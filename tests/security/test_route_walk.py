@@ -66,6 +66,8 @@ RULES: dict[str, str] = {
     "api-absent": "LDDDDDD",  # a method the endpoint does not have
     "api-signed-in": "LOOOOOO",  # the schema, its docs and the index of links
     "api-superuser-write": "LFFFFFP",  # purge
+    # A POST that reads only (the duplicate check): any reader, but not a read-only token.
+    "api-read-post": "LFPFPPP",
     # Webhook subscriptions: case officers (and superusers) manage them; nobody else sees them.
     # Reading needs the view permission; a token granted change_webhooksubscription manages
     # them like any other add/change permission (writes: "api-write").
@@ -211,6 +213,10 @@ POLICY: dict[str, dict[str, str]] = {
     **{f"api:notification-{verb}": API_ACTION for verb in ("sent", "withhold", "acknowledge")},
     "api:notification-recipients-list": API_LIST,
     "api:notification-recipients-detail": API_DETAIL,
+    # Duplicates: the check writes nothing; merge and undo need the change permission.
+    "api:person-duplicates": _api(reads=False, POST="api-read-post"),
+    "api:person-merge": API_ACTION,
+    "api:person-unmerge": API_ACTION,
     # The admin site's own views
     "admin:index": {"GET": "admin-view"},
     "admin:login": {"GET": "public", "POST": "public"},
@@ -340,6 +346,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.notification": "case record",
     "cases.notificationsettings": "case data",
     "cases.timelineevent": "timeline",
+    # Merge records: read like the timeline; undone by an action on the list (change_person).
+    "cases.personmerge": "timeline",
     "cases.accesslogentry": "access log",
     "cases.apitoken": "tokens",
     "cases.webhooksubscription": "webhooks",
