@@ -165,3 +165,24 @@ def test_merging_into_a_tombstone_is_refused(officer):
     response = officer.post(_detail(yi, "merge"), body, format="json")
     assert response.status_code == 400, response.content
     assert PersonMerge.objects.count() == 1
+
+
+def test_the_check_finds_a_person_by_the_number_of_a_document_he_carried(officer, analyst):
+    """A document number on record is a reason for an officer, never shown to an analyst
+    (document numbers are sensitive)."""
+    from cases.identity import services as identity
+
+    carrier = f.person("Prisoner C", names=[])
+    identity.identity_document_record(
+        actor=f.SYSTEM, person=carrier, kind="military_id", issuer_country="RU", number="RU 4417"
+    )
+    body = {"working_name": "Prisoner C", "document_numbers": ["ru-4417"]}
+    [found] = officer.post(CHECK, body, format="json").json()["possible_duplicates"]
+    assert found["person"]["uuid"] == str(carrier.uuid)
+    assert "identity_document" in [r["code"] for r in found["reasons"]]
+    seen = analyst.post(CHECK, body, format="json").json()["possible_duplicates"]
+    assert all("identity_document" not in [r["code"] for r in p["reasons"]] for p in seen)
+    other = officer.post(
+        CHECK, {"working_name": "Somebody Else", "document_numbers": ["RU 4417"]}, format="json"
+    ).json()["possible_duplicates"]
+    assert [p["person"]["uuid"] for p in other] == [str(carrier.uuid)]
