@@ -405,9 +405,13 @@ def test_nationality_filter_takes_several_codes_and_uses_its_index_on_postgresql
     assert {case.person for case in cases} == {dual, ivan}
     if connection.vendor != "postgresql":
         return
+    from cases.filters import HoldsAnyCode
+
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = persons.explain()
+    # The filter's own condition, without the person list's other conditions (not archived,
+    # not merged), which have indexes of their own the planner may prefer on a tiny table.
+    plan = Person.objects.filter(HoldsAnyCode("nationalities", ["KP", "KR"])).explain()
     assert "person_nationalities" in plan
 
 
