@@ -56,7 +56,7 @@ def _count(queryset: QuerySet, ref: str) -> Coalesce:
 #: newer transactions it sees (listed). Commits that write no event (another database of
 #: the cluster, a token's last use, an access-log row, a webhook's position) leave it as it
 #: was, where the snapshot itself (``pg_current_snapshot()``) changed with each of them.
-_SNAPSHOT = """(
+_DATA_STATE = """(
     SELECT coalesce((
             SELECT max(e.xact_id) FROM cases_timelineevent e WHERE e.xact_id < w.xmin
         )::text, '')
@@ -68,7 +68,7 @@ _SNAPSHOT = """(
         ), '')
     FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS w
 )"""
-_SNAPSHOT_SQL = f"SELECT {_SNAPSHOT}"
+_DATA_STATE_SQL = f"SELECT {_DATA_STATE}"
 
 
 def _open_request_count() -> Coalesce:
@@ -106,9 +106,9 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
     Rows instead of model instances: building 50 instances and running a serializer's
     fields over them cost several times the queries. The open-request count is a
     correlated subquery, evaluated only for the page's rows. On PostgreSQL each row also
-    carries the name variants ``user`` may see (``names``, a JSON array) and the snapshot
-    the rows were read in (``snapshot``, for :func:`exact_count`), which spares a query
-    each; elsewhere :func:`api_case_page_names` reads the names in a second query.
+    carries the name variants ``user`` may see (``names``, a JSON array) and the state of
+    the case data the rows were read in (``data_state``, for :func:`exact_count`), which
+    spares a query each; elsewhere :func:`api_case_page_names` reads the names in a second query.
     """
     rows = cases.annotate(open_request_count=_open_request_count())
     extra = []
@@ -134,9 +134,9 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
         )
         rows = rows.annotate(
             names=Subquery(names, output_field=JSONField()),
-            snapshot=RawSQL(_SNAPSHOT, (), output_field=TextField()),
+            data_state=RawSQL(_DATA_STATE, (), output_field=TextField()),
         )
-        extra = ["names", "snapshot"]
+        extra = ["names", "data_state"]
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 
 
@@ -199,7 +199,7 @@ def api_case_detail() -> QuerySet[Case]:
 COUNT_CACHE_SECONDS = 300
 
 
-def exact_count(queryset: QuerySet, snapshot: str | None = None) -> int:
+def exact_count(queryset: QuerySet, data_state: str | None = None) -> int:
     """Return ``queryset.count()``, exact, without counting again what nothing has changed.
 
     On PostgreSQL the count is kept in the cache under the query and the state of the case
@@ -209,7 +209,7 @@ def exact_count(queryset: QuerySet, snapshot: str | None = None) -> int:
     written counts once, whatever else commits meanwhile. Inside a transaction (which may
     hold its own uncommitted changes) and on SQLite it always counts.
 
-    ``snapshot`` is that of the statement the caller read its page in, when known: then a
+    ``data_state`` is that of the statement the caller read its page in, when known: then a
     count kept for it costs no query at all, and the count and the page agree exactly.
     """
     connection = connections[queryset.db]
@@ -222,21 +222,21 @@ def exact_count(queryset: QuerySet, snapshot: str | None = None) -> int:
         (settings_dict["HOST"], settings_dict["PORT"], settings_dict["NAME"], sql, params)
     )
 
-    def cache_key(snapshot: str) -> str:
-        digest = hashlib.sha256(f"{query_key}|{snapshot}".encode()).hexdigest()
+    def cache_key(data_state: str) -> str:
+        digest = hashlib.sha256(f"{query_key}|{data_state}".encode()).hexdigest()
         return f"exact-count:{digest}"
 
     with connection.cursor() as cursor:
-        if snapshot is None:
-            cursor.execute(_SNAPSHOT_SQL)
-            (snapshot,) = cursor.fetchone()
-        count = cache.get(cache_key(snapshot))
+        if data_state is None:
+            cursor.execute(_DATA_STATE_SQL)
+            (data_state,) = cursor.fetchone()
+        count = cache.get(cache_key(data_state))
         if count is None:
-            # The snapshot is read in the counting statement itself: it is the count's.
+            # The state is read in the counting statement itself: it is the count's.
             cursor.execute(
-                f"SELECT {_SNAPSHOT}, (SELECT count(*) FROM ({sql}) AS counted)",
+                f"SELECT {_DATA_STATE}, (SELECT count(*) FROM ({sql}) AS counted)",
                 params,
             )
-            snapshot, count = cursor.fetchone()
-            cache.set(cache_key(snapshot), count, COUNT_CACHE_SECONDS)
+            data_state, count = cursor.fetchone()
+            cache.set(cache_key(data_state), count, COUNT_CACHE_SECONDS)
     return count

@@ -176,9 +176,10 @@ class CasePaginator(ExactCountPaginator):
 
     The page's rows (``api_selectors.api_case_rows``) carry joins and subqueries that the count
     does not need, so they are added to the page's slice only; the count has only the
-    filters' joins. The page is read first: on PostgreSQL its rows carry their snapshot,
-    under which a kept count is found without a query (``api_selectors.exact_count``). A page
-    past the end is therefore read (empty) before it is refused. Orphans are not supported.
+    filters' joins. The page is read first: on PostgreSQL its rows carry the state of the case
+    data they were read in, under which a kept count is found without a query
+    (``api_selectors.exact_count``). A page past the end is therefore read (empty) before it
+    is refused. Orphans are not supported.
     """
 
     def __init__(self, object_list, per_page, *, user=None, **kwargs):
@@ -195,8 +196,8 @@ class CasePaginator(ExactCountPaginator):
             )
         )
         if "count" not in self.__dict__:
-            snapshot = rows[0].get("snapshot") if rows else None
-            self.count = api_selectors.exact_count(self.object_list, snapshot=snapshot)
+            data_state = rows[0].get("data_state") if rows else None
+            self.count = api_selectors.exact_count(self.object_list, data_state=data_state)
         return self._get_page(rows, self.validate_number(number), self)
 
     def validate_number_bounds(self, number) -> int:
