@@ -1,11 +1,13 @@
 """Health endpoint for load balancers and orchestrators."""
 
-from django.db import connection
+from django.db import connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from cases.feed import cursor
+from cases.feed.cursor import REPLICA_STATUS_SQL
+from tracker.db_routers import REPLICA, replica_configured
 
 
 @never_cache
@@ -29,9 +31,30 @@ def health(request):
             {"status": "unavailable", "database": f"error: {exc.__class__.__name__}"},
             status=503,
         )
-    return JsonResponse(
-        {"status": "ok", "database": "ok", "feed_held_back_seconds": feed_held_back_seconds()}
-    )
+    body = {"status": "ok", "database": "ok", "feed_held_back_seconds": feed_held_back_seconds()}
+    if replica_configured():
+        body["replica"] = replica_status()
+    return JsonResponse(body)
+
+
+def replica_status() -> dict:
+    """Return how far the read replica is behind the primary, or why it cannot say.
+
+    ``lag_seconds`` as the feed's ``Replica-Lag`` header gives it, and ``lag_bytes``, the WAL
+    received but not yet replayed. A replica that does not answer leaves the node healthy:
+    the feed then reads from the primary (docs/deploy.md, "Larger deployments").
+    """
+    try:
+        with connections[REPLICA].cursor() as cursor:
+            cursor.execute(REPLICA_STATUS_SQL)
+            in_recovery, seconds, lag_bytes = cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure: report it, stay healthy
+        return {"status": f"error: {exc.__class__.__name__}"}
+    if not in_recovery:
+        # DATABASE_REPLICA_URL names a primary: a promoted standby, or a mistake.
+        return {"status": "error: not a standby"}
+    lag_seconds = None if seconds is None else round(seconds, 3)
+    return {"status": "ok", "lag_seconds": lag_seconds, "lag_bytes": lag_bytes}
 
 
 def feed_held_back_seconds() -> float | None:

@@ -3,6 +3,7 @@ Settings for the tracker project, read from the environment.
 
 Variables:
     DATABASE_URL          database (default: SQLite file ``db.sqlite3`` beside manage.py)
+    DATABASE_REPLICA_URL  optional PostgreSQL streaming replica that serves the change feed
     DJANGO_SECRET_KEY     required unless DJANGO_DEBUG is on
     DJANGO_DEBUG          "1"/"true" turns debug on; off by default
     DJANGO_ALLOWED_HOSTS  comma-separated host names (default: localhost names only)
@@ -129,6 +130,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
     )
+# A PostgreSQL streaming replica of the primary (hot standby) may serve the change feed
+# (docs/deploy.md, "Larger deployments"). Writes, and every read that must see them, stay on
+# "default"; tracker.db_routers says which reads may go to "replica". Tests read the replica
+# alias from the test database itself (MIRROR), as Django does for replicas.
+REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs DATABASE_URL to name PostgreSQL: a replica is a "
+            "PostgreSQL streaming standby of that primary."
+        )
+    DATABASES["replica"] = dj_database_url.parse(
+        REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["tracker.db_routers.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers on SQLite need WAL, a busy timeout and BEGIN IMMEDIATE,
     # or they fail with "database is locked" instead of waiting their turn.

@@ -54,11 +54,17 @@ SQLITE = "sqlite"
 POSTGRES_WATERMARK_SQL = "pg_snapshot_xmin(pg_current_snapshot())"
 
 # One statement, one snapshot: the cluster's identity, the watermark, the horizon and the
-# position of the newest visible event (a backward scan of the feed-order index), and the
-# open transaction holding the watermark, if any (``_HELD_BACK_SQL``). The
-# horizon is one past the newest finished transaction (never below the watermark): a served
-# event's transaction is always below it, so a cursor at or above it comes from this
-# cluster's future.
+# position of the newest visible event (a backward scan of the feed-order index), the
+# replica's lag (``REPLICA_LAG_SQL``), and the open transaction holding the watermark, if any
+# (``_HELD_BACK_SQL``). The horizon is one past the newest finished transaction (never below
+# the watermark): a served event's transaction is always below it, so a cursor at or above it
+# comes from this cluster's future.
+#
+# On a hot standby the same statement holds: its snapshot is the primary's as of the WAL
+# replayed so far (the transactions the standby knows to be running, every id the primary
+# assigned included), so the watermark bounds exactly the rows the standby shows, and the
+# standby has the primary's ``system_identifier`` and database oid. A standby's page is the
+# primary's page of a moment ago.
 _POSTGRES_STATE_SQL = """
     WITH snap AS (
         SELECT ({watermark})::text::bigint AS watermark,
@@ -70,6 +76,7 @@ _POSTGRES_STATE_SQL = """
            greatest(snap.watermark, snap.xmax),
            head.xact_id,
            head.id,
+           ({replica_lag}),
            held.*
     FROM snap
     LEFT JOIN LATERAL (
@@ -94,6 +101,29 @@ _SQLITE_STATE_SQL = """
 # --------------------------------------------------------------------------------------------
 # The lag signal
 # --------------------------------------------------------------------------------------------
+
+# How far a hot standby's data is behind its primary, in seconds; NULL on a primary. 0 when
+# it has replayed all the WAL it received (an idle primary sends none, so the age of the last
+# replayed commit would grow without any lag); else the age of the last commit it replayed.
+REPLICA_LAG_SQL = """
+    SELECT CASE WHEN pg_is_in_recovery() THEN
+        CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()
+             THEN 0::float8
+             ELSE greatest(0, extract(epoch FROM
+                      clock_timestamp() - pg_last_xact_replay_timestamp()))::float8
+        END
+    END
+"""
+
+# Whether the server is a standby, its lag, and the WAL it received but has not replayed
+# yet, in bytes (NULL on a primary).
+REPLICA_STATUS_SQL = f"""
+    SELECT pg_is_in_recovery(),
+           ({REPLICA_LAG_SQL}),
+           CASE WHEN pg_is_in_recovery() THEN
+               pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+           END
+"""
 
 # The transaction that holds the watermark: the one with the oldest transaction id still
 # running anywhere in the cluster (any database), a prepared transaction included. Only a
@@ -173,6 +203,9 @@ class FeedState:
     head: Position
     #: PostgreSQL: the open transaction holding the watermark (:func:`held_back`), if any.
     held_back: HeldBack | None = None
+    #: Read from a hot standby: how many seconds its data is behind the primary (0 when it
+    #: has replayed everything it received). None when read from a primary or SQLite.
+    replica_lag: float | None = None
 
 
 def read_state(connection=None) -> FeedState:
@@ -182,13 +215,20 @@ def read_state(connection=None) -> FeedState:
         if connection.vendor == "postgresql":
             cursor.execute(
                 _POSTGRES_STATE_SQL.format(
-                    watermark=POSTGRES_WATERMARK_SQL, held_back=_HELD_BACK_SQL
+                    watermark=POSTGRES_WATERMARK_SQL,
+                    held_back=_HELD_BACK_SQL,
+                    replica_lag=REPLICA_LAG_SQL,
                 )
             )
-            database, watermark, horizon, head_xact, head_id, *holder = cursor.fetchone()
+            database, watermark, horizon, head_xact, head_id, lag, *holder = cursor.fetchone()
             head = START if head_id is None else Position(int(head_xact), int(head_id))
             held = None if holder[0] is None else HeldBack(*holder)
-            return FeedState(POSTGRESQL, database, int(watermark), int(horizon), head, held)
+            if lag is not None and held is None and int(watermark) < int(horizon):
+                # A standby sees none of the primary's sessions, only that a transaction the
+                # primary started is still running below the newest finished one: it holds
+                # the watermark, since a time the standby cannot know.
+                held = HeldBack(str(watermark), None, None)
+            return FeedState(POSTGRESQL, database, int(watermark), int(horizon), head, held, lag)
         if connection.vendor == "sqlite":
             cursor.execute(_SQLITE_STATE_SQL)
             first_uuid, max_id = cursor.fetchone()

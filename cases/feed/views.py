@@ -9,6 +9,9 @@ The cursor logic lives in :mod:`cases.feed.cursor`, the events' representation i
 from __future__ import annotations
 
 import django_filters
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db.models import FloatField
+from django.db.models.expressions import RawSQL
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -34,6 +37,7 @@ from cases.feed.documents import (
 from cases.filters import UtcDateTimeFilter
 from cases.models import Case, TimelineEvent
 from cases.timeline.representations import SUBJECT_TYPES
+from tracker.db_routers import replica_alias
 
 # --------------------------------------------------------------------------------------------
 # Filters
@@ -130,17 +134,57 @@ def _query_items(request) -> list[tuple[str, str]]:
     return [(name, value) for name, values in request.query_params.lists() for value in values]
 
 
-def _not_modified(request, etag: str) -> Response | None:
-    if cursor.etag_matches(request.headers.get("If-None-Match"), etag):
-        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_cache_headers(etag))
+def _not_modified(request, headers: dict[str, str]) -> Response | None:
+    if cursor.etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return None
 
 
-def _cache_headers(etag: str) -> dict[str, str]:
+def _page_headers(etag: str, replica_lag: float | None) -> dict[str, str]:
     # Private: pages are for signed-in clients only. no-cache: always revalidate (cheaply);
     # no-store: no cache on the way, nor the client's own HTTP cache, keeps the page (the
     # client keeps the ETag itself to poll with If-None-Match).
-    return {"ETag": etag, "Cache-Control": "private, no-cache, no-store"}
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache, no-store"}
+    if replica_lag is not None:
+        # A header, not a field: the body under one ETag must not change with the lag.
+        headers[REPLICA_LAG_HEADER] = f"{replica_lag:.3f}"
+    return headers
+
+
+#: Seconds the replica that served a page was behind the primary; absent when the primary
+#: served it.
+REPLICA_LAG_HEADER = "Replica-Lag"
+
+
+def _position(token: str | None, state: cursor.FeedState) -> cursor.Position:
+    if token is None:
+        return cursor.START
+    try:
+        return cursor.decode_cursor(token, state)
+    except cursor.CursorError as exc:
+        raise exceptions.ValidationError({"after": [str(exc)]}) from None
+
+
+def _feed_state(token: str | None) -> tuple[str, cursor.FeedState, cursor.Position]:
+    """Return where to read the feed, the feed's state there and the cursor's position.
+
+    The replica when one is configured and it can serve the cursor; otherwise the primary.
+    A replica that does not answer, or has not yet replayed the transactions a cursor names
+    (the cursor came from the primary, or from a replica further on), leaves the page to the
+    primary: only the primary may call a cursor gone.
+    """
+    alias = replica_alias()
+    if alias is not None:
+        try:
+            state = cursor.read_state(connections[alias])
+            return alias, state, _position(token, state)
+        except (OperationalError, cursor.CursorGone):
+            pass
+    state = cursor.read_state(connections[DEFAULT_DB_ALIAS])
+    try:
+        return DEFAULT_DB_ALIAS, state, _position(token, state)
+    except cursor.CursorGone as exc:
+        raise Gone(str(exc)) from None
 
 
 _LIMIT_PARAMETER = OpenApiParameter(
@@ -168,6 +212,16 @@ _ETAG_HEADER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     response=[200, 304],
     description="Send it back in If-None-Match to get 304 when nothing changed.",
+)
+_REPLICA_LAG = OpenApiParameter(
+    REPLICA_LAG_HEADER,
+    OpenApiTypes.NUMBER,
+    location=OpenApiParameter.HEADER,
+    response=[200, 304],
+    description=(
+        "Present when a read replica served the answer: how many seconds (three decimals) "
+        "its data was behind the primary; 0 when it had replayed everything it received."
+    ),
 )
 _ERROR = inline_serializer("FeedError", {"detail": serializers.CharField()})
 _NO_READ_PERMISSION = OpenApiResponse(
@@ -244,6 +298,7 @@ class EventFeedView(APIView):
             ),
             _IF_NONE_MATCH,
             _ETAG_HEADER,
+            _REPLICA_LAG,
         ],
         responses={
             200: EventFeedPageSerializer,
@@ -258,14 +313,7 @@ class EventFeedView(APIView):
         """Return one page of the feed, or 304 when the request's ETag still holds."""
         limit = _limit(request)
         queryset = _filtered(EventFilterSet, request, _events())
-        state = cursor.read_state()
-        token = request.query_params.get("after")
-        try:
-            after = cursor.START if token is None else cursor.decode_cursor(token, state)
-        except cursor.CursorError as exc:
-            raise exceptions.ValidationError({"after": [str(exc)]}) from None
-        except cursor.CursorGone as exc:
-            raise Gone(str(exc)) from None
+        alias, state, after = _feed_state(request.query_params.get("after"))
         held = state.held_back
         etag = cursor.page_etag(
             scope=state.database,
@@ -274,11 +322,12 @@ class EventFeedView(APIView):
             params=[*_query_items(request), ("held_back", held.xid if held else "")],
             media_type=request.accepted_renderer.media_type,
         )
-        not_modified = _not_modified(request, etag)
+        headers = _page_headers(etag, state.replica_lag)
+        not_modified = _not_modified(request, headers)
         if not_modified is not None:
             return not_modified
         page = cursor.feed_page(
-            queryset, state=state, after=after, limit=limit, rows=event_documents
+            queryset.using(alias), state=state, after=after, limit=limit, rows=event_documents
         )
         data = EncodedPage(
             page_results(request, page.events),
@@ -286,7 +335,7 @@ class EventFeedView(APIView):
             has_more=page.has_more,
             held_back=held.as_dict() if held else None,
         )
-        return Response(data, headers=_cache_headers(etag))
+        return Response(data, headers=headers)
 
 
 class CaseTimelineView(APIView):
@@ -315,6 +364,7 @@ class CaseTimelineView(APIView):
             _KIND_PARAMETER,
             _IF_NONE_MATCH,
             _ETAG_HEADER,
+            _REPLICA_LAG,
         ],
         responses={
             200: CaseTimelinePageSerializer,
@@ -332,8 +382,16 @@ class CaseTimelineView(APIView):
         after_seq = _whole_number(request, "after_seq", default=0, low=0, high=None)
         queryset = _filtered(TimelineFilterSet, request, _events())
         # The committed sequence of the case bounds the page: the event holding it committed
-        # in the same transaction, and a later one waits for the next request.
-        case = Case.objects.filter(uuid=case_uuid).values("pk", "last_event_seq").first()
+        # in the same transaction, and a later one waits for the next request. A replica
+        # that lacks the case or has not reached after_seq yet leaves the page to the primary.
+        alias = replica_alias()
+        try:
+            case = _timeline_head(alias, case_uuid) if alias else None
+        except OperationalError:
+            case = None  # The replica does not answer.
+        if case is None or after_seq > case["last_event_seq"]:
+            alias = DEFAULT_DB_ALIAS
+            case = _timeline_head(alias, case_uuid)
         if case is None:
             raise exceptions.NotFound("No case has this uuid.")
         last_seq = case["last_event_seq"]
@@ -349,15 +407,16 @@ class CaseTimelineView(APIView):
             params=_query_items(request),
             media_type=request.accepted_renderer.media_type,
         )
-        not_modified = _not_modified(request, etag)
+        headers = _page_headers(etag, case.get("replica_lag"))
+        not_modified = _not_modified(request, headers)
         if not_modified is not None:
             return not_modified
         rows = (
             list(
                 event_documents(
-                    queryset.filter(
-                        case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq
-                    ).order_by("case_seq")
+                    queryset.using(alias)
+                    .filter(case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq)
+                    .order_by("case_seq")
                 )[: limit + 1]
             )
             if after_seq < last_seq
@@ -370,4 +429,16 @@ class CaseTimelineView(APIView):
             next_after_seq=events[-1]["case_seq"] if has_more else last_seq,
             has_more=has_more,
         )
-        return Response(data, headers=_cache_headers(etag))
+        return Response(data, headers=headers)
+
+
+def _timeline_head(alias: str, case_uuid) -> dict | None:
+    """Return the case's pk and last_event_seq read from ``alias``, and the replica's lag."""
+    queryset = Case.objects.using(alias).filter(uuid=case_uuid)
+    if alias != DEFAULT_DB_ALIAS:
+        # Asked in the same query, so a page from the replica costs no more queries.
+        queryset = queryset.annotate(
+            replica_lag=RawSQL(cursor.REPLICA_LAG_SQL, (), output_field=FloatField())
+        )
+        return queryset.values("pk", "last_event_seq", "replica_lag").first()
+    return queryset.values("pk", "last_event_seq").first()
