@@ -52,7 +52,7 @@ django.setup()
 import psycopg  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -60,9 +60,15 @@ from rest_framework.test import APIClient  # noqa: E402
 from cases.feed import cursor as feed  # noqa: E402
 from cases.models import TimelineEvent  # noqa: E402
 from cases.security.tokens import ApiToken  # noqa: E402
+from tracker.db_routers import replica_alias  # noqa: E402
 
 FEED = "/api/v1/events/"
 ROLES = {"integration": "integration", "officer": "case officer"}
+
+
+def feed_alias() -> str:
+    """Return the database the feed reads from: the replica when one is configured."""
+    return replica_alias() or DEFAULT_DB_ALIAS
 
 
 def ensure_database() -> None:
@@ -168,10 +174,13 @@ class HttpGet:
 
 
 class BackendCpu:
-    """CPU seconds used so far by the PostgreSQL backend of Django's connection, if readable."""
+    """CPU seconds used so far by the PostgreSQL backend the feed reads from, if readable.
+
+    That is the replica's when ``DATABASE_REPLICA_URL`` names one (the feed reads there).
+    """
 
     def __init__(self):
-        with connection.cursor() as cursor:
+        with connections[feed_alias()].cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
         self.tick = os.sysconf("SC_CLK_TCK")
@@ -233,10 +242,15 @@ def polls(get, cursor: str, count: int, *, etag: str | None) -> list[float]:
 
 
 def count_queries(get, params: dict, etag: str | None = None) -> int:
-    """Return how many queries one request makes (test client only)."""
-    with CaptureQueriesContext(connection) as queries:
+    """Return how many queries one request makes on the primary and the replica (test client)."""
+    with (
+        CaptureQueriesContext(connection) as queries,
+        CaptureQueriesContext(connections[feed_alias()]) as feed_queries,
+    ):
         get(params, etag)
-    return len(queries)
+    if feed_alias() == DEFAULT_DB_ALIAS:
+        return len(queries)
+    return len(queries) + len(feed_queries)
 
 
 def p95(values: list[float]) -> float:
@@ -281,6 +295,7 @@ def main() -> None:
     events, seconds = sync["events"], sync["requests"] + sync["parsing"]
     rows = [
         ("database", f"{settings.DATABASES['default']['NAME']} ({version})"),
+        ("feed read from", "the replica" if feed_alias() != DEFAULT_DB_ALIAS else "the primary"),
         (
             "events in the table",
             f"{total:,}" + (f" (filled in {fill_seconds:.1f} s)" if args.events else ""),

@@ -102,9 +102,11 @@ _SQLITE_STATE_SQL = """
 # The lag signal
 # --------------------------------------------------------------------------------------------
 
-# How far a hot standby's data is behind its primary, in seconds; NULL on a primary. 0 when
-# it has replayed all the WAL it received (an idle primary sends none, so the age of the last
-# replayed commit would grow without any lag); else the age of the last commit it replayed.
+# How far a hot standby's data may be behind its primary, in seconds; NULL on a primary. 0
+# when it has replayed all the WAL it received (an idle primary sends none, so the age of the
+# last replayed commit would grow without any lag); else the age of the last commit it
+# replayed. A bound: every commit older than that is replayed, and a long transaction on the
+# primary, which sends WAL but no commit, stretches it.
 REPLICA_LAG_SQL = """
     SELECT CASE WHEN pg_is_in_recovery() THEN
         CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn()

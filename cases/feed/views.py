@@ -134,6 +134,11 @@ def _query_items(request) -> list[tuple[str, str]]:
     return [(name, value) for name, values in request.query_params.lists() for value in values]
 
 
+#: Seconds the replica that served a page was behind the primary; absent when the primary
+#: served it.
+REPLICA_LAG_HEADER = "Replica-Lag"
+
+
 def _not_modified(request, headers: dict[str, str]) -> Response | None:
     if cursor.etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -149,11 +154,6 @@ def _page_headers(etag: str, replica_lag: float | None) -> dict[str, str]:
         # A header, not a field: the body under one ETag must not change with the lag.
         headers[REPLICA_LAG_HEADER] = f"{replica_lag:.3f}"
     return headers
-
-
-#: Seconds the replica that served a page was behind the primary; absent when the primary
-#: served it.
-REPLICA_LAG_HEADER = "Replica-Lag"
 
 
 def _position(token: str | None, state: cursor.FeedState) -> cursor.Position:
@@ -220,7 +220,8 @@ _REPLICA_LAG = OpenApiParameter(
     response=[200, 304],
     description=(
         "Present when a read replica served the answer: how many seconds (three decimals) "
-        "its data was behind the primary; 0 when it had replayed everything it received."
+        "its data may be behind the primary. 0 when it had replayed everything it received; "
+        "otherwise the age of the last commit it replayed."
     ),
 )
 _ERROR = inline_serializer("FeedError", {"detail": serializers.CharField()})
