@@ -120,7 +120,7 @@ def main() -> None:
         # which would make whichever server is read first look slower.
         run(
             [python, "bench/feed_bench.py", "--events", str(args.events), "--max-events", "1"]
-            + ["--polls", "1"],
+            + ["--polls", "2"],
             primary,
         )
         with psycopg.connect(pair.primary_url("tracker_bench"), autocommit=True) as conn:

@@ -116,6 +116,8 @@ def main() -> int:
         ("writes", ["writes_bench.py", "--runs", runs]),
         ("webhooks", ["webhooks_bench.py", "--events", "300", "--workers", "2"]),
         ("duplicates", ["duplicates_bench.py", "--runs", runs]),
+        # Builds its own primary and standby; small, so that it keeps working.
+        ("replica", ["replica_bench.py", "--events", "20000", "--polls", "50", "--cases", "100"]),
         (
             "load",
             [
