@@ -15,10 +15,19 @@ Without ``DATABASE_REPLICA_URL`` there is no "replica" alias and everything uses
 
 from __future__ import annotations
 
+from time import monotonic
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 REPLICA = "replica"
+
+#: Seconds a process leaves the replica alone after it failed to answer, so that requests do
+#: not each wait out its connection timeout while it is down (the primary serves them).
+REPLICA_RETRY_SECONDS = 30.0
+
+# When this process may try the replica again (on the monotonic clock).
+_replica_retry_at = 0.0
 
 
 def replica_configured() -> bool:
@@ -29,12 +38,23 @@ def replica_configured() -> bool:
 def replica_alias() -> str | None:
     """Return "replica" when a read may go to the replica now, else None.
 
-    None without a replica, and inside a transaction on the primary: the transaction may
-    hold the caller's own writes, which the replica has not seen.
+    None without a replica; inside a transaction on the primary (the transaction may hold
+    the caller's own writes, which the replica has not seen); and for
+    :data:`REPLICA_RETRY_SECONDS` after :func:`replica_failed`.
     """
-    if replica_configured() and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
+    if (
+        replica_configured()
+        and not connections[DEFAULT_DB_ALIAS].in_atomic_block
+        and monotonic() >= _replica_retry_at
+    ):
         return REPLICA
     return None
+
+
+def replica_failed() -> None:
+    """Leave the replica alone for a while: it did not answer."""
+    global _replica_retry_at
+    _replica_retry_at = monotonic() + REPLICA_RETRY_SECONDS
 
 
 class PrimaryReplicaRouter:

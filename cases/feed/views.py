@@ -37,7 +37,7 @@ from cases.feed.documents import (
 from cases.filters import UtcDateTimeFilter
 from cases.models import Case, TimelineEvent
 from cases.timeline.representations import SUBJECT_TYPES
-from tracker.db_routers import replica_alias
+from tracker.db_routers import replica_alias, replica_failed
 
 # --------------------------------------------------------------------------------------------
 # Filters
@@ -178,7 +178,9 @@ def _feed_state(token: str | None) -> tuple[str, cursor.FeedState, cursor.Positi
         try:
             state = cursor.read_state(connections[alias])
             return alias, state, _position(token, state)
-        except (OperationalError, cursor.CursorGone):
+        except OperationalError:
+            replica_failed()
+        except cursor.CursorGone:
             pass
     state = cursor.read_state(connections[DEFAULT_DB_ALIAS])
     try:
@@ -389,7 +391,8 @@ class CaseTimelineView(APIView):
         try:
             case = _timeline_head(alias, case_uuid) if alias else None
         except OperationalError:
-            case = None  # The replica does not answer.
+            replica_failed()
+            case = None
         if case is None or after_seq > case["last_event_seq"]:
             alias = DEFAULT_DB_ALIAS
             case = _timeline_head(alias, case_uuid)

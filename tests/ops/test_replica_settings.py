@@ -92,3 +92,18 @@ def test_replica_alias_is_none_inside_a_transaction_on_the_primary(monkeypatch):
     assert db_routers.replica_alias() == db_routers.REPLICA
     monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "in_atomic_block", True)
     assert db_routers.replica_alias() is None
+
+
+def test_a_replica_that_failed_is_left_alone_for_a_while(monkeypatch):
+    """Requests do not each wait for an unreachable replica's connection timeout."""
+    monkeypatch.setattr(db_routers, "replica_configured", lambda: True)
+    monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "in_atomic_block", False)
+    monkeypatch.setattr(db_routers, "_replica_retry_at", 0.0)
+    clock = [1000.0]
+    monkeypatch.setattr(db_routers, "monotonic", lambda: clock[0])
+    db_routers.replica_failed()
+    assert db_routers.replica_alias() is None
+    clock[0] += db_routers.REPLICA_RETRY_SECONDS - 1
+    assert db_routers.replica_alias() is None
+    clock[0] += 1
+    assert db_routers.replica_alias() == db_routers.REPLICA
