@@ -329,9 +329,17 @@ class EventFeedView(APIView):
         not_modified = _not_modified(request, headers)
         if not_modified is not None:
             return not_modified
-        page = cursor.feed_page(
-            queryset.using(alias), state=state, after=after, limit=limit, rows=event_documents
-        )
+        try:
+            page = cursor.feed_page(
+                queryset.using(alias), state=state, after=after, limit=limit, rows=event_documents
+            )
+        except OperationalError:
+            if alias == DEFAULT_DB_ALIAS:
+                raise
+            # The replica failed between the state and the page (it went away, or a query
+            # was cancelled by a conflict with recovery): the primary answers instead.
+            replica_failed()
+            return self.get(request)
         data = EncodedPage(
             page_results(request, page.events),
             next_cursor=cursor.encode_cursor(state, page.next_position),
@@ -415,17 +423,23 @@ class CaseTimelineView(APIView):
         not_modified = _not_modified(request, headers)
         if not_modified is not None:
             return not_modified
-        rows = (
-            list(
-                event_documents(
-                    queryset.using(alias)
-                    .filter(case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq)
-                    .order_by("case_seq")
-                )[: limit + 1]
+        try:
+            rows = (
+                list(
+                    event_documents(
+                        queryset.using(alias)
+                        .filter(case_id=case["pk"], case_seq__gt=after_seq, case_seq__lte=last_seq)
+                        .order_by("case_seq")
+                    )[: limit + 1]
+                )
+                if after_seq < last_seq
+                else []  # Nothing after the case's last event: no page query.
             )
-            if after_seq < last_seq
-            else []  # Nothing after the case's last event: no page query.
-        )
+        except OperationalError:
+            if alias == DEFAULT_DB_ALIAS:
+                raise
+            replica_failed()  # As for the feed: the primary answers instead.
+            return self.get(request, case_uuid)
         has_more = len(rows) > limit
         events = rows[:limit]
         data = EncodedPage(

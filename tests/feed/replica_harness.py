@@ -19,6 +19,7 @@ import time
 import traceback
 
 import django
+import psycopg
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings_test")
 django.setup()
@@ -37,6 +38,7 @@ from tests.feed.test_feed_concurrency import (  # noqa: E402
     assert_exactly_once,
     run_harness,
 )
+from tracker import db_routers  # noqa: E402
 
 pages: list[dict] = []
 
@@ -90,6 +92,39 @@ def _get(client, path: str, params: dict | None = None) -> dict:
     }
 
 
+def _page_after_losing_the_replica(client) -> dict:
+    """Return the answer when the replica's connection dies between the state and the page.
+
+    The replica's server process serving the feed is terminated (on the standby, for real)
+    just before the page query runs on it.
+    """
+    real_feed_page = feed_cursor.feed_page
+    terminated = []
+
+    def feed_page_on_a_lost_replica(queryset, **kwargs):
+        if queryset.db == "replica" and not terminated:
+            with connections["replica"].cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            standby = connections["replica"].settings_dict
+            url = f"postgres://postgres@{standby['HOST']}:{standby['PORT']}/postgres"
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            terminated.append(pid)
+        return real_feed_page(queryset, **kwargs)
+
+    db_routers._replica_retry_at = 0.0
+    feed_cursor.feed_page = feed_page_on_a_lost_replica
+    try:
+        answer = _get(client, FEED, {"limit": PAGE})
+    finally:
+        feed_cursor.feed_page = real_feed_page
+        connections["replica"].close()
+    answer["replica_backend_terminated"] = bool(terminated)
+    answer.pop("next_cursor")
+    return answer
+
+
 def fallbacks() -> dict:
     """Return what the feed answers while the standby is paused, and while it is down.
 
@@ -121,6 +156,8 @@ def fallbacks() -> dict:
     finally:
         with replica.cursor() as cursor:
             cursor.execute("SELECT pg_wal_replay_resume()")
+    answers["replica_lost_before_the_page"] = _page_after_losing_the_replica(client)
+    db_routers._replica_retry_at = 0.0  # Forget the failure: the next scenario makes its own.
     replica.close()
     port = replica.settings_dict["PORT"]
     replica.settings_dict["PORT"] = 1  # Nothing listens there: the replica is down.

@@ -101,6 +101,15 @@ def _assert_fallbacks(answers: dict) -> None:
     # A case the standby has not seen yet: its timeline from the primary, not a 404.
     timeline = answers["timeline_of_a_case_the_standby_lacks"]
     assert timeline["status"] == 200 and timeline["lag"] is None and timeline["results"] >= 1
+    # The replica's connection lost between the feed's state and its page: the primary
+    # answers the request.
+    lost = answers["replica_lost_before_the_page"]
+    assert lost == {
+        "status": 200,
+        "lag": None,
+        "results": 7,
+        "replica_backend_terminated": True,
+    }
     # The replica down: the primary serves the feed, and the node stays healthy.
     assert answers["replica_down"]["status"] == 200 and answers["replica_down"]["lag"] is None
     status, replica = answers["health_replica_down"]
