@@ -222,19 +222,28 @@ class Client:
 
 
 def run_rounds(client: Client, items: list[Endpoint], rounds: int, warmup: int) -> list[str]:
-    """Request every endpoint from the three in turn, ``warmup`` + ``rounds`` times."""
+    """Request every endpoint from the three in turn, ``warmup`` + ``rounds`` times.
+
+    A round in which one of the three answers with an unexpected status is not counted for
+    that endpoint (the ratios compare the same rounds) and is reported as broken.
+    """
     broken = []
     for round_number in range(warmup + rounds):
         for item in items:
+            took_ms, failed = {}, False
             for who in IMPLEMENTATIONS:
                 target = item.target(who)
                 status, body, etag, took = client.get(who, target, item.headers(who))
                 allowed = {200, 304} if item.kind == "conditional" else {200}
                 if status not in allowed:
-                    broken.append(f"{who} {target}: HTTP {status} {body[:200]!r}")
+                    broken.append(f"{who} {target}: HTTP {status} {body[:300]!r}")
+                    print(f"BROKEN: {broken[-1]}", flush=True)
+                    failed = True
                     continue
                 item.took(who, status, body, etag)
-                if round_number >= warmup:
+                took_ms[who] = took
+            if round_number >= warmup and not failed:
+                for who, took in took_ms.items():
                     item.times.setdefault(who, []).append(took)
     return broken
 
@@ -334,15 +343,40 @@ def poll_rates(client: Client, port: int, key: str, seconds: int) -> tuple[list[
     return rows, broken
 
 
-def start_server(port: int) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn as ``make serve`` runs it, with the benchmark's URL conf."""
+#: Settings the server is given on purpose although the test settings set them too.
+SERVER_SETTINGS = {"DJANGO_SECRET_KEY", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES"}
+
+
+def server_env(port: int) -> dict[str, str]:
+    """Return the server's environment: the caller's, with production defaults elsewhere.
+
+    ``load_bench.server_environment`` copies this process's environment, which the test
+    settings loaded here have filled with their own defaults (``DJANGO_CACHE_URL=locmem://``,
+    credentials kept 300 s, high rate limits). Those are dropped unless the caller set them,
+    so the server runs with what ``make serve`` would: the database rate-limit cache, tokens
+    kept 5 s.
+    """
     env = server_environment(port)
+    for name, value in os.environ.items():
+        leaked = name not in _common.ENVIRON and env.get(name) == value
+        if leaked and name not in SERVER_SETTINGS:
+            env.pop(name)
+    return env
+
+
+def start_server(port: int) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn as ``make serve`` runs it, with the benchmark's URL conf.
+
+    As ``make serve`` does, the cache table of the rate limits is created first.
+    """
+    env = server_env(port)
     env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
     env["WEB_CONCURRENCY"] = "2"
     env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115
         prefix="compare-serve-", suffix=".log", delete=False
     )
+    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
         [gunicorn, "--config", "gunicorn.conf.py"],
@@ -418,7 +452,8 @@ def main() -> int:
             stop_writer.send_signal(signal.SIGTERM)
             writes = stop_writer.communicate(timeout=60)[0].strip()
         print(
-            f"server: gunicorn, 2 sync workers, bench.settings_bench, 127.0.0.1:{port} "
+            f"server: gunicorn, 2 sync workers, bench.settings_bench, 127.0.0.1:{port}, "
+            f"DJANGO_CACHE_URL={server_env(port).get('DJANGO_CACHE_URL', '(unset: db://)')} "
             f"(log {log_name}); {args.rounds} rounds after {args.warmup} warm-up, "
             f"{elapsed:.0f} s; load average {load:.1f} -> {os.getloadavg()[0]:.1f}; "
             f"writer: {writes or 'none'}"
