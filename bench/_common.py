@@ -16,6 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+#: The environment as the caller set it. ``tracker.settings_test`` fills in defaults of its
+#: own (a per-process cache, credentials kept 300 s, ...) with ``os.environ.setdefault``; a
+#: server started from this process must not inherit those as if they were the caller's.
+ENVIRON = dict(os.environ)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings_test")
 # The test client's requests pass the request-log middleware too; a JSON line per timed
 # request would flood the tables and time the logging. load_bench.py turns it on for the

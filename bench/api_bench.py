@@ -25,7 +25,6 @@ taken from the data (the most common ones), so the selectivity is realistic.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import _common  # noqa: F401  (sets up Django)
@@ -39,6 +38,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.floor import floor_page  # noqa: E402
 from cases.api.selectors import OPEN_REQUEST_STATUSES  # noqa: E402
 from cases.names import search_variants  # noqa: E402
 from cases.security import access  # noqa: E402
@@ -50,80 +50,8 @@ READERS = {"integration": "integration", "sensitive": "case officer", "superuser
 OTHER_LISTS = ("persons", "intentions", "requests", "parties", "sources")
 
 LIST = "/api/v1/cases/"
-PAGE = 50
-
-#: The floor's query: the columns the API's case representation shows, names and the open
-#: request count as correlated subqueries, ``{where}`` and ``{order}`` per scenario.
-FLOOR_SQL = """
-SELECT c.uuid, c.reference, c.status, c.legal_status,
-       p.uuid, p.working_name,
-       (SELECT coalesce(json_agg(json_build_object(
-                'value', n.value, 'script', n.script, 'romanisation', n.romanisation,
-                'is_pseudonym', n.is_pseudonym) ORDER BY n.id), '[]'::json)
-          FROM cases_personname n WHERE n.person_id = p.id),
-       d.uuid, d.name,
-       c.capture_date, c.capture_date_precision, c.capture_place, c.capture_place_code,
-       c.detention_place, c.priority, u.username,
-       i.uuid, c.current_intention_option, c.current_intention_destination,
-       c.current_intention_verification, c.current_intention_verified, i.stated_on,
-       (SELECT count(*) FROM cases_request r
-         WHERE r.case_id = c.id AND r.status = ANY(%(open)s)),
-       c.version, c.opened_at, c.closed_at, c.updated_at
-FROM cases_case c
-JOIN cases_person p ON p.id = c.person_id
-JOIN cases_party d ON d.id = c.detaining_party_id
-LEFT JOIN auth_user u ON u.id = c.assigned_officer_id
-LEFT JOIN cases_statedintention i ON i.id = c.current_intention_id
-WHERE {where}
-ORDER BY {order}
-LIMIT {page}
-"""
-
-
-def _iso(value):
-    return None if value is None else value.isoformat()
-
-
-def floor_page(conn: psycopg.Connection, where: str, order: str, params: dict) -> bytes:
-    """Fetch one page with the floor query and return it serialised by ``json``."""
-    sql = FLOOR_SQL.format(where=where, order=order, page=PAGE)
-    rows = conn.execute(sql, {"open": OPEN_REQUEST_STATUSES, **params}).fetchall()
-    results = []
-    for r in rows:
-        results.append(
-            {
-                "url": f"http://testserver{LIST}{r[0]}/",
-                "uuid": str(r[0]),
-                "reference": r[1],
-                "status": r[2],
-                "legal_status": r[3],
-                "person": {"uuid": str(r[4]), "working_name": r[5], "names": r[6]},
-                "detaining_party": {"uuid": str(r[7]), "name": r[8]},
-                "capture_date": _iso(r[9]),
-                "capture_date_precision": r[10],
-                "capture_place": r[11],
-                "capture_place_code": r[12],
-                "detention_place": r[13],
-                "priority": r[14],
-                "assigned_officer": r[15],
-                "current_intention": None
-                if r[16] is None
-                else {
-                    "uuid": str(r[16]),
-                    "option": r[17],
-                    "destination_country": r[18],
-                    "verification": r[19],
-                    "verified": r[20],
-                    "stated_on": _iso(r[21]),
-                },
-                "open_request_count": r[22],
-                "version": r[23],
-                "opened_at": _iso(r[24]),
-                "closed_at": _iso(r[25]),
-                "updated_at": _iso(r[26]),
-            }
-        )
-    return json.dumps({"results": results}, ensure_ascii=False).encode()
+#: Readers who see only pseudonymous name variants, as the floor then shows them.
+PSEUDONYMS_ONLY = {"integration"}
 
 
 def _common_value(conn: psycopg.Connection, sql: str):
@@ -356,7 +284,12 @@ def main() -> int:
         queries = queries_of(api, LIST, params, empty_cache=args.no_count_cache)
         api_ms = summary(measure(call_api, args.runs))
         floor_ms = summary(
-            measure(lambda w=where, o=order, p=floor_params: floor_page(conn, w, o, p), args.runs)
+            measure(
+                lambda w=where, o=order, p=floor_params: floor_page(
+                    conn, w, o, p, pseudonyms_only=args.reader in PSEUDONYMS_ONLY
+                ),
+                args.runs,
+            )
         )
         rows.append(
             [

@@ -8,7 +8,8 @@ Usage::
 The database is created when missing, migrated, and topped up with ``manage.py seed_demo``
 until it holds ``--cases`` cases (an existing larger database is used as it is). Then each
 script runs in a process of its own and prints its table: the API case list next to its
-floor, the change feed, the analysts' pages and the admin, the CSV export's time and memory,
+floor, the API next to its peer and its floor over HTTP (without and with a background
+writer), the change feed, the analysts' pages and the admin, the CSV export's time and memory,
 writes, and the load test against the production server. The exit status is non-zero when a
 script breaks (an exception, a wrong HTTP status), never because a target is missed: the
 numbers are for reading.
@@ -84,6 +85,9 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=int, default=60, help="load test duration")
     parser.add_argument("--clients", type=int, default=50, help="load test connections")
     parser.add_argument(
+        "--poll-seconds", type=int, default=5, help="seconds of wrk per poll rate (compare)"
+    )
+    parser.add_argument(
         "--skip", action="append", default=[], help="skip a script by name (e.g. load)"
     )
     parser.add_argument(
@@ -111,6 +115,14 @@ def main() -> int:
     scripts = [
         ("api", ["api_bench.py", "--runs", runs]),
         ("feed", ["feed_bench.py", "--events", "0", "--limit", "1000", "--polls", "200"]),
+        (
+            "compare",
+            ["compare_bench.py", "--rounds", runs, "--poll-seconds", str(args.poll_seconds)],
+        ),
+        (
+            "compare-writer",
+            ["compare_bench.py", "--rounds", runs, "--writer", "--poll-seconds", "0"],
+        ),
         ("pages", ["pages_bench.py", "--runs", runs, "--export-runs", "1"]),
         ("export", ["export_bench.py"]),
         ("writes", ["writes_bench.py", "--runs", runs]),
