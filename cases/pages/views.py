@@ -271,7 +271,7 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """Return the filtered cases as a CSV or XLSX download (see ``cases.pages.exports``).
 
     Without ``cases.view_sensitive`` the name variants column holds pseudonyms only and says
-    so in its heading. A download that holds sensitive values appends one access-log entry
+    so in its heading, and the sensitive identity columns are left out. A download that holds sensitive values appends one access-log entry
     with the filter and the row count.
     """
     policy = policy_for(request.user)
@@ -300,7 +300,7 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
             user=request.user,
             channel=access.EXPORT,
             objects=[("export", None)],
-            fields=[sensitive.NAMES],
+            fields=exports.SENSITIVE_EXPORT_FIELDS,
             path=request.path,
             extra={"filter": params.urlencode(), "rows": cases.count(), "format": export_format},
         )
