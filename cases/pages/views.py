@@ -271,8 +271,8 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """Return the filtered cases as a CSV or XLSX download (see ``cases.pages.exports``).
 
     Without ``cases.view_sensitive`` the name variants column holds pseudonyms only and says
-    so in its heading, and the sensitive identity columns are left out. A download that holds sensitive values appends one access-log entry
-    with the filter and the row count.
+    so in its heading, and the sensitive identity columns are left out. A download that
+    holds sensitive values appends one access-log entry with the filter and the row count.
     """
     policy = policy_for(request.user)
     if not policy.may_export:

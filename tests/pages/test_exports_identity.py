@@ -109,8 +109,7 @@ def test_export_carries_place_deadlines_identifiers_claims_and_commander(client,
     assert row["Serving under"] == "Russian Federation"
     assert row["External identifiers"] == "icrc:CTA-7"
     assert row["Nationality claims"] == (
-        "KP (claimed by Democratic People's Republic of Korea); "
-        "RU (claimed by Russian Federation)"
+        "KP (claimed by Democratic People's Republic of Korea); RU (claimed by Russian Federation)"
     )
     _text, (sheet_row,) = _xlsx(client)
     assert sheet_row["External identifiers"] == "icrc:CTA-7"
