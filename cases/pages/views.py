@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
@@ -266,6 +267,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_list.html", context, status=200 if valid else 400)
 
 
+def _digest(term: str) -> str:
+    """Return a search term as ``sha256:<hex>`` for the access log."""
+    return "sha256:" + hashlib.sha256(term.encode()).hexdigest()
+
+
 @page_view
 def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """Return the filtered cases as a CSV or XLSX download (see ``cases.pages.exports``).
@@ -296,6 +302,10 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     if policy.logs_reads:
         params = request.GET.copy()
         params.pop("format", None)
+        if "q" in params:
+            # A searched name is kept as its digest: the log can confirm a suspected term,
+            # but holds no name that would outlive the person's purge.
+            params.setlist("q", [_digest(term) for term in params.getlist("q")])
         access.log_access(
             user=request.user,
             channel=access.EXPORT,
