@@ -76,11 +76,23 @@ def clock_movement(case) -> Movement | None:
 
 def capture_card_due_on(case) -> dt.date | None:
     """Return the day the case's next capture card is due, or None when none is owed."""
-    movement = clock_movement(case)
-    if movement is None:
+    return capture_card_due_from(
+        Movement.objects.filter(case=case, kind__in=CLOCK_REASONS),
+        CaptureCard.objects.filter(case=case),
+    )
+
+
+def capture_card_due_from(movements, cards) -> dt.date | None:
+    """Return the day the next capture card is due, given a case's movements and cards.
+
+    The same rule as :func:`capture_card_due_on`, for a caller that holds the rows (the
+    services read them through their sink, which may hold them in memory).
+    """
+    started = [m for m in movements if m.kind in CLOCK_REASONS]
+    if not started:
         return None
-    card = CaptureCard.objects.filter(movement=movement).first()
-    if card is not None and card.discharges_duty:
+    movement = max(started, key=lambda m: (m.moved_on, m.pk))
+    if any(card.movement_id == movement.pk and card.discharges_duty for card in cards):
         return None
     return latest_day(movement.moved_on, movement.moved_on_precision) + CAPTURE_CARD_WEEK
 

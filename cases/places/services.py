@@ -167,9 +167,12 @@ def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     them.
     """
     old_place, old_due = case.current_place, case.capture_card_due_on
-    place = current_place_of(case)
+    movements = sink.movements_of(case)
+    # The newest movement by date, then by the order recorded (current_place_of's rule).
+    newest = max(movements, key=lambda m: (m.moved_on, m.pk), default=None)
+    place = newest.to_place if newest is not None else None
     case.current_place = place
-    case.capture_card_due_on = clocks.capture_card_due_on(case)
+    case.capture_card_due_on = clocks.capture_card_due_from(movements, sink.capture_cards_of(case))
     sink.update(case, _FOLLOWED)
     changes: dict[str, list[Any]] = {}
     if (old_place.pk if old_place else None) != (place.pk if place else None):
@@ -282,7 +285,7 @@ def capture_card_record(
     """
     refuse_unknown(fields, CAPTURE_CARD_FIELDS, "capture card")
     case = sink.lock(movement.case)
-    if CaptureCard.objects.filter(movement=movement).exists():
+    if any(card.movement_id == movement.pk for card in sink.capture_cards_of(case)):
         raise ValidationError(
             {"movement": "This movement already has its capture card; change that one."}
         )
