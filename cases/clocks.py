@@ -64,16 +64,6 @@ def latest_day(day: dt.date, precision: str) -> dt.date:
     return day
 
 
-def clock_movement(case) -> Movement | None:
-    """Return the movement that started the case's capture-card clock, or None."""
-    return (
-        Movement.objects.filter(case=case, kind__in=CLOCK_REASONS)
-        .select_related("to_place")
-        .order_by("-moved_on", "-id")
-        .first()
-    )
-
-
 def capture_card_due_on(case) -> dt.date | None:
     """Return the day the case's next capture card is due, or None when none is owed."""
     return capture_card_due_from(

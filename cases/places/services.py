@@ -147,18 +147,6 @@ def place_update(
 # --------------------------------------------------------------------------------------------
 
 
-def current_place_of(case: Case) -> Place | None:
-    """Return where the case is held: the newest movement's destination (by date, then by
-    the order recorded), or None before any movement."""
-    newest = (
-        Movement.objects.filter(case=case)
-        .select_related("to_place")
-        .order_by("-moved_on", "-id")
-        .first()
-    )
-    return newest.to_place if newest is not None else None
-
-
 def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     """Set the case's current place and capture-card due date from its movements and cards.
 
@@ -168,7 +156,7 @@ def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     """
     old_place, old_due = case.current_place, case.capture_card_due_on
     movements = sink.movements_of(case)
-    # The newest movement by date, then by the order recorded (current_place_of's rule).
+    # He is where the newest movement by date (then by the order recorded) took him.
     newest = max(movements, key=lambda m: (m.moved_on, m.pk), default=None)
     place = newest.to_place if newest is not None else None
     case.current_place = place
