@@ -273,12 +273,15 @@ def _purge_idempotency_answers(markers: list[bytes]) -> None:
     An answer to a write is kept, sealed, until its time to live runs out so that a retry
     can be replayed; one that shows the purged person (an identity document's number, say)
     would outlive the purge by that long. The table holds only unexpired answers, so each is
-    opened and searched here rather than indexed.
+    opened and searched here rather than indexed. A request not yet answered is left alone.
     """
     from cases.api.idempotency import unseal
 
     doomed = []
-    for pk, path, body in IdempotencyKey.objects.values_list("pk", "path", "body").iterator():
+    # A request still being answered holds no answer yet; the purge's own request is one,
+    # and its answer (the tombstone) must be kept for its retry.
+    answered = IdempotencyKey.objects.filter(status_code__isnull=False)
+    for pk, path, body in answered.values_list("pk", "path", "body").iterator():
         answer = (unseal(bytes(body)) or b"") if body else b""
         text = path.encode() + b" " + answer
         if any(marker in text for marker in markers):
