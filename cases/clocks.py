@@ -64,23 +64,25 @@ def latest_day(day: dt.date, precision: str) -> dt.date:
     return day
 
 
-def clock_movement(case) -> Movement | None:
-    """Return the movement that started the case's capture-card clock, or None."""
-    return (
-        Movement.objects.filter(case=case, kind__in=CLOCK_REASONS)
-        .select_related("to_place")
-        .order_by("-moved_on", "-id")
-        .first()
+def capture_card_due_on(case) -> dt.date | None:
+    """Return the day the case's next capture card is due, or None when none is owed."""
+    return capture_card_due_from(
+        Movement.objects.filter(case=case, kind__in=CLOCK_REASONS),
+        CaptureCard.objects.filter(case=case),
     )
 
 
-def capture_card_due_on(case) -> dt.date | None:
-    """Return the day the case's next capture card is due, or None when none is owed."""
-    movement = clock_movement(case)
-    if movement is None:
+def capture_card_due_from(movements, cards) -> dt.date | None:
+    """Return the day the next capture card is due, given a case's movements and cards.
+
+    The same rule as :func:`capture_card_due_on`, for a caller that holds the rows (the
+    services read them through their sink, which may hold them in memory).
+    """
+    started = [m for m in movements if m.kind in CLOCK_REASONS]
+    if not started:
         return None
-    card = CaptureCard.objects.filter(movement=movement).first()
-    if card is not None and card.discharges_duty:
+    movement = max(started, key=lambda m: (m.moved_on, m.pk))
+    if any(card.movement_id == movement.pk and card.discharges_duty for card in cards):
         return None
     return latest_day(movement.moved_on, movement.moved_on_precision) + CAPTURE_CARD_WEEK
 

@@ -4,7 +4,10 @@ The data describes a large conflict: Russian soldiers held by Ukraine, Ukrainian
 civilians held by Russia, and North Korean soldiers captured in the Kursk region, with their
 name variants across scripts and romanisations, custody episodes moving through the case state
 machine, stated intentions that change and get verified, requests moving through the request
-state machine, parties' positions, things that happened in the world, and notes.
+state machine, parties' positions, things that happened in the world, and notes; each
+person's Art. 17 identity (names in his script, documents, ICRC numbers, nationality claims)
+and each case's places of detention, capture and transfer movements, capture cards (some
+missing, hence overdue) and the notifications its transfers owe.
 
 Every row is written by the services themselves, handed the timeline's bulk sink
 (``cases.timeline.sinks.BulkSink``): each service builds its rows and its one event draft as

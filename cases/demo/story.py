@@ -30,6 +30,7 @@ from cases.demo.tables import (
     AS_OF,
     CALL_SIGNS,
     DETENTION,
+    HOSPITALS,
     KO_GIVEN,
     KO_SURNAMES,
     LAST_CAPTURE,
@@ -56,7 +57,12 @@ from cases.demo.tables import (
     translit_uk_bgn,
     translit_uk_national,
 )
+from cases.identity import services as identity_services
+from cases.identity.models import DocumentGenuineness, DocumentKind, IdentifierScheme
 from cases.models import Case, Party, Person, Request, Source, StatedIntention
+from cases.places import services as place_services
+from cases.places.models import CardHealth, MovementKind
+from cases.places.models import Place as DetentionPlace
 from cases.services import NameSpec
 from cases.timeline.sinks import BulkSink
 
@@ -129,6 +135,8 @@ class World:
     parties: dict[str, Party]
     sources: dict[str, list[Source]] = field(default_factory=dict)
     source_dates: dict[str, list[dt.date]] = field(default_factory=dict)
+    #: Places of detention by name (``DETENTION`` and ``HOSPITALS``).
+    places: dict[str, DetentionPlace] = field(default_factory=dict)
 
     def source_near(self, rng: random.Random, category: str, day: dt.date) -> Source | None:
         """Return a source of ``category`` published on or soon after ``day``, if any."""
@@ -205,7 +213,29 @@ def build_world(writer: ServiceCalls, seed: int) -> World:
         pool.sort(key=lambda s: (s.published_on, s.title))
         world.sources[category] = pool
         world.source_dates[category] = [s.published_on for s in pool]
+    existing_places = {place.name: place for place in DetentionPlace.objects.all()}
+    for country, names in DETENTION.items():
+        detaining = parties["ua" if country == "UA" else "ru"]
+        for name in (*names, HOSPITALS[country]):
+            place = existing_places.get(name)
+            if place is None:
+                place = writer.call(
+                    place_services.place_create,
+                    at=REFERENCE_DATA_AT,
+                    name=name,
+                    kind="hospital" if name == HOSPITALS[country] else _place_kind(name),
+                    detaining_party=detaining,
+                    country=country,
+                )
+            world.places[name] = place
     return world
+
+
+def _place_kind(name: str) -> str:
+    """Return the kind of a place of detention from its name."""
+    if "camp" in name:
+        return "camp"
+    return "prison"
 
 
 def _at(rng: random.Random, day: dt.date) -> dt.datetime:
@@ -357,8 +387,103 @@ class CaseStory:
             description=f"{verb} near {place.name}",
             place=place.name,
         )
+        self._identity_rows()
+        self._capture_movement()
         self._custody()
         return self.case
+
+    # -- identity and places -------------------------------------------------------------
+
+    def _identity_rows(self) -> None:
+        """Record some documents he carried, an ICRC number, and claims to his nationality."""
+        r = self.rng
+        home = self.home
+        if r.random() < 0.45:
+            carried_russian = self.cohort == "kp_in_ua" and r.random() < 0.6
+            issuer = "RU" if carried_russian else home
+            digits = r.randrange(10**7)
+            self.w.call(
+                identity_services.identity_document_record,
+                at=self.at(),
+                person=self.person,
+                kind=DocumentKind.MILITARY_ID if r.random() < 0.7 else DocumentKind.PASSPORT,
+                issuer_country=issuer,
+                number=f"{issuer}-{digits:07d}",
+                name_on_document=self.person.working_name,
+                genuineness=(
+                    DocumentGenuineness.NOT_HIS_OWN
+                    if carried_russian
+                    else r.choice([DocumentGenuineness.GENUINE, DocumentGenuineness.UNKNOWN])
+                ),
+            )
+        if r.random() < 0.6:
+            # The case's reference is unique, so the number is unique in its scheme.
+            self.w.call(
+                identity_services.external_identifier_record,
+                at=self.at(),
+                person=self.person,
+                scheme=IdentifierScheme.ICRC,
+                value="CTA-" + self.case.reference.replace("-", ""),
+                issued_by=self.party("icrc"),
+            )
+        if self.cohort == "kp_in_ua" and r.random() < 0.7:
+            self.w.call(
+                identity_services.nationality_claim_record,
+                at=self.at(),
+                person=self.person,
+                country="KR",
+                claimed_by=self.party("kr"),
+                basis="Constitution of the Republic of Korea, Art. 3: the whole peninsula",
+            )
+        if r.random() < 0.25:
+            self.w.call(
+                identity_services.nationality_claim_record,
+                at=self.at(),
+                person=self.person,
+                country=home,
+                claimed_by=self.home_state,
+                basis="Named on the other side's exchange list as its serviceman",
+            )
+
+    def _capture_movement(self) -> None:
+        """Record his arrival at a first place and, mostly, the capture card that answers it."""
+        r = self.rng
+        name = HOSPITALS[self.held_in] if self.wounded else r.choice(DETENTION[self.held_in])
+        self.place = self.world.places[name]
+        movement = self.w.call(
+            place_services.movement_record,
+            at=self.at(),
+            case=self.case,
+            to_place=self.place,
+            moved_on=self.day,
+            kind=MovementKind.CAPTURE,
+        )
+        self._capture_card(movement)
+
+    def _capture_card(self, movement) -> None:
+        """Record a card for ``movement``: sent (most), declined, or none yet (overdue)."""
+        r = self.rng
+        roll = r.random()
+        if roll < 0.7:
+            filled = min(self.day + dt.timedelta(days=r.randint(0, 5)), AS_OF)
+            sent = min(filled + dt.timedelta(days=r.randint(0, 4)), AS_OF)
+            self.w.call(
+                place_services.capture_card_record,
+                at=self.at(),
+                movement=movement,
+                filled_in_on=filled,
+                sent_to_agency_on=sent,
+                health=CardHealth.WOUNDED if self.wounded else CardHealth.WELL,
+                address_given=r.random() < 0.6,
+            )
+        elif roll < 0.8:
+            self.w.call(
+                place_services.capture_card_record,
+                at=self.at(),
+                movement=movement,
+                declined=True,
+                declined_on=min(self.day + dt.timedelta(days=r.randint(0, 6)), AS_OF),
+            )
 
     def _capture(self) -> tuple[Place, dt.date]:
         r = self.rng
@@ -445,6 +570,7 @@ class CaseStory:
             "sex": choices.Sex.FEMALE if female else choices.Sex.MALE,
             "birth_date": birth,
             "birth_date_precision": birth_precision,
+            **self._art17_fields(names),
         }
         if r.random() < 0.7:
             fields["birth_place"] = r.choice(birth_places)
@@ -474,6 +600,30 @@ class CaseStory:
         return self.w.call(
             services.person_create, at=self.at(), working_name=working_name, names=names, **fields
         )
+
+    def _art17_fields(self, names: list[NameSpec]) -> dict[str, str]:
+        """Return his true name as the Convention records it, his parents' names, whom to
+        inform and where: in his own script mostly, in a Latin spelling sometimes."""
+        r = self.rng
+        if r.random() < 0.2:
+            return {}
+        native, latin = names[0].value, names[-1 if len(names) < 3 else 2].value
+        if self.cohort == "kp_in_ua":
+            family, given = native[0], native[1:]
+            father, mother = r.choice(KO_GIVEN)[0], r.choice(KO_SURNAMES)[0]
+        else:
+            family, given = native.split(" ", 1)
+            father = r.choice(RU_GIVEN)[0] if self.cohort == "ru_in_ua" else r.choice(UK_GIVEN)[0]
+            mother = r.choice(RU_SURNAMES if self.cohort == "ru_in_ua" else UK_SURNAMES)
+        if r.random() < 0.2:
+            family, _sep, given = latin.partition(" ")
+        fields = {"family_name": family, "given_names": given, "father_first_name": father}
+        if r.random() < 0.6:
+            fields["mother_maiden_name"] = mother
+        if r.random() < 0.5:
+            fields["person_to_inform"] = f"{mother} (mother)"
+            fields["correspondence_address"] = f"{r.randint(1, 120)} {r.choice(REGIONS)} Street"
+        return fields
 
     def _korean_names(self) -> tuple[str, list[NameSpec]]:
         r = self.rng
@@ -698,6 +848,20 @@ class CaseStory:
             return
         self.occur(OccurrenceKind.TRANSFER_OF_PLACE, f"Moved to {new_place}", place=new_place)
         self.w.call(services.case_update, at=self.at(), case=self.case, detention_place=new_place)
+        place = self.world.places[new_place]
+        if place.pk != self.place.pk:
+            # A transfer owes notifications (GC III Art. 122), left pending, and a new card.
+            movement = self.w.call(
+                place_services.movement_record,
+                at=self.at(),
+                case=self.case,
+                from_place=self.place,
+                to_place=place,
+                moved_on=self.day,
+                kind=MovementKind.TRANSFER,
+            )
+            self.place = place
+            self._capture_card(movement)
 
     def _person_update(self) -> None:
         r = self.rng

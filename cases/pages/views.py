@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
@@ -266,13 +267,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/case_list.html", context, status=200 if valid else 400)
 
 
+def _digest(term: str) -> str:
+    """Return a search term as ``sha256:<hex>`` for the access log."""
+    return "sha256:" + hashlib.sha256(term.encode()).hexdigest()
+
+
 @page_view
 def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     """Return the filtered cases as a CSV or XLSX download (see ``cases.pages.exports``).
 
     Without ``cases.view_sensitive`` the name variants column holds pseudonyms only and says
-    so in its heading. A download that holds sensitive values appends one access-log entry
-    with the filter and the row count.
+    so in its heading, and the sensitive identity columns are left out. A download that
+    holds sensitive values appends one access-log entry with the filter and the row count.
     """
     policy = policy_for(request.user)
     if not policy.may_export:
@@ -296,11 +302,15 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     if policy.logs_reads:
         params = request.GET.copy()
         params.pop("format", None)
+        if "q" in params:
+            # A searched name is kept as its digest: the log can confirm a suspected term,
+            # but holds no name that would outlive the person's purge.
+            params.setlist("q", [_digest(term) for term in params.getlist("q")])
         access.log_access(
             user=request.user,
             channel=access.EXPORT,
             objects=[("export", None)],
-            fields=[sensitive.NAMES],
+            fields=exports.SENSITIVE_EXPORT_FIELDS,
             path=request.path,
             extra={"filter": params.urlencode(), "rows": cases.count(), "format": export_format},
         )

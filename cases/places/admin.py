@@ -2,7 +2,9 @@
 
 Places are reference data with their own pages. Movements, capture cards and occurrences are
 added on the case page (inlines whose new rows go to their services); a capture card is
-changed on its own page, against its version, when it is sent.
+changed on its own page, against its version, when it is sent. Occurrences also have their
+own list, filtered by kind, date and case, where an officer may record one for any case;
+once recorded, an occurrence is never changed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from cases.admin.mixins import (
     adopt,
     refuse,
 )
-from cases.filters import CaseFilterSet
+from cases.filters import CaseFilterSet, OccurrenceFilterSet
 from cases.models import Occurrence, TimelineEvent
 from cases.places import services as place_services
 from cases.places.models import CaptureCard, Movement, Place
@@ -270,3 +272,91 @@ class CaptureCardAdmin(
         except (ValidationError, StaleObjectError) as exc:
             raise refuse(exc, form) from exc
         adopt(obj, card)
+
+
+# --------------------------------------------------------------------------------------------
+# Occurrences on their own list
+# --------------------------------------------------------------------------------------------
+
+
+class OccurrenceCaseFilter(FilterSetListFilter):
+    """The occurrences of one case, by its id (``OccurrenceFilterSet.case``).
+
+    Listing every case as a choice would read them all on each page; the filter offers the
+    case asked for (a link from elsewhere, or the address bar), which it then applies.
+    """
+
+    title = "case"
+    parameter_name = "case"
+    filterset_class = OccurrenceFilterSet
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return []
+        filterset = OccurrenceFilterSet({"case": value}, queryset=Occurrence.objects.none())
+        if not filterset.is_valid():
+            # Shown so that the change list applies it and reports the bad value.
+            return [(value, value)]
+        cases = filterset.form.cleaned_data["case"]
+        return [(value, ", ".join(case.reference for case in cases) or value)]
+
+
+class OccurrenceForm(forms.ServiceErrorsMixin, ModelForm):
+    """An occurrence's form, with the optional reason; only a new one is ever saved."""
+
+    reason = forms.ReasonField()
+
+    class Meta:
+        model = Occurrence
+        fields = (
+            "case",
+            "kind",
+            "occurred_on",
+            "occurred_on_precision",
+            "description",
+            "place",
+            "source",
+        )
+
+
+@admin.register(Occurrence)
+class OccurrenceAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
+    """Things that happened in the world, across cases: recorded once, never changed."""
+
+    form = OccurrenceForm
+    list_display = ("case", "kind", "occurred_on", "place", "source")
+    list_filter = ("kind", "occurred_on", OccurrenceCaseFilter)
+    list_select_related = ("case", "source")
+    search_fields = ("case__reference", "description", "place")
+    search_help_text = "The case's reference, or words of the description or place."
+    autocomplete_fields = ("case", "source")
+    ordering = ("-occurred_on", "-id")
+    fields = (*OccurrenceForm.Meta.fields, "reason")
+    # Counting every occurrence again for "N total" is a second full count per page.
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        # Occurrences are never edited: a wrong one is answered by a correcting one.
+        return False
+
+    def history_events(self, obj):
+        return TimelineEvent.objects.filter(subject_uuid=obj.uuid)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        try:
+            occurrence = services.occurrence_record(
+                actor=admin_actor(request),
+                case=data["case"],
+                kind=data["kind"],
+                occurred_on=data["occurred_on"],
+                occurred_on_precision=data.get("occurred_on_precision") or "day",
+                description=data["description"],
+                place=data.get("place") or "",
+                source=data.get("source"),
+                reason=data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            raise refuse(exc, form) from exc
+        adopt(obj, occurrence)

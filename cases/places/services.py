@@ -147,18 +147,6 @@ def place_update(
 # --------------------------------------------------------------------------------------------
 
 
-def current_place_of(case: Case) -> Place | None:
-    """Return where the case is held: the newest movement's destination (by date, then by
-    the order recorded), or None before any movement."""
-    newest = (
-        Movement.objects.filter(case=case)
-        .select_related("to_place")
-        .order_by("-moved_on", "-id")
-        .first()
-    )
-    return newest.to_place if newest is not None else None
-
-
 def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     """Set the case's current place and capture-card due date from its movements and cards.
 
@@ -167,9 +155,12 @@ def refresh_followed(sink, case: Case) -> dict[str, list[Any]]:
     them.
     """
     old_place, old_due = case.current_place, case.capture_card_due_on
-    place = current_place_of(case)
+    movements = sink.movements_of(case)
+    # He is where the newest movement by date (then by the order recorded) took him.
+    newest = max(movements, key=lambda m: (m.moved_on, m.pk), default=None)
+    place = newest.to_place if newest is not None else None
     case.current_place = place
-    case.capture_card_due_on = clocks.capture_card_due_on(case)
+    case.capture_card_due_on = clocks.capture_card_due_from(movements, sink.capture_cards_of(case))
     sink.update(case, _FOLLOWED)
     changes: dict[str, list[Any]] = {}
     if (old_place.pk if old_place else None) != (place.pk if place else None):
@@ -282,7 +273,7 @@ def capture_card_record(
     """
     refuse_unknown(fields, CAPTURE_CARD_FIELDS, "capture card")
     case = sink.lock(movement.case)
-    if CaptureCard.objects.filter(movement=movement).exists():
+    if any(card.movement_id == movement.pk for card in sink.capture_cards_of(case)):
         raise ValidationError(
             {"movement": "This movement already has its capture card; change that one."}
         )

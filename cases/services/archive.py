@@ -11,7 +11,11 @@ from cases.dbguards import timeline_purge
 from cases.models import (
     CaptureCard,
     Case,
+    ExternalIdentifier,
+    IdempotencyKey,
+    IdentityDocument,
     Movement,
+    NationalityClaim,
     Note,
     Notification,
     NotificationSettings,
@@ -209,14 +213,12 @@ class PurgeRefused(PermissionError):
     """Only a superuser may purge a case."""
 
 
-def _purge_admin_log(case: Case, person: Person | None) -> None:
-    """Delete Django admin's change-log rows of a case being purged and of what it holds.
+def _purged_rows(case: Case, person: Person | None) -> dict[type[models.Model], Any]:
+    """Return ``{model: primary keys}`` of every row the purge of ``case`` deletes.
 
-    Those rows name the objects and what changed; they are the admin's copy, not history.
+    The person's own rows (name variants, identity documents, external identifiers,
+    nationality claims) are there only when he goes with the case.
     """
-    from django.contrib.admin.models import LogEntry
-    from django.contrib.contenttypes.models import ContentType
-
     purged = {
         Case: [case.pk],
         StatedIntention: StatedIntention.objects.filter(case=case).values_list("pk", flat=True),
@@ -235,11 +237,57 @@ def _purge_admin_log(case: Case, person: Person | None) -> None:
     if person is not None:
         purged[Person] = [person.pk]
         purged[PersonName] = person.names.values_list("pk", flat=True)
+        for model in (IdentityDocument, ExternalIdentifier, NationalityClaim):
+            purged[model] = model.objects.filter(person=person).values_list("pk", flat=True)
+    return purged
+
+
+def _purge_admin_log(purged: dict[type[models.Model], Any]) -> None:
+    """Delete Django admin's change-log rows of a case being purged and of what it holds.
+
+    Those rows name the objects and what changed; they are the admin's copy, not history.
+    """
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
     condition = models.Q()
     for model, pks in purged.items():
         content_type = ContentType.objects.get_for_model(model)
         condition |= models.Q(content_type=content_type, object_id__in=[str(pk) for pk in pks])
     LogEntry.objects.filter(condition).delete()
+
+
+def _purged_markers(purged: dict[type[models.Model], Any], reference: str) -> list[bytes]:
+    """Return what names a purged row in a kept API answer: its uuid, the case's reference."""
+    markers = [reference.encode()]
+    for model, pks in purged.items():
+        if any(field.name == "uuid" for field in model._meta.concrete_fields):
+            uuids = model.objects.filter(pk__in=list(pks)).values_list("uuid", flat=True)
+            markers.extend(str(value).encode() for value in uuids)
+    return markers
+
+
+def _purge_idempotency_answers(markers: list[bytes]) -> None:
+    """Delete the kept API answers (``IdempotencyKey``) that name a purged row.
+
+    An answer to a write is kept, sealed, until its time to live runs out so that a retry
+    can be replayed; one that shows the purged person (an identity document's number, say)
+    would outlive the purge by that long. The table holds only unexpired answers, so each is
+    opened and searched here rather than indexed. A request not yet answered is left alone.
+    """
+    from cases.api.idempotency import unseal
+
+    doomed = []
+    # A request still being answered holds no answer yet; the purge's own request is one,
+    # and its answer (the tombstone) must be kept for its retry.
+    answered = IdempotencyKey.objects.filter(status_code__isnull=False)
+    for pk, path, body in answered.values_list("pk", "path", "body").iterator():
+        answer = (unseal(bytes(body)) or b"") if body else b""
+        text = path.encode() + b" " + answer
+        if any(marker in text for marker in markers):
+            doomed.append(pk)
+    if doomed:
+        IdempotencyKey.objects.filter(pk__in=doomed).delete()
 
 
 @transaction.atomic
@@ -248,8 +296,10 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
 
     Gone are its intentions, requests and their positions, occurrences, movements and capture
     cards, notes, notifications and its own notification recipients, its timeline
-    events, its person with their name variants and events when no other case refers to
-    them, and the rows of Django admin's change log about any of these. The tombstone has no
+    events, its person with their name variants, identity documents, external identifiers,
+    nationality claims and events when no other case refers to them, the rows of Django
+    admin's change log about any of these, and the kept answers of API writes
+    (``IdempotencyKey``) that name any of them. The tombstone has no
     case and no person, names the case's uuid as its subject and carries only the reference,
     so systems that copied the case from the feed can drop their copy without learning
     anything sensitive. The access log is kept: it records who read
@@ -268,7 +318,9 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     # The case's chain goes whole (and the person's, when he goes), so no other chain
     # loses a link; on PostgreSQL through the one function the application role may call.
     timeline_purge(connection, case_id=case.pk, person_id=person.pk if purge_person else None)
-    _purge_admin_log(case, person if purge_person else None)
+    purged = _purged_rows(case, person if purge_person else None)
+    _purge_idempotency_answers(_purged_markers(purged, reference))
+    _purge_admin_log(purged)
     Case.objects.filter(pk=case.pk).update(current_intention=None)
     Position.objects.filter(request__case=case).delete()
     Request.objects.filter(case=case).delete()

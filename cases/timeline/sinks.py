@@ -30,13 +30,19 @@ from django_countries.fields import CountryField
 
 from cases import choices, consent
 from cases.models import (
+    CaptureCard,
     Case,
+    ExternalIdentifier,
+    IdentityDocument,
+    Movement,
+    NationalityClaim,
     Note,
     Notification,
     Occurrence,
     Party,
     Person,
     PersonName,
+    Place,
     Position,
     Request,
     RiskAssessment,
@@ -137,6 +143,14 @@ class RowSink:
     def current_intention(self, case: Case) -> StatedIntention | None:
         """Return the statement that counts as the case's current intention."""
         return current_intention_for(case)
+
+    def movements_of(self, case: Case) -> list[Movement]:
+        """Return the case's movements with their destinations, in the order recorded."""
+        return list(Movement.objects.filter(case=case).select_related("to_place").order_by("id"))
+
+    def capture_cards_of(self, case: Case) -> list[CaptureCard]:
+        """Return the case's capture cards, in the order recorded."""
+        return list(CaptureCard.objects.filter(case=case).order_by("id"))
 
     def has_earlier_verified(self, intention: StatedIntention) -> bool | None:
         """Return None: the consent rules ask the database themselves."""
@@ -292,7 +306,7 @@ def build_row(model: type, **values: Any):
 
 
 #: Models whose rows get their key before insertion: other rows point at them in memory.
-_KEYED = frozenset({Party, Source, Person, Case, StatedIntention, Request})
+_KEYED = frozenset({Party, Source, Place, Person, Case, StatedIntention, Request, Movement})
 _UUID_MODELS: dict[type, bool] = {}
 _PRESENT = StatedIntention.present_parties.through
 
@@ -300,8 +314,12 @@ _PRESENT = StatedIntention.present_parties.through
 _INSERT_ORDER = (
     Party,
     Source,
+    Place,
     Person,
     PersonName,
+    IdentityDocument,
+    ExternalIdentifier,
+    NationalityClaim,
     Case,
     StatedIntention,
     _PRESENT,
@@ -310,6 +328,8 @@ _INSERT_ORDER = (
     Occurrence,
     RiskAssessment,
     Note,
+    Movement,
+    CaptureCard,
     Notification,
     TimelineEvent,
 )
@@ -333,6 +353,8 @@ class BulkSink(RowSink):
         self._present: dict[int, list[Party]] = {}
         self._names: dict[int, list[PersonName]] = {}
         self._latest_case: dict[int, Case] = {}
+        self._movements: dict[int, list[Movement]] = defaultdict(list)
+        self._cards: dict[int, list[CaptureCard]] = defaultdict(list)
         self._clear()
 
     def _clear(self) -> None:
@@ -386,6 +408,10 @@ class BulkSink(RowSink):
             self._requests[row.case_id].append(row)
         elif model is Case:
             self._latest_case[row.person_id] = row
+        elif model is Movement:
+            self._movements[row.case_id].append(row)
+        elif model is CaptureCard:
+            self._cards[row.case_id].append(row)
 
     def save(self, row, *, fields: list[str] | None = None) -> None:
         """Stamp the row's ``auto_now`` fields as a save would; it is inserted at the flush."""
@@ -420,6 +446,14 @@ class BulkSink(RowSink):
         self.rows[_PRESENT].extend(
             _PRESENT(statedintention_id=intention.pk, party_id=party.pk) for party in parties
         )
+
+    def movements_of(self, case: Case) -> list[Movement]:
+        """Return the case's queued movements, in the order recorded."""
+        return list(self._movements[case.pk])
+
+    def capture_cards_of(self, case: Case) -> list[CaptureCard]:
+        """Return the case's queued capture cards, in the order recorded."""
+        return list(self._cards[case.pk])
 
     def intentions_of(self, case: Case) -> list[StatedIntention]:
         """Return the case's queued statements, in the order they were made."""

@@ -345,6 +345,17 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
             description="ICRC delegates met him",
         ),
     ),
+    ("occurrence", "add"): Contract(
+        "occurrence.recorded",
+        _add(
+            "occurrence",
+            case=lambda w: str(w.ri.pk),
+            kind="icrc_visit",
+            occurred_on="2025-02-01",
+            occurred_on_precision="day",
+            description="ICRC delegates met him",
+        ),
+    ),
     ("capturecard", "change"): Contract(
         "capture_card.updated", _change(_card, sent_to_agency_on="2025-01-14"), _card
     ),

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from cases.models import AccessLogEntry, ApiToken, CaptureCard, Place, TimelineEvent
+from cases.models import AccessLogEntry, ApiToken, CaptureCard, Occurrence, Place, TimelineEvent
 from cases.security import access
 from cases.services import Actor
 from cases.webhooks.models import WebhookAttempt
@@ -266,6 +266,16 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "history": {"GET": "admin-view"},
         "redirect": {"GET": "admin-staff"},
     },
+    # Things that happened in the world: every role reads them, case officers record them
+    # (on their own list or the case page), nobody changes or deletes one.
+    "occurrence": {
+        "changelist": {"GET": "admin-view", "POST": "admin-view"},
+        "add": {"GET": "admin-add", "POST": "admin-add"},
+        "change": {"GET": "admin-view", "POST": "admin-none"},
+        "delete": {"GET": "admin-none", "POST": "admin-none"},
+        "history": {"GET": "admin-view"},
+        "redirect": {"GET": "admin-staff"},
+    },
     # The timeline is read by every role and changed by nobody.
     "timeline": {
         "changelist": {"GET": "admin-view", "POST": "admin-view"},
@@ -343,6 +353,7 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.statedintention": "statement",
     "cases.place": "case data",
     "cases.capturecard": "case record",
+    "cases.occurrence": "occurrence",
     "cases.notification": "case record",
     "cases.notificationsettings": "case data",
     "cases.timelineevent": "timeline",
@@ -577,6 +588,7 @@ def world(django_db_setup, django_db_blocker):
                     "cases.statedintention": built["intentions"][-1].pk,
                     "cases.place": Place.objects.first().pk,
                     "cases.capturecard": CaptureCard.objects.first().pk,
+                    "cases.occurrence": Occurrence.objects.first().pk,
                     "cases.timelineevent": TimelineEvent.objects.filter(case=case).first().pk,
                     "cases.accesslogentry": AccessLogEntry.objects.first().pk,
                     "cases.apitoken": ApiToken.objects.first().pk,

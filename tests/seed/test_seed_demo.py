@@ -195,6 +195,39 @@ def _snapshot(*, with_uuids: bool) -> dict:
                     for o in case.occurrences.order_by("id")
                 ],
                 "notes": [n.body for n in case.notes.order_by("id")],
+                "places": [
+                    case.current_place_id and case.current_place.name,
+                    case.capture_card_due_on,
+                    [
+                        (m.kind, m.from_place_id and m.from_place.name, m.to_place.name, m.moved_on)
+                        for m in case.movements.order_by("id")
+                    ],
+                    [
+                        (c.filled_in_on, c.sent_to_agency_on, c.declined, c.declined_on, c.health)
+                        for c in case.capture_cards.order_by("id")
+                    ],
+                    [
+                        (n.recipient.name, n.reason, n.state, n.due_on)
+                        for n in case.notifications.order_by("id")
+                    ],
+                ],
+                "identity": [
+                    person.family_name,
+                    person.given_names,
+                    person.father_first_name,
+                    person.mother_maiden_name,
+                    person.person_to_inform,
+                    person.correspondence_address,
+                    [
+                        (d.kind, d.issuer_country.code, d.number, d.genuineness)
+                        for d in person.identity_documents.order_by("id")
+                    ],
+                    [(i.scheme, i.value) for i in person.external_identifiers.order_by("id")],
+                    [
+                        (c.country.code, c.claimed_by.name, c.basis)
+                        for c in person.nationality_claims.order_by("id")
+                    ],
+                ],
             }
         )
     events = [
@@ -232,10 +265,15 @@ def _replay_through_services(calls: list[demo.Call], monkeypatch) -> None:
             return [resolve(item) for item in value]
         return real.get(id(value), value)
 
+    from cases.identity import services as identity_services
+    from cases.places import services as place_services
+
+    modules = (services, place_services, identity_services)
     for call in calls:
         kwargs = {name: resolve(value) for name, value in call.kwargs.items()}
         monkeypatch.setattr(timezone, "now", lambda at=call.at: at)
-        result = getattr(services, call.service)(actor=demo.ACTOR, **kwargs)
+        service = next(getattr(m, call.service) for m in modules if hasattr(m, call.service))
+        result = service(actor=demo.ACTOR, **kwargs)
         real[id(call.result)] = result
     monkeypatch.undo()
 
@@ -345,7 +383,30 @@ def test_no_consent_gated_request_executed_without_verified_consent(generated):
 
 def test_every_generated_row_passes_validation(generated):
     """Rows written in bulk pass the same model validation the services run."""
-    for model in (Person, Case, StatedIntention, Request, Occurrence, Position, Note):
+    from cases.models import (
+        CaptureCard,
+        ExternalIdentifier,
+        IdentityDocument,
+        Movement,
+        NationalityClaim,
+        Notification,
+    )
+
+    for model in (
+        Person,
+        Case,
+        StatedIntention,
+        Request,
+        Occurrence,
+        Position,
+        Note,
+        IdentityDocument,
+        ExternalIdentifier,
+        NationalityClaim,
+        Movement,
+        CaptureCard,
+        Notification,
+    ):
         for row in model.objects.all():
             row.full_clean()
 
@@ -355,7 +416,8 @@ def test_the_data_set_spreads_over_the_domain():
     progress, _ = _run(cases=400, seed=3)
     assert progress.cases == 400
     case_events = TimelineEvent.objects.filter(case__isnull=False).count()
-    assert 7 <= case_events / 400 <= 14
+    # About 13 events a case, and 2 to 3 more for his documents, numbers, moves and cards.
+    assert 7 <= case_events / 400 <= 18
     statuses = set(Case.objects.values_list("status", flat=True))
     assert {"interned", "repatriated", "on_hold", "hospitalised"} <= statuses
     assert len(statuses) >= 7
@@ -374,6 +436,18 @@ def test_the_data_set_spreads_over_the_domain():
     assert {"day", "month"} <= precisions
     years = {d.year for d in Case.objects.values_list("capture_date", flat=True)}
     assert years == {2022, 2023, 2024, 2025, 2026}
+    from cases import clocks
+    from cases.models import ExternalIdentifier, IdentityDocument, NationalityClaim, Notification
+
+    assert Person.objects.exclude(family_name="").filter(names__script="hangul").exists()
+    assert Person.objects.exclude(family_name="").filter(names__script="cyrillic").exists()
+    assert IdentityDocument.objects.filter(genuineness="not_his_own").exists()
+    assert ExternalIdentifier.objects.filter(scheme="icrc").count() > 100
+    assert NationalityClaim.objects.filter(country="KR").exists()
+    assert Case.objects.filter(current_place__isnull=False).count() == 400
+    overdue = Case.objects.filter(clocks.capture_card_overdue_q(clocks.today())).count()
+    assert 0 < overdue < 400
+    assert Notification.objects.filter(state="pending", reason="transfer").exists()
 
 
 # --------------------------------------------------------------------------------------------

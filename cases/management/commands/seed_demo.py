@@ -8,8 +8,10 @@ from cases.demo import DemoDataExists, generate
 
 class Command(BaseCommand):
     help = (
-        "Generate N realistic demo cases (persons, intentions, requests, positions, "
-        "occurrences, notes and their timeline), written in bulk. The same seed gives the "
+        "Generate N realistic demo cases (persons with their identity documents, "
+        "identifiers and nationality claims, intentions, requests, positions, occurrences, "
+        "places, movements, capture cards, notifications, notes and their timeline), "
+        "written in bulk. The same seed gives the "
         "same data. Demo references look like UA-2025-900001; seed cases are never touched."
     )
 
