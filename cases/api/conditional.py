@@ -17,11 +17,16 @@ timeline events in its own transaction. So a list's page is fixed by:
   list shows, and the day deadlines are measured against (``capture_card_overdue`` and
   ``overdue=`` change at midnight without a write).
 
-The tag is a hash of all that, read in one small query after authentication and the
-permission checks and before any list query. It is **weak** (``W/"..."``): two answers
-with the same tag hold the same rows, values and count, but nothing promises the same
-bytes (rows that tie on the list's ordering may come back in another order after the
-planner's statistics change), and a weak tag is all ``If-None-Match`` needs.
+The tag is a hash of all that. With ``If-None-Match`` the state is read in one small query
+after authentication and the permission checks and before any list query, and a match is a
+``304``. Without it, the case list reads the state in its page's own statement (each row
+carries it), so its ``200`` costs no query more; other lists read it first.
+
+The tag is **weak** (``W/"..."``): two answers with the same tag hold the same rows,
+values and count, but nothing promises the same bytes (rows that tie on the list's
+ordering may come back in another order after the planner's statistics change; a user's
+renamed username, shown as a case's officer, writes no event), and a weak tag is all
+``If-None-Match`` needs.
 
 Lists whose rows are not case data (webhook subscriptions) write no events; they keep the
 tag of their rendered body (``PageNumberPages.conditional``).
@@ -36,18 +41,13 @@ from django.db import connections, router
 from django.utils import translation
 
 from cases import clocks
-from cases.api.selectors import _DATA_STATE
+from cases.api.selectors import LIST_STATE
 from cases.models import TimelineEvent
 from cases.security.access import CASE_DATA_MODELS
 
 #: Raise with any change of what a list shows (a field, a format, the page's envelope), so
 #: that no tag given out before the change answers 304 after it.
 REPRESENTATION_VERSION = 1
-
-#: The newest event id, one index step back from the end of the primary key.
-_NEWEST_EVENT = "(SELECT max(id) FROM cases_timelineevent)"
-_POSTGRES_STATE_SQL = f"SELECT {_DATA_STATE} || '/' || coalesce({_NEWEST_EVENT}::text, '')"
-_SQLITE_STATE_SQL = f"SELECT coalesce({_NEWEST_EVENT}, 0)"
 
 
 def is_case_data(model) -> bool:
@@ -58,9 +58,8 @@ def is_case_data(model) -> bool:
 def data_state() -> str:
     """Return the state of the case data the next statement sees, as a short text."""
     connection = connections[router.db_for_read(TimelineEvent)]
-    sql = _POSTGRES_STATE_SQL if connection.vendor == "postgresql" else _SQLITE_STATE_SQL
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(f"SELECT {LIST_STATE[connection.vendor]}")
         (state,) = cursor.fetchone()
     return str(state)
 

@@ -119,6 +119,8 @@ class PageNumberPages(PageNumberPagination):
 
     #: The tag the view decided before reading the page, or None (tag the rendered body).
     early_etag: str | None = None
+    #: Whether the page's rows carry the state its tag is decided from (``list_state``).
+    tags_from_rows = False
 
     django_paginator_class = ExactCountPaginator
     page_size = 50
@@ -224,7 +226,20 @@ class CasePaginator(ExactCountPaginator):
 
 
 class CasePages(PageNumberPages):
-    """The case list's pages: as every list's, each page's rows read as plain rows."""
+    """The case list's pages: as every list's, each page's rows read as plain rows.
+
+    Each row carries the state of the data it was read in (``list_state``), from which the
+    page's ETag is decided when the view did not decide it first (no ``If-None-Match``).
+    """
+
+    tags_from_rows = True
+
+    def get_paginated_response(self, data):
+        if self.early_etag is None:
+            rows = self.page.object_list
+            state = rows[0]["list_state"] if rows else conditional.data_state()
+            self.early_etag = conditional.list_etag(self.request, state)
+        return super().get_paginated_response(data)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.user = request.user
@@ -363,8 +378,11 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         """
         if not conditional.is_case_data(self.get_queryset().model):
             return None
+        header = request.headers.get("If-None-Match")
+        if header is None and self.paginator.tags_from_rows:
+            return None  # The page's rows carry the state: no query before them.
         tag = conditional.list_etag(request, conditional.data_state())
-        if _etag_matches(request.headers.get("If-None-Match"), tag):
+        if _etag_matches(header, tag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
         self.paginator.early_etag = tag
         return None

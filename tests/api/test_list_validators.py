@@ -150,9 +150,7 @@ def test_without_a_write_every_list_answers_304(world, reader):
 
 
 @pytest.mark.parametrize("written", sorted(WRITES))
-def test_a_write_changes_its_list_and_no_list_answers_304_with_a_stale_body(
-    world, reader, written
-):
+def test_a_write_changes_its_list_and_no_list_answers_304_with_a_stale_body(world, reader, written):
     """After a write through the services to ``written``: its list answers 200 with a new
     body and a new tag; any list that still answers 304 holds exactly the body sent before."""
     before = _read_all(reader)
