@@ -157,8 +157,8 @@ HEADERS = {
     },
     "Retry-After": {"description": "Seconds to wait before trying again.", "schema": _INT},
     "ETag": {
-        "description": "A row's version as a strong tag (send it in If-Match), or a page's "
-        "content hash (send it in If-None-Match for 304).",
+        "description": "A row's version as a strong tag (send it in If-Match), or a list "
+        'page\'s validator, weak, W/"..." (send it in If-None-Match for 304).',
         "schema": _STR,
     },
     "Link": {
@@ -223,7 +223,13 @@ def _document_operation(path: str, method: str, operation: dict) -> None:
     parameters = operation.setdefault("parameters", [])
     is_list = method == "get" and "page" in {p.get("name") for p in parameters}
     if is_list:
-        responses.setdefault("304", {"description": "The page is unchanged since its ETag."})
+        responses.setdefault(
+            "304",
+            {
+                "description": "Nothing the page shows has changed since its ETag: no body, "
+                "the ETag again; decided before the page is read."
+            },
+        )
         parameters.append(
             {
                 "in": "header",

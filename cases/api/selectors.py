@@ -70,6 +70,16 @@ _DATA_STATE = """(
 )"""
 _DATA_STATE_SQL = f"SELECT {_DATA_STATE}"
 
+#: The state a list's ETag is decided from (``cases.api.conditional``), per database: on
+#: PostgreSQL the data state and the newest event id (a transaction's own writes share one
+#: transaction id, and each appends an event with a higher id); on SQLite, where writers
+#: take turns and event ids are never reused, the newest event id.
+_NEWEST_EVENT = "(SELECT max(id) FROM cases_timelineevent)"
+LIST_STATE = {
+    "postgresql": f"({_DATA_STATE} || '/' || coalesce({_NEWEST_EVENT}::text, ''))",
+    "sqlite": f"(coalesce({_NEWEST_EVENT}, 0) || '')",
+}
+
 
 def _open_request_count() -> Coalesce:
     open_requests = Request.objects.filter(
@@ -108,11 +118,18 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
     correlated subquery, evaluated only for the page's rows. On PostgreSQL each row also
     carries the name variants ``user`` may see (``names``, a JSON array) and the state of
     the case data the rows were read in (``data_state``, for :func:`exact_count`), which
-    spares a query each; elsewhere :func:`api_case_page_names` reads the names in a second query.
+    spares a query each; on both databases each row carries ``list_state``, the state the
+    page's ETag is decided from (``cases.api.conditional``). Elsewhere than PostgreSQL
+    :func:`api_case_page_names` reads the names in a second query.
     """
     rows = cases.annotate(open_request_count=_open_request_count())
     extra = []
-    if connections[cases.db].vendor == "postgresql":
+    vendor = connections[cases.db].vendor
+    if vendor in LIST_STATE:
+        # Read in the page's own statement: the state the page's ETag is decided from.
+        rows = rows.annotate(list_state=RawSQL(LIST_STATE[vendor], (), output_field=TextField()))
+        extra.append("list_state")
+    if vendor == "postgresql":
         names = (
             PersonName.objects.filter(
                 sensitive.visible_name_condition(user), person_id=OuterRef("person_id")
@@ -136,7 +153,7 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
             names=Subquery(names, output_field=JSONField()),
             data_state=RawSQL(_DATA_STATE, (), output_field=TextField()),
         )
-        extra = ["names", "data_state"]
+        extra += ["names", "data_state"]
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 
 

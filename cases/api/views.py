@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from cases import consent, selectors, services
+from cases.api import conditional
 from cases.api import selectors as api_selectors
 from cases.api import serializers as s
 from cases.api.idempotency import IdempotentWritesMixin
@@ -110,11 +111,16 @@ class PageNumberPages(PageNumberPagination):
 
     ``page`` and ``page_size`` must be whole numbers in range (400 otherwise); a page past
     the end is 404. Each page carries a ``Link`` header (RFC 8288: ``first``, ``prev``,
-    ``next``, ``last``) and a strong ``ETag``: the SHA-256 of the page's rendered body, so it
-    changes exactly when the body would. ``If-None-Match`` naming it gets ``304`` without
-    a body (the page is still read and rendered to compare; a 304 saves the transfer and,
-    in the read rate, the request).
+    ``next``, ``last``) and an ``ETag``. A list of case data has the weak tag its view
+    decided before reading the page (``early_etag``, :mod:`cases.api.conditional`), and has
+    already answered ``304`` when ``If-None-Match`` named it. Any other list's tag is the
+    SHA-256 of its rendered body, strong, compared once the page is rendered.
     """
+
+    #: The tag the view decided before reading the page, or None (tag the rendered body).
+    early_etag: str | None = None
+    #: Whether the page's rows carry the state its tag is decided from (``list_state``).
+    tags_from_rows = False
 
     django_paginator_class = ExactCountPaginator
     page_size = 50
@@ -138,6 +144,9 @@ class PageNumberPages(PageNumberPagination):
         """Return the page with its ``Link`` header and an ``ETag`` set once it is rendered."""
         response = super().get_paginated_response(data)
         response["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in self.links())
+        if self.early_etag is not None:
+            response["ETag"] = self.early_etag
+            return response
         request = self.request
         response.add_post_render_callback(lambda rendered: self.conditional(request, rendered))
         return response
@@ -217,7 +226,20 @@ class CasePaginator(ExactCountPaginator):
 
 
 class CasePages(PageNumberPages):
-    """The case list's pages: as every list's, each page's rows read as plain rows."""
+    """The case list's pages: as every list's, each page's rows read as plain rows.
+
+    Each row carries the state of the data it was read in (``list_state``), from which the
+    page's ETag is decided when the view did not decide it first (no ``If-None-Match``).
+    """
+
+    tags_from_rows = True
+
+    def get_paginated_response(self, data):
+        if self.early_etag is None:
+            rows = self.page.object_list
+            state = rows[0]["list_state"] if rows else conditional.data_state()
+            self.early_etag = conditional.list_etag(self.request, state)
+        return super().get_paginated_response(data)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.user = request.user
@@ -347,7 +369,28 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         response["ETag"] = etag(data["version"])
         return response
 
+    def not_modified(self, request) -> Response | None:
+        """Decide the list's ETag before any list query; return a 304 when it still holds.
+
+        Only lists of case data (whose every write appends timeline events) are decided
+        early; the others are tagged by their rendered body (``PageNumberPages``). A 304
+        shows nothing, so it writes nothing to the access log.
+        """
+        if not conditional.is_case_data(self.get_queryset().model):
+            return None
+        header = request.headers.get("If-None-Match")
+        if header is None and self.paginator.tags_from_rows:
+            return None  # The page's rows carry the state: no query before them.
+        tag = conditional.list_etag(request, conditional.data_state())
+        if _etag_matches(header, tag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+        self.paginator.early_etag = tag
+        return None
+
     def list(self, request, *args, **kwargs):
+        not_modified = self.not_modified(request)
+        if not_modified is not None:
+            return not_modified
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         serializer = self.get_serializer(page, many=True)
@@ -562,6 +605,9 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
         # The page is read as plain rows and represented by ``represent_cases``, whose output
         # equals ``CaseSerializer``'s (tests/perf/test_perf_api.py compares them key by key):
         # model instances and serializer fields cost several times the queries on a page of 50.
+        not_modified = self.not_modified(request)
+        if not_modified is not None:
+            return not_modified
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         names = api_selectors.api_case_page_names(page, request.user)
         data = s.represent_cases(page, names, self.get_serializer_context())

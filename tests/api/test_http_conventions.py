@@ -152,25 +152,37 @@ def test_pages_link_to_first_prev_next_and_last(api):
 
 
 def test_a_list_answers_304_to_its_own_etag_until_it_changes(api):
-    """A page's strong ETag is its content's; If-None-Match gets 304 until a row changes."""
+    """A list's weak ETag is decided before its page; If-None-Match gets 304 until a write."""
     party = f.party("Ukraine")
     first = api.get(PARTIES)
     etag = first["ETag"]
-    assert re.fullmatch(r'"[0-9a-f]{40}"', etag)
-    assert api.get(PARTIES)["ETag"] == etag  # the same content, the same tag
+    assert re.fullmatch(r'W/"[0-9a-f]{40}"', etag)
+    assert api.get(PARTIES)["ETag"] == etag  # the same data, the same tag
     again = api.get(PARTIES, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304
     assert again.content == b""
-    assert again["ETag"] == etag and again["Link"] == first["Link"]
-    assert api.get(PARTIES, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304
+    assert again["ETag"] == etag
+    assert api.get(PARTIES, HTTP_IF_NONE_MATCH=f'"other", {etag}').status_code == 304
+    # The weak comparison: the same tag sent without W/ still matches.
+    assert api.get(PARTIES, HTTP_IF_NONE_MATCH=etag.removeprefix("W/")).status_code == 304
     response = api.patch(
         f"{PARTIES}{party.uuid}/", {"short_name": "UA"}, format="json", HTTP_IF_MATCH='"1"'
     )
     assert response.status_code == 200, response.content
     changed = api.get(PARTIES, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+    assert changed.json()["results"][0]["short_name"] == "UA"
     # Another page, or another representation, has its own tag.
     assert api.get(PARTIES, {"page_size": 1}, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_list_that_is_not_case_data_is_tagged_by_its_body(api):
+    """Webhook subscriptions write no timeline events: their tag is their body's, strong."""
+    first = api.get("/api/v1/webhooks/")
+    assert first.status_code == 200, first.content
+    assert re.fullmatch(r'"[0-9a-f]{40}"', first["ETag"])
+    again = api.get("/api/v1/webhooks/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again["Link"] == first["Link"]
 
 
 def test_every_list_in_the_schema_answers_an_etag_and_a_link(api, schema):

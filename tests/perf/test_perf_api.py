@@ -409,6 +409,9 @@ def test_nationality_filter_takes_several_codes_and_uses_its_index_on_postgresql
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        # Nor a walk of the name-order index filtering every person, which the planner may
+        # prefer on a tiny table once its statistics say so (after other tests wrote).
+        cursor.execute("SET LOCAL enable_indexscan = off")
     # The filter's own condition, without the person list's other conditions (not archived,
     # not merged), which have indexes of their own the planner may prefer on a tiny table.
     plan = Person.objects.filter(HoldsAnyCode("nationalities", ["KP", "KR"])).explain()
@@ -429,8 +432,16 @@ def test_case_filters_by_person_do_not_sort_the_persons_they_match(params):
 
     sql = str(CaseFilterSet(params, queryset=Case.objects.all()).qs.query)
     where, _, outer_order = sql.rpartition(" ORDER BY ")
-    assert "cases_person" in where
     assert "ORDER BY" not in where
+    if connection.vendor == "postgresql" and "nationality" in params:
+        # PostgreSQL reads the cases' own nationality rows (tests/perf/test_case_nationality.py);
+        # one code orders the page by their key.
+        assert "cases_casenationality" in where
+        if "," not in params["nationality"]:
+            assert outer_order.startswith('("cases_casenationality".reference)')
+            return
+    else:
+        assert "cases_person" in where
     assert outer_order.startswith('"cases_case"."reference"')
 
 

@@ -1,0 +1,135 @@
+"""Each case's nationalities as (code, reference) rows, kept by triggers (migration 0028).
+
+On PostgreSQL ``nationality=XX`` reads ``cases_casenationality`` in its key order, so a page
+costs what the page costs however many cases match. The table must hold exactly the codes
+of each case's person, on every path that writes: tests compare it with the persons after
+each kind of write. SQLite has no table and keeps the substring match; the filter answers
+the same there.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from cases import services
+from cases.filters import CASE_NATIONALITY_TABLE, CaseFilterSet
+from cases.models import Case
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the table and its triggers are PostgreSQL's"
+)
+
+
+def expected() -> set[tuple[str, str, int]]:
+    """Return (code, reference, case id) for every case and every code of its person."""
+    return {
+        (code, case.reference, case.pk)
+        for case in Case.objects.select_related("person")
+        for code in case.person.nationalities
+    }
+
+
+def stored() -> set[tuple[str, str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT code, reference, case_id FROM {CASE_NATIONALITY_TABLE}")
+        return set(cursor.fetchall())
+
+
+@pytest.fixture
+def people():
+    kim = f.person("Kim", names=[], nationalities=["RU", "KP"])
+    ivan = f.person("Ivan", names=[], nationalities=["RU"])
+    baek = f.person("Baek", names=[], nationalities=["KP"])
+    return {"kim": kim, "ivan": ivan, "baek": baek}
+
+
+@on_postgresql
+def test_the_rows_follow_every_write_of_cases_and_persons(people):
+    """Opening cases, changing nationalities, a reference, a person, merging and purging:
+    after each, the table holds exactly the codes of each case's person."""
+    kim_case = f.case(reference="UA-2025-0101", person_obj=people["kim"])
+    ivan_case = f.case(reference="UA-2025-0102", person_obj=people["ivan"])
+    f.case(reference="UA-2025-0103", person_obj=people["baek"])
+    assert stored() == expected() and len(stored()) == 4
+
+    services.person_update(actor=f.SYSTEM, person=people["ivan"], nationalities=["UA", "RU"])
+    assert ("UA", "UA-2025-0102", ivan_case.pk) in stored()
+    assert stored() == expected()
+
+    services.case_update(actor=f.SYSTEM, case=kim_case, reference="UA-2025-0199")
+    assert stored() == expected()
+    assert not any(reference == "UA-2025-0101" for _, reference, _ in stored())
+
+    from cases.duplicates.services import person_merge
+
+    person_merge(actor=f.SYSTEM, duplicate=people["baek"], survivor=people["kim"], reason="same")
+    assert stored() == expected()
+
+    from cases.choices import Channel
+    from cases.services import Actor
+    from tests.support.roles import superuser
+
+    root = Actor(user=superuser(), channel=Channel.ADMIN)
+    services.case_purge(actor=root, case=ivan_case, reason="entered in error")
+    assert stored() == expected()
+    assert not any(case_id == ivan_case.pk for _, _, case_id in stored())
+
+
+@on_postgresql
+def test_a_write_that_fails_leaves_the_rows_as_they_were(people):
+    """The rows are written in the writer's transaction: a write rolled back leaves none."""
+    from django.db import transaction
+
+    case = f.case(reference="UA-2025-0201", person_obj=people["ivan"])
+    before = stored()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.person_update(actor=f.SYSTEM, person=people["ivan"], nationalities=["KR"])
+        assert ("KR", case.reference, case.pk) in stored()
+        raise RuntimeError("refused")
+    assert stored() == before == expected()
+
+
+@on_postgresql
+def test_the_demo_generator_keeps_the_rows_too():
+    """The demo data is written through the timeline's sinks, not the services: the
+    triggers keep the table all the same."""
+    call_command("seed_demo", cases=5, seed=3, verbosity=0)
+    assert stored() == expected() and stored()
+
+
+@pytest.mark.parametrize("codes", ["RU", "KP", "RU,KP", "KR"])
+def test_the_filter_matches_and_orders_by_reference_on_both_databases(people, codes):
+    """Any of the codes matches, each case once, in reference order."""
+    for number, person in enumerate([*people.values(), people["kim"]]):
+        f.case(reference=f"UA-2025-03{9 - number:02d}", person_obj=person)
+    wanted = set(codes.split(","))
+    cases = list(CaseFilterSet({"nationality": codes}, queryset=Case.objects.all()).qs)
+    truth = sorted(
+        (c for c in Case.objects.all() if wanted & set(c.person.nationalities)),
+        key=lambda c: c.reference,
+    )
+    assert [c.reference for c in cases] == [c.reference for c in truth]
+    assert CaseFilterSet({"nationality": codes}, queryset=Case.objects.all()).qs.count() == len(
+        truth
+    )
+
+
+@on_postgresql
+def test_one_code_reads_the_page_from_the_table_key_in_order():
+    """The page of one code is read from the key (code, reference, case_id), not sorted."""
+    sql, params = (
+        CaseFilterSet({"nationality": "RU"}, queryset=Case.objects.all())
+        .qs[:50]
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "cases_casenationality_pkey" in plan
+    assert "Sort" not in plan
