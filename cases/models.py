@@ -853,3 +853,4 @@ from cases.webhooks.models import (  # noqa: E402,F401
     WebhookRedelivery,
     WebhookSubscription,
 )
+from cases.imports.models import ImportMapping, ImportRun  # noqa: E402,F401

@@ -31,6 +31,7 @@ from django_countries.fields import CountryField
 from cases import choices, consent
 from cases.models import (
     Case,
+    ExternalIdentifier,
     Note,
     Notification,
     Occurrence,
@@ -302,6 +303,7 @@ _INSERT_ORDER = (
     Source,
     Person,
     PersonName,
+    ExternalIdentifier,
     Case,
     StatedIntention,
     _PRESENT,
