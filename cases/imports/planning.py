@@ -31,6 +31,8 @@ from cases.names import normalise_name
 
 CREATE, MATCH, CONFLICT, ERROR = "create", "match", "conflict", "error"
 OUTCOMES = (CREATE, MATCH, CONFLICT, ERROR)
+#: What a commit did with a row.
+COMMITTED = ("created", "updated", "unchanged", "skipped")
 #: The person fields a row may set (names and the ICRC number are written apart).
 PERSON_VALUES = (
     "working_name",
