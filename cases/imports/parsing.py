@@ -204,6 +204,12 @@ def resolve_columns(headers: list[str], columns: Mapping[str, str] | None) -> di
     Without a mapping the headers must be field names themselves.
     """
     if columns is None:
+        unknown = [h for h in headers if h and h not in FIELDS]
+        if unknown:
+            raise FileRefused(
+                f"Unknown columns: {', '.join(unknown)}. Without a mapping the headers must "
+                f"be field names ({', '.join(FIELDS)}); or give a mapping."
+            )
         columns = {h: h for h in headers if h}
     check_columns(columns)
     seen = [h for h in headers if h]
