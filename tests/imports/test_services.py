@@ -138,7 +138,9 @@ def test_the_commit_writes_each_change_once_with_its_event(officer, ri):
     assert ri.rank == "Sergeant"
     assert events[1].changes == {"rank": ["", "Sergeant"]}
     after = case_data_counts()
-    grown = {label: after[label] - before[label] for label in after if after[label] != before[label]}
+    grown = {
+        label: after[label] - before[label] for label in after if after[label] != before[label]
+    }
     assert grown == {
         "cases.Source": 1,
         "cases.Person": 1,
@@ -229,9 +231,7 @@ def test_a_second_import_of_an_icrc_list_matches_instead_of_creating(officer, ri
     assert run.report["committed"]["unchanged"] == 2
 
 
-def test_a_reader_without_sensitive_access_reads_the_report_without_sensitive_values(
-    officer, ri
-):
+def test_a_reader_without_sensitive_access_reads_the_report_without_sensitive_values(officer, ri):
     """The report withholds what the access policy withholds: names and service numbers."""
     from cases.imports.api import redacted_report
 
