@@ -145,7 +145,7 @@ class UploadForm(forms.ModelForm):
                 user=self.user,
                 file_name=upload.name,
                 content=upload.read(),
-                kind=data.get("kind") or ListKind.OTHER,
+                kind=data.get("kind"),
                 mapping=data.get("mapping"),
                 columns=data.get("columns"),
             )

@@ -427,7 +427,7 @@ class ImportRunViewSet(
             user=request.user,
             file_name=data["file_name"],
             content=data["content"],
-            kind=data.get("kind", ListKind.OTHER),
+            kind=data.get("kind"),
             mapping=data.get("mapping"),
             columns=data.get("columns"),
         )

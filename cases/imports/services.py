@@ -58,14 +58,14 @@ def import_upload(
     user,
     file_name: str,
     content: bytes,
-    kind: str = ListKind.OTHER,
+    kind: str | None = None,
     mapping: ImportMapping | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> ImportRun:
     """Store an uploaded list once it reads (headers, mapping, size); refuse it otherwise.
 
     ``columns`` (or a saved ``mapping``) maps the file's headers to import fields; with
-    neither, the headers must be field names.
+    neither, the headers must be field names. ``kind`` defaults to the mapping's.
     """
     if mapping is not None and columns is None:
         columns = mapping.columns
@@ -73,7 +73,7 @@ def import_upload(
         file_name=(file_name or "upload")[:255],
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
-        kind=kind if mapping is None else (kind or mapping.kind),
+        kind=kind or (mapping.kind if mapping is not None else ListKind.OTHER),
         mapping=mapping,
         columns=dict(columns or {}),
         created_by=user,

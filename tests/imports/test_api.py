@@ -57,11 +57,12 @@ def test_upload_with_a_saved_mapping_dry_run_commit_and_read_the_report(client):
         MAPPINGS, {"name": "Exchange list", "kind": "exchange", "columns": COLUMNS}
     )
     assert mapping.status_code == 201, mapping.content
-    uploaded = _upload(client, mapping=mapping.json()["uuid"], kind="exchange")
+    uploaded = _upload(client, mapping=mapping.json()["uuid"])
     assert uploaded.status_code == 201, uploaded.content
     body = uploaded.json()
     assert body["status"] == "uploaded" and body["report"] is None
     assert body["columns"] == COLUMNS and body["mapping"] == mapping.json()["uuid"]
+    assert body["kind"] == "exchange"
 
     dry = client.post(f"{IMPORTS}{body['uuid']}/dry-run/", {}, format="json")
     assert dry.status_code == 200, dry.content

@@ -38,7 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("target", help="The file to upload, or the import's uuid.")
         parser.add_argument("--mapping", help="The name of a saved column mapping.")
         parser.add_argument("--columns", help='The mapping as JSON: {"header": "field"}.')
-        parser.add_argument("--kind", choices=ListKind.values, default=ListKind.OTHER)
+        parser.add_argument(
+            "--kind", choices=ListKind.values, help="The kind of list (default: the mapping's)."
+        )
         parser.add_argument("--user", help="The username the import is made as.")
         parser.add_argument(
             "--skip-rejected",
