@@ -89,7 +89,13 @@ class ImportRun(PublicModel):
                 fields=["sha256"],
                 condition=models.Q(status="committed"),
                 name="importrun_one_commit_per_file",
-            )
+            ),
+            # A committed run stays committed: a later write that changes its status (a
+            # dry run that finishes after the commit) is refused by the database.
+            models.CheckConstraint(
+                condition=models.Q(committed_at__isnull=True) | models.Q(status="committed"),
+                name="importrun_committed_stays_committed",
+            ),
         ]
 
     def __str__(self):

@@ -116,10 +116,16 @@ def import_dry_run(*, user, run: ImportRun) -> ImportRun:
     except parsing.FileRefused as exc:
         raise ValidationError({"file": str(exc)}) from None
     planned_rows = planning.plan(rows, user=user)
-    run.report = _report(run, planned_rows, blank_lines)
-    run.status = ImportStatus.DRY_RUN
-    run.dry_run_at = timezone.now()
-    run.save(update_fields=["report", "status", "dry_run_at"])
+    report = _report(run, planned_rows, blank_lines)
+    now = timezone.now()
+    # The plan takes a while; a commit may have landed meanwhile. Save only over a run that
+    # is still open, so a late dry run never turns a committed run back into a dry run.
+    saved = ImportRun.objects.filter(
+        pk=run.pk, status__in=[ImportStatus.UPLOADED, ImportStatus.DRY_RUN]
+    ).update(report=report, status=ImportStatus.DRY_RUN, dry_run_at=now)
+    if not saved:
+        raise ValidationError({"status": "This import is committed; its report is kept as it is."})
+    run.report, run.status, run.dry_run_at = report, ImportStatus.DRY_RUN, now
     return run
 
 

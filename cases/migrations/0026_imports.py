@@ -159,7 +159,13 @@ class Migration(migrations.Migration):
                         condition=models.Q(("status", "committed")),
                         fields=("sha256",),
                         name="importrun_one_commit_per_file",
-                    )
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("committed_at__isnull", True), ("status", "committed"), _connector="OR"
+                        ),
+                        name="importrun_committed_stays_committed",
+                    ),
                 ],
             },
         ),
