@@ -315,12 +315,10 @@ def read_row(line: int, cells: list[object], fields: Mapping[int, str]) -> Row:
                 row.errors.append(f"{name}: longer than {limit} characters.")
             else:
                 row.values[name] = " ".join(text.split())
-    if not row.values.get("working_name"):
-        first = next((row.values[f] for f in NAME_FIELDS if row.values.get(f)), None)
-        if first is None:
-            row.errors.append("No name: give working_name or a name in one of the name columns.")
-        else:
-            row.values["working_name"] = first
+    # The name columns hold true names (sensitive); the working name is never taken from
+    # them. A row that creates a person without one is an error of the plan.
+    if not row.values.get("working_name") and not any(row.values.get(f) for f in NAME_FIELDS):
+        row.errors.append("No name: give working_name or a name in one of the name columns.")
     return row
 
 

@@ -47,6 +47,11 @@ PERSON_VALUES = (
     "service_number",
     "nationalities",
 )
+#: Why a row that would create a person without a working name is an error.
+NO_WORKING_NAME = (
+    "No working name: give the new person a working name (a pseudonym) in a working_name "
+    "column; the name columns hold true names and are never shown as one."
+)
 _CHUNK = 500
 _PRECISION_RANK = {
     DatePrecision.EXACT: 0,
@@ -244,7 +249,7 @@ def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list
             continue
         values = row.values
         number = values.get("icrc_number")
-        person_key = (normalise_name(str(values["working_name"])), values.get("birth_date"))
+        person_key = (normalise_name(str(values.get("working_name", ""))), values.get("birth_date"))
         planned = Planned(row, CREATE, "")
         if number and number in seen_numbers:
             planned.outcome = CONFLICT
@@ -255,6 +260,9 @@ def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list
             _match(planned, holders[number])
             if duplicates and planned.outcome == MATCH and "working_name" in planned.changes:
                 planned.duplicates = _duplicates(row, user, exclude_pk=planned.person.pk)
+        elif not values.get("working_name"):
+            planned.outcome = ERROR
+            planned.message = NO_WORKING_NAME
         elif not number and person_key[1] is not None and person_key in seen_people:
             planned.outcome = CONFLICT
             planned.message = (
@@ -270,7 +278,7 @@ def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list
             )
         if number:
             seen_numbers.setdefault(number, row.line)
-        if person_key[1] is not None:
+        if person_key[0] and person_key[1] is not None:
             seen_people.setdefault(person_key, row.line)
         planned_rows.append(planned)
     return planned_rows

@@ -1,6 +1,7 @@
 """A generated exchange list, reproducible from a seed: for demos, tests and the benchmark.
 
-Names come in three scripts (Korean soldiers in Hangul with their romanisation, Russian and
+Each person has a working name (a pseudonym, "POW 000123"); his true names come in three
+scripts (Korean soldiers in Hangul with their romanisation, Russian and
 Ukrainian soldiers in Cyrillic with a transliteration), and the list has the defects real
 lists have: the same person listed twice, dates that do not exist, partial dates, blank
 lines, and persons listed without an ICRC number.
@@ -19,6 +20,7 @@ from korean_romanizer.romanizer import Romanizer
 COLUMNS = {
     "No.": "",
     "ICRC No": "icrc_number",
+    "Working name": "working_name",
     "Name (Latin)": "name_latin",
     "Name (Hangul)": "name_hangul",
     "Name (Cyrillic)": "name_cyrillic",
@@ -101,6 +103,8 @@ def exchange_list(rows: int, *, seed: int = 1, icrc_prefix: str = "CTA-X") -> by
         row = [
             str(number),
             icrc,
+            # A pseudonym: the names in the list are true names, never shown as one.
+            f"POW {number:06d}",
             latin,
             original if korean else "",
             "" if korean else original,

@@ -58,16 +58,29 @@ def test_non_sensitive_reader_sees_true_name_through_working_name(officer):
     assert up.status_code == 201, up.content
     dry = client.post(f"{IMPORTS}{up.json()['uuid']}/dry-run/", {}, format="json")
     row = dry.json()["report"]["rows"][0]
-    print(json.dumps(row, ensure_ascii=False))
+    assert row["outcome"] == "error"
+    assert "pseudonym" in row["message"]
     assert row["values"]["name_hangul"] is None
     assert "김철" not in json.dumps(row, ensure_ascii=False)
 
 
-def test_committed_working_name_is_a_true_name_visible_to_analysts(officer):
+def test_a_true_name_never_becomes_the_working_name(officer):
+    """A new person without a working_name column is a row error; with one, the true name
+    stays a name variant and the analyst never reads it."""
     run = _run(officer, csv_bytes([["icrc_number", "name_hangul"], ["CTA-78", "김철"]]))
-    services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
+    assert run.report["rows"][0]["outcome"] == "error"
+    assert "working name (a pseudonym)" in run.report["rows"][0]["message"]
+    actor = Actor(user=officer, channel="api", label="t")
+    run = services.import_commit(actor=actor, run=run, skip_rejected=True)
+    assert not Person.objects.filter(external_identifiers__value="CTA-78").exists()
+    run = _run(
+        officer,
+        csv_bytes([["icrc_number", "working_name", "name_hangul"], ["CTA-78", "P-78", "김철"]]),
+        name="m.csv",
+    )
+    services.import_commit(actor=actor, run=run)
     person = Person.objects.get(external_identifiers__value="CTA-78")
-    print("working_name:", person.working_name, [(n.value, n.is_pseudonym) for n in person.names.all()])
+    assert person.working_name == "P-78"
     analyst = user_in_role(ANALYST, "atk-analyst")
     client, _ = token_client(analyst, name="a")
     body = client.get(f"/api/v1/persons/{person.uuid}/").content.decode()
@@ -321,7 +334,7 @@ def test_same_name_in_two_name_columns(officer):
 def test_feed_of_a_commit_as_an_integration(officer):
     from tests.support.roles import INTEGRATION
 
-    run = _run(officer, csv_bytes([["icrc_number", "name_hangul", "service_number", "family_name"], ["CTA-FE", "김철", "SN-1", "Kim"]]))
+    run = _run(officer, csv_bytes([["icrc_number", "working_name", "name_hangul", "service_number", "family_name"], ["CTA-FE", "P-FE", "김철", "SN-1", "Kim"]]))
     services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
     integ = user_in_role(INTEGRATION, "atk-integ")
     client, _ = token_client(integ, name="i")
