@@ -107,6 +107,12 @@ class ReportRowSerializer(serializers.Serializer):
         help_text="The row's values by field, as read; sensitive ones null unless shown.",
     )
     person = ReportPersonSerializer(allow_null=True, help_text="The person matched or created.")
+    version = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="A match's person version at the dry run: the commit makes the row a "
+        "conflict if he changed since.",
+    )
     reasons = ReportReasonSerializer(many=True)
     changes = serializers.DictField(
         child=serializers.JSONField(allow_null=True),

@@ -84,6 +84,8 @@ class Planned:
             "working_name": str(self.row.values.get("working_name", "")),
             "values": {k: _plain(v) for k, v in self.row.values.items()},
             "person": _person_ref(self.person),
+            # The matched person's version: the commit refuses the row if he moved since.
+            "version": self.person.version if self.outcome == MATCH else None,
             "reasons": self.reasons,
             "changes": {k: [_plain(a), _plain(b)] for k, (a, b) in self.changes.items()},
             "duplicates": self.duplicates,
@@ -282,6 +284,20 @@ def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list
             seen_people.setdefault(person_key, row.line)
         planned_rows.append(planned)
     return planned_rows
+
+
+def check_versions(planned_rows: list[Planned], versions: dict[int, int | None]) -> None:
+    """Turn each match whose person moved since the dry run (``versions``, by line) into a
+    conflict: the dry run's report no longer says what the commit would write."""
+    for planned in planned_rows:
+        if planned.outcome != MATCH or versions.get(planned.row.line) == planned.person.version:
+            continue
+        planned.outcome = CONFLICT
+        planned.changes = {}
+        planned.new_names = []
+        planned.message = (
+            f"{planned.person.working_name} changed since the dry run; run the dry run again."
+        )
 
 
 def counts(planned_rows: list[Planned], blank_lines: list[int]) -> dict[str, int]:

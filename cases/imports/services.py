@@ -164,6 +164,14 @@ def import_commit(
         except parsing.FileRefused as exc:
             raise ValidationError({"file": str(exc)}) from None
         planned_rows = planning.plan(rows, duplicates=False)
+        planning.check_versions(
+            planned_rows,
+            {
+                entry["line"]: entry.get("version")
+                for entry in run.report.get("rows", [])
+                if entry["outcome"] == planning.MATCH
+            },
+        )
         rejected = [p for p in planned_rows if p.outcome in (planning.CONFLICT, planning.ERROR)]
         if rejected and not skip_rejected:
             lines = ", ".join(str(p.row.line) for p in rejected[:20])
@@ -260,6 +268,7 @@ def _apply(actor: Actor, run: ImportRun, source, planned: planning.Planned, bulk
     person_update(
         actor=actor,
         person=planned.person,
+        expected_version=planned.person.version,
         names=names,
         reason=reason,
         source=source,

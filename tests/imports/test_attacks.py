@@ -103,13 +103,19 @@ def test_commit_overwrites_an_edit_made_after_the_dry_run(officer):
     person = f.person("Ri", rank="")
     identity.external_identifier_record(actor=f.SYSTEM, person=person, scheme="icrc", value="CTA-1")
     run = _run(officer, csv_bytes([["icrc_number", "working_name", "rank"], ["CTA-1", "Ri", "Private"]]))
-    print("dry-run changes:", run.report["rows"][0]["changes"])
+    assert run.report["rows"][0]["changes"] == {"rank": ["", "Private"]}
     # A colleague corrects the rank after the dry run, through the service, with its version.
     person.refresh_from_db()
+    assert run.report["rows"][0]["version"] == person.version
     person_update(actor=f.SYSTEM, person=person, expected_version=person.version, rank="Colonel")
-    services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
+    actor = Actor(user=officer, channel="api", label="t")
+    with pytest.raises(ValidationError, match="conflict"):
+        services.import_commit(actor=actor, run=run)
+    run = services.import_commit(actor=actor, run=run, skip_rejected=True)
+    row = run.report["rows"][0]
+    assert row["outcome"] == "conflict" and row["committed"] == "skipped"
+    assert "changed since the dry run; run the dry run again" in row["message"]
     person.refresh_from_db()
-    print("after commit rank:", person.rank, "committed changes:", run.report["rows"][0]["changes"])
     assert person.rank == "Colonel"
 
 
