@@ -45,8 +45,23 @@ def test_multipart_upload_with_idempotency_key(officer):
         format="multipart",
         HTTP_IDEMPOTENCY_KEY="k-1",
     )
-    print(r.status_code, r.content[:500])
-    assert r.status_code == 201
+    assert r.status_code == 201, r.content
+    assert ImportRun.objects.get(uuid=r.json()["uuid"]).content == content
+    again = client.post(
+        IMPORTS,
+        {"file": SimpleUploadedFile("l.csv", content)},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert again.status_code == 201 and again.json()["uuid"] == r.json()["uuid"]
+    other = client.post(
+        IMPORTS,
+        {"file": SimpleUploadedFile("l.csv", content + b"Pak\n")},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert other.status_code == 422
+    assert ImportRun.objects.count() == 1
 
 
 def test_non_sensitive_reader_sees_true_name_through_working_name(officer):
