@@ -14,6 +14,7 @@ import random
 import secrets
 from collections.abc import Iterable
 
+from django.db import connection
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -44,3 +45,9 @@ class ImportSink(BulkSink):
             validate_unique=False,
             validate_constraints=False,
         )
+
+    def flush(self) -> int:
+        """Insert what is kept; a refused row raises Django's ``IntegrityError`` however it
+        was inserted (COPY on PostgreSQL raises psycopg's own otherwise)."""
+        with connection.wrap_database_errors:
+            return super().flush()

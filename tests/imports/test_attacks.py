@@ -378,3 +378,22 @@ def test_report_reads_of_a_matched_persons_values_are_logged_against_him(officer
     print([(r["changes"], [d["reasons"] for d in r["duplicates"]]) for r in body["report"]["rows"]])
     print(list(AccessLog.objects.all()[before:].values("object_type", "object_uuid", "fields")) if before == 0 else list(AccessLog.objects.order_by("-id")[:3].values("object_type", "object_uuid", "fields")))
     assert AccessLog.objects.filter(object_uuid=ri.uuid).exists()
+
+
+def test_an_icrc_number_taken_during_the_commit_is_a_validation_error(officer, monkeypatch):
+    """A number recorded by another write after the plan: COPY's refusal is the 400 the
+    commit gives for it, not a 500, and nothing of the import is left."""
+    from cases.imports import planning
+
+    run = _run(officer, csv_bytes([["icrc_number", "working_name"], ["CTA-RACE", "P-1"]]))
+    other = f.person("Other")
+    identity.external_identifier_record(
+        actor=f.SYSTEM, person=other, scheme="icrc", value="CTA-RACE"
+    )
+    # The commit's plan does not see the number yet: the other write landed after it.
+    monkeypatch.setattr(planning, "_holders", lambda numbers: {})
+    before = case_data_counts()
+    with pytest.raises(ValidationError, match="Another write recorded"):
+        services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
+    assert case_data_counts() == before
+    assert ImportRun.objects.get(pk=run.pk).status == ImportStatus.DRY_RUN
