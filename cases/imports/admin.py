@@ -69,6 +69,10 @@ class ColumnsField(forms.CharField):
             raise forms.ValidationError('Type the mapping as JSON: {"header": "field"}.') from None
         if not isinstance(columns, dict):
             raise forms.ValidationError('Type the mapping as JSON: {"header": "field"}.')
+        try:
+            parsing.check_columns(columns)
+        except parsing.FileRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
         return columns
 
 

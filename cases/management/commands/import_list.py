@@ -80,7 +80,12 @@ class Command(BaseCommand):
                 mapping = ImportMapping.objects.filter(name=options["mapping"]).first()
                 if mapping is None:
                     raise CommandError(f"No saved mapping is named {options['mapping']!r}.")
-            columns = json.loads(options["columns"]) if options["columns"] else None
+            try:
+                columns = json.loads(options["columns"]) if options["columns"] else None
+            except ValueError:
+                raise CommandError(
+                    '--columns is not valid JSON: give it as {"header": "field"}.'
+                ) from None
             return services.import_upload(
                 user=user,
                 file_name=path.name,
