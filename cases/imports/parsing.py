@@ -328,6 +328,16 @@ def read_row(line: int, cells: list[object], fields: Mapping[int, str]) -> Row:
     return row
 
 
+def name_variants(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Return a row's name variants as (value, script), each value once: a list that puts
+    the same name in two name columns gives one variant, in the first column's script."""
+    found: dict[str, str] = {}
+    for name, script in NAME_FIELDS.items():
+        if values.get(name):
+            found.setdefault(str(values[name]), script)
+    return list(found.items())
+
+
 def read_rows(sheet: Sheet, fields: Mapping[int, str]) -> Iterator[Row]:
     """Yield each data row of ``sheet`` read under ``fields``."""
     for line, cells in sheet.rows:

@@ -191,9 +191,7 @@ def _match(planned: Planned, person: Person) -> None:
             changes[name] = [old, new]
     known = {n.value for n in person.names.all()}
     planned.new_names = [
-        (values[f], script)
-        for f, script in parsing.NAME_FIELDS.items()
-        if values.get(f) and values[f] not in known
+        (value, script) for value, script in parsing.name_variants(values) if value not in known
     ]
     if planned.new_names:
         changes["names"] = [None, [value for value, _script in planned.new_names]]

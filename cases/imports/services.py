@@ -240,11 +240,7 @@ def _apply(actor: Actor, run: ImportRun, source, planned: planning.Planned, bulk
     reason = f"Imported from {run.file_name}, line {planned.row.line}."
     if planned.outcome == planning.CREATE:
         fields = {k: values[k] for k in planning.PERSON_VALUES if k in values}
-        names = [
-            NameSpec(str(values[f]), script)
-            for f, script in parsing.NAME_FIELDS.items()
-            if values.get(f)
-        ]
+        names = [NameSpec(value, script) for value, script in parsing.name_variants(values)]
         bulk.at = timezone.now()
         person = person_create(
             actor=actor, names=names, reason=reason, source=source, sink=bulk, **fields

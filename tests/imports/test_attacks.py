@@ -407,17 +407,18 @@ def test_same_name_in_two_name_columns(officer):
         officer,
         csv_bytes(
             [
-                ["icrc_number", "name_latin", "name_cyrillic"],
-                ["CTA-D1", "Kim", "Kim"],
-                ["CTA-D2", "Pak", ""],
+                ["icrc_number", "working_name", "name_latin", "name_cyrillic"],
+                ["CTA-D1", "P-D1", "Kim", "Kim"],
+                ["CTA-D2", "P-D2", "Pak", ""],
             ]
         ),
     )
-    print("dry run:", [(r["line"], r["outcome"]) for r in run.report["rows"]])
+    assert [r["outcome"] for r in run.report["rows"]] == ["create", "create"]
     client, _ = token_client(officer, name="desk")
     r = client.post(f"{IMPORTS}{run.uuid}/commit/", {"skip_rejected": True}, format="json")
-    print(r.status_code, r.content[:400])
-    assert r.status_code == 200
+    assert r.status_code == 200, r.content
+    kim = Person.objects.get(external_identifiers__value="CTA-D1")
+    assert [(n.value, n.script) for n in kim.names.all()] == [("Kim", "latin")]
 
 
 def test_feed_of_a_commit_as_an_integration(officer):
