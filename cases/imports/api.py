@@ -27,6 +27,7 @@ from cases.api.parsers import JSONParser
 from cases.api.schema import ERRORS, NOT_FOUND, READ_ERRORS
 from cases.api.serializers import RowSerializer
 from cases.api.views import PageNumberPages
+from cases.duplicates import detection
 from cases.imports import parsing, planning, services
 from cases.imports.models import ImportMapping, ImportRun, ListKind
 from cases.security import access, sensitive
@@ -64,12 +65,25 @@ def redacted_report(report: dict, user) -> tuple[dict, list[str]]:
                     part[name] = None
             row[key] = part
         if not sees:
-            row["duplicates"] = [
-                {**d, "reasons": [{**r, "detail": None} for r in d["reasons"]]}
-                for d in row.get("duplicates", [])
-            ]
+            row["duplicates"] = _duplicates_told(row.get("duplicates", []))
         rows.append(row)
     return {**report, "rows": rows}, sorted(shown)
+
+
+def _duplicates_told(duplicates: list[dict]) -> list[dict]:
+    """Return the likely duplicates as a reader without sensitive access may be told of
+    them: without the reasons that rest on a sensitive value (that a withheld service number
+    equals someone's is itself that value), scored on what is left, and without the
+    sentences (they quote the names compared); a duplicate that no longer reaches the
+    threshold is left out."""
+    hidden = {r.code for r in detection.REASONS if r.sensitive}
+    told = []
+    for duplicate in duplicates:
+        reasons = [{**r, "detail": None} for r in duplicate["reasons"] if r["code"] not in hidden]
+        score = max(0.0, min(1.0, sum(r["weight"] for r in reasons)))
+        if score >= detection.THRESHOLD and any(r["weight"] > 0 for r in reasons):
+            told.append({**duplicate, "score": round(score, 2), "reasons": reasons})
+    return told
 
 
 class ReportPersonSerializer(serializers.Serializer):
@@ -103,7 +117,9 @@ class ReportRowSerializer(serializers.Serializer):
     message = serializers.CharField()
     working_name = serializers.CharField(allow_blank=True)
     values = serializers.DictField(
-        child=serializers.JSONField(allow_null=True),
+        # Any JSON value, null included: allow_null would declare it as oneOf [any, null],
+        # which a null matches twice.
+        child=serializers.JSONField(),
         help_text="The row's values by field, as read; sensitive ones null unless shown.",
     )
     person = ReportPersonSerializer(allow_null=True, help_text="The person matched or created.")
@@ -115,7 +131,7 @@ class ReportRowSerializer(serializers.Serializer):
     )
     reasons = ReportReasonSerializer(many=True)
     changes = serializers.DictField(
-        child=serializers.JSONField(allow_null=True),
+        child=serializers.JSONField(),
         help_text="Field -> [old, new] for a match; sensitive ones null unless shown.",
     )
     duplicates = ReportDuplicateSerializer(many=True)
