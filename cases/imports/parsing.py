@@ -21,6 +21,12 @@ from cases.choices import DatePrecision, Script, Sex
 
 #: The largest file taken.
 MAX_BYTES = 10 * 1024 * 1024
+#: The most an XLSX may unpack to, all its parts together (a zip bomb is refused unread).
+MAX_UNZIPPED = 100 * 1024 * 1024
+#: The most one part of an XLSX may be compressed, once it unpacks to more than 10 MB.
+MAX_RATIO = 200
+#: The longest cell taken: Excel's own limit.
+MAX_CELL = 32_767
 #: The most data rows one file may hold.
 MAX_ROWS = 50_000
 
@@ -135,10 +141,31 @@ def _read_csv(content: bytes) -> Sheet:
     return Sheet(headers=headers, rows=rows)
 
 
+def _check_zip(content: bytes) -> None:
+    """Refuse an XLSX that would unpack to far more than it weighs, before reading it."""
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl refuses it with its own sentence
+    total = sum(part.file_size for part in parts)
+    packed = [
+        p
+        for p in parts
+        if p.file_size > 10 * 1024 * 1024 and p.file_size > MAX_RATIO * max(p.compress_size, 1)
+    ]
+    if total > MAX_UNZIPPED or packed:
+        raise FileRefused(
+            f"The workbook unpacks to {total / 1048576:.0f} MB; the most taken is "
+            f"{MAX_UNZIPPED // 1048576} MB, {MAX_RATIO} times its packed size for any part. "
+            "Save the list as CSV UTF-8, or split it."
+        )
+
+
 def _read_xlsx(content: bytes) -> Sheet:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_zip(content)
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
@@ -158,6 +185,11 @@ def _read_xlsx(content: bytes) -> Sheet:
                     continue
                 headers = [_text(cell) for cell in cells]
                 continue
+            if any(isinstance(cell, str) and len(cell) > MAX_CELL for cell in cells):
+                raise FileRefused(
+                    f"Row {number}: a cell is longer than {MAX_CELL} characters; "
+                    "it is not a list's value."
+                )
             rows.append((number, list(cells)))
             if len(rows) > MAX_ROWS:
                 raise FileRefused(f"The sheet has more than {MAX_ROWS} rows. Split the list.")
