@@ -10,9 +10,10 @@ until it holds ``--cases`` cases (an existing larger database is used as it is).
 script runs in a process of its own and prints its table: the API case list next to its
 floor, the API next to its peer and its floor over HTTP (without and with a background
 writer), the change feed, the analysts' pages and the admin, the CSV export's time and memory,
-writes, and the load test against the production server. The exit status is non-zero when a
-script breaks (an exception, a wrong HTTP status), never because a target is missed: the
-numbers are for reading.
+writes, the import of a 5,000-row list, the feed from a streaming standby, and the load test
+against the production server. The exit status is non-zero when a script breaks (an
+exception, a wrong HTTP status), never because a target is missed: the numbers are for
+reading.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def main() -> int:
         ("writes", ["writes_bench.py", "--runs", runs]),
         ("webhooks", ["webhooks_bench.py", "--events", "300", "--workers", "2"]),
         ("duplicates", ["duplicates_bench.py", "--runs", runs]),
+        ("imports", ["imports_bench.py", "--rows", "5000"]),
         # Builds its own primary and standby; small, so that it keeps working.
         ("replica", ["replica_bench.py", "--events", "20000", "--polls", "50", "--cases", "100"]),
         (

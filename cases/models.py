@@ -841,6 +841,7 @@ from cases.identity.models import (  # noqa: E402,F401
     IdentityDocument,
     NationalityClaim,
 )
+from cases.imports.models import ImportMapping, ImportRun  # noqa: E402,F401
 from cases.notifications.models import Notification, NotificationSettings  # noqa: E402,F401
 from cases.places.models import (  # noqa: E402,F401
     CaptureCard,

@@ -23,6 +23,7 @@ from cases.admin import (  # noqa: F401
     tokens,
 )
 from cases.admin.mixins import guard_other_apps
+from cases.imports import admin as imports_admin  # noqa: F401
 from cases.notifications import admin as notifications_admin  # noqa: F401
 from cases.webhooks import admin as webhooks_admin  # noqa: F401
 

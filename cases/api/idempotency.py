@@ -44,6 +44,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.files import File
 from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
@@ -107,10 +108,27 @@ def parse_key(value: str) -> str:
     return value
 
 
+def _file_print(upload: File) -> dict[str, object]:
+    """Return an uploaded file as its name, size and SHA-256, and rewind it for the view."""
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return {"name": upload.name, "size": upload.size, "sha256": digest.hexdigest()}
+
+
 def canonical_body(data) -> str:
-    """Return the request's parsed body as canonical JSON: keys sorted, no whitespace."""
+    """Return the request's parsed body as canonical JSON: keys sorted, no whitespace.
+
+    An uploaded file counts by its name, size and SHA-256 (its bytes are not JSON, and
+    reading it must leave it readable for the view).
+    """
     if hasattr(data, "lists"):  # a form's QueryDict: every value list
-        data = dict(data.lists())
+        data = {
+            key: [_file_print(v) if isinstance(v, File) else v for v in values]
+            for key, values in data.lists()
+        }
     return json.dumps(
         data, cls=JSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )

@@ -10,6 +10,7 @@ from cases.api import views
 from cases.api.schema import READ_ERRORS, SwaggerView
 from cases.feed import views as feed
 from cases.identity import api as identity
+from cases.imports.api import ImportMappingViewSet, ImportRunViewSet
 from cases.notifications.api import NotificationSettingsViewSet, NotificationViewSet
 from cases.places.api import CaptureCardViewSet, MovementViewSet, PlaceViewSet
 from cases.webhooks.api import WebhookSubscriptionViewSet
@@ -75,6 +76,8 @@ router.register(
     "notification-recipients", NotificationSettingsViewSet, basename="notification-recipients"
 )
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register("imports", ImportRunViewSet, basename="import-run")
+router.register("import-mappings", ImportMappingViewSet, basename="import-mapping")
 
 urlpatterns = [
     # The change feed and one case's timeline (cases/feed/views.py).

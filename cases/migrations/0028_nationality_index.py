@@ -141,7 +141,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0025_person_merge"),
+        ("cases", "0026_imports"),
     ]
 
     operations = [

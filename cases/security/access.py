@@ -58,6 +58,10 @@ WEBHOOK_PERMISSIONS = (
 )
 
 
+#: Uploading, dry-running and committing imports of lists (cases/imports/): officers only.
+IMPORT_PERMISSION = "import_lists"
+
+
 def _view(models_: Iterable[str]) -> list[str]:
     return [f"view_{m}" for m in models_]
 
@@ -71,6 +75,7 @@ ROLES: Mapping[str, tuple[str, ...]] = {
         "view_sensitive",
         "export_cases",
         *WEBHOOK_PERMISSIONS,
+        IMPORT_PERMISSION,
     ),
     "analyst": (*_view(CASE_DATA_MODELS + READ_ONLY_MODELS), "export_cases"),
     "integration": (*_view(CASE_DATA_MODELS + READ_ONLY_MODELS),),
@@ -96,6 +101,8 @@ def ensure_roles(group_model=None, permission_model=None) -> None:
             model_name = codename.split("_", 1)[1]
             if codename in ("view_sensitive", "export_cases"):
                 model_name = "case"
+            elif codename == IMPORT_PERMISSION:
+                model_name = "importrun"
             content_type, _ = content_types.objects.get_or_create(
                 app_label="cases", model=model_name
             )

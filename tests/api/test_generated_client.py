@@ -135,11 +135,14 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
                 break
             page += 1
         # No subscription exists yet; the seed invents no ICRC or bureau numbers and no
-        # capture card (none is public), so the identifiers are created below.
+        # capture card (none is public), so the identifiers are created below; nor does it
+        # hold any import of a list or saved mapping.
         assert rows or name in {
             "webhooks_list",
             "external_identifiers_list",
             "capture_cards_list",
+            "imports_list",
+            "import_mappings_list",
         }, f"{name} read nothing"
         # Every case through its detail (its own, larger component); a sample of the rest,
         # whose detail answers the same component as their list rows.

@@ -7,6 +7,7 @@ has a body here and is shown to replay.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
@@ -74,6 +75,13 @@ def _on_subscription(body):
     return call
 
 
+def _uploaded(w: World) -> Call:
+    from cases.imports import services as imports
+
+    run = imports.import_upload(user=w.officer, file_name="l.csv", content=b"working_name\nKim\n")
+    return Call({}, run, {"uuid": run.uuid})
+
+
 #: Bodies of the write routes that change no case data (the contracts hold the others').
 WEBHOOK_CALLS = {
     ("webhook-list", "post"): lambda w: Call(
@@ -86,6 +94,22 @@ WEBHOOK_CALLS = {
     ("webhook-replay", "post"): _on_subscription({"after": ""}),
     ("webhook-redeliver", "post"): _on_subscription(
         lambda w: {"event": str(TimelineEvent.objects.filter(case=w.ri).first().uuid)}
+    ),
+    # Imports: the upload (as JSON, the file in base64), the dry run and a saved mapping.
+    ("import-run-list", "post"): lambda w: Call(
+        {
+            "file_name": "list.csv",
+            "content_base64": base64.b64encode(b"Name\nKim\n").decode(),
+            "columns": {"Name": "working_name"},
+        }
+    ),
+    ("import-run-dry-run", "post"): _uploaded,
+    ("import-mapping-list", "post"): lambda w: Call(
+        {
+            "name": "ICRC list",
+            "kind": "icrc",
+            "columns": {"ICRC": "icrc_number", "Name": "working_name", "No.": ""},
+        }
     ),
     # Not a webhook route, but it writes no case data either: the duplicate check.
     ("person-duplicates", "post"): lambda w: Call({"working_name": "Lee", "names": ["리"]}),

@@ -44,6 +44,13 @@ NO_CASE_DATA = dict.fromkeys(
     "webhook subscriptions are delivery settings, not case data; their own attempt log and "
     "change log record what they do (cases/webhooks/)",
 )
+NO_CASE_DATA.update(
+    dict.fromkeys(
+        ("import-run-list", "import-run-dry-run", "import-mapping-list"),
+        "an upload stores the file, a dry run its report and a mapping its columns: none is "
+        "case data; the commit is the write (tests/imports/)",
+    )
+)
 NO_CASE_DATA["person-duplicates"] = (
     "the duplicate check answers likely duplicates of a candidate and writes nothing "
     "(tests/duplicates/test_api.py)"
@@ -565,6 +572,10 @@ CONTRACTS: dict[tuple[str, str], Contract] = {
         "notification.recipients_set",
         lambda w: _recipients_call(w),
     ),
+    # Imports: the commit's own event is the source naming the file; every row it applies
+    # appends its service's event besides (tests/imports/). A list whose one row matches a
+    # person and changes nothing shows the commit's own event alone.
+    ("import-run-commit", "post"): Contract("source.created", lambda w: _committable(w)),
 }
 
 
@@ -659,6 +670,20 @@ def _archived(w: World, resource: str, obj):
     )
     assert response.status_code == 200, response.content
     return obj
+
+
+def _committable(w: World) -> Call:
+    """Return a call committing a dry-run list whose one row matches Ri, changing nothing."""
+    from cases.imports import services as imports
+
+    identity.external_identifier_record(
+        actor=f.SYSTEM, person=w.ri.person, scheme="icrc", value="CTA-CONTRACT-1"
+    )
+    content = f"icrc_number,working_name\nCTA-CONTRACT-1,{w.ri.person.working_name}\n"
+    run = imports.import_upload(user=w.officer, file_name="icrc.csv", content=content.encode())
+    run = imports.import_dry_run(user=w.officer, run=run)
+    assert run.report["counts"]["unchanged"] == 1, run.report
+    return Call({}, None, {"uuid": run.uuid})
 
 
 def _merged(w: World):

@@ -26,6 +26,8 @@ MODELS_WITHOUT_FILTERS = {
     "webhooksubscriptionchange": "a subscription's edits and replays, read per subscription "
     "(its changes action)",
     "notificationsettings": "one case's recipient list, read by its id or on the case",
+    "importrun": "an officer's uploads, newest first, each read by its id with its report",
+    "importmapping": "a few saved column mappings, listed by name",
     "idempotencykey": "kept answers of Idempotency-Key writes: personal data, never listed "
     "(cases/api/idempotency.py)",
     "personmerge": "the record of a merge, read with its persons (the merge and unmerge "

@@ -72,6 +72,9 @@ RULES: dict[str, str] = {
     # Reading needs the view permission; a token granted change_webhooksubscription manages
     # them like any other add/change permission (writes: "api-write").
     "api-officer-read": "LFFFFOO",
+    # Imports of lists: cases.import_lists, which only case officers hold; a read-write
+    # integration's add and change permissions do not include it.
+    "api-officer-write": "LFFFFPP",
     # The analysts' pages: a role, and a signed-in session (a token is no page credential).
     "page-read": "LFOLLOO",
     "page-export": "LFOLLOO",  # analysts, officers and superusers hold cases.export_cases
@@ -178,6 +181,31 @@ POLICY: dict[str, dict[str, str]] = {
             "POST": "api-write",
         }
         for verb in ("pause", "resume", "rotate", "replay", "redeliver")
+    },
+    # Imports of lists and their saved mappings: case officers only (cases/imports/).
+    **{
+        f"api:{resource}-list": {
+            **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+            **API_NO_WRITES,
+            "POST": "api-officer-write",
+        }
+        for resource in ("import-run", "import-mapping")
+    },
+    **{
+        f"api:{resource}-detail": {
+            **dict.fromkeys(("GET", "HEAD", "OPTIONS"), "api-officer-read"),
+            **API_NO_WRITES,
+        }
+        for resource in ("import-run", "import-mapping")
+    },
+    **{
+        f"api:import-run-{verb}": {
+            **dict.fromkeys(("GET", "HEAD"), "api-absent"),
+            "OPTIONS": "api-officer-read",
+            **API_NO_WRITES,
+            "POST": "api-officer-write",
+        }
+        for verb in ("dry-run", "commit")
     },
     "api:case-consent": API_READ_ONLY,  # asks the consent gate; moves no one
     "api:risk-assessment-list": API_LIST,
@@ -332,6 +360,16 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
         "history": {"GET": "admin-add"},
         "redirect": {"GET": "admin-staff"},
     },
+    # Imports of lists and saved mappings: whoever holds cases.import_lists (case officers,
+    # superusers) uploads, reads and commits; a POST to an import's page is its buttons.
+    "imports": {
+        "changelist": {"GET": "admin-add", "POST": "admin-add"},
+        "add": {"GET": "admin-add", "POST": "admin-add"},
+        "change": {"GET": "admin-add", "POST": "admin-add"},
+        "delete": {"GET": "admin-none", "POST": "admin-none"},
+        "history": {"GET": "admin-add"},
+        "redirect": {"GET": "admin-staff"},
+    },
     # Login attempts and lockouts: the superuser lists and deletes them; nobody adds any.
     "lockouts": {
         "changelist": {"GET": "admin-superuser", "POST": "admin-superuser"},
@@ -363,6 +401,8 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.apitoken": "tokens",
     "cases.webhooksubscription": "webhooks",
     "cases.webhookattempt": "webhook attempts",
+    "cases.importrun": "imports",
+    "cases.importmapping": "imports",
     "auth.user": "superuser",
     "auth.group": "superuser",
     "otp_totp.totpdevice": "superuser",
@@ -562,8 +602,21 @@ def world(django_db_setup, django_db_blocker):
             (notification,) = notifications.notifications_open(
                 actor=Actor.system(), case=case, reason="transfer"
             )
+            from cases.imports import services as imports  # noqa: PLC0415
+
+            mapping = imports.import_mapping_create(
+                user=superuser, name="Walk list", columns={"name": "working_name"}
+            )
+            run = imports.import_dry_run(
+                user=superuser,
+                run=imports.import_upload(
+                    user=superuser, file_name="walk.csv", content=b"name\nWalker\n", mapping=mapping
+                ),
+            )
             ids = {
                 "api": {
+                    "imports": run.uuid,
+                    "import-mappings": mapping.uuid,
                     "notifications": notification.uuid,
                     "notification-recipients": recipients.uuid,
                     "webhooks": subscription.uuid,
@@ -596,6 +649,8 @@ def world(django_db_setup, django_db_blocker):
                     "cases.notificationsettings": recipients.pk,
                     "cases.webhooksubscription": subscription.pk,
                     "cases.webhookattempt": attempt.pk,
+                    "cases.importrun": run.pk,
+                    "cases.importmapping": mapping.pk,
                     "auth.user": clients["analyst"].user.pk,
                     "auth.group": Group.objects.get(name="analyst").pk,
                     "otp_totp.totpdevice": TOTPDevice.objects.create(
