@@ -106,6 +106,9 @@ class ReportDuplicateSerializer(serializers.Serializer):
 
     person = ReportPersonSerializer()
     score = serializers.FloatField(min_value=0, max_value=1)
+    imported = serializers.BooleanField(
+        required=False, help_text="Created by an earlier import: a create is held for it."
+    )
     reasons = ReportReasonSerializer(many=True)
 
 
@@ -308,6 +311,13 @@ class CommitSerializer(serializers.Serializer):
         help_text="Leave out the rows in conflict or in error (listed as skipped) instead of "
         "refusing the commit.",
     )
+    confirm = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text="Lines to create although a strong likely duplicate was offered (the "
+        "officer checked they are other persons).",
+    )
 
 
 class _Empty(serializers.Serializer):
@@ -487,5 +497,6 @@ class ImportRunViewSet(
             actor=actor_for(request),
             run=self.get_object(),
             skip_rejected=serializer.validated_data["skip_rejected"],
+            confirm=serializer.validated_data["confirm"],
         )
         return self._detail(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -147,13 +148,27 @@ def test_same_rows_in_another_order_without_numbers_are_created_twice(officer):
     actor = Actor(user=officer, channel="api", label="t")
     services.import_commit(actor=actor, run=_run(officer, a))
     run_b = _run(officer, b)
-    print("second dry run:", [(r["outcome"], r["message"]) for r in run_b.report["rows"]])
-    try:
+    rows = run_b.report["rows"]
+    assert [r["outcome"] for r in rows] == ["conflict", "conflict"]
+    assert all("confirm line" in r["message"] for r in rows)
+    assert all(r["duplicates"][0]["imported"] for r in rows)
+    with pytest.raises(ValidationError, match="conflict"):
         services.import_commit(actor=actor, run=run_b)
-    except Exception as exc:  # noqa: BLE001
-        print("refused:", exc)
-    print("Kim Chol persons:", Person.objects.filter(working_name="Kim Chol").count())
+    run_b = services.import_commit(actor=actor, run=run_b, skip_rejected=True)
+    assert run_b.report["committed"]["skipped"] == 2
     assert Person.objects.filter(working_name="Kim Chol").count() == 1
+
+
+def test_a_create_held_for_its_duplicate_is_created_once_confirmed(officer):
+    f.person("Kim Chol", birth_date=dt.date(2001, 1, 1))
+    run = _run(officer, csv_bytes([["working_name", "birth_date"], ["Kim Chol", "2001-01-01"]]))
+    row = run.report["rows"][0]
+    assert row["outcome"] == "conflict" and row["duplicates"][0]["score"] >= 0.85
+    client, _ = token_client(officer, name="desk")
+    r = client.post(f"{IMPORTS}{run.uuid}/commit/", {"confirm": [2]}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["report"]["rows"][0]["committed"] == "created"
+    assert Person.objects.filter(working_name="Kim Chol").count() == 2
 
 
 def test_a_dry_run_finishing_after_a_commit_reopens_the_run(officer):
@@ -364,23 +379,28 @@ def test_xlsx_formulas_serials_and_resave(officer):
     print("same bytes after re-save:", again == content)
 
 
-@pytest.mark.parametrize("megabytes", [30, 120])
-def test_xlsx_shared_strings_bomb(officer, megabytes):
-    """A workbook packed far beyond its weight (30 MB in one cell, at a ratio a sheet never
-    has), or unpacking past the cap (120 MB), is refused before openpyxl reads it."""
+def _xlsx_with_cell(text: str) -> bytes:
+    """Return a workbook whose one data cell holds ``text`` (written into the sheet's XML:
+    openpyxl itself would not write a cell past Excel's limit)."""
     import io
     import zipfile
 
-    good = _xlsx([["working_name"], ["Kim"]])
-    src = zipfile.ZipFile(io.BytesIO(good))
+    src = zipfile.ZipFile(io.BytesIO(_xlsx([["working_name"], ["Kim"]])))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"<t>Kim</t>", b"<t>" + b"A" * megabytes * 1_000_000 + b"</t>")
+                data = data.replace(b"<t>Kim</t>", b"<t>" + text.encode() + b"</t>")
             dst.writestr(item, data)
-    bomb = out.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("megabytes", [30, 120])
+def test_xlsx_shared_strings_bomb(officer, megabytes):
+    """A workbook packed far beyond its weight (30 MB in one cell, at a ratio a sheet never
+    has), or unpacking past the cap (120 MB), is refused before openpyxl reads it."""
+    bomb = _xlsx_with_cell("A" * megabytes * 1_000_000)
     assert len(bomb) < parsing.MAX_BYTES
     client, _ = token_client(officer, name="desk")
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("b.xlsx", bomb)}, format="multipart")
@@ -493,7 +513,7 @@ def test_an_icrc_number_taken_during_the_commit_is_a_validation_error(officer, m
 
 def test_an_xlsx_cell_longer_than_excel_allows_is_refused(officer):
     client, _ = token_client(officer, name="desk")
-    content = _xlsx([["working_name"], ["A" * 40_000]])
+    content = _xlsx_with_cell("A" * 40_000)
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("l.xlsx", content)}, format="multipart")
     assert r.status_code == 400
     assert "longer than 32767 characters" in r.content.decode()
