@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from cases.admin.mixins import admin_actor
 from cases.imports import parsing, services
-from cases.imports.api import PERMISSION, redacted_report
+from cases.imports.api import PERMISSION, log_report_read, redacted_report
 from cases.imports.models import ImportMapping, ImportRun, ImportStatus, ListKind
 from cases.security import access
 from cases.security.policy import policy_for
@@ -251,14 +251,14 @@ class ImportRunAdmin(ImportsOnlyAdmin):
         report, shown = redacted_report(run.report, request.user)
         if not report:
             return "No dry run yet."
-        if shown:
-            access.log_access(
-                user=request.user,
-                channel=access.ADMIN,
-                objects=[run],
-                fields=shown,
-                path=request.path,
-            )
+        log_report_read(
+            user=request.user,
+            channel=access.ADMIN,
+            run=run,
+            report=report,
+            shown=shown,
+            path=request.path,
+        )
         counts = report["counts"]
         summary = ", ".join(f"{counts[k]} {k}" for k in ("create", "match", "conflict", "error"))
         summary += f" ({counts['unchanged']} matches change nothing; {counts['blank']} blank)"
