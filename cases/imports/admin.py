@@ -8,6 +8,7 @@ Every door needs ``cases.import_lists`` (case officers). Every write calls the s
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -54,6 +55,11 @@ class ImportsOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _lines(text: str) -> set[int]:
+    """Return the line numbers typed in a box ("4, 7 9"); anything else is ignored."""
+    return {int(part) for part in re.split(r"[\s,;]+", text) if part.isdigit()}
 
 
 class ColumnsField(forms.CharField):
@@ -227,6 +233,7 @@ class ImportRunAdmin(ImportsOnlyAdmin):
                         actor=admin_actor(request),
                         run=run,
                         skip_rejected=bool(request.POST.get("skip_rejected")),
+                        confirm=_lines(request.POST.get("confirm", "")),
                     )
                     done = run.report["committed"]
                     messages.success(
