@@ -29,7 +29,9 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
@@ -306,6 +308,12 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1048576
+        exc = exceptions.ParseError(
+            f"The request body is larger than {limit:.1f} MB, the most a body other than a "
+            "multipart file takes. Send a file as multipart/form-data."
+        )
     if not isinstance(exc, exceptions.APIException):
         return None
 

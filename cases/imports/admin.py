@@ -8,6 +8,7 @@ Every door needs ``cases.import_lists`` (case officers). Every write calls the s
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 
 from cases.admin.mixins import admin_actor
 from cases.imports import parsing, services
-from cases.imports.api import PERMISSION, redacted_report
+from cases.imports.api import PERMISSION, log_report_read, redacted_report
 from cases.imports.models import ImportMapping, ImportRun, ImportStatus, ListKind
 from cases.security import access
 from cases.security.policy import policy_for
@@ -54,6 +55,11 @@ class ImportsOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _lines(text: str) -> set[int]:
+    """Return the line numbers typed in a box ("4, 7 9"); anything else is ignored."""
+    return {int(part) for part in re.split(r"[\s,;]+", text) if part.isdigit()}
 
 
 class ColumnsField(forms.CharField):
@@ -227,6 +233,7 @@ class ImportRunAdmin(ImportsOnlyAdmin):
                         actor=admin_actor(request),
                         run=run,
                         skip_rejected=bool(request.POST.get("skip_rejected")),
+                        confirm=_lines(request.POST.get("confirm", "")),
                     )
                     done = run.report["committed"]
                     messages.success(
@@ -251,14 +258,14 @@ class ImportRunAdmin(ImportsOnlyAdmin):
         report, shown = redacted_report(run.report, request.user)
         if not report:
             return "No dry run yet."
-        if shown:
-            access.log_access(
-                user=request.user,
-                channel=access.ADMIN,
-                objects=[run],
-                fields=shown,
-                path=request.path,
-            )
+        log_report_read(
+            user=request.user,
+            channel=access.ADMIN,
+            run=run,
+            report=report,
+            shown=shown,
+            path=request.path,
+        )
         counts = report["counts"]
         summary = ", ".join(f"{counts[k]} {k}" for k in ("create", "match", "conflict", "error"))
         summary += f" ({counts['unchanged']} matches change nothing; {counts['blank']} blank)"

@@ -70,6 +70,35 @@ def redacted_report(report: dict, user) -> tuple[dict, list[str]]:
     return {**report, "rows": rows}, sorted(shown)
 
 
+def log_report_read(*, user, channel: str, run, report: dict, shown, path: str, token_label=""):
+    """Log a read of ``run``'s report that showed sensitive values: against the import, and
+    against each person a row matched or created, with the fields his row showed."""
+    if not shown:
+        return
+    fields = {run.uuid: list(shown)}
+    objects: list = [run]
+    for row in report.get("rows", []):
+        person = row.get("person")
+        names = sorted(
+            {
+                name
+                for key in ("values", "changes")
+                for name in (row.get(key) or {}).keys() & SENSITIVE_VALUES
+            }
+        )
+        if person and names and person["uuid"] not in fields:
+            objects.append(("person", person["uuid"]))
+            fields[person["uuid"]] = names
+    access.log_access(
+        user=user,
+        channel=channel,
+        objects=objects,
+        fields=fields,
+        path=path,
+        token_label=token_label,
+    )
+
+
 def _duplicates_told(duplicates: list[dict]) -> list[dict]:
     """Return the likely duplicates as a reader without sensitive access may be told of
     them: without the reasons that rest on a sensitive value (that a withheld service number
@@ -106,6 +135,9 @@ class ReportDuplicateSerializer(serializers.Serializer):
 
     person = ReportPersonSerializer()
     score = serializers.FloatField(min_value=0, max_value=1)
+    imported = serializers.BooleanField(
+        required=False, help_text="Created by an earlier import: a create is held for it."
+    )
     reasons = ReportReasonSerializer(many=True)
 
 
@@ -308,6 +340,13 @@ class CommitSerializer(serializers.Serializer):
         help_text="Leave out the rows in conflict or in error (listed as skipped) instead of "
         "refusing the commit.",
     )
+    confirm = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text="Lines to create although a strong likely duplicate was offered (the "
+        "officer checked they are other persons).",
+    )
 
 
 class _Empty(serializers.Serializer):
@@ -412,15 +451,15 @@ class ImportRunViewSet(
 
     def _detail(self, run, code=status.HTTP_200_OK) -> Response:
         report, shown = redacted_report(run.report, self.request.user)
-        if shown:
-            access.log_access(
-                user=self.request.user,
-                channel=access.API,
-                objects=[run],
-                fields=shown,
-                path=self.request.path,
-                token_label=getattr(self.request.auth, "actor_label", ""),
-            )
+        log_report_read(
+            user=self.request.user,
+            channel=access.API,
+            run=run,
+            report=report,
+            shown=shown,
+            path=self.request.path,
+            token_label=getattr(self.request.auth, "actor_label", ""),
+        )
         context = {**self.get_serializer_context(), "reports": {run.pk: report}}
         return Response(ImportRunDetailSerializer(run, context=context).data, status=code)
 
@@ -487,5 +526,6 @@ class ImportRunViewSet(
             actor=actor_for(request),
             run=self.get_object(),
             skip_rejected=serializer.validated_data["skip_rejected"],
+            confirm=serializer.validated_data["confirm"],
         )
         return self._detail(run)

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -205,7 +206,12 @@ def _text(cell: object) -> str:
         return ""
     if isinstance(cell, float) and cell.is_integer():
         return str(int(cell))
-    return str(cell).strip()
+    text = str(cell)
+    if not text.isascii():
+        # Format characters (zero-width space, BOM, direction marks) are invisible: a cell
+        # of them only is blank, and a name never keeps them.
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,6 +315,10 @@ _SEXES.update({"u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN, "м": Sex.MALE, "ж": S
 _COUNTRY_CODES = {code for code, _name in countries}
 
 
+def _too_long_a_number(cell: object) -> bool:
+    return isinstance(cell, int | float) and not isinstance(cell, bool) and abs(cell) >= 1e15
+
+
 def read_row(line: int, cells: list[object], fields: Mapping[int, str]) -> Row:
     """Return the row's values by field, each checked; a bad value is a row error."""
     row = Row(line=line)
@@ -347,6 +357,12 @@ def read_row(line: int, cells: list[object], fields: Mapping[int, str]) -> Row:
                 row.errors.append(f"nationality: {', '.join(bad)} is not an ISO 3166-1 code.")
             else:
                 row.values["nationalities"] = list(dict.fromkeys(codes))
+        elif name in ("icrc_number", "service_number") and _too_long_a_number(cell):
+            # A spreadsheet keeps 15 significant digits of a number: the rest are lost.
+            row.errors.append(
+                f"{name}: {text} is a number of more than 15 digits, which the spreadsheet "
+                "rounded; format the column as text and type the numbers again."
+            )
         else:
             limit = _MAX_LENGTH.get(name, 200)
             if len(text) > limit:
@@ -371,6 +387,24 @@ def name_variants(values: Mapping[str, object]) -> list[tuple[str, str]]:
 
 
 def read_rows(sheet: Sheet, fields: Mapping[int, str]) -> Iterator[Row]:
-    """Yield each data row of ``sheet`` read under ``fields``."""
+    """Yield each data row of ``sheet`` read under ``fields``.
+
+    A value past the last header (an unquoted separator shifted the row) or under a blank
+    header is the row's error: it would be dropped unread otherwise.
+    """
+    width = len(sheet.headers)
+    unnamed = [i for i, header in enumerate(sheet.headers) if not header]
     for line, cells in sheet.rows:
-        yield read_row(line, cells, fields)
+        row = read_row(line, cells, fields)
+        if row.blank:
+            yield row
+            continue
+        extra = sum(1 for cell in cells[width:] if _text(cell))
+        if extra:
+            row.errors.append(
+                f"The row has {width + extra} values and the header {width} columns: quote "
+                "a value that holds the separator."
+            )
+        if any(i < len(cells) and _text(cells[i]) for i in unnamed):
+            row.errors.append("A value stands under a column with no header: name the column.")
+        yield row

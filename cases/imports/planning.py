@@ -222,11 +222,60 @@ def _duplicates(row: parsing.Row, user, exclude_pk: int | None = None) -> list[d
     return [
         {
             "person": _person_ref(match.person),
+            "person_pk": match.person.pk,
             "score": match.score,
             "reasons": [r.as_dict() for r in match.reasons],
         }
         for match in find_duplicates(candidate_of(row, exclude_pk), user=user)
     ]
+
+
+#: A likely duplicate scoring this much (the same name and birth day) makes a created row
+#: a conflict.
+STRONG = 0.85
+
+
+def _imported(person_ids: set[int]) -> set[int]:
+    """Return which of these persons an earlier committed import created."""
+    from cases.choices import EventKind
+    from cases.imports.models import ImportRun, ImportStatus
+    from cases.models import TimelineEvent
+
+    if not person_ids:
+        return set()
+    return set(
+        TimelineEvent.objects.filter(
+            person_id__in=person_ids,
+            kind=EventKind.PERSON_CREATED,
+            source_id__in=ImportRun.objects.filter(status=ImportStatus.COMMITTED).values(
+                "source_id"
+            ),
+        ).values_list("person_id", flat=True)
+    )
+
+
+def strong_duplicates(duplicates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the offered duplicates that stop a create: a high score, or a person an
+    earlier import created (the same list again, in another order or saved anew)."""
+    return [d for d in duplicates if d["score"] >= STRONG or d.get("imported")]
+
+
+def hold_creates(planned_rows: list[Planned], offered: dict[int, list], confirm) -> None:
+    """Turn each create with a strong likely duplicate into a conflict, unless its line is
+    in ``confirm`` (the officer checked it is another person)."""
+    for planned in planned_rows:
+        if planned.outcome != CREATE or planned.row.line in confirm:
+            continue
+        strong = strong_duplicates(offered.get(planned.row.line, []))
+        if strong:
+            first = strong[0]
+            why = "an earlier import created" if first.get("imported") else "who scores"
+            planned.outcome = CONFLICT
+            planned.message = (
+                f"Likely the same person as {first['person']['working_name']} ({why} "
+                f"{first['score']:.2f}): leave the row out, or confirm line "
+                f"{planned.row.line} as a new person."
+            )
 
 
 def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list[Planned]:
@@ -281,6 +330,15 @@ def plan(rows: list[parsing.Row], *, user=None, duplicates: bool = True) -> list
         if person_key[0] and person_key[1] is not None:
             seen_people.setdefault(person_key, row.line)
         planned_rows.append(planned)
+    if duplicates:
+        offered = [d for p in planned_rows if p.outcome == CREATE for d in p.duplicates]
+        imported = _imported({d["person_pk"] for d in offered})
+        for duplicate in offered:
+            duplicate["imported"] = duplicate.pop("person_pk") in imported
+        hold_creates(planned_rows, {p.row.line: p.duplicates for p in planned_rows}, ())
+    for planned in planned_rows:
+        for duplicate in planned.duplicates:
+            duplicate.pop("person_pk", None)
     return planned_rows
 
 

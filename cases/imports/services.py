@@ -11,7 +11,7 @@ once: a database constraint refuses a second committed run of the same bytes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -140,13 +140,15 @@ def import_commit(
     actor: Actor,
     run: ImportRun,
     skip_rejected: bool = False,
+    confirm: Iterable[int] = (),
     progress: Progress | None = None,
 ) -> ImportRun:
     """Apply ``run``'s rows through the services, all in one transaction, and keep the report.
 
     The rows are planned again (the data may have moved since the dry run); the likely
     duplicates the dry run offered are kept by line. Rows in conflict or in error refuse the
-    commit unless ``skip_rejected``, when they are left out and listed as skipped.
+    commit unless ``skip_rejected``, when they are left out and listed as skipped. A create
+    with a strong likely duplicate is a conflict unless its line is in ``confirm``.
     """
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
@@ -172,6 +174,8 @@ def import_commit(
                 if entry["outcome"] == planning.MATCH
             },
         )
+        offered = {entry["line"]: entry["duplicates"] for entry in run.report.get("rows", [])}
+        planning.hold_creates(planned_rows, offered, set(confirm))
         rejected = [p for p in planned_rows if p.outcome in (planning.CONFLICT, planning.ERROR)]
         if rejected and not skip_rejected:
             lines = ", ".join(str(p.row.line) for p in rejected[:20])
@@ -182,7 +186,6 @@ def import_commit(
                     f"{more}). Correct the file, or commit with skip_rejected to leave them out."
                 }
             )
-        offered = {entry["line"]: entry["duplicates"] for entry in run.report.get("rows", [])}
         source = source_create(
             actor=actor,
             title=f"Import of {run.file_name} ({run.uuid})",

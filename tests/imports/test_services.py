@@ -82,14 +82,23 @@ def test_the_dry_run_reports_each_row_and_writes_nothing(officer, ri):
 
 def test_a_created_or_renamed_person_is_offered_his_likely_duplicates(officer, ri):
     """The duplicate check runs on new rows (and on a match that renames): Ri written as
-    Lee in Hangul, with no ICRC number, is offered Ri with the name reason."""
-    run = _dry_run(officer, _list(["", "Lee", "리", "1999-03-12", "", ""]))
-    (row,) = run.report["rows"]
-    assert row["outcome"] == "create"
-    (duplicate,) = row["duplicates"]
+    Lee in Hangul, with no ICRC number, is offered Ri with the name reason; born the same
+    day, he scores high enough to hold the create as a conflict; born in another year, he
+    is a create with a duplicate to check."""
+    run = _dry_run(
+        officer,
+        _list(["", "Lee", "리", "1999-03-12", "", ""], ["", "Lee", "리", "1980", "", ""]),
+    )
+    held, other = run.report["rows"]
+    assert held["outcome"] == "conflict"
+    (duplicate,) = held["duplicates"]
     assert duplicate["person"]["uuid"] == str(ri.uuid)
+    assert duplicate["score"] >= 0.85 and not duplicate["imported"]
     assert {r["code"] for r in duplicate["reasons"]} >= {"name", "birth_date"}
-    assert "1 likely duplicate to check" in row["message"]
+    assert "Likely the same person as Ri" in held["message"]
+    assert other["outcome"] == "create"
+    assert [d["person"]["uuid"] for d in other["duplicates"]] == [str(ri.uuid)]
+    assert "1 likely duplicate to check" in other["message"]
 
 
 def test_a_match_on_another_known_birth_day_is_a_conflict(officer, ri):

@@ -24,7 +24,7 @@ def _message(error: ValidationError) -> str:
 class Command(BaseCommand):
     """``manage.py import_list upload FILE [--mapping NAME | --columns JSON] [--kind K]``,
     ``manage.py import_list dry-run UUID``,
-    ``manage.py import_list commit UUID [--skip-rejected] [--progress N]``.
+    ``manage.py import_list commit UUID [--skip-rejected] [--confirm LINE] [--progress N]``.
 
     Each prints the run's uuid and its counts as JSON on one line. ``--user`` names the
     account the import is made as (its need-to-know rules shape the dry run's duplicates);
@@ -46,6 +46,14 @@ class Command(BaseCommand):
             "--skip-rejected",
             action="store_true",
             help="Commit the rows that apply and leave those in conflict or in error out.",
+        )
+        parser.add_argument(
+            "--confirm",
+            type=int,
+            action="append",
+            default=[],
+            metavar="LINE",
+            help="Create this line although a strong likely duplicate was offered (repeat it).",
         )
         parser.add_argument(
             "--progress",
@@ -108,7 +116,11 @@ class Command(BaseCommand):
 
         actor = Actor(user=user, channel=Channel.COMMAND, label=f"import_list ({run.file_name})")
         return services.import_commit(
-            actor=actor, run=run, skip_rejected=options["skip_rejected"], progress=progress
+            actor=actor,
+            run=run,
+            skip_rejected=options["skip_rejected"],
+            confirm=options["confirm"],
+            progress=progress,
         )
 
 
