@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
-from cases.admin.mixins import admin_actor
+from cases.admin.mixins import DeclaredLookupsMixin, admin_actor
 from cases.imports import parsing, services
 from cases.imports.api import PERMISSION, log_report_read, redacted_report
 from cases.imports.models import ImportMapping, ImportRun, ImportStatus, ListKind
@@ -38,7 +38,7 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-class ImportsOnlyAdmin(admin.ModelAdmin):
+class ImportsOnlyAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     """Officers who may import see, add and act; nobody deletes."""
 
     def has_module_permission(self, request):

@@ -740,7 +740,9 @@ def test_the_add_forms_cannot_create_a_gated_row(admin_client, world):
 
 COMMANDS_DIR = Path(services.__file__).parent.parent / "management" / "commands"
 #: Every management command, and how it reaches a status: through the seed loader (the
-#: services, hence the gate), through the demo generator (its in-memory gate), or not at all.
+#: services, hence the gate), through the demo generator (its in-memory gate), through the
+#: list import (persons and their identifiers only, through the import services: no case, so
+#: no status), or not at all.
 COMMANDS = {
     "bootstrap_login": "none",
     "grant_app_role": "none",
@@ -750,6 +752,7 @@ COMMANDS = {
     "verify_timeline": "none",
     "deliver_webhooks": "none",
     "purge_idempotency_keys": "none",
+    "import_list": "imports",
 }
 #: What a command that stores a status would have to say.
 _STATUS_WORDS = (
@@ -777,6 +780,12 @@ def test_every_management_command_is_classified():
             assert not words, f"{name} mentions {words}: does it write a status?"
         elif how == "services":
             assert "cases.seed" in source
+        elif how == "imports":
+            assert "from cases.imports import services" in source
+            assert not [w for w in ("cases.models", "Case.", ".status =", "status=") if w in source]
+            imports = (COMMANDS_DIR.parent.parent / "imports" / "services.py").read_text("utf-8")
+            used = [line for line in imports.splitlines() if line.startswith("from cases.services")]
+            assert used and not [line for line in used if "case_" in line or "request_" in line]
         else:
             assert "cases.demo" in source or "from cases import demo" in source
 
