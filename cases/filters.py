@@ -372,25 +372,19 @@ CASE_NATIONALITY_TABLE = "cases_casenationality"
 def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
     """Return the cases of ``queryset`` whose person holds any of ``codes`` (PostgreSQL).
 
-    One code (the usual request) joins the case's rows of ``cases_casenationality`` (one per
-    case and code) and, unless the request orders otherwise, orders by their reference: the
-    table's key ``(code, reference, case_id)`` then gives the page in order, and a page of
-    50 reads 50 index entries and 50 cases however many match. (Ordered by the case's own
-    reference, the planner walks the cases' reference index expecting matches evenly
-    spread; the codes cluster by reference, so it read thousands of cases first.) An
-    explicit ``ordering`` replaces this one, as it replaces the model's. ``extra()`` because
-    the table is outside the model state (SQLite has none). Several codes match through a
-    subquery, since one case could hold two of them.
+    The cases are those with a row in ``cases_casenationality`` (one per case and code, kept
+    by triggers) for one of the codes: a semi-join on the table's ``case_id`` index, so the
+    page walks the cases in their own order and stops after 50 matches, and neither the
+    persons nor their codes are read. A subquery rather than a join in ``extra()``: the
+    queryset is nested in other queries (the pages' charts, webhook subscriptions' case
+    filters), where Django renames the case table and a hand-written join would name a
+    table that is not there. (The table is outside the model state; SQLite has none.)
     """
     table = CASE_NATIONALITY_TABLE
     if len(codes) == 1:
-        return queryset.extra(
-            tables=[table],
-            where=[f"{table}.case_id = {Case._meta.db_table}.id", f"{table}.code = %s"],
-            params=[codes[0]],
-            order_by=[f"{table}.reference"],
-        )
-    cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = ANY(%s)", (list(codes),))
+        cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = %s", (codes[0],))
+    else:
+        cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = ANY(%s)", (list(codes),))
     return queryset.filter(id__in=cases)
 
 
