@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 
+from django.db.models import Prefetch
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
@@ -30,6 +31,7 @@ from cases.api.views import PageNumberPages
 from cases.duplicates import detection
 from cases.imports import parsing, planning, services
 from cases.imports.models import ImportMapping, ImportRun, ListKind
+from cases.models import Person, PersonName
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
 
@@ -46,13 +48,14 @@ SENSITIVE_VALUES = frozenset({*sensitive.SENSITIVE_FIELDS["person"], *parsing.NA
 def redacted_report(report: dict, user) -> tuple[dict, list[str]]:
     """Return ``report`` as ``user`` may read it, and the sensitive fields it shows him.
 
-    A reader without sensitive access gets those values as null and the duplicate reasons
-    without their sentences (they quote the names compared).
+    A reader without sensitive access gets those values as null, and the likely duplicates
+    as he may be told of them (``_duplicates_told``).
     """
     if not report:
         return report, []
     shown: set[str] = set()
     sees = policy_for(user).sees_sensitive
+    persons = {} if sees else _named_duplicates(report)
     rows = []
     for row in report.get("rows", []):
         row = dict(row)
@@ -65,7 +68,7 @@ def redacted_report(report: dict, user) -> tuple[dict, list[str]]:
                     part[name] = None
             row[key] = part
         if not sees:
-            row["duplicates"] = _duplicates_told(row.get("duplicates", []))
+            row["duplicates"] = _duplicates_told(row, persons)
         rows.append(row)
     return {**report, "rows": rows}, sorted(shown)
 
@@ -99,16 +102,57 @@ def log_report_read(*, user, channel: str, run, report: dict, shown, path: str, 
     )
 
 
-def _duplicates_told(duplicates: list[dict]) -> list[dict]:
-    """Return the likely duplicates as a reader without sensitive access may be told of
-    them: without the reasons that rest on a sensitive value (that a withheld service number
-    equals someone's is itself that value), scored on what is left, and without the
-    sentences (they quote the names compared); a duplicate that no longer reaches the
-    threshold is left out."""
+def _named_duplicates(report: dict) -> dict[str, Person]:
+    """Return the persons the report offers for a name, with only their pseudonyms read."""
+    uuids = {
+        duplicate["person"]["uuid"]
+        for row in report.get("rows", [])
+        for duplicate in row.get("duplicates", [])
+        if any(r["code"] == "name" for r in duplicate["reasons"])
+    }
+    if not uuids:
+        return {}
+    pseudonyms = Prefetch("names", queryset=PersonName.objects.filter(is_pseudonym=True))
+    persons = Person.objects.filter(uuid__in=uuids).prefetch_related(pseudonyms)
+    return {str(p.uuid): p for p in persons}
+
+
+def _name_told(row: dict, person: Person | None) -> dict | None:
+    """Return the name reason a reader without sensitive access may be told of, or None.
+
+    The dry run compared every spelling it had: the row's name columns and the person's true
+    names, which this reader may not read. Compared again on what he may read (the row's
+    working name, the person's working name and pseudonyms), a match that rested on a
+    hidden name is not told.
+    """
+    if person is None:
+        return None
+    candidate = detection.Candidate(working_name=str(row.get("working_name") or ""))
+    keys = detection.spelling_keys(candidate.spellings())
+    context = detection.Context(candidate=candidate, sees_sensitive=False, keys=keys)
+    found = detection.same_name(context, person)
+    return None if found is None else {**found.as_dict(), "detail": None}
+
+
+def _duplicates_told(row: dict, persons: dict[str, Person]) -> list[dict]:
+    """Return the likely duplicates of ``row`` as a reader without sensitive access may be
+    told of them: without the reasons that rest on a sensitive value (that a withheld service
+    number equals someone's is itself that value; a name reason is compared again on the
+    names he may read), scored on what is left, and without the sentences (they quote the
+    names compared); a duplicate that no longer reaches the threshold is left out."""
     hidden = {r.code for r in detection.REASONS if r.sensitive}
     told = []
-    for duplicate in duplicates:
-        reasons = [{**r, "detail": None} for r in duplicate["reasons"] if r["code"] not in hidden]
+    for duplicate in row.get("duplicates", []):
+        reasons = []
+        for r in duplicate["reasons"]:
+            if r["code"] == "name":
+                r = _name_told(row, persons.get(str(duplicate["person"]["uuid"])))
+            elif r["code"] not in hidden:
+                r = {**r, "detail": None}
+            else:
+                r = None
+            if r is not None:
+                reasons.append(r)
         score = max(0.0, min(1.0, sum(r["weight"] for r in reasons)))
         if score >= detection.THRESHOLD and any(r["weight"] > 0 for r in reasons):
             told.append({**duplicate, "score": round(score, 2), "reasons": reasons})
@@ -358,11 +402,22 @@ class _Empty(serializers.Serializer):
 # --------------------------------------------------------------------------------------------
 
 
-class ImportsOnly:
-    """Reads and writes both need ``cases.import_lists``."""
+class ImportViewSet(
+    IdempotentWritesMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """What both import resources share: ``cases.import_lists`` for reads and writes, rows
+    named by uuid, page numbers, reads and posts only."""
 
     read_permission = PERMISSION
     write_permission = PERMISSION
+    http_method_names = ["get", "post", "head", "options"]
+    lookup_field = "uuid"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    pagination_class = PageNumberPages
+    filter_backends = []
 
 
 @extend_schema_view(
@@ -380,22 +435,11 @@ class ImportsOnly:
         responses={201: ImportMappingSerializer, **ERRORS},
     ),
 )
-class ImportMappingViewSet(
-    ImportsOnly,
-    IdempotentWritesMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class ImportMappingViewSet(ImportViewSet):
     """Saved column mappings: a list's headers mapped to import fields once, used again."""
 
-    http_method_names = ["get", "post", "head", "options"]
     queryset = ImportMapping.objects.select_related("created_by").order_by("name", "id")
     serializer_class = ImportMappingSerializer
-    lookup_field = "uuid"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
-    pagination_class = PageNumberPages
-    filter_backends = []
 
     def create(self, request, *args, **kwargs):
         """Save a mapping; unknown fields and a name in use are refused."""
@@ -421,24 +465,13 @@ _RUN_ERRORS = {
         responses={200: ImportRunDetailSerializer, **READ_ERRORS, **NOT_FOUND},
     ),
 )
-class ImportRunViewSet(
-    ImportsOnly,
-    IdempotentWritesMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class ImportRunViewSet(ImportViewSet):
     """Imports of lists: upload, dry run, commit; each keeps its report (docs/imports.md)."""
 
-    http_method_names = ["get", "post", "head", "options"]
     queryset = ImportRun.objects.select_related(
         "mapping", "source", "created_by", "committed_by"
     ).defer("content")
     serializer_class = ImportRunSerializer
-    lookup_field = "uuid"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
-    pagination_class = PageNumberPages
-    filter_backends = []
     # The upload alone takes a form: the file as multipart, or JSON with it in base64.
     parser_classes = [JSONParser, parsers.MultiPartParser]
 

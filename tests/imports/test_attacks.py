@@ -114,6 +114,55 @@ def test_duplicate_reason_codes_leak_sensitive_matches_to_a_non_sensitive_reader
     assert body["report"]["rows"][0]["duplicates"] == []
 
 
+def _report_read_by(user, run, name):
+    client, _ = token_client(user, name=name)
+    return client.get(f"{IMPORTS}{run.uuid}/").json()["report"]
+
+
+def test_a_name_duplicate_resting_on_a_hidden_name_is_not_told(officer):
+    """The dry run matched the row's working name to a stored man's true name (a hidden
+    variant); a reader of the report without sensitive access is not told of that match,
+    while a match on the stored man's pseudonym stays listed to him."""
+    hidden = f.person(
+        "P-101", names=[NameSpec("Hwang Song Chol", "latin")], birth_date=dt.date(1999, 3, 4)
+    )
+    told = f.person("P-102", names=[NameSpec("Mun Yong Ho", "latin", is_pseudonym=True)])
+    run = _run(
+        officer,
+        csv_bytes(
+            [
+                ["working_name", "birth_date"],
+                ["Hwang Song Chol", "1999-03-04"],
+                ["Mun Yong Ho", ""],
+            ]
+        ),
+    )
+    found = {
+        row["working_name"]: {d["person"]["uuid"]: d for d in row["duplicates"]}
+        for row in run.report["rows"]
+    }
+    assert [r["code"] for r in found["Hwang Song Chol"][str(hidden.uuid)]["reasons"]] == [
+        "name",
+        "birth_date",
+    ]
+    assert str(told.uuid) in found["Mun Yong Ho"]
+
+    reader = user_in_role(ANALYST, "atk-reader3", extra_permissions=["import_lists"])
+    rows = {row["working_name"]: row for row in _report_read_by(reader, run, "r3")["rows"]}
+    # Without the name, the birth date alone (0.25) is under the threshold: not offered.
+    assert rows["Hwang Song Chol"]["duplicates"] == []
+    assert "Hwang" not in json.dumps(rows["Hwang Song Chol"]["duplicates"])
+    [offered] = rows["Mun Yong Ho"]["duplicates"]
+    assert offered["person"]["uuid"] == str(told.uuid)
+    assert [(r["code"], r["detail"]) for r in offered["reasons"]] == [("name", None)]
+
+    # The officer who may read true names is still told of both, with the sentences.
+    rows = {row["working_name"]: row for row in _report_read_by(officer, run, "o3")["rows"]}
+    [dup] = rows["Hwang Song Chol"]["duplicates"]
+    assert dup["person"]["uuid"] == str(hidden.uuid)
+    assert "Hwang Song Chol" in dup["reasons"][0]["detail"]
+
+
 def test_commit_overwrites_an_edit_made_after_the_dry_run(officer):
     person = f.person("Ri", rank="")
     identity.external_identifier_record(actor=f.SYSTEM, person=person, scheme="icrc", value="CTA-1")
