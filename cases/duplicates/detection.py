@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db import connections, router
+from django.db.models import Prefetch
 from rapidfuzz import fuzz, process
 
 from cases.choices import DatePrecision
@@ -309,69 +309,100 @@ def working_name_forms(spellings: Iterable[str], keys: Iterable[str]) -> set[str
     return {form for form in forms if form}
 
 
-def same_key(keys: Iterable[str]) -> Q:
-    """Return ``search_key`` equal to one of ``keys``, written so a B-tree index serves it.
+class _Union:
+    """The blocking lookups as one SQL statement: each a ``SELECT`` of person ids limited to
+    ``BLOCK_LIMIT`` rows, joined by ``UNION`` (which also removes repeats), so a check costs
+    one round trip to the database however many lookups apply."""
 
-    Each key is a range of one value (``>= k AND <= k``): PostgreSQL serves ``=`` and ``IN``
-    on ``search_key`` from its trigram index too, and picks it although it is far slower for
-    equality; a range only the B-tree index can serve (a ``BitmapOr`` of index reads).
-    """
-    condition = Q()
-    for key in sorted(keys):
-        condition |= Q(search_key__gte=key, search_key__lte=key)
-    return condition
+    def __init__(self, connection):
+        self.connection = connection
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def table(self, model) -> str:
+        return self.connection.ops.quote_name(model._meta.db_table)
+
+    def add(self, column: str, model, where: str, params: Iterable[Any]) -> None:
+        """Add ``SELECT column FROM model's table WHERE where LIMIT BLOCK_LIMIT``."""
+        alias = f"b{len(self.parts)}"
+        self.parts.append(
+            f"SELECT {alias}.id FROM (SELECT {column} AS id FROM {self.table(model)} "
+            f"WHERE {where} LIMIT {BLOCK_LIMIT}) {alias}"
+        )
+        self.params.extend(params)
+
+    def ids(self) -> set[int]:
+        if not self.parts:
+            return set()
+        with self.connection.cursor() as cursor:
+            cursor.execute(" UNION ".join(self.parts), self.params)
+            return {row[0] for row in cursor.fetchall()}
+
+
+def _marks(values: Iterable[Any]) -> str:
+    return ", ".join("%s" for _ in values)
 
 
 def _blocks(candidate: Candidate, keys: dict[str, str], sees_sensitive: bool) -> set[int]:
-    """Return the ids of the persons that the indexed lookups find for ``candidate``."""
-    found: set[int] = set()
+    """Return the ids of the persons that the indexed lookups find for ``candidate``.
+
+    Each name key is a range of one value (``>= k AND <= k``): PostgreSQL serves ``=`` and
+    ``IN`` on ``search_key`` from its trigram index too, and picks it although it is far
+    slower for equality; a range only the B-tree index can serve (a ``BitmapOr`` of index
+    reads). No lookup is ordered: with an order, the planner may walk another index to
+    honour it (and the limit).
+    """
+    connection = connections[router.db_for_read(Person)]
+    union = _Union(connection)
     if keys:
-        names = PersonName.objects.filter(same_key(keys))
+        ranges = " OR ".join("(search_key >= %s AND search_key <= %s)" for _ in keys)
+        params: list[Any] = [k for key in sorted(keys) for k in (key, key)]
         if not sees_sensitive:
-            names = names.filter(is_pseudonym=True)
-        # No ordering: with one, the planner may walk another index to honour it (and LIMIT).
-        found.update(names.order_by().values_list("person_id", flat=True)[:BLOCK_LIMIT])
-        forms = working_name_forms(candidate.spellings(), keys)
-        found.update(
-            Person.objects.alias(lower_name=Lower("working_name"))
-            .filter(lower_name__in=sorted(forms))
-            .order_by()
-            .values_list("pk", flat=True)[:BLOCK_LIMIT]
-        )
+            ranges, params = f"({ranges}) AND is_pseudonym = %s", [*params, True]
+        union.add("person_id", PersonName, ranges, params)
+        forms = sorted(working_name_forms(candidate.spellings(), keys))
+        union.add("id", Person, f"LOWER(working_name) IN ({_marks(forms)})", forms)
     if candidate.birth_date and candidate.birth_date_precision in (
         DatePrecision.DAY,
         DatePrecision.EXACT,
     ):
-        found.update(
-            Person.objects.filter(birth_date=candidate.birth_date)
-            .order_by()
-            .values_list("pk", flat=True)[:BLOCK_LIMIT]
-        )
+        day = connection.ops.adapt_datefield_value(candidate.birth_date)
+        union.add("id", Person, "birth_date = %s", [day])
     if sees_sensitive:
         number = candidate.service_number.strip()
         if number:
-            found.update(
-                Person.objects.filter(service_number__in={number, number.upper()})
-                .order_by()
-                .values_list("pk", flat=True)[:BLOCK_LIMIT]
-            )
+            numbers = sorted({number, number.upper()})
+            union.add("id", Person, f"service_number IN ({_marks(numbers)})", numbers)
         documents = identity_document_model()
         numbers = [n.strip() for n in candidate.document_numbers if n.strip()]
         if documents is not None and numbers:
-            found.update(
-                documents.objects.filter(number__in=numbers)
-                .order_by()
-                .values_list("person_id", flat=True)[:BLOCK_LIMIT]
-            )
+            union.add("person_id", documents, f"number IN ({_marks(numbers)})", numbers)
+    found = union.ids()
     found.discard(candidate.exclude_pk)
     return found
 
 
+#: The person fields the reasons and the callers read; the rest is not loaded.
+CANDIDATE_FIELDS = (
+    "uuid",
+    "working_name",
+    "birth_date",
+    "birth_date_precision",
+    "unit",
+    "service_number",
+    "version",
+)
+
+
 def _candidates(ids: set[int], sees_sensitive: bool, documents: bool) -> list[Person]:
     """Return the persons ``ids`` that may be duplicates, with their names (and documents)."""
+    names = Prefetch(
+        "names", queryset=PersonName.objects.only("person_id", "value", "is_pseudonym")
+    )
     persons = list(
         Person.objects.filter(pk__in=ids, archived_at__isnull=True, merged_into__isnull=True)
-        .prefetch_related("names")
+        .only(*CANDIDATE_FIELDS)
+        .prefetch_related(names)
         .order_by("pk")
     )
     model = identity_document_model() if sees_sensitive and documents else None

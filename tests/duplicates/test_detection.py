@@ -8,6 +8,7 @@ import pytest
 
 from cases.duplicates import detection
 from cases.duplicates.detection import Candidate, find_duplicates
+from cases.identity import services as identity
 from cases.models import TimelineEvent
 from cases.services import NameSpec
 from tests import factories as f
@@ -132,14 +133,48 @@ def test_a_person_is_not_his_own_duplicate():
     assert _found(Candidate.of_person(ri)) == {}
 
 
-def test_the_check_writes_nothing(django_assert_max_num_queries):
-    """A check reads a few indexed lookups and writes nothing."""
+def test_the_check_writes_nothing(django_assert_num_queries):
+    """A check reads its blocking lookups in one statement, then the persons found and their
+    names, and writes nothing."""
     f.person("Ri", names=[NameSpec("Lee", "latin")])
     before = TimelineEvent.objects.count()
-    with django_assert_max_num_queries(6) as captured:
+    with django_assert_num_queries(3) as captured:
         find_duplicates(Candidate(working_name="Lee", birth_date=dt.date(2000, 1, 1)))
     assert not [q for q in captured.captured_queries if not q["sql"].startswith("SELECT")]
     assert TimelineEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("persons", [1, 12])
+def test_a_check_costs_the_same_queries_however_many_are_found(persons, django_assert_num_queries):
+    """Every lookup (names, working names, birth day, service number, document number) is
+    one statement; then the persons, their names and their documents: four queries whether
+    one person or twelve are found, and one when nobody is."""
+    born = dt.date(1990, 5, 6)
+    for i in range(persons):
+        person = f.person(
+            f"Paek {i}", names=[NameSpec("Baek", "latin")], birth_date=born, service_number="SN-1"
+        )
+        identity.identity_document_record(
+            actor=f.SYSTEM,
+            person=person,
+            kind="military_id",
+            issuer_country="RU",
+            number=f"D-{i}",
+        )
+    candidate = Candidate(
+        working_name="Paek",
+        names=["백"],
+        birth_date=born,
+        unit="",
+        service_number="SN-1",
+        document_numbers=["D-0"],
+    )
+    with django_assert_num_queries(4):
+        found = find_duplicates(candidate)
+    assert len(found) == min(persons, detection.MAX_RESULTS)
+    assert {r.code for r in found[0].reasons} >= {"name", "birth_date", "service_number"}
+    with django_assert_num_queries(1):
+        assert find_duplicates(Candidate(working_name="Zzyzx Qwv")) == []
 
 
 def test_reasons_are_a_registry_with_a_place_for_documents():
