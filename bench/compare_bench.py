@@ -343,25 +343,9 @@ def poll_rates(client: Client, port: int, key: str, seconds: int) -> tuple[list[
     return rows, broken
 
 
-#: Settings the server is given on purpose although the test settings set them too.
-SERVER_SETTINGS = {"DJANGO_SECRET_KEY", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES"}
-
-
 def server_env(port: int) -> dict[str, str]:
-    """Return the server's environment: the caller's, with production defaults elsewhere.
-
-    ``load_bench.server_environment`` copies this process's environment, which the test
-    settings loaded here have filled with their own defaults (``DJANGO_CACHE_URL=locmem://``,
-    credentials kept 300 s, high rate limits). Those are dropped unless the caller set them,
-    so the server runs with what ``make serve`` would: the database rate-limit cache, tokens
-    kept 5 s.
-    """
-    env = server_environment(port)
-    for name, value in os.environ.items():
-        leaked = name not in _common.ENVIRON and env.get(name) == value
-        if leaked and name not in SERVER_SETTINGS:
-            env.pop(name)
-    return env
+    """Return the server's environment: the caller's, with production defaults elsewhere."""
+    return server_environment(port)
 
 
 def start_server(port: int) -> tuple[subprocess.Popen, str]:

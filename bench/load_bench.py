@@ -123,8 +123,14 @@ class HealthPoller(threading.Thread):
 
 
 def server_environment(port: int) -> dict[str, str]:
-    """Return the environment of the production server the test starts."""
-    env = dict(os.environ)
+    """Return the environment of the production server the test starts.
+
+    It starts from the environment as the caller set it (``_common.ENVIRON``): this process
+    runs the test settings, which fill ``os.environ`` with their own defaults (a per-process
+    cache, credentials kept 300 s, high rate limits) that a server must not inherit as if
+    the caller had set them, so the server runs with what ``make serve`` would.
+    """
+    env = dict(_common.ENVIRON)
     env.pop("DJANGO_SETTINGS_MODULE", None)  # production settings, not the test ones
     env.pop("DJANGO_DEBUG", None)
     env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))

@@ -171,6 +171,31 @@ LOADMIX {"writes": 14, "filed": 5, "moved": 1, "statuses": {"201": 7, "200": 135
 """
 
 
+def test_bench_servers_get_the_callers_environment_not_the_test_settings(monkeypatch):
+    """A benchmark's server runs as ``make serve`` would: the defaults the test settings put
+    in this process's environment (a per-process cache, credentials kept 300 s) are not
+    passed on as if the caller had set them; what the caller set is."""
+    monkeypatch.setenv("DJANGO_REQUEST_LOG", os.environ.get("DJANGO_REQUEST_LOG", "1"))
+    monkeypatch.syspath_prepend(str(settings.BASE_DIR / "bench"))
+    load_bench = importlib.import_module("load_bench")
+    common = importlib.import_module("_common")
+    monkeypatch.setenv("DATABASE_URL", "postgres://bench@127.0.0.1:5432/bench")
+    monkeypatch.setenv("DJANGO_CACHE_URL", "locmem://")
+    monkeypatch.setenv("DJANGO_API_CREDENTIALS_CACHE_SECONDS", "300")
+    caller = {"PATH": os.environ["PATH"], "DJANGO_CONN_MAX_AGE": "0"}
+    monkeypatch.setattr(common, "ENVIRON", caller)
+
+    env = load_bench.server_environment(8123)
+
+    assert "DJANGO_CACHE_URL" not in env
+    assert "DJANGO_API_CREDENTIALS_CACHE_SECONDS" not in env
+    assert env["DJANGO_CONN_MAX_AGE"] == "0" and env["PATH"] == caller["PATH"]
+    assert env["DATABASE_URL"] == "postgres://bench@127.0.0.1:5432/bench"
+    assert env["GUNICORN_BIND"] == "127.0.0.1:8123"
+    caller["DJANGO_CACHE_URL"] = "redis://127.0.0.1:6379/3"
+    assert load_bench.server_environment(8123)["DJANGO_CACHE_URL"] == "redis://127.0.0.1:6379/3"
+
+
 def test_load_bench_reads_wrk_summary(monkeypatch):
     """The load test's parser reads counts, errors and percentiles in every unit wrk prints."""
     # Importing the script sets up its defaults in the environment; keep them to this test.
