@@ -167,8 +167,17 @@ def _move_names(relation, duplicate: Person, survivor: Person) -> Moved:
     return Moved(keys=moved, dropped=dropped)
 
 
-def _back_names(relation, values: list[Any], survivor: Person, restored: Person) -> int:
-    return survivor.names.filter(value__in=values).update(person=restored)
+def _back_names(
+    relation, values: list[Any], survivor: Person, restored: Person, keep=frozenset()
+) -> int:
+    """Move the name variants back; one whose value ``keep`` names is copied instead (another
+    merge into the survivor dropped that value as his, so he must keep it)."""
+    rows = survivor.names.filter(value__in=values)
+    for row in rows.filter(value__in=keep):
+        PersonName(person=restored, **{name: getattr(row, name) for name in NAME_FIELDS}).save()
+    return rows.filter(value__in=keep).count() + rows.exclude(value__in=keep).update(
+        person=restored
+    )
 
 
 #: Relations moved by their own handler: ``(move, move back)``.
@@ -222,11 +231,16 @@ def move_all(duplicate: Person, survivor: Person) -> tuple[dict[str, list[Any]],
 
 
 def move_back(
-    moved: dict[str, list[Any]], dropped: list[dict], survivor: Person, restored: Person
+    moved: dict[str, list[Any]],
+    dropped: list[dict],
+    survivor: Person,
+    restored: Person,
+    keep: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, int]:
     """Move the recorded rows back from ``survivor`` to ``restored``; return counts per relation.
 
-    A row deleted since, or moved elsewhere since, stays as it is.
+    A row deleted since, or moved elsewhere since, stays as it is. A name variant whose value
+    ``keep`` holds is copied back rather than moved: the survivor keeps it.
     """
     counts = {}
     relations = {relation_key(r): r for r in person_relations()}
@@ -234,8 +248,10 @@ def move_back(
         relation = relations.get(key)
         if relation is None:
             continue
-        back = HANDLERS[key][1] if key in HANDLERS else _back_generic
-        counts[key] = back(relation, keys, survivor, restored)
+        if key in HANDLERS:
+            counts[key] = HANDLERS[key][1](relation, keys, survivor, restored, keep=keep)
+        else:
+            counts[key] = _back_generic(relation, keys, survivor, restored)
     for values in dropped:
         if not restored.names.filter(value=values["value"]).exists():
             PersonName(person=restored, **values).save()

@@ -152,7 +152,26 @@ def person_unmerge(
     check_version(person, expected_version)
     if merge.undone_at is not None or person.merged_into_id != survivor.pk:
         raise ValidationError({"person": f"{person} is not merged into {survivor} any more."})
-    counts = moves.move_back(merge.moved, merge.dropped_names, survivor, person)
+    if survivor.merged_into_id is not None:
+        # What the merge moved went on with the survivor; undone here, it would stay there.
+        raise ValidationError(
+            {
+                "person": f"{survivor} was merged into another person since; undo that merge "
+                f"first, then this one."
+            }
+        )
+    # Other merges into the survivor that dropped a spelling he had: he keeps it.
+    kept = {
+        values["value"]
+        for other in PersonMerge.objects.filter(survivor=survivor, undone_at__isnull=True)
+        .exclude(pk=merge.pk)
+        .values_list("dropped_names", flat=True)
+        for values in other
+    }
+    # The cases that go back: those the merge moved that are still the survivor's.
+    returning = Case._base_manager.filter(pk__in=merge.moved.get(CASES, []), person=survivor)
+    returning = list(returning.values_list("pk", flat=True))
+    counts = moves.move_back(merge.moved, merge.dropped_names, survivor, person, keep=kept)
     merged_at = plain(person.merged_at)
     now = sink.now()
     merge.undone_at, merge.undone_by_label, merge.undo_reason = now, actor.display[:200], reason
@@ -173,7 +192,7 @@ def person_unmerge(
             changes={
                 "merged_into": [reference(survivor), None],
                 "merged_at": [merged_at, None],
-                "cases": [None, _case_refs(merge.moved.get(CASES, []))],
+                "cases": [None, _case_refs(returning)],
                 "moved": [None, {k: n for k, n in sorted(counts.items()) if k not in NAMES}],
             },
             reason=reason,
