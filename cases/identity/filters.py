@@ -21,8 +21,24 @@ from cases.identity.models import (
 from cases.models import Party, Person
 
 
+class PersonIdFilter(PublicIdFilter):
+    """Match rows of any of several persons; a merged person's id stands for the person he was
+    merged into, who holds his rows now (his own address redirects there too)."""
+
+    def get_filter_predicate(self, v):
+        if v.merged_into_id is not None:
+            from cases.duplicates.services import final_survivor
+
+            v = final_survivor(v)
+        return super().get_filter_predicate(v)
+
+
 def _person_filter() -> PublicIdFilter:
-    return PublicIdFilter(queryset=Person.objects.all(), help_text="Person id; several allowed.")
+    return PersonIdFilter(
+        queryset=Person.objects.all(),
+        help_text="Person id; several allowed. A merged person's id stands for the person he "
+        "was merged into.",
+    )
 
 
 class IdentityDocumentFilterSet(django_filters.FilterSet):

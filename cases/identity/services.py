@@ -18,6 +18,7 @@ from cases.models import Person
 from cases.services.base import (
     Actor,
     created_changes,
+    refuse_merged,
     refuse_unknown,
     versioned_change,
     writes,
@@ -78,6 +79,7 @@ def _record(
     refuse_unknown(fields, fields_allowed, what)
     case = sink.latest_case(person)
     person = sink.lock(person)
+    refuse_merged(person)
     row = sink.new(model, person=person, **fields)
     sink.validate(row, exclude=["person"])
     _store(sink, row, new=True)

@@ -167,6 +167,19 @@ def occurred(occurred_on: dt.date | None, occurred_precision: str) -> dict[str, 
     return {"occurred_at": date_to_datetime(occurred_on), "occurred_precision": occurred_precision}
 
 
+def refuse_merged(person, field: str = "person") -> None:
+    """Refuse to write onto a merged person (a tombstone): nothing new hangs on him.
+
+    A row written onto him would be hidden with him (lists and searches leave him out) and
+    moved by no merge; the write belongs on the person he was merged into.
+    """
+    if person is not None and person.merged_into_id is not None:
+        survivor = type(person)._base_manager.filter(pk=person.merged_into_id).first()
+        raise ValidationError(
+            {field: f"{person} was merged into {survivor} ({survivor.uuid}); use that person."}
+        )
+
+
 def refuse_unknown(fields: Iterable[str], allowed: Iterable[str], what: str) -> None:
     """Refuse fields a creating service does not take."""
     unknown = sorted(set(fields) - set(allowed))

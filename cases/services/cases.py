@@ -15,6 +15,7 @@ from cases.services.base import (
     check_version,
     created_changes,
     occurred,
+    refuse_merged,
     refuse_unknown,
     save_new_version,
     versioned_change,
@@ -63,6 +64,9 @@ def case_open(
     refuse_unknown(fields, CASE_FIELDS, "case")
     if status in CASE_CLOSED_STATUSES:
         raise ValidationError({"status": "A case cannot be opened in a closed status."})
+    # Locked, so that a merge of him waits for this case and then moves it with the rest.
+    person = sink.lock(person) if person.pk is not None else person
+    refuse_merged(person)
     case = sink.new(
         Case,
         reference=reference,
@@ -79,6 +83,7 @@ def case_open(
         case=case,
         reason=notifications.OPENING_REASON,
         occurred_on=case.capture_date,
+        occurred_precision=case.capture_date_precision,
     )
     event = sink.append(
         EventDraft(

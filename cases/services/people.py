@@ -13,6 +13,7 @@ from cases.names import normalise_name
 from cases.services.base import (
     Actor,
     created_changes,
+    refuse_merged,
     refuse_unknown,
     save_new_version,
     versioned_change,
@@ -82,7 +83,7 @@ def set_names(sink, person: Person, names: Iterable[NameSpec]) -> list[Any] | No
     new = [spec.as_dict() for spec in names]
     if old == new:
         return None
-    values = [spec.value for spec in names]
+    values = [(spec.value, spec.is_pseudonym) for spec in names]
     if len(set(values)) != len(values):
         raise ValidationError({"names": "The same name variant is listed twice."})
     sink.delete_names(person)
@@ -154,6 +155,7 @@ def person_update(
     # case and its person in one transaction), so two writers cannot deadlock.
     case = sink.latest_case(person)
     person = sink.lock(person)
+    refuse_merged(person)
     changes = versioned_change(
         person, expected_version=expected_version, fields=fields, allowed=PERSON_FIELDS
     )
