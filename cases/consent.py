@@ -362,11 +362,42 @@ def move_for_case_status(case, status: str, destination: str = "") -> Move | Non
     return Move(option, destination or "")
 
 
+@dataclass(frozen=True)
+class Elsewhere:
+    """What the person's other cases hold that protects him on this one: the statuses of
+    his asylum claims there, and the risks assessed there. One man entered twice and then
+    merged, or captured twice, has several cases; a claim pending on any of them stops a
+    return through any other (GC III Art. 109(3); Refugee Convention Art. 33)."""
+
+    asylum_statuses: frozenset[str] = frozenset()
+    risks: tuple = ()
+
+
+def elsewhere(case) -> Elsewhere:
+    """Return what the person's other cases hold (two queries; none without other cases)."""
+    from cases.models import Case, Request, RiskAssessment
+
+    if case.person_id is None:
+        return Elsewhere()
+    others = Case._base_manager.filter(person_id=case.person_id).exclude(pk=case.pk)
+    statuses = Request._base_manager.filter(
+        case__in=others, kind=RequestKind.ASYLUM, archived_at__isnull=True
+    ).values_list("status", flat=True)
+    return Elsewhere(
+        asylum_statuses=frozenset(statuses),
+        risks=tuple(RiskAssessment._base_manager.filter(case__in=others)),
+    )
+
+
 def check(case, move: Move, *, on: dt.date | None = None) -> Decision:
-    """Return the gate's answer for moving ``case``'s person by ``move`` on day ``on``."""
+    """Return the gate's answer for moving ``case``'s person by ``move`` on day ``on``.
+
+    His asylum claims and risk assessments on his other cases count as on this one.
+    """
     from cases.selectors import current_intention_for
 
     current = current_intention_for(case)
+    other = elsewhere(case)
     return decide(
         case=case,
         move=move,
@@ -377,16 +408,20 @@ def check(case, move: Move, *, on: dt.date | None = None) -> Decision:
             case.requests.filter(kind=RequestKind.ASYLUM, archived_at__isnull=True).values_list(
                 "status", flat=True
             )
-        ),
-        risks=list(case.risk_assessments.all()),
+        )
+        | other.asylum_statuses,
+        risks=[*case.risk_assessments.all(), *other.risks],
     )
 
 
-def check_loaded(case, move: Move, *, intentions, requests, risks, on=None) -> Decision:
+def check_loaded(
+    case, move: Move, *, intentions, requests, risks, elsewhere: Elsewhere, on=None
+) -> Decision:
     """Return ``check``'s answer from rows a page has already read, without a query.
 
     ``intentions`` are all the case's statements (with ``present_parties`` prefetched),
-    ``requests`` its requests and ``risks`` its risk assessments.
+    ``requests`` its requests, ``risks`` its risk assessments, and ``elsewhere`` what the
+    person's other cases hold (:func:`elsewhere`, read once per page).
     """
     from cases.selectors import intention_order_key
 
@@ -402,8 +437,9 @@ def check_loaded(case, move: Move, *, intentions, requests, risks, on=None) -> D
         present_parties=list(current.present_parties.all()) if current else [],
         asylum_statuses={
             r.status for r in requests if r.kind == RequestKind.ASYLUM and r.archived_at is None
-        },
-        risks=risks,
+        }
+        | elsewhere.asylum_statuses,
+        risks=[*risks, *elsewhere.risks],
     )
 
 

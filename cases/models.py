@@ -201,7 +201,12 @@ class PersonName(models.Model):
     class Meta:
         ordering = ["person_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "value"], name="personname_unique_value")
+            # A spelling may be both a true name and a pseudonym: a writer who may not read
+            # true names can give a pseudonym that happens to equal one, and must get the
+            # same answer as for any other spelling (else the answer tells him the true name).
+            models.UniqueConstraint(
+                fields=["person", "value", "is_pseudonym"], name="personname_unique_value_kind"
+            )
         ]
 
     def __str__(self):

@@ -356,10 +356,16 @@ class CaseAdmin(
         intentions = list(obj.intentions.prefetch_related("present_parties"))
         requests = list(obj.requests.all())
         risks = list(obj.risk_assessments.all())
+        elsewhere = consent.elsewhere(obj)
         rows = []
         for move in consent.moves_in_view(requests):
             decision = consent.check_loaded(
-                obj, move, intentions=intentions, requests=requests, risks=risks
+                obj,
+                move,
+                intentions=intentions,
+                requests=requests,
+                risks=risks,
+                elsewhere=elsewhere,
             )
             if decision.passed:
                 rows.append(format_html("<strong>{}</strong>: open", move.label))

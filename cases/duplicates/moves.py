@@ -152,32 +152,53 @@ NAME_FIELDS = ("value", "script", "romanisation", "is_pseudonym")
 
 
 def _move_names(relation, duplicate: Person, survivor: Person) -> Moved:
-    """Move name variants; a value the survivor already has is removed and recorded."""
-    have = set(survivor.names.values_list("value", flat=True))
-    moved, dropped, drop_ids = [], [], []
+    """Move name variants; one the survivor already has (the same value, both true names or
+    both pseudonyms) is removed and recorded. A pseudonym equal to a true name of his is
+    moved, so that what a reader without sensitive access sees of the merge does not depend
+    on the names he may not read."""
+    have = set(survivor.names.values_list("value", "is_pseudonym"))
+    moved, move_ids, dropped, drop_ids = [], [], [], []
     for row in duplicate.names.order_by("id"):
-        if row.value in have:
+        if (row.value, row.is_pseudonym) in have:
             dropped.append({name: getattr(row, name) for name in NAME_FIELDS})
             drop_ids.append(row.pk)
         else:
-            moved.append(row.value)
+            moved.append([row.value, row.is_pseudonym])
+            move_ids.append(row.pk)
     PersonName.objects.filter(pk__in=drop_ids).delete()
-    duplicate.names.filter(value__in=moved).update(person=survivor)
-    # By value: renaming the survivor writes its variants anew, with new keys.
+    PersonName.objects.filter(pk__in=move_ids).update(person=survivor)
+    # By value and kind: renaming the survivor writes its variants anew, with new keys.
     return Moved(keys=moved, dropped=dropped)
 
 
+def _name_key(key: Any) -> tuple[str, bool | None]:
+    """Return ``(value, is_pseudonym)`` of a recorded name key; merges recorded before a
+    spelling could be both a true name and a pseudonym recorded the value alone (None)."""
+    if isinstance(key, str):
+        return key, None
+    value, is_pseudonym = key
+    return value, is_pseudonym
+
+
 def _back_names(
-    relation, values: list[Any], survivor: Person, restored: Person, keep=frozenset()
+    relation, keys: list[Any], survivor: Person, restored: Person, keep=frozenset()
 ) -> int:
-    """Move the name variants back; one whose value ``keep`` names is copied instead (another
-    merge into the survivor dropped that value as his, so he must keep it)."""
-    rows = survivor.names.filter(value__in=values)
-    for row in rows.filter(value__in=keep):
-        PersonName(person=restored, **{name: getattr(row, name) for name in NAME_FIELDS}).save()
-    return rows.filter(value__in=keep).count() + rows.exclude(value__in=keep).update(
-        person=restored
-    )
+    """Move the name variants back; one ``keep`` holds (its value and kind) is copied instead:
+    another merge into the survivor dropped that spelling as one he had, so he keeps it."""
+    count = 0
+    for key in keys:
+        value, is_pseudonym = _name_key(key)
+        rows = survivor.names.filter(value=value)
+        if is_pseudonym is not None:
+            rows = rows.filter(is_pseudonym=is_pseudonym)
+        for row in rows:
+            if (row.value, row.is_pseudonym) in keep:
+                values = {name: getattr(row, name) for name in NAME_FIELDS}
+                PersonName(person=restored, **values).save()
+            else:
+                PersonName.objects.filter(pk=row.pk).update(person=restored)
+            count += 1
+    return count
 
 
 #: Relations moved by their own handler: ``(move, move back)``.
@@ -253,6 +274,7 @@ def move_back(
         else:
             counts[key] = _back_generic(relation, keys, survivor, restored)
     for values in dropped:
-        if not restored.names.filter(value=values["value"]).exists():
+        same = restored.names.filter(value=values["value"], is_pseudonym=values["is_pseudonym"])
+        if not same.exists():
             PersonName(person=restored, **values).save()
     return counts

@@ -162,7 +162,7 @@ def person_unmerge(
         )
     # Other merges into the survivor that dropped a spelling he had: he keeps it.
     kept = {
-        values["value"]
+        (values["value"], values["is_pseudonym"])
         for other in PersonMerge.objects.filter(survivor=survivor, undone_at__isnull=True)
         .exclude(pk=merge.pk)
         .values_list("dropped_names", flat=True)

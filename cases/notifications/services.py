@@ -30,6 +30,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from cases import choices
+from cases.choices import DatePrecision
+from cases.clocks import latest_day
 from cases.models import Case, Party, Source
 from cases.notifications.models import (
     Notification,
@@ -127,16 +129,26 @@ class Pending:
         return self.rows
 
 
-def prepare(*, sink, case: Case, reason: str, occurred_on: dt.date | None = None) -> Pending:
+def prepare(
+    *,
+    sink,
+    case: Case,
+    reason: str,
+    occurred_on: dt.date | None = None,
+    occurred_precision: str = DatePrecision.DAY,
+) -> Pending:
     """Build (unsaved) one pending notification of ``reason`` per recipient of ``case``.
 
     Call inside the service that records what happened, before it appends its event: list
-    :meth:`Pending.changes` in the event, then :meth:`Pending.store` with the event.
+    :meth:`Pending.changes` in the event, then :meth:`Pending.store` with the event. A day
+    known only to the month (or year) counts from the last day it can have been, as the
+    capture card's clock does (``cases.clocks.latest_day``): a move "in February" may have
+    been on the 28th, and is not surely late before a week after that.
     """
     if reason not in NotificationReason.values:
         raise ValidationError({"reason": f"Unknown notification reason {reason!r}."})
     day = occurred_on or sink.today()
-    due = day + dt.timedelta(days=due_days())
+    due = latest_day(day, occurred_precision) + dt.timedelta(days=due_days())
     rows = [
         sink.new(
             Notification,

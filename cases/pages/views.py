@@ -347,6 +347,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     timeline = presenter.present_events(events, show_sensitive=allowed, shown=timeline_shown)
     if policy.logs_reads:
         _log_case_page(request, case, names, intentions, timeline_shown, risks)
+    elsewhere = consent.elsewhere(case)
     context = {
         "case": case,
         "person": case.person,
@@ -362,7 +363,14 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
         ],
         "requests": requests,
         "consent": [
-            consent.check_loaded(case, move, intentions=intentions, requests=requests, risks=risks)
+            consent.check_loaded(
+                case,
+                move,
+                intentions=intentions,
+                requests=requests,
+                risks=risks,
+                elsewhere=elsewhere,
+            )
             for move in consent.moves_in_view(requests)
         ],
         "risks": sorted(risks, key=lambda r: (r.assessed_on, r.pk), reverse=True),

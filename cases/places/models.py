@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -124,6 +125,18 @@ class Movement(models.Model):
             raise ValidationError({"to_place": "A movement goes to another place."})
 
 
+def _earliest_day(day: dt.date | None, precision: str) -> dt.date | None:
+    """Return the first day a date known to ``precision`` can be; None when only
+    approximate (any day may be it)."""
+    if day is None or precision == choices.DatePrecision.APPROXIMATE:
+        return None
+    if precision == choices.DatePrecision.MONTH:
+        return day.replace(day=1)
+    if precision == choices.DatePrecision.YEAR:
+        return day.replace(month=1, day=1)
+    return day
+
+
 class CaptureCard(models.Model):
     """The capture card (GC III Art. 70) that answers one movement: filled in, sent, or declined.
 
@@ -200,5 +213,15 @@ class CaptureCard(models.Model):
         if self.movement_id is not None and self.case_id is not None:
             if self.movement.case_id != self.case_id:
                 errors["movement"] = "The movement belongs to another case."
+        if self.movement_id is not None:
+            earliest = _earliest_day(self.movement.moved_on, self.movement.moved_on_precision)
+            for name in ("filled_in_on", "sent_to_family_on", "sent_to_agency_on", "declined_on"):
+                day = getattr(self, name)
+                if day is not None and earliest is not None and day < earliest:
+                    errors.setdefault(
+                        name,
+                        f"The card answers the move of {self.movement.moved_on:%Y-%m-%d}: it "
+                        "cannot be dated before it.",
+                    )
         if errors:
             raise ValidationError(errors)

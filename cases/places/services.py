@@ -223,7 +223,11 @@ def movement_record(
     changes.update(refresh_followed(sink, case))
     if kind == MovementKind.TRANSFER:
         owed = notifications.prepare(
-            sink=sink, case=case, reason=NotificationReason.TRANSFER, occurred_on=moved_on
+            sink=sink,
+            case=case,
+            reason=NotificationReason.TRANSFER,
+            occurred_on=moved_on,
+            occurred_precision=moved_on_precision,
         )
     else:
         owed = notifications.Pending()

@@ -73,7 +73,7 @@ def test_merge_moves_cases_and_names_and_leaves_a_tombstone(pair):
     assert (lee.version, ri.version) == (2, 2)
     assert merge.moved == {
         "cases.case.person": [lee_case.pk],
-        "cases.personname.person": ["Yi"],
+        "cases.personname.person": [["Yi", False]],
     }
     assert merge.dropped_names == [
         {"value": "Lee", "script": "latin", "romanisation": "", "is_pseudonym": False}

@@ -59,3 +59,19 @@ def test_undoing_one_merge_keeps_a_spelling_another_merge_still_relies_on():
     person_unmerge(actor=f.SYSTEM, person=_fresh(ri), reason="not him")
     assert _names(ri) == ["Yi"]
     assert "Yi" in _names(lee), "Lee lost the spelling Yi that the merge of Ri2 brought"
+
+
+def test_a_merge_recorded_with_plain_name_values_is_undone_too():
+    """Merges recorded before a spelling could be both a true name and a pseudonym kept the
+    moved names as plain values; their undo still brings the names back."""
+    from cases.duplicates.models import PersonMerge
+
+    lee = f.person("Lee", names=[NameSpec("Lee", "latin")])
+    ri = f.person("Ri", names=[NameSpec("Yi", "latin"), NameSpec("리", "hangul")])
+    merge = person_merge(actor=f.SYSTEM, duplicate=ri, survivor=lee, reason="same")
+    PersonMerge.objects.filter(pk=merge.pk).update(
+        moved={**merge.moved, "cases.personname.person": ["Yi", "리"]}
+    )
+    person_unmerge(actor=f.SYSTEM, person=_fresh(ri), reason="not him")
+    assert _names(ri) == ["Yi", "리"]
+    assert _names(lee) == ["Lee"]
