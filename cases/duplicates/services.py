@@ -8,6 +8,7 @@ from cases.duplicates import moves
 from cases.duplicates.models import PersonMerge
 from cases.models import Case, Person
 from cases.services.base import Actor, check_version, plain, reference, writes
+from cases.services.people import NameSpec
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -32,6 +33,27 @@ def _lock_pair(first: Person, second: Person) -> tuple[Person, Person]:
 def _case_refs(pks) -> list[dict]:
     cases = Case._base_manager.filter(pk__in=list(pks)).order_by("reference")
     return [reference(case) for case in cases]
+
+
+def _row_refs(moved: dict, only_on: Person | None = None) -> list[dict[str, str]]:
+    """Return ``{"type", "uuid"}`` of each row moved besides cases and names, so that a
+    mirror of the feed can re-point them (cases are named under ``cases``; name variants are
+    part of the person, some hidden). ``only_on``: only rows that point at him now."""
+    refs = []
+    relations = {moves.relation_key(r): r for r in moves.person_relations()}
+    for key, keys in sorted(moved.items()):
+        relation = relations.get(key)
+        if key == CASES or key in NAMES or relation is None:
+            continue
+        model, field = moves.relation_target(relation)
+        if not any(f.name == "uuid" for f in model._meta.fields):
+            continue
+        rows = model._base_manager.filter(pk__in=keys)
+        if only_on is not None:
+            rows = rows.filter(**{field.name: only_on})
+        name = model._meta.model_name
+        refs.extend({"type": name, "uuid": str(u)} for u in rows.values_list("uuid", flat=True))
+    return sorted(refs, key=lambda ref: (ref["type"], ref["uuid"]))
 
 
 def _counts(moved: dict) -> dict[str, int]:
@@ -103,6 +125,7 @@ def person_merge(
             changes={
                 "merged_from": [None, reference(duplicate)],
                 "cases": [None, _case_refs(moved.get(CASES, []))],
+                "rows": [None, _row_refs(moved)],
                 "moved": [None, _counts(moved)],
             },
             reason=reason,
@@ -171,7 +194,10 @@ def person_unmerge(
     # The cases that go back: those the merge moved that are still the survivor's.
     returning = Case._base_manager.filter(pk__in=merge.moved.get(CASES, []), person=survivor)
     returning = list(returning.values_list("pk", flat=True))
+    names_before = _names_of(survivor)
     counts = moves.move_back(merge.moved, merge.dropped_names, survivor, person, keep=kept)
+    rows = _row_refs(merge.moved, only_on=person)
+    names_after = _names_of(survivor)
     merged_at = plain(person.merged_at)
     now = sink.now()
     merge.undone_at, merge.undone_by_label, merge.undo_reason = now, actor.display[:200], reason
@@ -180,8 +206,6 @@ def person_unmerge(
     person.merged_into, person.merged_at = None, None
     person.version += 1
     person.save(update_fields=["merged_into", "merged_at", "version", "updated_at"])
-    survivor.version += 1
-    survivor.save(update_fields=["version", "updated_at"])
     sink.append(
         EventDraft(
             kind=EventKind.PERSON_UNMERGED,
@@ -193,12 +217,34 @@ def person_unmerge(
                 "merged_into": [reference(survivor), None],
                 "merged_at": [merged_at, None],
                 "cases": [None, _case_refs(returning)],
+                "rows": [None, rows],
                 "moved": [None, {k: n for k, n in sorted(counts.items()) if k not in NAMES}],
             },
             reason=reason,
         )
     )
+    if names_before != names_after:
+        # The survivor changed too (his name variants went back): a version and an event of
+        # his own, so that a mirror of the feed holds what his address serves.
+        survivor.version += 1
+        survivor.save(update_fields=["version", "updated_at"])
+        changes = {"names": [names_before, names_after]}
+        sink.append(
+            EventDraft(
+                kind=EventKind.PERSON_UPDATED,
+                summary=vocabulary.person_updated(survivor, changes),
+                subject=survivor,
+                actor=actor,
+                person=survivor,
+                changes=changes,
+                reason=reason,
+            )
+        )
     return merge
+
+
+def _names_of(person: Person) -> list[dict]:
+    return [NameSpec.of(row).as_dict() for row in person.names.order_by("id")]
 
 
 def final_survivor(person: Person) -> Person:

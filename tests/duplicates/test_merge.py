@@ -83,6 +83,7 @@ def test_merge_moves_cases_and_names_and_leaves_a_tombstone(pair):
     assert event.changes == {
         "merged_from": [None, ref(lee)],
         "cases": [None, [ref(lee_case)]],
+        "rows": [None, []],
         "moved": [None, {"cases.case.person": 1}],
     }
     assert event.reason == "Same soldier, entered twice"
@@ -90,7 +91,8 @@ def test_merge_moves_cases_and_names_and_leaves_a_tombstone(pair):
 
 
 def test_undo_moves_back_exactly_what_moved(pair):
-    """Undo restores the tombstone, its cases and names (the removed one too); one event."""
+    """Undo restores the tombstone, its cases and names (the removed one too): its event on
+    him, and one on the survivor, whose name variants changed."""
     ri, lee, ri_case, lee_case = pair
     before = _state()
     person_merge(actor=f.SYSTEM, duplicate=lee, survivor=ri, reason="same")
@@ -101,20 +103,30 @@ def test_undo_moves_back_exactly_what_moved(pair):
     # A case opened for the survivor after the merge stays his.
     f.case(reference="UA-2025-0003", person_obj=ri)
     lee.refresh_from_db()
-    with timeline.assert_one_event(kind="person.unmerged", case=None) as new:
-        merge = person_unmerge(
-            actor=f.SYSTEM, person=lee, reason="Two brothers", expected_version=lee.version
-        )
+    last = TimelineEvent.objects.order_by("-id").first().id
+    version = Person.objects.get(pk=ri.pk).version
+    merge = person_unmerge(
+        actor=f.SYSTEM, person=lee, reason="Two brothers", expected_version=lee.version
+    )
+    unmerged, updated = TimelineEvent.objects.filter(id__gt=last).order_by("id")
     lee.refresh_from_db()
     ri.refresh_from_db()
+    assert (unmerged.kind, unmerged.case_id) == ("person.unmerged", None)
+    assert (updated.kind, updated.subject_uuid, updated.case_id) == (
+        "person.updated",
+        ri.uuid,
+        None,
+    )
+    assert sorted(n["value"] for n in updated.changes["names"][1]) == ["Lee", "리"]
+    assert ri.version == version + 1 and updated.subject_version == ri.version
     assert lee.merged_into is None and lee.merged_at is None
     assert merge.undone_at is not None and merge.undo_reason == "Two brothers"
     assert list(lee.cases.values_list("reference", flat=True)) == ["UA-2025-0002"]
     assert sorted(ri.cases.values_list("reference", flat=True)) == ["UA-2025-0001", "UA-2025-0003"]
     assert _names(lee) == ["Lee", "Yi"] and _names(ri) == ["Lee", "리"]
-    assert new.event.person_id == lee.pk
-    assert new.event.changes["merged_into"] == [ref(ri), None]
-    assert new.event.changes["moved"] == [None, {"cases.case.person": 1}]
+    assert unmerged.person_id == lee.pk
+    assert unmerged.changes["merged_into"] == [ref(ri), None]
+    assert unmerged.changes["moved"] == [None, {"cases.case.person": 1}]
     state = _state()
     assert state["persons"] == before["persons"]
     assert state["names"] == before["names"]
@@ -220,4 +232,8 @@ def test_the_feed_carries_merge_and_undo(pair):
     kinds = list(
         TimelineEvent.objects.filter(id__gt=last).order_by("id").values_list("kind", "subject_uuid")
     )
-    assert kinds == [("person.merged", ri.uuid), ("person.unmerged", lee.uuid)]
+    assert kinds == [
+        ("person.merged", ri.uuid),
+        ("person.unmerged", lee.uuid),
+        ("person.updated", ri.uuid),  # his name variants went back to Lee
+    ]
