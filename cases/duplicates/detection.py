@@ -118,11 +118,14 @@ class Context:
     keys: dict[str, str]
 
     def visible_names(self, person: Person) -> list[str]:
-        """Return the names of ``person`` that the reader may see, working name first."""
+        """Return the names of ``person`` that the reader may see, working name first; his
+        Art. 17 name (family then given names) too for a reader of sensitive values."""
         names = [person.working_name]
         for row in person.names.all():
             if self.sees_sensitive or not sensitive.is_hidden_name(row):
                 names.append(row.value)
+        if self.sees_sensitive and person.family_name:
+            names.append(f"{person.family_name} {person.given_names}".strip())
         return names
 
 
@@ -362,6 +365,12 @@ def _blocks(candidate: Candidate, keys: dict[str, str], sees_sensitive: bool) ->
         union.add("person_id", PersonName, ranges, params)
         forms = sorted(working_name_forms(candidate.spellings(), keys))
         union.add("id", Person, f"LOWER(working_name) IN ({_marks(forms)})", forms)
+        if sees_sensitive:
+            # The Art. 17 name (family and given names), sensitive: indexed as written here
+            # (migration 0030).
+            art17 = "lower(family_name || ' ' || given_names)"
+            where = f"family_name <> '' AND {art17} IN ({_marks(forms)})"
+            union.add("id", Person, where, forms)
     if candidate.birth_date and candidate.birth_date_precision in (
         DatePrecision.DAY,
         DatePrecision.EXACT,
@@ -390,6 +399,8 @@ CANDIDATE_FIELDS = (
     "birth_date_precision",
     "unit",
     "service_number",
+    "family_name",
+    "given_names",
     "version",
 )
 
