@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev migrate seed clean serve bench check-deploy
+.PHONY: run test lint install install-dev messages migrate seed clean serve bench check-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+## messages: compile the translations (locale/*/LC_MESSAGES/*.po) into the .mo files Django
+## reads; they are built here, never committed. Needs GNU gettext (msgfmt). Without a settings
+## module compilemessages finds locale/ from here; hidden folders (.venv, .git) are skipped.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+locale/.compiled: $(PO_FILES) | $(VENV)/.installed
+	DJANGO_SETTINGS_MODULE= $(BIN)/django-admin compilemessages --ignore='.*' --ignore=staticfiles --verbosity 0
+	touch $@
+messages: locale/.compiled
+
+install: $(VENV)/.installed locale/.compiled
+install-dev: $(VENV)/.installed-dev locale/.compiled
 
 ## run: install, migrate the embedded SQLite database, load the seed data, create a login, serve
 ## with one webhook worker beside the server (it stops with the server)
@@ -90,4 +99,5 @@ check-deploy: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache locale/.compiled
+	find locale -name '*.mo' -delete
