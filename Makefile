@@ -27,9 +27,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 ## reads; they are built here, never committed. Needs GNU gettext (msgfmt). Without a settings
 ## module compilemessages finds locale/ from here; hidden folders (.venv, .git) are skipped.
 PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+## Without gettext, `make run` still serves, in English only, and says so.
 locale/.compiled: $(PO_FILES) | $(VENV)/.installed
-	DJANGO_SETTINGS_MODULE= $(BIN)/django-admin compilemessages --ignore='.*' --ignore=staticfiles --verbosity 0
-	touch $@
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		DJANGO_SETTINGS_MODULE= $(BIN)/django-admin compilemessages --ignore='.*' --ignore=staticfiles --verbosity 0 && touch $@; \
+	else \
+		echo "GNU gettext (msgfmt) is missing: the pages speak English only until it is installed (apt-get install gettext) and 'make messages' runs." >&2; \
+	fi
 messages: locale/.compiled
 
 install: $(VENV)/.installed locale/.compiled
