@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= 2
 
-.PHONY: run test lint install install-dev migrate seed clean serve bench check-deploy
+.PHONY: run test lint install install-dev messages migrate seed clean serve bench check-deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,21 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+## messages: compile the translations (locale/*/LC_MESSAGES/*.po) into the .mo files Django
+## reads; they are built here, never committed. Needs GNU gettext (msgfmt). Without a settings
+## module compilemessages finds locale/ from here; hidden folders (.venv, .git) are skipped.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+## Without gettext, `make run` still serves, in English only, and says so.
+locale/.compiled: $(PO_FILES) | $(VENV)/.installed
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		DJANGO_SETTINGS_MODULE= $(BIN)/django-admin compilemessages --ignore='.*' --ignore=staticfiles --verbosity 0 && touch $@; \
+	else \
+		echo "GNU gettext (msgfmt) is missing: the pages speak English only until it is installed (apt-get install gettext) and 'make messages' runs." >&2; \
+	fi
+messages: locale/.compiled
+
+install: $(VENV)/.installed locale/.compiled
+install-dev: $(VENV)/.installed-dev locale/.compiled
 
 ## run: install, migrate the embedded SQLite database, load the seed data, create a login, serve
 ## with one webhook worker beside the server (it stops with the server)
@@ -90,4 +103,5 @@ check-deploy: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache locale/.compiled
+	find locale -name '*.mo' -delete

@@ -15,6 +15,7 @@ from django import forms
 from django.db import connections
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -242,7 +243,7 @@ def _date(field_name: str, lookup_expr: str) -> django_filters.DateFilter:
         field_name=field_name,
         lookup_expr=lookup_expr,
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Enter a date in ISO 8601 form, YYYY-MM-DD."},
+        error_messages={"invalid": _("Enter a date in ISO 8601 form, YYYY-MM-DD.")},
     )
 
 
@@ -312,7 +313,7 @@ class ArchivedFilterSet(django_filters.FilterSet):
         method="filter_archived",
         empty_label=None,
         error_messages={"invalid_choice": _allowed_message(v for v, _ in ARCHIVED_CHOICES)},
-        help_text="Archived rows: exclude (the default), include or only.",
+        help_text=_("Archived rows: exclude (the default), include or only."),
     )
 
     def filter_archived(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -393,57 +394,61 @@ class CaseFilterSet(ArchivedFilterSet):
 
     q = django_filters.CharFilter(
         method="filter_q",
-        label="Search",
-        help_text="A name in any script or romanisation (Ri, Lee, Yi, 리), or a reference.",
+        label=_("Search"),
+        help_text=_("A name in any script or romanisation (Ri, Lee, Yi, 리), or a reference."),
     )
     status = ChoiceListFilter(choices=choices.CaseStatus.choices)
     legal_status = ChoiceListFilter(choices=choices.LegalStatus.choices)
     detaining_party = PublicIdFilter(
-        queryset=Party.objects.all(), help_text="Detaining party's id; several allowed."
+        queryset=Party.objects.all(), help_text=_("Detaining party's id; several allowed.")
     )
     nationality = CountryFilter(
         method="filter_nationality",
-        help_text="ISO 3166-1 alpha-2 code of one of the person's nationalities.",
+        help_text=_("ISO 3166-1 alpha-2 code of one of the person's nationalities."),
     )
     current_intention = ChoiceListFilter(
         field_name="current_intention_option", choices=choices.IntentionOption.choices
     )
     intention_verified = BooleanFilter(
         field_name="current_intention_verified",
-        help_text="Whether the current intention is verified or reconfirmed.",
+        help_text=_("Whether the current intention is verified or reconfirmed."),
     )
     destination_country = CountryFilter(
         field_name="current_intention_destination",
-        help_text="Destination of the current intention (ISO 3166-1 alpha-2).",
+        help_text=_("Destination of the current intention (ISO 3166-1 alpha-2)."),
     )
     request_kind = ChoiceListFilter(
         choices=choices.RequestKind.choices,
         method="filter_noop",
-        help_text="Cases with a request of this kind (and of request_status, when given).",
+        help_text=_("Cases with a request of this kind (and of request_status, when given)."),
     )
     request_status = ChoiceListFilter(
         choices=choices.RequestStatus.choices,
         method="filter_noop",
-        help_text="Cases with a request in this status (and of request_kind, when given).",
+        help_text=_("Cases with a request in this status (and of request_kind, when given)."),
     )
     captured_after = _date("capture_date", "gte")
     captured_before = _date("capture_date", "lte")
     current_place = PublicIdFilter(
         queryset=Place.objects.all(),
-        help_text="Id of the place where he is held now (after his newest movement).",
+        help_text=_("Id of the place where he is held now (after his newest movement)."),
     )
     overdue = ChoiceListFilter(
         choices=[(name, name.replace("_", " ")) for name in clocks.OVERDUE],
         method="filter_overdue",
-        help_text="Cases that have missed this deadline today (capture_card: GC III Art. 70; "
-        "notification: Art. 122-123); several: any of them.",
+        help_text=_(
+            "Cases that have missed this deadline today (capture_card: GC III Art. 70; "
+            "notification: Art. 122-123); several: any of them."
+        ),
     )
     capture_card_due_after = _date("capture_card_due_on", "gte")
     capture_card_due_before = _date("capture_card_due_on", "lte")
     updated_after = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
-        error_messages={"invalid": "Enter a date and time in ISO 8601, e.g. 2025-03-01T12:00:00Z."},
+        error_messages={
+            "invalid": _("Enter a date and time in ISO 8601, e.g. 2025-03-01T12:00:00Z.")
+        },
     )
     ordering = _ordering("reference", "capture_date", "updated_at", "status")
 

@@ -853,6 +853,7 @@ from cases.places.models import (  # noqa: E402,F401
     Movement,
     Place,
 )
+from cases.preferences import AccountPreferences  # noqa: E402,F401
 from cases.security.tokens import ApiToken  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,

@@ -7,10 +7,13 @@ import re
 import uuid
 
 from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 
 from cases.api import exceptions as problems
 from cases.api import throttling
+from cases.preferences import LANGUAGE_SESSION_KEY, is_site_language
 from tracker.logs import request_id_var
 
 #: An incoming X-Request-ID is kept when it is a plain token of at most 200 characters;
@@ -136,3 +139,24 @@ class NoStoreMiddleware:
         if not request.path.startswith(self.static_prefix):
             patch_cache_control(response, no_store=True)
         return response
+
+
+class AccountLocaleMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware, with the signed-in account's own language first.
+
+    The order is the account's setting (``AccountPreferences.language``, copied into the
+    session at sign-in and by the switcher, so it costs no query), then what Django's
+    LocaleMiddleware reads: the language cookie the switcher sets, ``Accept-Language``, and
+    ``LANGUAGE_CODE`` (``DJANGO_LANGUAGE_CODE``). The API skips the account's setting: the
+    same request with the same ``Accept-Language`` gets the same words, whoever's session.
+    """
+
+    def process_request(self, request):
+        language = None
+        if not is_api(request) and hasattr(request, "session"):
+            language = request.session.get(LANGUAGE_SESSION_KEY)
+        if is_site_language(language):
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        else:
+            super().process_request(request)

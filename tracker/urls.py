@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template import TemplateDoesNotExist, loader
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.generic import RedirectView
 
@@ -15,15 +16,16 @@ from cases.api.schema import SwaggerSplitView
 from tracker import accounts
 from tracker.health import health
 
-admin.site.site_header = "POW case tracker"
-admin.site.site_title = "POW case tracker"
-admin.site.index_title = "Case records"
+admin.site.site_header = _("POW case tracker")
+admin.site.site_title = _("POW case tracker")
+admin.site.index_title = _("Case records")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/cases/", permanent=False)),
     path("healthz", health, name="health"),
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),
     path("accounts/logout/", accounts.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", accounts.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     # Swagger UI with its start-up script served as a file, not inline, so the Content
     # Security Policy needs no 'unsafe-inline'; listed before the API's own docs route,

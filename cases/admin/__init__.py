@@ -13,6 +13,7 @@ from django.contrib import admin
 
 from cases.admin import (  # noqa: F401
     access_log,
+    accounts,
     cases,
     intentions,
     parties,

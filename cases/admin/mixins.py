@@ -17,6 +17,7 @@ from django.db import router, transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
 
 from cases import services
 from cases.choices import Channel
@@ -257,7 +258,7 @@ class TimelineChangeLogMixin:
             access.log_reads(reads, user=request.user, channel=access.ADMIN, path=request.path)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Timeline: {log_label(obj)}",
+            "title": gettext("Timeline: %(record)s") % {"record": log_label(obj)},
             "subtitle": None,
             "object_label": log_label(obj),
             "object_id": obj.pk,

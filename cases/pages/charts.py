@@ -22,6 +22,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from cases import choices, clocks
@@ -30,7 +32,7 @@ from cases.models import Case, Party, TimelineEvent
 #: Months of events shown in the events chart, counting back from the latest.
 EVENT_MONTHS = 24
 #: Title of the events chart.
-EVENTS_TITLE = "Events per month (by when they happened)"
+EVENTS_TITLE = gettext_lazy("Events per month (by when they happened)")
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Chart:
     slug: str
     title: str
     bars: list[Bar]
+    #: What a bar stands for, the heading of the table's first column ("Status").
+    axis: str = ""
 
     @property
     def total(self) -> int:
@@ -121,7 +125,7 @@ def cases_by_status(cases: QuerySet[Case], rows: list[CaseRow] | None = None) ->
         for value, label in choices.CaseStatus.choices
         if counts.get(value)
     ]
-    return Chart("status", "Cases by status", bars)
+    return Chart("status", _("Cases by status"), bars, _("Status"))
 
 
 def cases_by_intention(cases: QuerySet[Case], rows: list[CaseRow] | None = None) -> Chart:
@@ -141,18 +145,25 @@ def cases_by_intention(cases: QuerySet[Case], rows: list[CaseRow] | None = None)
     for key in sorted(totals, key=lambda k: (order.get(k[0], len(order)), k[1])):
         option, destination = key
         if not option:
-            bars.append(Bar("No statement recorded", totals[key]))
+            bars.append(Bar(_("No statement recorded"), totals[key]))
             continue
         label = labels.get(option, option)
         query = {"current_intention": option}
         if destination:
             # "Transfer to South Korea" fits a chart label; the option is in the filter link.
-            verb = "Transfer to" if option == choices.IntentionOption.THIRD_STATE else f"{label}:"
-            label = f"{verb} {_country_name(destination)}"
+            country = _country_name(destination)
+            if option == choices.IntentionOption.THIRD_STATE:
+                label = _("Transfer to %(country)s") % {"country": country}
+            else:
+                label = _("%(option)s: %(country)s") % {"option": label, "country": country}
             query["destination_country"] = destination
-        note = f"{unverified[key]} unverified" if unverified[key] else "all verified"
+        note = (
+            _("%(count)d unverified") % {"count": unverified[key]}
+            if unverified[key]
+            else _("all verified")
+        )
         bars.append(Bar(label, totals[key], note=note, query=query))
-    return Chart("intention", "Cases by current intention", bars)
+    return Chart("intention", _("Cases by current intention"), bars, _("Current intention"))
 
 
 def cases_by_detaining_party(cases: QuerySet[Case], rows: list[CaseRow] | None = None) -> Chart:
@@ -162,7 +173,7 @@ def cases_by_detaining_party(cases: QuerySet[Case], rows: list[CaseRow] | None =
         counts[(party_uuid, party_name)] += n
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][1], str(item[0][0])))
     bars = [Bar(name, n, query={"detaining_party": str(uuid)}) for (uuid, name), n in ordered]
-    return Chart("party", "Cases by detaining party", bars)
+    return Chart("party", _("Cases by detaining party"), bars, _("Detaining party"))
 
 
 def cases_by_nationality(cases: QuerySet[Case], rows: list[CaseRow] | None = None) -> Chart:
@@ -185,8 +196,8 @@ def cases_by_nationality(cases: QuerySet[Case], rows: list[CaseRow] | None = Non
         if code:
             bars.append(Bar(_country_name(code), n, query={"nationality": code}))
         else:
-            bars.append(Bar("Not recorded", n))
-    return Chart("nationality", "Cases by nationality", bars)
+            bars.append(Bar(_("Not recorded"), n))
+    return Chart("nationality", _("Cases by nationality"), bars, _("Nationality"))
 
 
 def _month_starts(latest: dt.datetime, months: int) -> list[dt.datetime]:
@@ -198,7 +209,7 @@ def _month_starts(latest: dt.datetime, months: int) -> list[dt.datetime]:
     local = timezone.localtime(latest, zone)
     year, month = local.year, local.month
     starts = []
-    for _ in range(months):
+    for _month in range(months):
         starts.append(timezone.make_aware(dt.datetime(year, month, 1), zone))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return starts
@@ -264,7 +275,7 @@ def events_by_month(cases: QuerySet[Case], *, every_case: str | None = None) -> 
     bounds = TimelineEvent.objects.aggregate(earliest=Min("occurred_at"), latest=Max("occurred_at"))
     earliest, latest = bounds["earliest"], bounds["latest"]
     if latest is None:
-        return Chart("events", EVENTS_TITLE, [])
+        return Chart("events", str(EVENTS_TITLE), [], _("Month"))
     starts = _month_starts(latest, EVENT_MONTHS)
     if every_case in {"include", "exclude"}:
         events = TimelineEvent.objects.filter(case__isnull=False)
@@ -285,7 +296,7 @@ def events_by_month(cases: QuerySet[Case], *, every_case: str | None = None) -> 
         older = events.filter(occurred_at__lt=starts[-1])
         months += _grouped_months(older, EVENT_MONTHS - len(months))
     bars = [Bar(month.strftime("%Y-%m"), n) for month, n in reversed(months)]
-    return Chart("events", EVENTS_TITLE, bars)
+    return Chart("events", str(EVENTS_TITLE), bars, _("Month"))
 
 
 def case_charts(
@@ -336,7 +347,8 @@ def timeline_head() -> tuple[Any, ...] | None:
 def _cache_key(cases: QuerySet[Case], every_case: str | None, head: tuple | None) -> str:
     sql, params = cases.order_by().values("pk").query.sql_with_params()
     # The day is part of the key: a deadline passes without a write.
-    text = repr((cases.db, sql, params, every_case, head, clocks.today()))
+    # So is the language: the charts' titles and labels are in the reader's.
+    text = repr((cases.db, sql, params, every_case, head, clocks.today(), get_language()))
     return "cases:counts:" + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -389,7 +401,7 @@ def bar_chart_svg(chart: Chart) -> SafeString:
     has a ``<title>`` for the tooltip on hover, and its number written beside it.
     """
     if not chart.bars:
-        return format_html('<p class="chart-empty">No cases to count.</p>')
+        return format_html('<p class="chart-empty">{}</p>', _("No cases to count."))
     largest = max(bar.count for bar in chart.bars) or 1
     height = len(chart.bars) * _ROW + 2 * _PAD
     summary = "; ".join(f"{bar.label}: {bar.count}" for bar in chart.bars)

@@ -42,6 +42,7 @@ from typing import Any
 from django.db.models import Min, Prefetch, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django_countries import countries
 
 from cases import clocks
@@ -308,8 +309,13 @@ def _codes(stored: Any) -> str:
     return ", ".join(str(getattr(code, "code", code)) for code in stored or () if code)
 
 
-@lru_cache(maxsize=512)
 def _country_name(code: str) -> str:
+    return _country_name_in(code, get_language())
+
+
+@lru_cache(maxsize=512)
+def _country_name_in(code: str, language: str | None) -> str:
+    # Country names are in the reader's language: one per code and language.
     return str(countries.name(code)) or code
 
 

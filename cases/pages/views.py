@@ -19,6 +19,8 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,33 +38,33 @@ PAGE_SIZE = 50
 
 #: Table columns: (heading, ordering parameter or None when the column is not sortable).
 COLUMNS = [
-    ("Reference", "reference"),
-    ("Person", None),
-    ("Detaining party", None),
-    ("Status", "status"),
-    ("Current intention", None),
-    ("Captured", "capture_date"),
-    ("Last change", "updated_at"),
+    (gettext_lazy("Reference"), "reference"),
+    (gettext_lazy("Person"), None),
+    (gettext_lazy("Detaining party"), None),
+    (gettext_lazy("Status"), "status"),
+    (gettext_lazy("Current intention"), None),
+    (gettext_lazy("Captured"), "capture_date"),
+    (gettext_lazy("Last change"), "updated_at"),
 ]
 
 #: Labels of the shared FilterSet's fields as the page shows them.
 FILTER_LABELS = {
-    "status": "Case status",
-    "legal_status": "Legal status",
-    "detaining_party": "Detaining party",
-    "nationality": "Nationality",
-    "current_intention": "Current intention",
-    "intention_verified": "Current intention verified",
-    "destination_country": "Wished destination",
-    "request_kind": "Has a request of kind",
-    "request_status": "Request in status",
-    "captured_after": "Captured on or after",
-    "captured_before": "Captured on or before",
-    "updated_after": "Changed since (ISO date and time)",
-    "current_place": "Held now at",
-    "overdue": "Overdue",
-    "capture_card_due_after": "Capture card due on or after",
-    "capture_card_due_before": "Capture card due on or before",
+    "status": gettext_lazy("Case status"),
+    "legal_status": gettext_lazy("Legal status"),
+    "detaining_party": gettext_lazy("Detaining party"),
+    "nationality": gettext_lazy("Nationality"),
+    "current_intention": gettext_lazy("Current intention"),
+    "intention_verified": gettext_lazy("Current intention verified"),
+    "destination_country": gettext_lazy("Wished destination"),
+    "request_kind": gettext_lazy("Has a request of kind"),
+    "request_status": gettext_lazy("Request in status"),
+    "captured_after": gettext_lazy("Captured on or after"),
+    "captured_before": gettext_lazy("Captured on or before"),
+    "updated_after": gettext_lazy("Changed since (ISO date and time)"),
+    "current_place": gettext_lazy("Held now at"),
+    "overdue": gettext_lazy("Overdue"),
+    "capture_card_due_after": gettext_lazy("Capture card due on or after"),
+    "capture_card_due_before": gettext_lazy("Capture card due on or before"),
 }
 
 #: Permission that lets a user see the links to the admin.
@@ -79,7 +81,7 @@ def page_view(view):
 
     def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not policy_for(request.user).may_use_pages:
-            raise PermissionDenied("Your account holds no role that may read cases.")
+            raise PermissionDenied(_("Your account holds no role that may read cases."))
         return view(request, *args, **kwargs)
 
     checked.__name__ = view.__name__
@@ -116,7 +118,7 @@ def _filterset(request: HttpRequest) -> CaseFilterSet:
     ):
         fields[name].widget = forms.DateInput(attrs={"type": "date"})
     fields["updated_after"].widget.attrs["placeholder"] = "2025-03-01T00:00:00Z"
-    for name, example in (("nationality", "KP or KP,RU"), ("destination_country", "KR")):
+    for name, example in (("nationality", _("KP or KP,RU")), ("destination_country", "KR")):
         fields[name].widget.attrs.update({"placeholder": example, "autocapitalize": "characters"})
     fields["q"].widget.attrs.update(
         {"placeholder": "Ri, Lee, 리, Пак, UA-2025-0001", "autofocus": True, "type": "search"}
@@ -179,9 +181,10 @@ def _with_params(request: HttpRequest, updates: dict[str, str]) -> str:
 
 #: How the analysts' page words each clock of ``cases.clocks.OVERDUE``.
 OVERDUE_LABELS = {
-    "capture_card": "an overdue capture card (GC III Art. 70: due within a week of capture "
-    "or of each move)",
-    "notification": "an overdue notification (GC III Art. 122-123)",
+    "capture_card": gettext_lazy(
+        "an overdue capture card (GC III Art. 70: due within a week of capture or of each move)"
+    ),
+    "notification": gettext_lazy("an overdue notification (GC III Art. 122-123)"),
 }
 
 
@@ -192,7 +195,7 @@ def overdue_links(overdue: dict[str, int], request: HttpRequest) -> list[dict[st
     return [
         {
             "key": name,
-            "label": OVERDUE_LABELS.get(name, f"an overdue {name.replace('_', ' ')}"),
+            "label": OVERDUE_LABELS.get(name, name.replace("_", " ")),
             "count": overdue.get(name, 0),
             "href": _with_params(request, {"overdue": name}),
         }
@@ -283,18 +286,19 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     policy = policy_for(request.user)
     if not policy.may_export:
         return HttpResponseForbidden(
-            "Exports need the permission to export cases.", content_type="text/plain"
+            _("Exports need the permission to export cases."), content_type="text/plain"
         )
     if export_format not in {"csv", "xlsx"}:
         return HttpResponseBadRequest(
-            f"Unknown export format “{export_format}”. Allowed: csv, xlsx.",
+            _("Unknown export format “%(format)s”. Allowed: csv, xlsx.")
+            % {"format": export_format},
             content_type="text/plain; charset=utf-8",
         )
     filterset = CaseFilterSet(request.GET, queryset=Case.objects.all(), request=request)
     if not filterset.is_valid():
         lines = [f"{field}: {' '.join(errors)}" for field, errors in filterset.form.errors.items()]
         return HttpResponseBadRequest(
-            "The filters are not valid:\n" + "\n".join(lines),
+            _("The filters are not valid:") + "\n" + "\n".join(lines),
             content_type="text/plain; charset=utf-8",
         )
     cases = _filtered_cases(filterset)
@@ -324,7 +328,7 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
     """Show one case: person, custody, intentions as a history, requests, and the timeline."""
     pk = Case.objects.filter(uuid=case_uuid).values_list("pk", flat=True).first()
     if pk is None:
-        raise Http404("No case with this id.")
+        raise Http404(_("No case with this id."))
     case = selectors.case_detail(pk)
     intentions = sorted(
         case.intentions.all(), key=lambda i: (i.stated_on, i.recorded_at, i.pk), reverse=True

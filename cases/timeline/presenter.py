@@ -16,6 +16,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import translation
 from django_countries import countries
 from django_countries.fields import CountryField
 
@@ -37,13 +38,18 @@ _PRECISION_FORMATS = {
 }
 
 
-@cache
 def choice_labels(model_name: str, field_name: str) -> dict[str, str]:
     """Return ``{stored value: label}`` of the choice field ``field_name`` of a cases model.
 
     A country field maps ISO codes to country names. A field without choices (a plain or
     reverse relation, a person's ``names``), or one the model lacks, gives ``{}``.
     """
+    # Country names are in the reader's language: one mapping per language.
+    return _choice_labels(model_name, field_name, translation.get_language())
+
+
+@cache
+def _choice_labels(model_name: str, field_name: str, language: str | None) -> dict[str, str]:
     try:
         field = apps.get_model("cases", model_name)._meta.get_field(field_name)
     except (LookupError, FieldDoesNotExist):

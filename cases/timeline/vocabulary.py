@@ -92,19 +92,28 @@ def intention_label(intention) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    """Return the English name of the country ``code``, whatever the writer's language.
+
+    A summary is stored once and read by everyone, so it is worded in the site's source
+    language; a country name in it must not follow the language of the officer who wrote it.
+    """
+    with translation.override("en"):
+        return str(Country(code).name)
+
+
 @functools.lru_cache(maxsize=1024)
-def _request_text(kind: str, code: str, capital: bool, language) -> str:
+def _request_text(kind: str, code: str, capital: bool) -> str:
     text = f"{'R' if capital else 'r'}equest for {label(choices.RequestKind, kind).lower()}"
     if code:
-        text += f" ({Country(code).name})"
+        text += f" ({country_name(code)})"
     return text
 
 
 def request_label(request, *, capital: bool = False) -> str:
     """Return e.g. "request for transfer to a third state (South Korea)"."""
-    return _request_text(
-        request.kind, request.destination_country.code or "", capital, translation.get_language()
-    )
+    return _request_text(request.kind, request.destination_country.code or "", capital)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +261,9 @@ def position_recorded(position, party, request) -> str:
 
 def risk_assessed(risk) -> str:
     """Summarise ``risk.assessed``."""
-    where = risk.destination_country.name if risk.destination_country else "his own state"
+    where = (
+        country_name(risk.destination_country.code) if risk.destination_country else "his own state"
+    )
     level = label(choices.RiskLevel, risk.level).lower()
     return f"Risk on return to {where} assessed: {level}"
 

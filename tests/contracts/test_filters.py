@@ -20,6 +20,7 @@ MODELS_WITHOUT_FILTERS = {
     "timelineevent": "served by the change feed, paged by cursor, not filtered",
     "accesslogentry": "the access log: read in the admin by the data-protection officer",
     "apitoken": "credentials: managed in the admin and by the issue_token command",
+    "accountpreferences": "an account's own language: set with the switcher or in the admin",
     "webhooksubscription": "a few rows per installation, each read by its id",
     "webhookattempt": "read per subscription (its attempts action)",
     "webhookredelivery": "a queued resend of one event, consumed by the workers",

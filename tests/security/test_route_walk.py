@@ -128,6 +128,9 @@ POLICY: dict[str, dict[str, str]] = {
     "health": {"GET": "public", "HEAD": "public", "POST": "public-absent"},
     "login": {"GET": "public", "POST": "public"},  # an empty form is shown again
     "logout": {"GET": "public-absent", "POST": "any"},
+    # The language switcher: anyone may choose a language (a cookie; and, signed in, the
+    # account's setting); GET changes nothing.
+    "set_language": {"GET": "public", "POST": "public"},
     # The analysts' pages
     "cases:list": {"GET": "page-read", **PAGE_WRITES},
     "cases:detail": {"GET": "page-read", **PAGE_WRITES},
@@ -775,7 +778,9 @@ def test_every_rule_names_each_role_once():
 
 
 SURFACES = {
-    "pages": lambda key: key.startswith("cases:") or key in {"", "health", "login", "logout"},
+    "pages": lambda key: (
+        key.startswith("cases:") or key in {"", "health", "login", "logout", "set_language"}
+    ),
     "api": lambda key: key.startswith("api"),
     "admin-site": lambda key: key.startswith("admin:") and key in POLICY,
     "admin-cases": lambda key: key.startswith("admin:cases_") and key not in POLICY,
