@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0028_nationality_index"),
+        ("cases", "0030_person_art17_name_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
