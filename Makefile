@@ -44,7 +44,6 @@ install-dev: $(VENV)/.installed-dev locale/.compiled
 run: export DJANGO_DEBUG ?= 1
 run: install
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py load_seed
 	$(BIN)/python manage.py bootstrap_login
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/), with a webhook worker"
@@ -72,7 +71,6 @@ serve: install
 	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL, e.g. postgres://USER@HOST:5432/NAME." >&2; exit 2; }
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 	@if [ -n "$$DATABASE_APP_URL" ]; then \
 		$(BIN)/python manage.py grant_app_role && \
 		DATABASE_URL="$$DATABASE_APP_URL" exec $(BIN)/gunicorn --config gunicorn.conf.py; \
@@ -81,11 +79,10 @@ serve: install
 		exec $(BIN)/gunicorn --config gunicorn.conf.py; \
 	fi
 
-## migrate: migrate the database (DATABASE_URL, else SQLite) and create the cache table that
-## holds the API's rate-limit counters
+## migrate: migrate the database (DATABASE_URL, else SQLite), the API's rate-limit counters' table
+## included
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py createcachetable
 
 ## bench: every benchmark against DATABASE_URL (PostgreSQL), seeded with BENCH_CASES cases;
 ## BENCH_ARGS passes more options to bench/run_all.py (e.g. --runs 5 --load-seconds 10)

@@ -351,7 +351,7 @@ def server_env(port: int) -> dict[str, str]:
 def start_server(port: int) -> tuple[subprocess.Popen, str]:
     """Start gunicorn as ``make serve`` runs it, with the benchmark's URL conf.
 
-    As ``make serve`` does, the cache table of the rate limits is created first.
+    The database is migrated already (the rate limits' counters table included).
     """
     env = server_env(port)
     env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
@@ -360,7 +360,6 @@ def start_server(port: int) -> tuple[subprocess.Popen, str]:
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115
         prefix="compare-serve-", suffix=".log", delete=False
     )
-    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
         [gunicorn, "--config", "gunicorn.conf.py"],

@@ -840,6 +840,28 @@ class IdempotencyKey(models.Model):
         return f"{self.method} {self.path} ({self.key})"
 
 
+class RateLimitCounter(models.Model):
+    """The API requests one credential made in its current window of one rate-limit scope.
+
+    One row per scope, credential and window length (``ratelimit:read:token-12:60s``), reused
+    from window to window: the row carries the end of the window it counts, and the first
+    request after that end starts it again at one (cases/api/counters.py). On PostgreSQL the
+    table is UNLOGGED (migration 0029): its writes skip the write-ahead log, so counting commits
+    without waiting for a disk flush; a crash empties it, which only restarts the windows.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    #: Unix time (whole seconds) at which the counted window ends.
+    window_end = models.BigIntegerField()
+    count = models.IntegerField()
+
+    class Meta:
+        verbose_name = "rate-limit counter"
+
+    def __str__(self):
+        return f"{self.key}: {self.count} until {self.window_end}"
+
+
 from cases.duplicates.models import PersonMerge  # noqa: E402,F401
 from cases.identity.models import (  # noqa: E402,F401
     ExternalIdentifier,

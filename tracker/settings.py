@@ -275,31 +275,24 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Caches. The API's rate-limit counters live in the "ratelimit" cache, which every server
-# process must share or each enforces its own limits: by default the database cache (table
-# ``tracker_cache``, made by ``migrate`` and ``manage.py createcachetable``); Redis with
-# DJANGO_CACHE_URL=redis://host:6379/0 (the redis package installed); ``locmem://`` keeps
-# them in each process's memory, for a single process only. The "default" cache holds what
-# is exact per process too (counts kept under a database snapshot, the admin's lists): Redis
-# when DJANGO_CACHE_URL names it, else each process's memory, so that keeping a count does
-# not itself commit a write (which would change the snapshot it is kept under).
+# Caches. The API's rate-limit counters must be shared by every server process, or each
+# enforces its own limits (cases/api/counters.py): by default they are rows of a table of the
+# database (UNLOGGED on PostgreSQL, made by ``migrate``), one statement per request; with
+# DJANGO_CACHE_URL=redis://host:6379/0 (the redis package installed) they live in the
+# "ratelimit" cache, Redis; ``locmem://`` keeps them in each process's memory, for a single
+# process only. A "ratelimit" cache, when there is one, holds them instead of the table. The
+# "default" cache holds what is exact per process too (counts kept under a database snapshot,
+# the admin's lists): Redis when DJANGO_CACHE_URL names it, else each process's memory, so
+# that keeping a count does not itself commit a write (which would change the snapshot it is
+# kept under).
 CACHE_URL = os.environ.get("DJANGO_CACHE_URL", "").strip()
 LOCAL_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     CACHES = {"default": REDIS_CACHE, "ratelimit": REDIS_CACHE}
 elif CACHE_URL in {"", "db://"}:
-    CACHES = {
-        "default": LOCAL_CACHE,
-        "ratelimit": {
-            # Django's database cache, with an increment that locks the counter's row.
-            "BACKEND": "tracker.cache.DatabaseCache",
-            "LOCATION": "tracker_cache",
-            # Culling beyond MAX_ENTRIES drops live counters too: keep room for every
-            # token's counters of the current window.
-            "OPTIONS": {"MAX_ENTRIES": env_int("DJANGO_CACHE_MAX_ENTRIES", 100_000)},
-        },
-    }
+    # No "ratelimit" cache: the counters are the database's table.
+    CACHES = {"default": LOCAL_CACHE}
 elif CACHE_URL == "locmem://":
     # One memory for both aliases (the same LOCATION): clearing one clears the other.
     CACHES = {"default": LOCAL_CACHE, "ratelimit": LOCAL_CACHE}

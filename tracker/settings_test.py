@@ -14,9 +14,9 @@ os.environ.setdefault("DJANGO_API_RATE_ANON", "100000/minute")
 os.environ.setdefault("DJANGO_API_RATE_READ", "100000/minute")
 os.environ.setdefault("DJANGO_API_RATE_WRITE", "100000/minute")
 
-# Each process's memory for the cache: the suite asserts query counts, which the database
-# cache's counter queries would change; tests/api/test_rate_limits.py runs the limits on the
-# database cache, as they run by default.
+# Each process's memory for the cache and the rate-limit counters: the suite asserts query
+# counts, which the counters' statements would change; tests/api/test_rate_limits.py runs the
+# limits on the database's counter table, as they run by default.
 os.environ.setdefault("DJANGO_CACHE_URL", "locmem://")
 # A checked token is kept for minutes, not seconds: query counts must not depend on whether a
 # slow first answer (its schema validation) outlived the cache time. Every change that narrows

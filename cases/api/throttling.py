@@ -5,15 +5,16 @@ tracker/settings.py) and are read on every request rather than once at import, s
 setting takes effect at once. A scope without a rate is not throttled.
 
 **Counting.** Each scope counts requests in fixed windows of its period (a minute for
-"600/minute"), one counter per credential and window, in the ``ratelimit`` cache: the
-database cache by default, Redis when ``DJANGO_CACHE_URL`` names it. Every server process
-shares that cache, so a limit holds across gunicorn's workers. A request adds one with the
-cache's ``incr`` (``add`` starts a window's counter), which is atomic: Redis's ``INCR``, and
-for the database cache a row lock (tracker/cache.py). DRF's ``SimpleRateThrottle`` instead
-reads the list of recent request times, appends and writes it back: two workers reading at
-once both write their own list and one request is lost, so under concurrency its limits
-leak. A fixed window can let up to twice the quota through around a window's edge (the end
-of one and the start of the next); the ``RateLimit`` header says when the window resets.
+"600/minute"), one counter per scope and credential (cases/api/counters.py): by default a
+row of a database table, counted with one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+statement that restarts the row at one when its window has ended; Redis when
+``DJANGO_CACHE_URL`` names it. Every server process shares the counters, so a limit holds
+across gunicorn's workers, and each increment is atomic (the row's lock; Redis's ``INCR``),
+so concurrent requests lose no count. DRF's ``SimpleRateThrottle`` instead reads the list of
+recent request times, appends and writes it back: two workers reading at once both write
+their own list and one request is lost, so under concurrency its limits leak. A fixed
+window can let up to twice the quota through around a window's edge (the end of one and the
+start of the next); the ``RateLimit`` header says when the window resets.
 
 **Headers.** Every answer of a request that met a limit carries, as the IETF draft
 draft-ietf-httpapi-ratelimit-headers-10 defines them, ``RateLimit-Policy: "read";q=600;w=60``
@@ -25,21 +26,19 @@ and seconds until the window resets); a 429 also carries ``Retry-After``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from django.core.cache import caches
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from cases.api import counters
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: The cache alias the counters live in (tracker/settings.py: shared by every process).
-RATE_LIMIT_CACHE = "ratelimit"
 #: Seconds of each period a rate may be given in ("N/second", "N/minute", ...).
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -60,23 +59,13 @@ class Meter:
     used: int
     reset: int
     key: str
+    #: Unix time at which the counted window ends.
+    window_end: int
 
     @property
     def remaining(self) -> int:
         """Return the requests left in the window."""
         return max(0, self.quota - self.used)
-
-
-def count(key: str, timeout: int) -> int:
-    """Add one to the counter ``key`` (made, expiring after ``timeout`` s) and return it."""
-    cache = caches[RATE_LIMIT_CACHE]
-    try:
-        return cache.incr(key)
-    except ValueError:
-        if cache.add(key, 1, timeout):
-            return 1
-        # Another process made the counter between our incr and our add.
-        return cache.incr(key)
 
 
 def meters_of(request) -> dict[str, Meter]:
@@ -111,19 +100,21 @@ class ConfiguredRateThrottle(BaseThrottle, ABC):
         if key is None:
             return True
         quota, window = parse_rate(rate)
+        # The window's length is part of the key: a changed rate starts a counter of its own.
+        key = f"{key}:{window}s"
         now = time.time()
-        start = int(now // window) * window
-        used = count(f"{key}:{start}", window + 1)
+        counted = counters.add(key, window_end=int(now // window) * window + window, window=window)
         self.meter = Meter(
             scope=self.scope,
             quota=quota,
             window=window,
-            used=used,
-            reset=max(1, math.ceil(start + window - now)),
-            key=f"{key}:{start}",
+            used=counted.used,
+            reset=max(1, math.ceil(counted.window_end - now)),
+            key=key,
+            window_end=counted.window_end,
         )
         meters_of(request)[self.scope] = self.meter
-        return used <= quota
+        return counted.used <= quota
 
     def wait(self) -> int | None:
         """Return the whole seconds until the window resets (Retry-After), at least one."""
@@ -221,9 +212,9 @@ def report_rate_limits(request, response) -> None:
         return
     read = meters.get("read")
     if response.status_code == 304 and read is not None:
-        # ValueError: the window ended meanwhile; the next one starts at zero anyway.
-        with contextlib.suppress(ValueError):
-            read.used = caches[RATE_LIMIT_CACHE].decr(read.key)
+        left = counters.give_back(read.key, window_end=read.window_end)
+        if left is not None:  # None: the window ended meanwhile; the next starts at zero
+            read.used = left
     response["RateLimit-Policy"] = ", ".join(
         f'"{m.scope}";q={m.quota};w={m.window}' for m in meters.values()
     )

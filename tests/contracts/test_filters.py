@@ -31,6 +31,8 @@ MODELS_WITHOUT_FILTERS = {
     "importmapping": "a few saved column mappings, listed by name",
     "idempotencykey": "kept answers of Idempotency-Key writes: personal data, never listed "
     "(cases/api/idempotency.py)",
+    "ratelimitcounter": "the API's rate-limit counters, one row per credential and scope: "
+    "counted by the throttle (cases/api/counters.py), never listed",
     "personmerge": "the record of a merge, read with its persons (the merge and unmerge "
     "answers, the admin)",
 }
