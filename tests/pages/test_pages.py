@@ -389,8 +389,9 @@ def test_case_page_query_count_is_fixed(client, analyst, public, django_assert_n
     # Session, user, uuid lookup, case, names, intentions, the parties present at them, risk
     # assessments, requests, positions, their parties, their sources, timeline kinds, the
     # user's and groups' permissions, events, and the access-log entries of the sensitive
-    # values shown (one insert). The consent gate's answers are worked out from these rows.
-    with django_assert_num_queries(17):
+    # values shown (one insert), and the asylum claims and risks on the person's other cases
+    # (two). The consent gate's answers are worked out from these rows.
+    with django_assert_num_queries(19):
         client.get(f"/cases/{public.ri.uuid}/")
 
 
