@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.cache import cache
@@ -29,12 +30,15 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
 from cases import choices, selectors
-from cases.api.resources import CASE_LIST, row_columns
+from cases.api.resources import CASE_LIST, INTENTION_ROW, POSITION_ROW, REQUEST_ROW, row_columns
 from cases.models import (
     Case,
     PersonName,
+    Position,
     Request,
+    StatedIntention,
 )
+from cases.notifications.services import PartyRef, recipient_refs
 from cases.security import sensitive
 from cases.transitions import REQUEST_OPEN_STATUSES
 
@@ -110,7 +114,9 @@ def api_case_list() -> QuerySet[Case]:
 CASE_ROW_FIELDS = row_columns(CASE_LIST)
 
 
-def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
+def api_case_rows(
+    cases: QuerySet[Case], user, *, states: bool = True, columns: Iterable[str] = ()
+) -> QuerySet:
     """Return filtered ``cases`` as plain rows holding what a case list shows.
 
     Rows instead of model instances: building 50 instances and running a serializer's
@@ -120,12 +126,13 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
     the case data the rows were read in (``data_state``, for :func:`exact_count`), which
     spares a query each; on both databases each row carries ``list_state``, the state the
     page's ETag is decided from (``cases.api.conditional``). Elsewhere than PostgreSQL
-    :func:`api_case_page_names` reads the names in a second query.
+    :func:`api_case_page_names` reads the names in a second query. Without ``states`` the
+    rows carry neither state (a single case needs neither); ``columns`` names more columns.
     """
     rows = cases.annotate(open_request_count=_open_request_count())
-    extra = []
+    extra = list(columns)
     vendor = connections[cases.db].vendor
-    if vendor in LIST_STATE:
+    if states and vendor in LIST_STATE:
         # Read in the page's own statement: the state the page's ETag is decided from.
         rows = rows.annotate(list_state=RawSQL(LIST_STATE[vendor], (), output_field=TextField()))
         extra.append("list_state")
@@ -149,11 +156,11 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
             )
             .values("names")
         )
-        rows = rows.annotate(
-            names=Subquery(names, output_field=JSONField()),
-            data_state=RawSQL(_DATA_STATE, (), output_field=TextField()),
-        )
-        extra += ["names", "data_state"]
+        rows = rows.annotate(names=Subquery(names, output_field=JSONField()))
+        extra.append("names")
+        if states:
+            rows = rows.annotate(data_state=RawSQL(_DATA_STATE, (), output_field=TextField()))
+            extra.append("data_state")
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 
 
@@ -209,6 +216,89 @@ def api_case_detail() -> QuerySet[Case]:
     return api_cases().prefetch_related(
         Prefetch("intentions", queryset=selectors.intentions()),
         Prefetch("requests", queryset=selectors.requests()),
+    )
+
+
+#: What a case's detail reads beyond its list row: its key, and the Power its person
+#: depends on (a default recipient of its notifications).
+CASE_DETAIL_COLUMNS = (
+    "id",
+    "person__power_depends_on_id",
+    "person__power_depends_on__uuid",
+    "person__power_depends_on__name",
+)
+INTENTION_ROW_FIELDS = row_columns(INTENTION_ROW)
+REQUEST_ROW_FIELDS = row_columns(REQUEST_ROW)
+POSITION_ROW_FIELDS = row_columns(POSITION_ROW)
+
+
+@dataclass
+class CaseDetailRows:
+    """One case's detail read as plain rows (:func:`api_case_detail_rows`)."""
+
+    case: dict
+    #: ``{person id: [name variant, ...]}``: the variants the reader may see.
+    names: dict[int, list[dict]]
+    intentions: list[dict]
+    #: ``{statement id: [party row, ...]}``, each list in the parties' order.
+    present_parties: dict[int, list[dict]]
+    requests: list[dict]
+    #: ``{request id: [position row, ...]}``, each list in the positions' order.
+    positions: dict[int, list[dict]]
+    recipients: list[PartyRef]
+
+
+def api_case_detail_rows(cases: QuerySet[Case], user) -> CaseDetailRows | None:
+    """Return the detail of the one case ``cases`` holds as plain rows, or None when none.
+
+    The case's row is the list's (:func:`api_case_rows`, names included on PostgreSQL);
+    its statements, the parties present at them, its requests and their positions are a
+    query each, and so are the notification recipients (:func:`recipient_refs`). Rows, not
+    model instances: the instances and the nested serializers of the statements, requests
+    and positions cost more than the reads.
+    """
+    found = list(api_case_rows(cases, user, states=False, columns=CASE_DETAIL_COLUMNS)[:1])
+    if not found:
+        return None
+    case = found[0]
+    names = api_case_page_names(found, user)
+    intentions = list(
+        StatedIntention.objects.filter(case_id=case["id"]).values(*INTENTION_ROW_FIELDS)
+    )
+    present_parties: dict[int, list[dict]] = {}
+    if intentions:
+        through = StatedIntention.present_parties.through.objects.filter(
+            statedintention_id__in=[row["id"] for row in intentions]
+        ).order_by("party__name", "party_id")
+        for intention_id, party_uuid, party_name in through.values_list(
+            "statedintention_id", "party__uuid", "party__name"
+        ):
+            present_parties.setdefault(intention_id, []).append(
+                {"uuid": party_uuid, "name": party_name}
+            )
+    requests = list(Request.objects.filter(case_id=case["id"]).values(*REQUEST_ROW_FIELDS))
+    positions: dict[int, list[dict]] = {}
+    if requests:
+        for row in Position.objects.filter(request_id__in=[row["id"] for row in requests]).values(
+            "request_id", *POSITION_ROW_FIELDS
+        ):
+            positions.setdefault(row["request_id"], []).append(row)
+    power_id = case["person__power_depends_on_id"]
+    power = (
+        None
+        if power_id is None
+        else PartyRef(
+            power_id, case["person__power_depends_on__uuid"], case["person__power_depends_on__name"]
+        )
+    )
+    return CaseDetailRows(
+        case=case,
+        names=names,
+        intentions=intentions,
+        present_parties=present_parties,
+        requests=requests,
+        positions=positions,
+        recipients=recipient_refs(case_id=case["id"], power=power),
     )
 
 
