@@ -34,7 +34,6 @@ from cases.api.resources import CASE_LIST, INTENTION_ROW, POSITION_ROW, REQUEST_
 from cases.models import (
     Case,
     PersonName,
-    Position,
     Request,
     StatedIntention,
 )
@@ -248,41 +247,62 @@ class CaseDetailRows:
     recipients: list[PartyRef]
 
 
+def _nested(
+    rows: Iterable[dict], own: Iterable[str], relation: str, fields: Iterable[str]
+) -> tuple[list[dict], dict[int, list[dict]]]:
+    """Split rows joined to a multi-valued ``relation`` into their own rows, in order, and
+    ``{own id: [related row, ...]}`` (without the relation's prefix), in order too."""
+    own, fields = tuple(own), tuple(fields)
+    parents: dict[int, dict] = {}
+    children: dict[int, list[dict]] = {}
+    for row in rows:
+        pk = row["id"]
+        if pk not in parents:
+            parents[pk] = {name: row[name] for name in own}
+        if row[f"{relation}__id"] is not None:
+            children.setdefault(pk, []).append(
+                {name: row[f"{relation}__{name}"] for name in fields}
+            )
+    return list(parents.values()), children
+
+
+#: What a statement's row reads of each party present, and a request's of each position.
+PRESENT_PARTY_FIELDS = ("id", "uuid", "name")
+JOINED_POSITION_FIELDS = ("id", *POSITION_ROW_FIELDS)
+
+
 def api_case_detail_rows(cases: QuerySet[Case], user) -> CaseDetailRows | None:
     """Return the detail of the one case ``cases`` holds as plain rows, or None when none.
 
     The case's row is the list's (:func:`api_case_rows`, names included on PostgreSQL);
-    its statements, the parties present at them, its requests and their positions are a
-    query each, and so are the notification recipients (:func:`recipient_refs`). Rows, not
-    model instances: the instances and the nested serializers of the statements, requests
-    and positions cost more than the reads.
+    its statements are one query with the parties present joined in, its requests one with
+    their positions joined in, and the notification recipients one or two
+    (:func:`recipient_refs`). Rows, not model instances: the instances and the nested
+    serializers of the statements, requests and positions cost more than the reads.
     """
     found = list(api_case_rows(cases, user, states=False, columns=CASE_DETAIL_COLUMNS)[:1])
     if not found:
         return None
     case = found[0]
     names = api_case_page_names(found, user)
-    intentions = list(
-        StatedIntention.objects.filter(case_id=case["id"]).values(*INTENTION_ROW_FIELDS)
+    # In each model's order, then the joined rows' own (a prefetch's): parties by name,
+    # positions by when they were stated.
+    intentions, present_parties = _nested(
+        StatedIntention.objects.filter(case_id=case["id"])
+        .order_by("stated_on", "id", "present_parties__name", "present_parties__id")
+        .values(*INTENTION_ROW_FIELDS, *(f"present_parties__{n}" for n in PRESENT_PARTY_FIELDS)),
+        INTENTION_ROW_FIELDS,
+        "present_parties",
+        PRESENT_PARTY_FIELDS,
     )
-    present_parties: dict[int, list[dict]] = {}
-    if intentions:
-        through = StatedIntention.present_parties.through.objects.filter(
-            statedintention_id__in=[row["id"] for row in intentions]
-        ).order_by("party__name", "party_id")
-        for intention_id, party_uuid, party_name in through.values_list(
-            "statedintention_id", "party__uuid", "party__name"
-        ):
-            present_parties.setdefault(intention_id, []).append(
-                {"uuid": party_uuid, "name": party_name}
-            )
-    requests = list(Request.objects.filter(case_id=case["id"]).values(*REQUEST_ROW_FIELDS))
-    positions: dict[int, list[dict]] = {}
-    if requests:
-        for row in Position.objects.filter(request_id__in=[row["id"] for row in requests]).values(
-            "request_id", *POSITION_ROW_FIELDS
-        ):
-            positions.setdefault(row["request_id"], []).append(row)
+    requests, positions = _nested(
+        Request.objects.filter(case_id=case["id"])
+        .order_by("created_at", "id", "positions__stated_on", "positions__id")
+        .values(*REQUEST_ROW_FIELDS, *(f"positions__{n}" for n in JOINED_POSITION_FIELDS)),
+        REQUEST_ROW_FIELDS,
+        "positions",
+        JOINED_POSITION_FIELDS,
+    )
     power_id = case["person__power_depends_on_id"]
     power = (
         None

@@ -208,9 +208,9 @@ def test_detail_shapes_cover_what_the_world_holds(world):
 def test_detail_query_count_does_not_grow_with_rows(settings, django_assert_num_queries):
     """A case's detail costs the same queries with 1 statement and request as with 6 each.
 
-    The case row (with the reader's name variants on PostgreSQL), its statements, the
-    parties present at them, its requests, their positions, its own notification list and
-    the tracing agency (no own list here); the integration sees nothing sensitive, so
+    The case row (with the reader's name variants on PostgreSQL), its statements with the
+    parties present at them, its requests with their positions, its own notification list
+    and the tracing agency (no own list here); the integration sees nothing sensitive, so
     nothing is logged, and its token and permissions were kept at its first request.
     """
     settings.TRACKER_NOTIFICATION_TRACING_AGENCIES = ["ICRC"]
@@ -219,9 +219,28 @@ def test_detail_query_count_does_not_grow_with_rows(settings, django_assert_num_
     client, _token = token_client(user_in_role(INTEGRATION))
     client.get(f"{CASES}{small.uuid}/")
     for case in (small, large):
-        with django_assert_num_queries(7 + NAMES_QUERY):
+        with django_assert_num_queries(5 + NAMES_QUERY):
             response = client.get(f"{CASES}{case.uuid}/")
         assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_filters_leave_a_case_read_by_id_alone_without_parameters(world, role):
+    """With no query parameters the case filters change nothing of a read by id, which
+    the detail therefore reads without them (an archived case included)."""
+    from cases.api.views import CaseViewSet
+
+    for case in (world[0], world[-1]):
+        request = Request(APIRequestFactory().get(f"{CASES}{case.uuid}/"))
+        request.user = user_in_role(ROLES[role])
+        view = CaseViewSet(request=request, kwargs={"uuid": str(case.uuid)}, format_kwarg=None)
+        view.action, view.detail = "retrieve", True
+        request.parser_context = {"view": view}
+        unfiltered = selectors.api_case_list()
+        filtered = view.filter_queryset(unfiltered)
+        assert str(filtered.query) == str(unfiltered.query)
+        assert list(filtered.filter(uuid=case.uuid)) == [case]
 
 
 @pytest.mark.django_db
