@@ -9,6 +9,7 @@ reader may see, and a count kept per state of the case data (PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from django.db.models.functions import Coalesce, JSONObject
 
 from cases import choices, selectors
 from cases.api.resources import CASE_LIST, INTENTION_ROW, POSITION_ROW, REQUEST_ROW, row_columns
+from cases.api.statements import CompiledRows
 from cases.models import (
     Case,
     PersonName,
@@ -271,34 +273,67 @@ PRESENT_PARTY_FIELDS = ("id", "uuid", "name")
 JOINED_POSITION_FIELDS = ("id", *POSITION_ROW_FIELDS)
 
 
-def api_case_detail_rows(cases: QuerySet[Case], user) -> CaseDetailRows | None:
-    """Return the detail of the one case ``cases`` holds as plain rows, or None when none.
+def _case_row(value, user) -> QuerySet:
+    return api_case_rows(
+        Case.objects.filter(uuid=value), user, states=False, columns=CASE_DETAIL_COLUMNS
+    )[:1]
 
-    The case's row is the list's (:func:`api_case_rows`, names included on PostgreSQL);
-    its statements are one query with the parties present joined in, its requests one with
-    their positions joined in, and the notification recipients one or two
-    (:func:`recipient_refs`). Rows, not model instances: the instances and the nested
-    serializers of the statements, requests and positions cost more than the reads.
+
+def _intention_rows(case_id, _context) -> QuerySet:
+    # In the model's order, then the parties present by name, as their prefetch reads them.
+    return (
+        StatedIntention.objects.filter(case_id=case_id)
+        .order_by("stated_on", "id", "present_parties__name", "present_parties__id")
+        .values(*INTENTION_ROW_FIELDS, *(f"present_parties__{n}" for n in PRESENT_PARTY_FIELDS))
+    )
+
+
+def _request_rows(case_id, _context) -> QuerySet:
+    # In the model's order, then the positions in theirs.
+    return (
+        Request.objects.filter(case_id=case_id)
+        .order_by("created_at", "id", "positions__stated_on", "positions__id")
+        .values(*REQUEST_ROW_FIELDS, *(f"positions__{n}" for n in JOINED_POSITION_FIELDS))
+    )
+
+
+#: A uuid and an id that name no case: the compiled statements' placeholders.
+_NO_UUID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
+_NO_ID = -1_000_001
+CASE_ROW = CompiledRows(Case, Case._meta.get_field("uuid"), _NO_UUID, _case_row)
+INTENTION_ROWS = CompiledRows(StatedIntention, Case._meta.pk, _NO_ID, _intention_rows)
+REQUEST_ROWS = CompiledRows(Request, Case._meta.pk, _NO_ID, _request_rows)
+
+
+def api_case_detail_rows(
+    user, *, case_uuid=None, cases: QuerySet[Case] | None = None
+) -> CaseDetailRows | None:
+    """Return the detail of the case ``case_uuid``, or of the one ``cases`` holds, as plain rows.
+
+    None when there is no such case. The case's row is the list's (:func:`api_case_rows`,
+    names included on PostgreSQL); its statements are one query with the parties present
+    joined in, its requests one with their positions joined in, and the notification
+    recipients one or two (:func:`recipient_refs`). Rows, not model instances: the
+    instances and the nested serializers of the statements, requests and positions cost
+    more than the reads. The queries are compiled once (:mod:`cases.api.statements`), but
+    for the case row of a filtered ``cases``.
     """
-    found = list(api_case_rows(cases, user, states=False, columns=CASE_DETAIL_COLUMNS)[:1])
+    if cases is not None:
+        found = list(api_case_rows(cases, user, states=False, columns=CASE_DETAIL_COLUMNS)[:1])
+    else:
+        found = CASE_ROW.rows(case_uuid, sensitive.can_view_sensitive(user), user)
     if not found:
         return None
     case = found[0]
     names = api_case_page_names(found, user)
-    # In each model's order, then the joined rows' own (a prefetch's): parties by name,
-    # positions by when they were stated.
     intentions, present_parties = _nested(
-        StatedIntention.objects.filter(case_id=case["id"])
-        .order_by("stated_on", "id", "present_parties__name", "present_parties__id")
-        .values(*INTENTION_ROW_FIELDS, *(f"present_parties__{n}" for n in PRESENT_PARTY_FIELDS)),
+        INTENTION_ROWS.rows(case["id"]),
         INTENTION_ROW_FIELDS,
         "present_parties",
         PRESENT_PARTY_FIELDS,
     )
     requests, positions = _nested(
-        Request.objects.filter(case_id=case["id"])
-        .order_by("created_at", "id", "positions__stated_on", "positions__id")
-        .values(*REQUEST_ROW_FIELDS, *(f"positions__{n}" for n in JOINED_POSITION_FIELDS)),
+        REQUEST_ROWS.rows(case["id"]),
         REQUEST_ROW_FIELDS,
         "positions",
         JOINED_POSITION_FIELDS,

@@ -625,24 +625,32 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
         # ``represent_case_detail`` equals ``CaseDetailSerializer``'s output key for key
         # (tests/perf/test_perf_case_detail.py compares them for every reader); the nested
         # serializers of its statements, requests and positions cost more than the reads.
-        cases = api_selectors.api_case_list()
-        if request.query_params:
-            # Without parameters the filters leave a case read by its id as it is (an
-            # archived one included); tests/perf/test_perf_case_detail.py holds them to it.
-            cases = self.filter_queryset(cases)
+        case_uuid = self.kwargs[self.lookup_field]
         try:
-            cases = cases.filter(uuid=self.kwargs[self.lookup_field])
+            if not request.query_params:
+                # Without parameters the filters leave a case read by its id as it is (an
+                # archived one included); tests/perf/test_perf_case_detail.py holds them to
+                # it. The case is then read by a statement compiled once.
+                return self.detail_response(case_uuid=case_uuid)
+            cases = self.filter_queryset(api_selectors.api_case_list())
+            return self.detail_response(cases=cases.filter(uuid=case_uuid))
         except (TypeError, ValueError, DjangoValidationError):
             raise Http404(NO_CASE) from None  # Not a uuid: as get_object answers it.
-        return self.detail_response(cases)
 
     def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
         """Answer the case ``pk`` after a write, as its detail reads it."""
-        return self.detail_response(api_selectors.api_case_list().filter(pk=pk), status_code)
+        return self.detail_response(
+            cases=api_selectors.api_case_list().filter(pk=pk), status_code=status_code
+        )
 
-    def detail_response(self, cases, status_code=status.HTTP_200_OK) -> Response:
-        """Return the detail of the one case ``cases`` holds with its ETag; 404 when none."""
-        rows = api_selectors.api_case_detail_rows(cases, self.request.user)
+    def detail_response(
+        self, *, case_uuid=None, cases=None, status_code=status.HTTP_200_OK
+    ) -> Response:
+        """Return the detail of the case ``case_uuid`` (or the one ``cases`` holds) with its
+        ETag; 404 when there is none."""
+        rows = api_selectors.api_case_detail_rows(
+            self.request.user, case_uuid=case_uuid, cases=cases
+        )
         if rows is None:
             raise Http404(NO_CASE)
         data = s.represent_case_detail(rows, self.get_serializer_context())

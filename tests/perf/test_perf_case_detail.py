@@ -286,3 +286,27 @@ def test_writes_answer_the_case_as_its_detail_reads_it(world):
     assert opened["ETag"] == '"1"'
     read = client.get(f"{CASES}{opened.json()['uuid']}/")
     assert ordered(opened.content) == ordered(read.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_compiled_statements_return_what_their_querysets_do(world, role):
+    """Each statement compiled once returns, for every case, the rows its queryset's
+    ``values()`` returns, converted alike (uuids, dates, timestamps, name variants)."""
+    from cases.api.selectors import (
+        CASE_ROW,
+        INTENTION_ROWS,
+        REQUEST_ROWS,
+        _case_row,
+        _intention_rows,
+        _request_rows,
+    )
+    from cases.security import sensitive
+
+    user = user_in_role(ROLES[role])
+    for case in world:
+        variant = sensitive.can_view_sensitive(user)
+        assert CASE_ROW.rows(case.uuid, variant, user) == list(_case_row(case.uuid, user))
+        assert INTENTION_ROWS.rows(case.pk) == list(_intention_rows(case.pk, None))
+        assert REQUEST_ROWS.rows(case.pk) == list(_request_rows(case.pk, None))
+    assert CASE_ROW.rows(world[0].uuid, variant, user)[0]["uuid"] == world[0].uuid, "not empty"
