@@ -32,7 +32,6 @@ from django.db.models.functions import Coalesce, JSONObject
 
 from cases import choices, selectors
 from cases.api.resources import CASE_LIST, INTENTION_ROW, POSITION_ROW, REQUEST_ROW, row_columns
-from cases.api.statements import CompiledRows
 from cases.models import (
     Case,
     PersonName,
@@ -41,6 +40,7 @@ from cases.models import (
 )
 from cases.notifications.services import PartyRef, recipient_refs
 from cases.security import sensitive
+from cases.statements import CompiledRows
 from cases.transitions import REQUEST_OPEN_STATUSES
 
 #: Requests that count as open on a case: filed and not yet final (drafts are not open yet).
@@ -315,7 +315,7 @@ def api_case_detail_rows(
     joined in, its requests one with their positions joined in, and the notification
     recipients one or two (:func:`recipient_refs`). Rows, not model instances: the
     instances and the nested serializers of the statements, requests and positions cost
-    more than the reads. The queries are compiled once (:mod:`cases.api.statements`), but
+    more than the reads. The queries are compiled once (:mod:`cases.statements`), but
     for the case row of a filtered ``cases``.
     """
     if cases is not None:

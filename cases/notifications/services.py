@@ -39,6 +39,7 @@ from cases.notifications.models import (
     NotificationState,
 )
 from cases.services.base import Actor, check_version, date_to_datetime, reference, writes
+from cases.statements import CompiledRows
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -118,19 +119,31 @@ class PartyRef:
     name: str
 
 
+def _own_recipients(case_id, _context):
+    return (
+        NotificationSettings.objects.filter(case_id=case_id)
+        .order_by("recipients__name")
+        .values("recipients__id", "recipients__uuid", "recipients__name")
+    )
+
+
+#: The case's own list, compiled once (a case's detail reads it on every read).
+OWN_RECIPIENTS = CompiledRows(Case, Case._meta.pk, -1_000_001, _own_recipients)
+
+
 def recipient_refs(*, case_id: int, power: PartyRef | None) -> list[PartyRef]:
     """Return :func:`recipients_for`'s parties of the case ``case_id``, read as plain values.
 
     ``power`` is the Power the person depends on, read with the case. The case's own list
     and whether it has one are one query; the defaults add the tracing agency's.
     """
-    own = list(
-        NotificationSettings.objects.filter(case_id=case_id)
-        .order_by("recipients__name")
-        .values_list("recipients__id", "recipients__uuid", "recipients__name")
-    )
+    own = OWN_RECIPIENTS.rows(case_id)
     if own:  # A list of its own, perhaps empty (one row without a party).
-        return [PartyRef(pk, uuid, name) for pk, uuid, name in own if pk is not None]
+        return [
+            PartyRef(row["recipients__id"], row["recipients__uuid"], row["recipients__name"])
+            for row in own
+            if row["recipients__id"] is not None
+        ]
     return [
         party if isinstance(party, PartyRef) else PartyRef(party.pk, party.uuid, party.name)
         for party in _defaults(power)

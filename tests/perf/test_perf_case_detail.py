@@ -301,6 +301,7 @@ def test_compiled_statements_return_what_their_querysets_do(world, role):
         _intention_rows,
         _request_rows,
     )
+    from cases.notifications.services import OWN_RECIPIENTS, _own_recipients
     from cases.security import sensitive
 
     user = user_in_role(ROLES[role])
@@ -309,4 +310,5 @@ def test_compiled_statements_return_what_their_querysets_do(world, role):
         assert CASE_ROW.rows(case.uuid, variant, user) == list(_case_row(case.uuid, user))
         assert INTENTION_ROWS.rows(case.pk) == list(_intention_rows(case.pk, None))
         assert REQUEST_ROWS.rows(case.pk) == list(_request_rows(case.pk, None))
+        assert OWN_RECIPIENTS.rows(case.pk) == list(_own_recipients(case.pk, None))
     assert CASE_ROW.rows(world[0].uuid, variant, user)[0]["uuid"] == world[0].uuid, "not empty"
