@@ -128,7 +128,7 @@ def _own_recipients(case_id, _context):
 
 
 #: The case's own list, compiled once (a case's detail reads it on every read).
-OWN_RECIPIENTS = CompiledRows(Case, Case._meta.pk, -1_000_001, _own_recipients)
+OWN_RECIPIENTS = CompiledRows(NotificationSettings, Case._meta.pk, -1_000_001, _own_recipients)
 
 
 def recipient_refs(*, case_id: int, power: PartyRef | None) -> list[PartyRef]:
