@@ -1,4 +1,4 @@
-"""The case list described once: the serializer's fields, the rows read and their representation.
+"""Rows described once: the serializers' fields, the rows read and their representation.
 
 ``CaseSerializer`` documents a case as lists show it (the OpenAPI schema is built from it);
 the list itself reads its page as plain rows (``selectors.api_case_rows``) and represents
@@ -7,6 +7,12 @@ times the queries on a page of 50. :data:`CASE_LIST` names each key of that repr
 the row's columns it comes from and how it is written: the serializer's ``fields``, the
 columns the rows read and :func:`represent_row` all come from it, so a new key is one new
 entry here (and, when the model cannot document it, one declared field).
+
+A case's detail nests its statements, requests and the requests' positions; they are
+described the same way (:data:`INTENTION_ROW`, :data:`REQUEST_ROW`, :data:`POSITION_ROW`),
+so the detail too is read as plain rows (``selectors.api_case_detail_rows``) and written
+without per-field machinery, where building the nested serializers of every response cost
+more than the reads.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+
+from cases.choices import VERIFIED_LEVELS
 
 #: How a value is written.
 PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON, OVERDUE = (
@@ -28,6 +36,10 @@ PLAIN, UUID, DATE, TIMESTAMP, COUNTRY, URL, PERSON, OVERDUE = (
     "person",
     "overdue",
 )
+#: Whether a statement's level counts as verified; the sensitive fields withheld (written
+#: by ``cases.security.sensitive.redact_fields``, after the other keys); rows of another
+#: description that belong to this one (``Rendering.related``, by the value of the column).
+VERIFIED, REDACTED, RELATED = "verified", "redacted", "related"
 
 
 @dataclass(frozen=True)
@@ -111,15 +123,99 @@ CASE_LIST = (
     Column("archived_at", "archived_at", TIMESTAMP),
 )
 
+
+def _ref(key: str, label: str = "name", *, nullable: bool = True) -> Column:
+    """Return a nested reference ``{uuid, label}`` to the row the foreign key ``key`` names."""
+    return Column(
+        key,
+        null_unless=f"{key}_id" if nullable else None,
+        members=(Column("uuid", f"{key}__uuid", UUID), Column(label, f"{key}__{label}")),
+    )
+
+
+def _uuid_of(key: str) -> Column:
+    """Return the uuid of the row the foreign key ``key`` names, or null."""
+    return Column(key, f"{key}__uuid", UUID, null_unless=f"{key}_id")
+
+
+#: A statement as a case's detail nests it (``IntentionSerializer``), in key order.
+INTENTION_ROW = (
+    Column("url", "uuid", URL),
+    Column("uuid", "uuid", UUID),
+    Column("case", "case__uuid", UUID),
+    Column("option", "option"),
+    Column("destination_country", "destination_country", COUNTRY),
+    Column("certainty", "certainty"),
+    Column("conditions", "conditions"),
+    Column("quote", "quote"),
+    Column("quote_language", "quote_language"),
+    Column("stated_on", "stated_on", DATE),
+    Column("stated_on_precision", "stated_on_precision"),
+    _ref("heard_by"),
+    Column("heard_by_role", "heard_by_role"),
+    Column("setting", "setting"),
+    _ref("interpreter_supplied_by"),
+    Column("present_parties", "id", RELATED),
+    Column("detaining_power_present", "detaining_power_present"),
+    Column("options_explained", "options_explained"),
+    Column("duress_signs", "duress_signs"),
+    Column("verification", "verification"),
+    Column("verified", "verification", VERIFIED),
+    Column("state", "state"),
+    _uuid_of("supersedes"),
+    _ref("source", "title"),
+    Column("redacted", kind=REDACTED),
+    Column("version", "version"),
+    Column("recorded_at", "recorded_at", TIMESTAMP),
+    Column("archived_at", "archived_at", TIMESTAMP),
+)
+
+#: A party's stance on a request as the request nests it (``PositionSerializer``).
+POSITION_ROW = (
+    Column("uuid", "uuid", UUID),
+    _ref("party", nullable=False),
+    Column("stance", "stance"),
+    Column("conditions", "conditions"),
+    Column("stated_on", "stated_on", DATE),
+    _ref("source", "title"),
+    Column("recorded_at", "recorded_at", TIMESTAMP),
+)
+
+#: A request as a case's detail nests it (``RequestSerializer``), in key order.
+REQUEST_ROW = (
+    Column("url", "uuid", URL),
+    Column("uuid", "uuid", UUID),
+    Column("case", "case__uuid", UUID),
+    Column("kind", "kind"),
+    _ref("requested_by"),
+    _ref("addressed_to"),
+    Column("destination_country", "destination_country", COUNTRY),
+    Column("legal_basis", "legal_basis"),
+    Column("status", "status"),
+    Column("filed_on", "filed_on", DATE),
+    Column("decided_on", "decided_on", DATE),
+    Column("decision_reason", "decision_reason"),
+    _uuid_of("intention"),
+    _ref("source", "title"),
+    Column("positions", "id", RELATED),
+    Column("version", "version"),
+    Column("created_at", "created_at", TIMESTAMP),
+    Column("updated_at", "updated_at", TIMESTAMP),
+    Column("archived_at", "archived_at", TIMESTAMP),
+)
+
+#: A party named inside another row (``PartyRefSerializer``), read as ``{uuid, name}``.
+PARTY_REF = (Column("uuid", "uuid", UUID), Column("name", "name"))
+
 #: Keys the list's rows compute rather than read from the case or its joins.
 COMPUTED = frozenset({"open_request_count"})
 
 
 def row_columns(description: tuple[Column, ...] = CASE_LIST) -> tuple[str, ...]:
-    """Return the columns a listed row reads, each once, in the description's order."""
+    """Return the columns a described row reads, each once, in the description's order."""
     columns: list[str] = []
     for column in description:
-        if column.key in COMPUTED:
+        if column.key in COMPUTED or column.kind == REDACTED:
             continue
         for name in column.columns():
             if name not in columns:
@@ -132,10 +228,12 @@ class Rendering:
     """What one response's rows share: the reader's addresses, zone and person writer."""
 
     url_of: Callable[[Any], str]
-    person: Callable[[Mapping], dict]
+    person: Callable[[Mapping], dict] | None = None
     zone: Any = field(default_factory=timezone.get_current_timezone)
     #: The day deadlines are measured against (``cases.clocks.today``).
     today: Any = field(default_factory=lambda: _clocks_today())
+    #: Per ``RELATED`` key: the represented rows that belong to each value of its column.
+    related: Mapping[str, Mapping[Any, list]] = field(default_factory=dict)
 
 
 def _clocks_today():
@@ -164,6 +262,7 @@ _WRITERS: dict[str, Callable[[Any, Mapping, Rendering], Any]] = {
     OVERDUE: lambda value, row, rendering: (
         value is not None and row["closed_at"] is None and value < rendering.today
     ),
+    VERIFIED: lambda value, row, rendering: value in VERIFIED_LEVELS,
 }
 
 
@@ -172,11 +271,21 @@ def _value(column: Column, row: Mapping, rendering: Rendering):
         return None
     if column.members:
         return {member.key: _value(member, row, rendering) for member in column.members}
+    if column.kind == RELATED:
+        return list(rendering.related[column.key].get(row[column.path], ()))
     return _WRITERS[column.kind](row[column.path], row, rendering)
 
 
 def represent_row(
     row: Mapping, rendering: Rendering, description: tuple[Column, ...] = CASE_LIST
 ) -> dict:
-    """Return the representation of one listed row, keys in the description's order."""
-    return {column.key: _value(column, row, rendering) for column in description}
+    """Return the representation of one described row, keys in the description's order.
+
+    A ``REDACTED`` key is left out: the redaction (``sensitive.redact_fields``) adds it last,
+    where the serializers' ``SensitiveFieldsMixin`` adds it too.
+    """
+    return {
+        column.key: _value(column, row, rendering)
+        for column in description
+        if column.kind != REDACTED
+    }

@@ -9,7 +9,9 @@ reader may see, and a count kept per state of the case data (PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.cache import cache
@@ -29,13 +31,16 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
 
 from cases import choices, selectors
-from cases.api.resources import CASE_LIST, row_columns
+from cases.api.resources import CASE_LIST, INTENTION_ROW, POSITION_ROW, REQUEST_ROW, row_columns
 from cases.models import (
     Case,
     PersonName,
     Request,
+    StatedIntention,
 )
+from cases.notifications.services import PartyRef, recipient_refs
 from cases.security import sensitive
+from cases.statements import CompiledRows
 from cases.transitions import REQUEST_OPEN_STATUSES
 
 #: Requests that count as open on a case: filed and not yet final (drafts are not open yet).
@@ -110,7 +115,9 @@ def api_case_list() -> QuerySet[Case]:
 CASE_ROW_FIELDS = row_columns(CASE_LIST)
 
 
-def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
+def api_case_rows(
+    cases: QuerySet[Case], user, *, states: bool = True, columns: Iterable[str] = ()
+) -> QuerySet:
     """Return filtered ``cases`` as plain rows holding what a case list shows.
 
     Rows instead of model instances: building 50 instances and running a serializer's
@@ -120,12 +127,13 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
     the case data the rows were read in (``data_state``, for :func:`exact_count`), which
     spares a query each; on both databases each row carries ``list_state``, the state the
     page's ETag is decided from (``cases.api.conditional``). Elsewhere than PostgreSQL
-    :func:`api_case_page_names` reads the names in a second query.
+    :func:`api_case_page_names` reads the names in a second query. Without ``states`` the
+    rows carry neither state (a single case needs neither); ``columns`` names more columns.
     """
     rows = cases.annotate(open_request_count=_open_request_count())
-    extra = []
+    extra = list(columns)
     vendor = connections[cases.db].vendor
-    if vendor in LIST_STATE:
+    if states and vendor in LIST_STATE:
         # Read in the page's own statement: the state the page's ETag is decided from.
         rows = rows.annotate(list_state=RawSQL(LIST_STATE[vendor], (), output_field=TextField()))
         extra.append("list_state")
@@ -149,11 +157,11 @@ def api_case_rows(cases: QuerySet[Case], user) -> QuerySet:
             )
             .values("names")
         )
-        rows = rows.annotate(
-            names=Subquery(names, output_field=JSONField()),
-            data_state=RawSQL(_DATA_STATE, (), output_field=TextField()),
-        )
-        extra += ["names", "data_state"]
+        rows = rows.annotate(names=Subquery(names, output_field=JSONField()))
+        extra.append("names")
+        if states:
+            rows = rows.annotate(data_state=RawSQL(_DATA_STATE, (), output_field=TextField()))
+            extra.append("data_state")
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 
 
@@ -209,6 +217,143 @@ def api_case_detail() -> QuerySet[Case]:
     return api_cases().prefetch_related(
         Prefetch("intentions", queryset=selectors.intentions()),
         Prefetch("requests", queryset=selectors.requests()),
+    )
+
+
+#: What a case's detail reads beyond its list row: its key, and the Power its person
+#: depends on (a default recipient of its notifications).
+CASE_DETAIL_COLUMNS = (
+    "id",
+    "person__power_depends_on_id",
+    "person__power_depends_on__uuid",
+    "person__power_depends_on__name",
+)
+INTENTION_ROW_FIELDS = row_columns(INTENTION_ROW)
+REQUEST_ROW_FIELDS = row_columns(REQUEST_ROW)
+POSITION_ROW_FIELDS = row_columns(POSITION_ROW)
+
+
+@dataclass
+class CaseDetailRows:
+    """One case's detail read as plain rows (:func:`api_case_detail_rows`)."""
+
+    case: dict
+    #: ``{person id: [name variant, ...]}``: the variants the reader may see.
+    names: dict[int, list[dict]]
+    intentions: list[dict]
+    #: ``{statement id: [party row, ...]}``, each list in the parties' order.
+    present_parties: dict[int, list[dict]]
+    requests: list[dict]
+    #: ``{request id: [position row, ...]}``, each list in the positions' order.
+    positions: dict[int, list[dict]]
+    recipients: list[PartyRef]
+
+
+def _nested(
+    rows: Iterable[dict], own: Iterable[str], relation: str, fields: Iterable[str]
+) -> tuple[list[dict], dict[int, list[dict]]]:
+    """Split rows joined to a multi-valued ``relation`` into their own rows, in order, and
+    ``{own id: [related row, ...]}`` (without the relation's prefix), in order too."""
+    own, fields = tuple(own), tuple(fields)
+    parents: dict[int, dict] = {}
+    children: dict[int, list[dict]] = {}
+    for row in rows:
+        pk = row["id"]
+        if pk not in parents:
+            parents[pk] = {name: row[name] for name in own}
+        if row[f"{relation}__id"] is not None:
+            children.setdefault(pk, []).append(
+                {name: row[f"{relation}__{name}"] for name in fields}
+            )
+    return list(parents.values()), children
+
+
+#: What a statement's row reads of each party present, and a request's of each position.
+PRESENT_PARTY_FIELDS = ("id", "uuid", "name")
+JOINED_POSITION_FIELDS = ("id", *POSITION_ROW_FIELDS)
+
+
+def _case_row(value, user) -> QuerySet:
+    return api_case_rows(
+        Case.objects.filter(uuid=value), user, states=False, columns=CASE_DETAIL_COLUMNS
+    )[:1]
+
+
+def _intention_rows(case_id, _context) -> QuerySet:
+    # In the model's order, then the parties present by name, as their prefetch reads them.
+    return (
+        StatedIntention.objects.filter(case_id=case_id)
+        .order_by("stated_on", "id", "present_parties__name", "present_parties__id")
+        .values(*INTENTION_ROW_FIELDS, *(f"present_parties__{n}" for n in PRESENT_PARTY_FIELDS))
+    )
+
+
+def _request_rows(case_id, _context) -> QuerySet:
+    # In the model's order, then the positions in theirs.
+    return (
+        Request.objects.filter(case_id=case_id)
+        .order_by("created_at", "id", "positions__stated_on", "positions__id")
+        .values(*REQUEST_ROW_FIELDS, *(f"positions__{n}" for n in JOINED_POSITION_FIELDS))
+    )
+
+
+#: A uuid and an id that name no case: the compiled statements' placeholders.
+_NO_UUID = uuid.UUID("00000000-0000-4000-8000-00000000dead")
+_NO_ID = -1_000_001
+CASE_ROW = CompiledRows(Case, Case._meta.get_field("uuid"), _NO_UUID, _case_row)
+INTENTION_ROWS = CompiledRows(StatedIntention, Case._meta.pk, _NO_ID, _intention_rows)
+REQUEST_ROWS = CompiledRows(Request, Case._meta.pk, _NO_ID, _request_rows)
+
+
+def api_case_detail_rows(
+    user, *, case_uuid=None, cases: QuerySet[Case] | None = None
+) -> CaseDetailRows | None:
+    """Return the detail of the case ``case_uuid``, or of the one ``cases`` holds, as plain rows.
+
+    None when there is no such case. The case's row is the list's (:func:`api_case_rows`,
+    names included on PostgreSQL); its statements are one query with the parties present
+    joined in, its requests one with their positions joined in, and the notification
+    recipients one or two (:func:`recipient_refs`). Rows, not model instances: the
+    instances and the nested serializers of the statements, requests and positions cost
+    more than the reads. The queries are compiled once (:mod:`cases.statements`), but
+    for the case row of a filtered ``cases``.
+    """
+    if cases is not None:
+        found = list(api_case_rows(cases, user, states=False, columns=CASE_DETAIL_COLUMNS)[:1])
+    else:
+        found = CASE_ROW.rows(case_uuid, sensitive.can_view_sensitive(user), user)
+    if not found:
+        return None
+    case = found[0]
+    names = api_case_page_names(found, user)
+    intentions, present_parties = _nested(
+        INTENTION_ROWS.rows(case["id"]),
+        INTENTION_ROW_FIELDS,
+        "present_parties",
+        PRESENT_PARTY_FIELDS,
+    )
+    requests, positions = _nested(
+        REQUEST_ROWS.rows(case["id"]),
+        REQUEST_ROW_FIELDS,
+        "positions",
+        JOINED_POSITION_FIELDS,
+    )
+    power_id = case["person__power_depends_on_id"]
+    power = (
+        None
+        if power_id is None
+        else PartyRef(
+            power_id, case["person__power_depends_on__uuid"], case["person__power_depends_on__name"]
+        )
+    )
+    return CaseDetailRows(
+        case=case,
+        names=names,
+        intentions=intentions,
+        present_parties=present_parties,
+        requests=requests,
+        positions=positions,
+        recipients=recipient_refs(case_id=case["id"], power=power),
     )
 
 

@@ -12,13 +12,22 @@ from collections.abc import Iterable, Mapping
 
 from django.contrib.auth import get_user_model
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.urls import reverse as django_reverse
+from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from cases import choices
-from cases.api.resources import CASE_LIST, Rendering, represent_row
+from cases.api.resources import (
+    CASE_LIST,
+    INTENTION_ROW,
+    POSITION_ROW,
+    REQUEST_ROW,
+    Rendering,
+    represent_row,
+)
 from cases.models import (
     Case,
     Note,
@@ -367,36 +376,8 @@ class IntentionSerializer(SensitiveFieldsMixin, RowSerializer):
 
     class Meta:
         model = StatedIntention
-        fields = [
-            "url",
-            "uuid",
-            "case",
-            "option",
-            "destination_country",
-            "certainty",
-            "conditions",
-            "quote",
-            "quote_language",
-            "stated_on",
-            "stated_on_precision",
-            "heard_by",
-            "heard_by_role",
-            "setting",
-            "interpreter_supplied_by",
-            "present_parties",
-            "detaining_power_present",
-            "options_explained",
-            "duress_signs",
-            "verification",
-            "verified",
-            "state",
-            "supersedes",
-            "source",
-            "redacted",
-            "version",
-            "recorded_at",
-            "archived_at",
-        ]
+        # The keys and their order are described once, with the case detail's rows.
+        fields = [column.key for column in INTENTION_ROW]
 
 
 class RiskAssessmentSerializer(SensitiveFieldsMixin, RowSerializer):
@@ -486,7 +467,8 @@ class PositionSerializer(RowSerializer):
 
     class Meta:
         model = Position
-        fields = ["uuid", "party", "stance", "conditions", "stated_on", "source", "recorded_at"]
+        # The keys and their order are described once, with the case detail's rows.
+        fields = [column.key for column in POSITION_ROW]
 
 
 class RequestSerializer(RowSerializer):
@@ -503,27 +485,8 @@ class RequestSerializer(RowSerializer):
 
     class Meta:
         model = Request
-        fields = [
-            "url",
-            "uuid",
-            "case",
-            "kind",
-            "requested_by",
-            "addressed_to",
-            "destination_country",
-            "legal_basis",
-            "status",
-            "filed_on",
-            "decided_on",
-            "decision_reason",
-            "intention",
-            "source",
-            "positions",
-            "version",
-            "created_at",
-            "updated_at",
-            "archived_at",
-        ]
+        # The keys and their order are described once, with the case detail's rows.
+        fields = [column.key for column in REQUEST_ROW]
 
 
 # --------------------------------------------------------------------------------------------
@@ -611,8 +574,23 @@ def represent_cases(
     ``cases.security.sensitive`` as ``PersonBriefSerializer`` does, and notes in the
     context's ``sensitive_reads`` what the reader is shown, for the access log.
     """
-    allowed = sensitive_allowed(context)
+    return [represent_row(row, _case_rendering(names, context)) for row in rows]
+
+
+def _redact(data: dict, model_name: str, row_uuid, context: dict) -> dict:
+    """Withhold ``data``'s sensitive values as ``SensitiveFieldsMixin`` does; note what shows."""
+    _redacted, shown = sensitive.redact_fields(
+        data, model_name, None, allowed=sensitive_allowed(context)
+    )
     reads = context.get("sensitive_reads")
+    if shown and reads is not None:
+        reads.setdefault((model_name, row_uuid), set()).update(shown)
+    return data
+
+
+def _case_rendering(names: Mapping[int, list[dict]], context: dict) -> Rendering:
+    """Return how case rows are written: their address, and their person as
+    ``PersonBriefSerializer`` writes him (the name variants ``names`` holds, redacted)."""
 
     def person(row: Mapping) -> dict:
         person_uuid = row["person__uuid"]
@@ -621,13 +599,9 @@ def represent_cases(
             "working_name": row["person__working_name"],
             "names": list(names.get(row["person_id"], ())),
         }
-        _redacted, shown = sensitive.redact_fields(shown_person, "person", None, allowed=allowed)
-        if shown and reads is not None:
-            reads.setdefault(("person", person_uuid), set()).update(shown)
-        return shown_person
+        return _redact(shown_person, "person", person_uuid, context)
 
-    rendering = Rendering(url_of=detail_url_maker("api:case-detail", context), person=person)
-    return [represent_row(row, rendering) for row in rows]
+    return Rendering(url_of=detail_url_maker("api:case-detail", context), person=person)
 
 
 class CaseDetailSerializer(CaseSerializer):
@@ -681,6 +655,71 @@ class CaseDetailSerializer(CaseSerializer):
         path = reverse("api:case-timeline", kwargs={"case_uuid": case.uuid})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
+
+
+def represent_case_detail(rows, context: dict) -> dict:
+    """Return a case's detail from its plain rows, equal to :class:`CaseDetailSerializer`'s.
+
+    ``rows`` come from ``selectors.api_case_detail_rows``. The case is written as the list
+    writes it (:func:`represent_cases`), its statements, requests and positions from their
+    descriptions in :mod:`cases.api.resources`; each statement's sensitive values are
+    withheld and noted in the context's ``sensitive_reads`` as ``IntentionSerializer`` does.
+    """
+    request = context.get("request")
+    zone = timezone.get_current_timezone()
+    parties = {
+        intention_id: [{"uuid": str(p["uuid"]), "name": p["name"]} for p in present]
+        for intention_id, present in rows.present_parties.items()
+    }
+    intention_rendering = Rendering(
+        url_of=detail_url_maker("api:intention-detail", context),
+        zone=zone,
+        today=None,
+        related={"present_parties": parties},
+    )
+    position_rendering = Rendering(url_of=str, zone=zone, today=None)
+    positions = {
+        request_id: [represent_row(row, position_rendering, POSITION_ROW) for row in found]
+        for request_id, found in rows.positions.items()
+    }
+    request_rendering = Rendering(
+        url_of=detail_url_maker("api:request-detail", context),
+        zone=zone,
+        today=None,
+        related={"positions": positions},
+    )
+    data = represent_row(rows.case, _case_rendering(rows.names, context))
+    data["intentions"] = [
+        _redact(
+            represent_row(row, intention_rendering, INTENTION_ROW),
+            "statedintention",
+            row["uuid"],
+            context,
+        )
+        for row in rows.intentions
+    ]
+    data["requests"] = [represent_row(row, request_rendering, REQUEST_ROW) for row in rows.requests]
+    # The sources cited, in the order CaseDetailSerializer.get_sources meets them.
+    sources: dict[int, dict] = {}
+    for row in rows.intentions:
+        if row["source_id"] is not None:
+            sources.setdefault(
+                row["source_id"], {"uuid": str(row["source__uuid"]), "title": row["source__title"]}
+            )
+    for row in rows.requests:
+        for cited in (row, *rows.positions.get(row["id"], ())):
+            if cited["source_id"] is not None:
+                sources.setdefault(
+                    cited["source_id"],
+                    {"uuid": str(cited["source__uuid"]), "title": cited["source__title"]},
+                )
+    data["sources"] = list(sources.values())
+    path = django_reverse("api:case-timeline", kwargs={"case_uuid": rows.case["uuid"]})
+    data["timeline"] = request.build_absolute_uri(path) if request else path
+    data["notification_recipients"] = [
+        {"uuid": str(party.uuid), "name": party.name} for party in rows.recipients
+    ]
+    return data
 
 
 # --------------------------------------------------------------------------------------------

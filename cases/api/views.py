@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import HttpResponseNotModified
+from django.http import Http404, HttpResponseNotModified
 from django.utils.functional import cached_property
 from django.utils.http import parse_etags
 from django_filters.rest_framework import DjangoFilterBackend
@@ -61,6 +62,9 @@ from cases.filters import (
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
 from cases.services import NameSpec
+
+#: What a case's address that names no case answers (as ``get_object`` words it).
+NO_CASE = "No Case matches the given query."
 
 #: The highest page number any list answers; beyond it a page is past the end (404).
 MAX_PAGE = 10**9
@@ -615,6 +619,44 @@ class CaseViewSet(ArchiveActionsMixin, PurgeActionMixin, VersionedUpdateMixin, R
 
     def get_serializer_class(self):
         return s.CaseSerializer if self.action == "list" else s.CaseDetailSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        """Read the case through the filters, as ``get_object`` would, as plain rows."""
+        # ``represent_case_detail`` equals ``CaseDetailSerializer``'s output key for key
+        # (tests/perf/test_perf_case_detail.py compares them for every reader); the nested
+        # serializers of its statements, requests and positions cost more than the reads.
+        case_uuid = self.kwargs[self.lookup_field]
+        try:
+            if not request.query_params:
+                # Without parameters the filters leave a case read by its id as it is (an
+                # archived one included); tests/perf/test_perf_case_detail.py holds them to
+                # it. The case is then read by a statement compiled once.
+                return self.detail_response(case_uuid=case_uuid)
+            cases = self.filter_queryset(api_selectors.api_case_list())
+            return self.detail_response(cases=cases.filter(uuid=case_uuid))
+        except (TypeError, ValueError, DjangoValidationError):
+            raise Http404(NO_CASE) from None  # Not a uuid: as get_object answers it.
+
+    def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
+        """Answer the case ``pk`` after a write, as its detail reads it."""
+        return self.detail_response(
+            cases=api_selectors.api_case_list().filter(pk=pk), status_code=status_code
+        )
+
+    def detail_response(
+        self, *, case_uuid=None, cases=None, status_code=status.HTTP_200_OK
+    ) -> Response:
+        """Return the detail of the case ``case_uuid`` (or the one ``cases`` holds) with its
+        ETag; 404 when there is none."""
+        rows = api_selectors.api_case_detail_rows(
+            self.request.user, case_uuid=case_uuid, cases=cases
+        )
+        if rows is None:
+            raise Http404(NO_CASE)
+        data = s.represent_case_detail(rows, self.get_serializer_context())
+        response = Response(data, status=status_code)
+        response["ETag"] = etag(data["version"])
+        return response
 
     def create(self, request, *args, **kwargs):
         fields, reason = without_common(self.validated(s.CaseInputSerializer))

@@ -41,6 +41,7 @@ from cases.notifications.models import (
     NotificationState,
 )
 from cases.services.base import Actor, check_version, date_to_datetime, reference, writes
+from cases.statements import CompiledRows
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -88,17 +89,19 @@ def tracing_agency() -> Party | None:
     return None
 
 
-def default_recipients(case: Case) -> list[Party]:
-    """Return who is notified when the case names nobody itself: the Power the person depends
-    on (GC III Art. 122) and the tracing agency (Art. 123), those that exist."""
-    recipients = []
-    power = case.person.power_depends_on
-    if power is not None:
-        recipients.append(power)
+def _defaults(power: Any) -> list[Any]:
+    """Return the default recipients given the Power the person depends on (or None)."""
+    recipients = [] if power is None else [power]
     agency = tracing_agency()
     if agency is not None and all(agency.pk != party.pk for party in recipients):
         recipients.append(agency)
     return recipients
+
+
+def default_recipients(case: Case) -> list[Party]:
+    """Return who is notified when the case names nobody itself: the Power the person depends
+    on (GC III Art. 122) and the tracing agency (Art. 123), those that exist."""
+    return _defaults(case.person.power_depends_on)
 
 
 def recipients_for(case: Case) -> list[Party]:
@@ -107,6 +110,46 @@ def recipients_for(case: Case) -> list[Party]:
     if own is not None:
         return list(own.recipients.order_by("name"))
     return default_recipients(case)
+
+
+@dataclass(frozen=True)
+class PartyRef:
+    """A party as a case's detail names it, read as plain values."""
+
+    pk: int
+    uuid: uuid.UUID
+    name: str
+
+
+def _own_recipients(case_id, _context):
+    return (
+        NotificationSettings.objects.filter(case_id=case_id)
+        .order_by("recipients__name")
+        .values("recipients__id", "recipients__uuid", "recipients__name")
+    )
+
+
+#: The case's own list, compiled once (a case's detail reads it on every read).
+OWN_RECIPIENTS = CompiledRows(NotificationSettings, Case._meta.pk, -1_000_001, _own_recipients)
+
+
+def recipient_refs(*, case_id: int, power: PartyRef | None) -> list[PartyRef]:
+    """Return :func:`recipients_for`'s parties of the case ``case_id``, read as plain values.
+
+    ``power`` is the Power the person depends on, read with the case. The case's own list
+    and whether it has one are one query; the defaults add the tracing agency's.
+    """
+    own = OWN_RECIPIENTS.rows(case_id)
+    if own:  # A list of its own, perhaps empty (one row without a party).
+        return [
+            PartyRef(row["recipients__id"], row["recipients__uuid"], row["recipients__name"])
+            for row in own
+            if row["recipients__id"] is not None
+        ]
+    return [
+        party if isinstance(party, PartyRef) else PartyRef(party.pk, party.uuid, party.name)
+        for party in _defaults(power)
+    ]
 
 
 @dataclass
