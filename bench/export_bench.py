@@ -50,6 +50,11 @@ def main() -> int:
     """Export every case twice (timed, then traced), read to the last byte; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format", choices=sorted(EXPORTS), default="csv")
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="skip the second, traced export (tracemalloc makes a large export take minutes)",
+    )
     args = parser.parse_args()
     _common.require_postgresql()
     allow_test_client()
@@ -68,10 +73,12 @@ def main() -> int:
     size, lines, seconds = export_once(client, url)
     after = peak_rss_mib()
     # tracemalloc slows Python down several times over, so it gets a run of its own.
-    tracemalloc.start()
-    _size, _lines, traced_seconds = export_once(client, url)
-    _current, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    traced_peak, traced_seconds = None, None
+    if not args.no_trace:
+        tracemalloc.start()
+        _size, _lines, traced_seconds = export_once(client, url)
+        _current, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     rows = lines - 1 if args.format == "csv" else "-"
     print_table(
         [
@@ -92,8 +99,8 @@ def main() -> int:
                 size / 2**20,
                 before,
                 after,
-                traced_peak / 2**20,
-                traced_seconds,
+                "-" if traced_peak is None else traced_peak / 2**20,
+                "-" if traced_seconds is None else traced_seconds,
             ]
         ],
     )
