@@ -343,17 +343,12 @@ def poll_rates(client: Client, port: int, key: str, seconds: int) -> tuple[list[
     return rows, broken
 
 
-def server_env(port: int) -> dict[str, str]:
-    """Return the server's environment: the caller's, with production defaults elsewhere."""
-    return server_environment(port)
-
-
 def start_server(port: int) -> tuple[subprocess.Popen, str]:
     """Start gunicorn as ``make serve`` runs it, with the benchmark's URL conf.
 
     The database is migrated already (the rate limits' counters table included).
     """
-    env = server_env(port)
+    env = server_environment(port)
     env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
     env["WEB_CONCURRENCY"] = "2"
     env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
@@ -434,9 +429,10 @@ def main() -> int:
             writer = None
             stop_writer.send_signal(signal.SIGTERM)
             writes = stop_writer.communicate(timeout=60)[0].strip()
+        cache_url = server_environment(port).get("DJANGO_CACHE_URL", "(unset: db://)")
         print(
             f"server: gunicorn, 2 sync workers, bench.settings_bench, 127.0.0.1:{port}, "
-            f"DJANGO_CACHE_URL={server_env(port).get('DJANGO_CACHE_URL', '(unset: db://)')} "
+            f"DJANGO_CACHE_URL={cache_url} "
             f"(log {log_name}); {args.rounds} rounds after {args.warmup} warm-up, "
             f"{elapsed:.0f} s; load average {load:.1f} -> {os.getloadavg()[0]:.1f}; "
             f"writer: {writes or 'none'}"
