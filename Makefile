@@ -34,10 +34,14 @@ locale/.compiled: $(PO_FILES) | $(VENV)/.installed
 	else \
 		echo "GNU gettext (msgfmt) is missing: the pages speak English only until it is installed (apt-get install gettext) and 'make messages' runs." >&2; \
 	fi
-messages: locale/.compiled
+## DRF's Korean messages, which DRF ships as ko_KR, rebuilt as the site's ko (no gettext needed).
+VENDORED_MO := build/locale/ko/LC_MESSAGES/django.mo
+$(VENDORED_MO): tracker/vendored_locale.py | $(VENV)/.installed
+	$(BIN)/python -m tracker.vendored_locale >/dev/null
+messages: locale/.compiled $(VENDORED_MO)
 
-install: $(VENV)/.installed locale/.compiled
-install-dev: $(VENV)/.installed-dev locale/.compiled
+install: $(VENV)/.installed locale/.compiled $(VENDORED_MO)
+install-dev: $(VENV)/.installed-dev locale/.compiled $(VENDORED_MO)
 
 ## run: install, migrate the embedded SQLite database, load the seed data, create a login, serve
 ## with one webhook worker beside the server (it stops with the server)
@@ -100,5 +104,5 @@ check-deploy: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache locale/.compiled
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache locale/.compiled build
 	find locale -name '*.mo' -delete

@@ -48,7 +48,7 @@ SELECT c.uuid, c.reference, c.status, c.legal_status,
          WHERE r.case_id = c.id AND r.status = ANY(%(open)s)),
        c.version, c.opened_at, c.closed_at, c.updated_at,
        pl.uuid, pl.name, c.capture_card_due_on, c.archived_at,
-       c.id, p.power_depends_on_id
+       c.id, p.power_depends_on_id, c.released_to, c.released_to_place
 FROM cases_case c
 JOIN cases_person p ON p.id = c.person_id
 JOIN cases_party d ON d.id = c.detaining_party_id
@@ -136,6 +136,8 @@ def represent(r: tuple, list_url: str, today: dt.date) -> dict:
         "closed_at": _timestamp(r[25]),
         "updated_at": _timestamp(r[26]),
         "archived_at": _timestamp(r[30]),
+        "released_to": r[33] or "",
+        "released_to_place": r[34],
     }
 
 
@@ -266,8 +268,9 @@ SELECT i.uuid, i.option, i.destination_country, i.certainty, i.quote_language, i
           FROM cases_statedintention_present_parties x
           JOIN cases_party pp ON pp.id = x.party_id WHERE x.statedintention_id = i.id),
        i.detaining_power_present, i.options_explained, i.verification, i.state, sup.uuid,
-       s.id, s.uuid, s.title, i.version, i.recorded_at, i.archived_at
+       s.id, s.uuid, s.title, i.version, i.recorded_at, i.archived_at, iv.uuid
 FROM cases_statedintention i
+LEFT JOIN cases_interview iv ON iv.id = i.interview_id
 LEFT JOIN cases_party hb ON hb.id = i.heard_by_id
 LEFT JOIN cases_party ip ON ip.id = i.interpreter_supplied_by_id
 LEFT JOIN cases_statedintention sup ON sup.id = i.supersedes_id
@@ -355,6 +358,7 @@ def case_detail(request, case_uuid):
                 "verified": i[16] in ("verified", "reconfirmed"),
                 "state": i[17],
                 "supersedes": _iso_uuid(i[18]),
+                "interview": _iso_uuid(i[25]),
                 "source": source,
                 "redacted": list(sensitive.INTENTION_FIELDS),
                 "version": i[22],

@@ -1,6 +1,7 @@
 """The cases application."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CasesConfig(AppConfig):
@@ -8,6 +9,7 @@ class CasesConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "cases"
+    verbose_name = _("Cases")
 
     def ready(self):
         """Register the API's event representations; forget kept tokens when they change."""

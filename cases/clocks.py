@@ -18,6 +18,9 @@ is filtered and counted in SQL; a closed case owes no card.
 
 Notifications (GC III Art. 122-123): a notification still pending after its due day
 (``cases.notifications``) makes its case overdue.
+
+Tasks (``cases.tasks``): an open task past its due day, written by hand or opened by one of
+the clocks above (docs/tasks.md), makes its case overdue.
 """
 
 from __future__ import annotations
@@ -115,9 +118,19 @@ def overdue_notifications(on: dt.date) -> Q:
     return Q(Exists(late))
 
 
+def overdue_tasks(on: dt.date) -> Q:
+    """Return the cases with an open task past its due day (docs/tasks.md)."""
+    from cases.tasks.models import Task, TaskState
+
+    # EXISTS, as for notifications: the analysts' counts run it inside an aggregate's FILTER.
+    late = Task.objects.filter(case_id=OuterRef("pk"), state=TaskState.OPEN, due_on__lt=on)
+    return Q(Exists(late))
+
+
 #: Name of a deadline -> a function of today returning a ``Q`` on ``Case`` selecting the cases
 #: that have missed it.
 OVERDUE: dict[str, Callable[[dt.date], Q]] = {
     "capture_card": capture_card_overdue_q,
     "notification": overdue_notifications,
+    "task": overdue_tasks,
 }

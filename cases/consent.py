@@ -10,7 +10,9 @@ generator. A refusal names each unmet condition; a pass names the statement that
 The gate passes only when the case's current intention (its newest active statement):
 
 - was heard at level ``verified`` or ``reconfirmed``, and the circumstances recorded with it
-  earn that level (``verification_problems``);
+  earn that level (``level_problems``; the rules of the private interview it was taken in,
+  ``interview_problems``, apply when a level is recorded, so a statement stored before them
+  keeps its level here);
 - names the same option (and, for a third state, the same destination) as the move;
 - was made on a known day, no later than the move and at most
   ``TRACKER_CONSENT_MAX_AGE_DAYS`` (default 30) before it;
@@ -32,6 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases import choices
 from cases.choices import IntentionOption, RequestKind, RequestStatus, Verification
@@ -144,7 +147,12 @@ class ConsentRefused(ValidationError):
         self.decision = decision
         reasons = "; ".join(problem.message for problem in decision.problems)
         super().__init__(
-            {field_name: [f"Consent gate: {decision.move.label} is refused because {reasons}."]}
+            {
+                field_name: [
+                    _("Consent gate: %(move)s is refused because %(reasons)s.")
+                    % {"move": decision.move.label, "reasons": reasons}
+                ]
+            }
         )
 
 
@@ -174,6 +182,8 @@ def level_problems(
     *,
     level: str | None = None,
     has_earlier_verified: bool | None = None,
+    interview_rule: bool = True,
+    at_handover: bool = False,
 ) -> list[str]:
     """Return why ``intention``'s circumstances do not earn ``level`` (its own by default).
 
@@ -181,57 +191,165 @@ def level_problems(
     recorded as present besides who heard the statement; ``has_earlier_verified`` says
     whether an earlier verified statement of the same option and destination exists (read
     from the database when not given).
+
+    ``interview_rule`` adds the rules of the private interview the statement links to
+    (:func:`interview_problems`); they apply when a level is recorded, and the consent gate,
+    which reads statements stored before the rule, leaves them out. ``at_handover`` says
+    that the statement is the reconfirmation taken at a handover, which stands without one.
     """
     level = level or intention.verification
+    problems = _circumstance_problems(
+        intention, present_parties, level=level, has_earlier_verified=has_earlier_verified
+    )
+    if interview_rule:
+        problems.extend(interview_problems(intention, level=level, at_handover=at_handover))
+    return problems
+
+
+def interview_problems(intention, *, level: str, at_handover: bool = False) -> list[str]:
+    """Return why the private interview ``intention`` links to does not support ``level``.
+
+    ``verified``, and ``reconfirmed`` unless taken at a handover, need a linked interview of
+    the same case, held in private during a visit by a neutral body on the statement's day.
+    Whatever the level, a linked interview must not contradict the statement: same case,
+    same day, heard by the visiting body (or a part of it), and the same interpreter.
+    """
+    problems: list[str] = []
+    needed = level == Verification.VERIFIED or (
+        level == Verification.RECONFIRMED and not at_handover
+    )
+    interview = intention.interview if intention.interview_id is not None else None
+    if interview is None:
+        if needed:
+            problems.append(
+                _(
+                    "'%(level)s' needs the private interview it was taken in, recorded with "
+                    "the visit of a neutral body (GC III Art. 126)"
+                )
+                % {"level": level}
+            )
+        return problems
+    visit = interview.visit
+    body = visit.visiting_body
+    if interview.case_id != intention.case_id:
+        problems.append(_("the private interview linked is of another case"))
+    if intention.stated_on != visit.visited_on:
+        problems.append(
+            _("the statement is dated %(stated)s but the visit it was taken in was on %(visited)s")
+            % {"stated": intention.stated_on.isoformat(), "visited": visit.visited_on.isoformat()}
+        )
+    heard_by = intention.heard_by
+    if heard_by is not None and heard_by.root_id() != body.root_id():
+        problems.append(
+            _(
+                "the statement is recorded as heard by %(heard_by)s, but the interview was "
+                "held by %(body)s"
+            )
+            % {"heard_by": heard_by.name, "body": body.name}
+        )
+    interpreter = intention.interpreter_supplied_by_id
+    if (
+        interpreter is not None
+        and interview.interpreter_supplied_by_id is not None
+        and interpreter != interview.interpreter_supplied_by_id
+    ):
+        problems.append(
+            _("the statement and the interview name different parties as supplying the interpreter")
+        )
+    if not needed:
+        return problems
+    if heard_by is None:
+        problems.append(
+            _("'%(level)s' needs the statement recorded as heard by the visiting body, %(body)s")
+            % {"level": level, "body": body.name}
+        )
+    if not interview.in_private:
+        problems.append(
+            _("'%(level)s' needs the interview held in private; this one was not")
+            % {"level": level}
+        )
+    if not body.is_neutral:
+        problems.append(
+            _(
+                "'%(level)s' needs an interview by a neutral body (a party marked neutral, "
+                "such as the ICRC or a protecting power), not %(body)s"
+            )
+            % {"level": level, "body": body.name}
+        )
+    if visit.visited_on_precision not in DAY_PRECISIONS:
+        problems.append(
+            _("'%(level)s' needs the day of the visit, not only its %(precision)s")
+            % {"level": level, "precision": visit.visited_on_precision}
+        )
+    return problems
+
+
+def _circumstance_problems(
+    intention, present_parties: Iterable, *, level: str, has_earlier_verified: bool | None
+) -> list[str]:
+    """Return why how ``intention`` was heard does not earn ``level`` (``level_problems``)."""
     present = [p for p in present_parties if p is not None]
     case = intention.case
     setting = intention.setting
-    setting_label = choices.StatementSetting(setting).label.lower() if setting else "statement"
+    setting_label = choices.StatementSetting(setting).label.lower() if setting else _("statement")
     problems: list[str] = []
     if level == Verification.REPORTED:
         return problems
     if setting in HEARSAY_SETTINGS:
-        return ["hearsay is at most 'reported'"]
+        return [_("hearsay is at most 'reported'")]
     if level == Verification.STATED:
         return problems
     if setting in INDIRECT_SETTINGS:
-        return [f"a {setting_label} is at most 'stated'"]
+        return [_("a %(setting)s is at most 'stated'") % {"setting": setting_label}]
     if level == Verification.WITNESSED:
         if not any(_is_independent(p, case) for p in [intention.heard_by, *present]):
             problems.append(
-                "'witnessed' needs an independent party (a neutral body, an international "
-                "organisation or an NGO outside both powers) recorded as present"
+                _(
+                    "'witnessed' needs an independent party (a neutral body, an international "
+                    "organisation or an NGO outside both powers) recorded as present"
+                )
             )
         return problems
     # verified and reconfirmed: a private interview by a neutral body, without the detaining
     # power's staff, after the person was told his options, with no sign of duress.
     if setting != choices.StatementSetting.PRIVATE_NEUTRAL_INTERVIEW:
         problems.append(
-            f"'{level}' needs a private interview by a neutral body, not a {setting_label}"
+            _("'%(level)s' needs a private interview by a neutral body, not a %(setting)s")
+            % {"level": level, "setting": setting_label}
         )
     heard_by = intention.heard_by
     if heard_by is None or not heard_by.is_neutral:
         problems.append(
-            f"'{level}' needs the statement heard by a neutral or humanitarian body "
-            "(a party marked neutral, such as the ICRC)"
+            _(
+                "'%(level)s' needs the statement heard by a neutral or humanitarian body "
+                "(a party marked neutral, such as the ICRC)"
+            )
+            % {"level": level}
         )
     detaining_root = case.detaining_party.root_id()
     detaining_listed = any(p.root_id() == detaining_root for p in present)
     if intention.detaining_power_present != choices.Presence.NO or detaining_listed:
         problems.append(
-            f"'{level}' needs it recorded that no staff of the detaining power were present"
+            _("'%(level)s' needs it recorded that no staff of the detaining power were present")
+            % {"level": level}
         )
     if not intention.options_explained:
         problems.append(
-            f"'{level}' needs the person told his options and their consequences beforehand"
+            _("'%(level)s' needs the person told his options and their consequences beforehand")
+            % {"level": level}
         )
     if (intention.duress_signs or "").strip():
-        problems.append(f"'{level}' cannot be given to a statement with signs of duress")
+        problems.append(
+            _("'%(level)s' cannot be given to a statement with signs of duress") % {"level": level}
+        )
     if has_earlier_verified is None and level == Verification.RECONFIRMED:
         has_earlier_verified = _has_earlier_verified(intention)
     if level == Verification.RECONFIRMED and not has_earlier_verified:
         problems.append(
-            "'reconfirmed' needs an earlier verified statement of the same option and destination"
+            _(
+                "'reconfirmed' needs an earlier verified statement of the same option and "
+                "destination"
+            )
         )
     return problems
 
@@ -254,15 +372,28 @@ def _has_earlier_verified(intention) -> bool:
 
 
 def check_level(
-    intention, present_parties: Iterable, *, has_earlier_verified: bool | None = None
+    intention,
+    present_parties: Iterable,
+    *,
+    has_earlier_verified: bool | None = None,
+    at_handover: bool = False,
 ) -> None:
-    """Raise a ``ValidationError`` on ``verification`` when the level is not earned."""
-    problems = level_problems(intention, present_parties, has_earlier_verified=has_earlier_verified)
+    """Raise a ``ValidationError`` on ``verification`` when the level is not earned.
+
+    ``at_handover``: the statement is the reconfirmation taken at a handover.
+    """
+    problems = level_problems(
+        intention,
+        present_parties,
+        has_earlier_verified=has_earlier_verified,
+        at_handover=at_handover,
+    )
     if problems:
         raise ValidationError(
             {
                 "verification": [
-                    f"'{intention.verification}' is not earned: " + "; ".join(problems) + "."
+                    _("'%(level)s' is not earned: %(problems)s.")
+                    % {"level": intention.verification, "problems": "; ".join(problems)}
                 ]
             }
         )
@@ -323,9 +454,15 @@ def check_return_destination(case, kind: str, destination: str) -> None:
     if kind in RETURN_KINDS and destination and home and destination not in home:
         raise ValidationError(
             {
-                "destination_country": f"A {RequestKind(kind).label.lower()} takes him to his "
-                f"own state ({', '.join(sorted(home))}), not to {destination}; a move "
-                "elsewhere is a transfer to a third state."
+                "destination_country": _(
+                    "A %(kind)s takes him to his own state (%(home)s), not to %(destination)s; "
+                    "a move elsewhere is a transfer to a third state."
+                )
+                % {
+                    "kind": RequestKind(kind).label.lower(),
+                    "home": ", ".join(sorted(home)),
+                    "destination": destination,
+                }
             }
         )
 
@@ -343,9 +480,11 @@ def move_for_case_status(case, status: str, destination: str = "") -> Move | Non
     if option == IntentionOption.RETURN_HOME and destination and home and destination not in home:
         raise ValidationError(
             {
-                "destination_country": f"A repatriation returns him to his own state "
-                f"({', '.join(sorted(home))}), not to {destination}; a move elsewhere is a "
-                "transfer to a third state."
+                "destination_country": _(
+                    "A repatriation returns him to his own state (%(home)s), not to "
+                    "%(destination)s; a move elsewhere is a transfer to a third state."
+                )
+                % {"home": ", ".join(sorted(home)), "destination": destination}
             }
         )
     if option == IntentionOption.THIRD_STATE and not destination:
@@ -479,9 +618,9 @@ def decide(
     )
 
     if move.option == IntentionOption.THIRD_STATE and not move.destination:
-        problems.append(Problem("destination_unknown", "the move names no destination"))
+        problems.append(Problem("destination_unknown", _("the move names no destination")))
     if current is None:
-        problems.append(Problem("no_statement", "the person has no active statement on record"))
+        problems.append(Problem("no_statement", _("the person has no active statement on record")))
     else:
         problems.extend(_statement_problems(current, move, on, present_parties))
     if returning:
@@ -497,7 +636,7 @@ def _when(intention) -> str:
     if precision == choices.DatePrecision.YEAR:
         return f"{day:%Y}"
     if precision == choices.DatePrecision.APPROXIMATE:
-        return f"about {day.isoformat()}"
+        return _("about %(date)s") % {"date": day.isoformat()}
     return day.isoformat()
 
 
@@ -507,65 +646,83 @@ def _statement_problems(current, move: Move, on: dt.date, present_parties):
         problems.append(
             Problem(
                 "not_verified",
-                f"his newest statement ({_when(current)}) is only "
-                f"'{current.verification}'; it must be 'verified' (private interview by a "
-                "neutral body) or 'reconfirmed'",
+                _(
+                    "his newest statement (%(when)s) is only '%(level)s'; it must be "
+                    "'verified' (private interview by a neutral body) or 'reconfirmed'"
+                )
+                % {"when": _when(current), "level": current.verification},
             )
         )
     else:
         # The gate needs what 'verified' needs; a reconfirmation whose earlier statement was
         # later withdrawn still stands on its own private interview.
-        unearned = level_problems(current, present_parties, level=Verification.VERIFIED)
+        # The interview rules apply when a level is recorded; statements stored before
+        # them stand on their circumstances.
+        unearned = level_problems(
+            current, present_parties, level=Verification.VERIFIED, interview_rule=False
+        )
         if unearned:
             problems.append(
                 Problem(
                     "level_not_earned",
-                    f"his newest statement is recorded as '{current.verification}' but "
-                    "does not earn it: " + "; ".join(unearned),
+                    _(
+                        "his newest statement is recorded as '%(level)s' but does not earn "
+                        "it: %(problems)s"
+                    )
+                    % {"level": current.verification, "problems": "; ".join(unearned)},
                 )
             )
     if current.option != move.option:
         problems.append(
             Problem(
                 "option_mismatch",
-                f"his newest statement says '{current.get_option_display()}', "
-                f"not '{IntentionOption(move.option).label}'",
+                _("his newest statement says '%(said)s', not '%(move)s'")
+                % {
+                    "said": current.get_option_display(),
+                    "move": IntentionOption(move.option).label,
+                },
             )
         )
     elif move.destination and current.destination_country.code not in ("", move.destination):
         problems.append(
             Problem(
                 "destination_mismatch",
-                f"his newest statement names {current.destination_country.code}, "
-                f"the move {move.destination}",
+                _("his newest statement names %(named)s, the move %(move)s")
+                % {"named": current.destination_country.code, "move": move.destination},
             )
         )
     elif move.option == IntentionOption.THIRD_STATE and not current.destination_country:
         problems.append(
-            Problem("destination_mismatch", "his newest statement names no destination")
+            Problem("destination_mismatch", _("his newest statement names no destination"))
         )
     if current.stated_on_precision not in DAY_PRECISIONS:
         problems.append(
             Problem(
                 "date_imprecise",
-                "his newest statement is dated only to the "
-                f"{current.stated_on_precision}; the gate needs the day it was made",
+                _(
+                    "his newest statement is dated only to the %(precision)s; the gate needs "
+                    "the day it was made"
+                )
+                % {"precision": current.stated_on_precision},
             )
         )
     elif current.stated_on > on:
         problems.append(
             Problem(
                 "stated_after_move",
-                f"his newest statement ({current.stated_on}) is dated after the move ({on})",
+                _("his newest statement (%(stated)s) is dated after the move (%(on)s)")
+                % {"stated": current.stated_on, "on": on},
             )
         )
     elif (on - current.stated_on).days > max_age_days():
         problems.append(
             Problem(
                 "stale",
-                f"his newest statement is {(on - current.stated_on).days} days old; "
-                f"consent must be at most {max_age_days()} days old or reconfirmed at "
-                "handover",
+                _(
+                    "his newest statement is %(age)d days old; consent must be at most "
+                    "%(most)d days old or reconfirmed at handover"
+                )
+                % {"age": (on - current.stated_on).days, "most": max_age_days()},
             )
         )
     return problems
@@ -577,15 +734,17 @@ def _return_problems(case, move: Move, asylum_statuses: set[str], risks: Iterabl
         problems.append(
             Problem(
                 "asylum_pending",
-                "an asylum or protection request is pending; no return before it is "
-                "decided or withdrawn (non-refoulement)",
+                _(
+                    "an asylum or protection request is pending; no return before it is "
+                    "decided or withdrawn (non-refoulement)"
+                ),
             )
         )
     if asylum_statuses & ASYLUM_GRANTED:
         problems.append(
             Problem(
                 "protection_granted",
-                "an asylum or protection request was granted; no return unless it is withdrawn",
+                _("an asylum or protection request was granted; no return unless it is withdrawn"),
             )
         )
     states = {move.destination} if move.destination else own_states(case.person)
@@ -593,7 +752,9 @@ def _return_problems(case, move: Move, asylum_statuses: set[str], risks: Iterabl
     if risk is not None and risk.level == choices.RiskLevel.HIGH:
         problems.append(
             Problem(
-                "high_risk", f"a high risk of harm on return was assessed on {risk.assessed_on}"
+                "high_risk",
+                _("a high risk of harm on return was assessed on %(date)s")
+                % {"date": risk.assessed_on},
             )
         )
     return problems

@@ -95,7 +95,7 @@ class StrictBooleanField(forms.Field):
         if text in self.falsy:
             return False
         raise forms.ValidationError(
-            "Unknown value “%(value)s”. Allowed values: true, false.",
+            _("Unknown value “%(value)s”. Allowed values: true, false."),
             code="invalid_choice",
             params={"value": value},
         )
@@ -112,8 +112,10 @@ class CountryListField(forms.Field):
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise forms.ValidationError(
-                "Unknown country code “%(value)s”. Use ISO 3166-1 alpha-2 codes such as "
-                "KP, KR, RU or UA.",
+                _(
+                    "Unknown country code “%(value)s”. Use ISO 3166-1 alpha-2 codes such as "
+                    "KP, KR, RU or UA."
+                ),
                 code="invalid_choice",
                 params={"value": ", ".join(unknown)},
             )
@@ -135,7 +137,7 @@ class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
                 return value.astimezone(dt.UTC)
             except OverflowError:
                 raise forms.ValidationError(
-                    "This date and time falls outside the years 1 to 9999 in UTC.",
+                    _("This date and time falls outside the years 1 to 9999 in UTC."),
                     code="invalid",
                 ) from None
         return value
@@ -310,6 +312,8 @@ class ArchivedFilterSet(django_filters.FilterSet):
 
     archived = django_filters.ChoiceFilter(
         choices=ARCHIVED_CHOICES,
+        # A filter with a method and no label is labelled "[invalid name]" by django-filter.
+        label=_("Archived"),
         method="filter_archived",
         empty_label=None,
         error_messages={"invalid_choice": _allowed_message(v for v, _ in ARCHIVED_CHOICES)},
@@ -389,6 +393,10 @@ def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
     return queryset.filter(id__in=cases)
 
 
+#: The deadlines' names as the filter offers them.
+OVERDUE_LABELS = {"capture_card": _("capture card"), "notification": _("notification")}
+
+
 class CaseFilterSet(ArchivedFilterSet):
     """Filters for cases: status, custody, nationality, intention, requests, dates, names."""
 
@@ -398,6 +406,7 @@ class CaseFilterSet(ArchivedFilterSet):
         help_text=_("A name in any script or romanisation (Ri, Lee, Yi, 리), or a reference."),
     )
     status = ChoiceListFilter(choices=choices.CaseStatus.choices)
+    released_to = CountryFilter(help_text=_("Country he was released to (ISO 3166-1 code)."))
     legal_status = ChoiceListFilter(choices=choices.LegalStatus.choices)
     detaining_party = PublicIdFilter(
         queryset=Party.objects.all(), help_text=_("Detaining party's id; several allowed.")
@@ -434,11 +443,14 @@ class CaseFilterSet(ArchivedFilterSet):
         help_text=_("Id of the place where he is held now (after his newest movement)."),
     )
     overdue = ChoiceListFilter(
-        choices=[(name, name.replace("_", " ")) for name in clocks.OVERDUE],
+        choices=[
+            (name, OVERDUE_LABELS.get(name, name.replace("_", " "))) for name in clocks.OVERDUE
+        ],
         method="filter_overdue",
         help_text=_(
             "Cases that have missed this deadline today (capture_card: GC III Art. 70; "
-            "notification: Art. 122-123); several: any of them."
+            "notification: Art. 122-123; task: an open task past its due day); several: any "
+            "of them."
         ),
     )
     capture_card_due_after = _date("capture_card_due_on", "gte")

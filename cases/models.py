@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from cases import choices, consent
@@ -21,7 +23,7 @@ iso_3166_2 = RegexValidator(
 class PublicModel(models.Model):
     """Abstract base: an internal integer key and a public UUID that cannot be enumerated."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(verbose_name=_("uuid"), default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
         abstract = True
@@ -30,19 +32,25 @@ class PublicModel(models.Model):
 class Source(PublicModel):
     """Where a fact comes from: a report, an interview, a statement."""
 
-    title = models.CharField(max_length=500)
-    publisher = models.CharField(max_length=200, blank=True)
-    url = models.URLField(max_length=1000, blank=True)
-    published_on = models.DateField(null=True, blank=True)
+    title = models.CharField(verbose_name=_("title"), max_length=500)
+    publisher = models.CharField(verbose_name=_("publisher"), max_length=200, blank=True)
+    url = models.URLField(verbose_name=_("url"), max_length=1000, blank=True)
+    published_on = models.DateField(verbose_name=_("published on"), null=True, blank=True)
     language = models.CharField(
-        max_length=16, blank=True, help_text="BCP 47 code, e.g. ko, en, uk."
+        verbose_name=_("language"),
+        max_length=16,
+        blank=True,
+        help_text=_("BCP 47 code, e.g. ko, en, uk."),
     )
     reliability = models.CharField(
-        max_length=1, choices=choices.Reliability.choices, default=choices.Reliability.F
+        verbose_name=_("reliability"),
+        max_length=1,
+        choices=choices.Reliability.choices,
+        default=choices.Reliability.F,
     )
-    notes = models.TextField(blank=True)
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
+    notes = models.TextField(verbose_name=_("notes"), blank=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-published_on", "title"]
@@ -51,6 +59,8 @@ class Source(PublicModel):
                 fields=["title", "publisher", "published_on"], name="source_unique_title"
             )
         ]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
 
     def __str__(self):
         parts = [self.publisher, str(self.published_on or "")]
@@ -61,24 +71,35 @@ class Source(PublicModel):
 class Party(PublicModel):
     """A state, force, agency, organisation, legislator or outlet involved in cases."""
 
-    name = models.CharField(max_length=200, unique=True)
-    short_name = models.CharField(max_length=50, blank=True)
-    kind = models.CharField(max_length=32, choices=choices.PartyKind.choices)
-    country = CountryField(blank=True)
+    name = models.CharField(verbose_name=_("name"), max_length=200, unique=True)
+    short_name = models.CharField(verbose_name=_("short name"), max_length=50, blank=True)
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=32, choices=choices.PartyKind.choices
+    )
+    country = CountryField(verbose_name=_("country"), blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     is_neutral = models.BooleanField(
+        verbose_name=_("is neutral"),
         default=False,
-        help_text="A neutral or humanitarian body (the ICRC, a protecting power) whose private "
-        "interviews can verify a statement.",
+        help_text=_(
+            "A neutral or humanitarian body (the ICRC, a protecting power) whose private "
+            "interviews can verify a statement."
+        ),
     )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name_plural = "parties"
+        verbose_name_plural = _("parties")
+        verbose_name = _("party")
 
     def __str__(self):
         return self.name
@@ -96,107 +117,161 @@ class Person(PublicModel):
     """A detained person: identity as far as it is known, service details, life status."""
 
     working_name = models.CharField(
-        max_length=200, help_text="Name used in daily work; often a pseudonym."
+        verbose_name=_("working name"),
+        max_length=200,
+        help_text=_("Name used in daily work; often a pseudonym."),
     )
-    sex = models.CharField(max_length=8, choices=choices.Sex.choices, default=choices.Sex.UNKNOWN)
-    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(
+        verbose_name=_("sex"),
+        max_length=8,
+        choices=choices.Sex.choices,
+        default=choices.Sex.UNKNOWN,
+    )
+    birth_date = models.DateField(verbose_name=_("birth date"), null=True, blank=True)
     birth_date_precision = models.CharField(
-        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+        verbose_name=_("birth date precision"),
+        max_length=16,
+        choices=choices.DatePrecision.choices,
+        default=choices.DatePrecision.DAY,
     )
-    birth_place = models.CharField(max_length=200, blank=True)
-    nationalities = CountryField(multiple=True, blank=True)
+    birth_place = models.CharField(verbose_name=_("birth place"), max_length=200, blank=True)
+    nationalities = CountryField(verbose_name=_("nationalities"), multiple=True, blank=True)
     identity_confidence = models.CharField(
+        verbose_name=_("identity confidence"),
         max_length=16,
         choices=choices.IdentityConfidence.choices,
         default=choices.IdentityConfidence.UNKNOWN,
     )
     armed_force = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Party,
+        verbose_name=_("armed force"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     power_depends_on = models.ForeignKey(
         Party,
+        verbose_name=_("power depends on"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The Power on which the person depends (GC III Art. 17, 122).",
+        help_text=_("The Power on which the person depends (GC III Art. 17, 122)."),
     )
-    rank = models.CharField(max_length=100, blank=True)
-    unit = models.CharField(max_length=200, blank=True)
-    service_number = models.CharField(max_length=100, blank=True)
-    is_deceased = models.BooleanField(default=False)
-    date_of_death = models.DateField(null=True, blank=True)
-    family_links = models.TextField(blank=True, help_text="Sensitive.")
+    rank = models.CharField(verbose_name=_("rank"), max_length=100, blank=True)
+    unit = models.CharField(verbose_name=_("unit"), max_length=200, blank=True)
+    service_number = models.CharField(verbose_name=_("service number"), max_length=100, blank=True)
+    is_deceased = models.BooleanField(verbose_name=_("is deceased"), default=False)
+    date_of_death = models.DateField(verbose_name=_("date of death"), null=True, blank=True)
+    family_links = models.TextField(
+        verbose_name=_("family links"), blank=True, help_text=_("Sensitive.")
+    )
     # GC III Art. 17 and 122: the name as the detaining power must record it, the parents'
     # names, whom to inform and where to write. Sensitive ones: cases/security/sensitive.py.
-    family_name = models.CharField(max_length=200, blank=True, help_text="Surname. Sensitive.")
-    given_names = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
-    father_first_name = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
-    mother_maiden_name = models.CharField(max_length=200, blank=True, help_text="Sensitive.")
+    family_name = models.CharField(
+        verbose_name=_("family name"),
+        max_length=200,
+        blank=True,
+        help_text=_("Surname. Sensitive."),
+    )
+    given_names = models.CharField(
+        verbose_name=_("given names"), max_length=200, blank=True, help_text=_("Sensitive.")
+    )
+    father_first_name = models.CharField(
+        verbose_name=_("father first name"), max_length=200, blank=True, help_text=_("Sensitive.")
+    )
+    mother_maiden_name = models.CharField(
+        verbose_name=_("mother maiden name"), max_length=200, blank=True, help_text=_("Sensitive.")
+    )
     person_to_inform = models.CharField(
-        max_length=200, blank=True, help_text="Name of the person to be informed. Sensitive."
+        verbose_name=_("person to inform"),
+        max_length=200,
+        blank=True,
+        help_text=_("Name of the person to be informed. Sensitive."),
     )
     correspondence_address = models.TextField(
-        blank=True, help_text="Address for correspondence. Sensitive."
+        verbose_name=_("correspondence address"),
+        blank=True,
+        help_text=_("Address for correspondence. Sensitive."),
     )
     internment_number = models.CharField(
+        verbose_name=_("internment number"),
         db_index=True,
         max_length=100,
         blank=True,
-        help_text="The detaining power's capture or internment serial number.",
+        help_text=_("The detaining power's capture or internment serial number."),
     )
     serving_under = models.ForeignKey(
         Party,
+        verbose_name=_("serving under"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The party under whose command he served, when not his own force's.",
+        help_text=_("The party under whose command he served, when not his own force's."),
     )
     service_notes = models.TextField(
+        verbose_name=_("service notes"),
         blank=True,
-        help_text='How he served, e.g. "under Russian command with Russian documents".',
+        help_text=_('How he served, e.g. "under Russian command with Russian documents".'),
     )
-    medical_notes = models.TextField(blank=True, help_text="Sensitive.")
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    archived_at = models.DateTimeField(null=True, blank=True)
+    medical_notes = models.TextField(
+        verbose_name=_("medical notes"), blank=True, help_text=_("Sensitive.")
+    )
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True)
     # A merged duplicate is a tombstone: kept (its events point at it) but hidden, pointing at
     # the person it was merged into (cases/duplicates/).
     merged_into = models.ForeignKey(
         "self",
+        verbose_name=_("merged into"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="merged_from",
         editable=False,
     )
-    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    merged_at = models.DateTimeField(
+        verbose_name=_("merged at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["working_name", "id"]
-        verbose_name_plural = "persons"
+        verbose_name_plural = _("persons")
+        verbose_name = _("person")
 
     def __str__(self):
         return self.working_name
 
     def clean(self):
         if self.date_of_death and not self.is_deceased:
-            raise ValidationError({"date_of_death": "A date of death needs 'deceased' ticked."})
+            raise ValidationError({"date_of_death": _("A date of death needs 'deceased' ticked.")})
 
 
 class PersonName(models.Model):
     """One way of writing a person's name: value, script, romanisation, pseudonym or not."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names")
-    value = models.CharField(max_length=200)
-    script = models.CharField(max_length=16, choices=choices.Script.choices)
-    romanisation = models.CharField(
-        max_length=32, choices=choices.Romanisation.choices, blank=True, default=""
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="names"
     )
-    is_pseudonym = models.BooleanField(default=False)
-    search_key = models.CharField(max_length=200, editable=False, db_index=True)
+    value = models.CharField(verbose_name=_("value"), max_length=200)
+    script = models.CharField(
+        verbose_name=_("script"), max_length=16, choices=choices.Script.choices
+    )
+    romanisation = models.CharField(
+        verbose_name=_("romanisation"),
+        max_length=32,
+        choices=choices.Romanisation.choices,
+        blank=True,
+        default="",
+    )
+    is_pseudonym = models.BooleanField(verbose_name=_("is pseudonym"), default=False)
+    search_key = models.CharField(
+        verbose_name=_("search key"), max_length=200, editable=False, db_index=True
+    )
 
     class Meta:
         ordering = ["person_id", "id"]
@@ -208,6 +283,8 @@ class PersonName(models.Model):
                 fields=["person", "value", "is_pseudonym"], name="personname_unique_value_kind"
             )
         ]
+        verbose_name = _("person name")
+        verbose_name_plural = _("person names")
 
     def __str__(self):
         return self.value
@@ -288,47 +365,88 @@ class Case(GatedStatusMixin, PublicModel):
     """One custody episode of one person."""
 
     reference = models.CharField(
+        verbose_name=_("reference"),
         max_length=32,
         unique=True,
         validators=[RegexValidator(r"^[A-Z]{2}-\d{4}-\d{4,}$", "Use the form UA-2025-0001.")],
     )
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
-    detaining_party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="cases_held")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="cases"
+    )
+    detaining_party = models.ForeignKey(
+        Party,
+        verbose_name=_("detaining party"),
+        on_delete=models.PROTECT,
+        related_name="cases_held",
+    )
     legal_status = models.CharField(
-        max_length=32, choices=choices.LegalStatus.choices, default=choices.LegalStatus.UNKNOWN
+        verbose_name=_("legal status"),
+        max_length=32,
+        choices=choices.LegalStatus.choices,
+        default=choices.LegalStatus.UNKNOWN,
     )
-    capture_date = models.DateField(null=True, blank=True)
+    capture_date = models.DateField(verbose_name=_("capture date"), null=True, blank=True)
     capture_date_precision = models.CharField(
-        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+        verbose_name=_("capture date precision"),
+        max_length=16,
+        choices=choices.DatePrecision.choices,
+        default=choices.DatePrecision.DAY,
     )
-    capture_place = models.CharField(max_length=200, blank=True)
+    capture_place = models.CharField(verbose_name=_("capture place"), max_length=200, blank=True)
     capture_place_code = models.CharField(
-        max_length=6, blank=True, validators=[iso_3166_2], help_text="ISO 3166-2, e.g. RU-KRS."
+        verbose_name=_("capture place code"),
+        max_length=6,
+        blank=True,
+        validators=[iso_3166_2],
+        help_text=_("ISO 3166-2, e.g. RU-KRS."),
     )
-    detention_place = models.CharField(max_length=200, blank=True)
+    detention_place = models.CharField(
+        verbose_name=_("detention place"), max_length=200, blank=True
+    )
     status = models.CharField(
-        max_length=32, choices=choices.CaseStatus.choices, default=choices.CaseStatus.CAPTURED
+        verbose_name=_("status"),
+        max_length=32,
+        choices=choices.CaseStatus.choices,
+        default=choices.CaseStatus.CAPTURED,
     )
     assigned_officer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned officer"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_cases",
     )
     priority = models.CharField(
-        max_length=8, choices=choices.Priority.choices, default=choices.Priority.NORMAL
+        verbose_name=_("priority"),
+        max_length=8,
+        choices=choices.Priority.choices,
+        default=choices.Priority.NORMAL,
     )
-    version = models.PositiveIntegerField(default=1)
-    opened_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    opened_at = models.DateTimeField(verbose_name=_("opened at"), auto_now_add=True)
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
+    released_to = CountryField(
+        verbose_name=_("released to"),
+        blank=True,
+        help_text=_("For a released case: the country he was released to."),
+    )
+    released_to_place = models.CharField(
+        verbose_name=_("released to (place)"),
+        max_length=200,
+        blank=True,
+        help_text=_("For a released case: where, as far as known."),
+    )
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
     # The timeline's per-case sequence; the services bump it under the case's row lock.
-    last_event_seq = models.PositiveIntegerField(default=0, editable=False)
+    last_event_seq = models.PositiveIntegerField(
+        verbose_name=_("last event seq"), default=0, editable=False
+    )
 
     # Current intention, denormalised by the services for cheap filtering.
     current_intention = models.ForeignKey(
         "StatedIntention",
+        verbose_name=_("current intention"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -336,17 +454,30 @@ class Case(GatedStatusMixin, PublicModel):
         editable=False,
     )
     current_intention_option = models.CharField(
-        max_length=16, choices=choices.IntentionOption.choices, blank=True, editable=False
+        verbose_name=_("current intention option"),
+        max_length=16,
+        choices=choices.IntentionOption.choices,
+        blank=True,
+        editable=False,
     )
-    current_intention_destination = CountryField(blank=True, editable=False)
+    current_intention_destination = CountryField(
+        verbose_name=_("current intention destination"), blank=True, editable=False
+    )
     current_intention_verification = models.CharField(
-        max_length=16, choices=choices.Verification.choices, blank=True, editable=False
+        verbose_name=_("current intention verification"),
+        max_length=16,
+        choices=choices.Verification.choices,
+        blank=True,
+        editable=False,
     )
-    current_intention_verified = models.BooleanField(default=False, editable=False)
+    current_intention_verified = models.BooleanField(
+        verbose_name=_("current intention verified"), default=False, editable=False
+    )
     # Where he is held and when the next capture card is due, denormalised from his movements
     # and cards by their services (cases/places/services.py, cases/clocks.py).
     current_place = models.ForeignKey(
         "Place",
+        verbose_name=_("current place"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -354,12 +485,13 @@ class Case(GatedStatusMixin, PublicModel):
         editable=False,
     )
     capture_card_due_on = models.DateField(
+        verbose_name=_("capture card due on"),
         null=True,
         blank=True,
         editable=False,
-        help_text="When the next capture card (GC III Art. 70) is due; empty when none is.",
+        help_text=_("When the next capture card (GC III Art. 70) is due; empty when none is."),
     )
-    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True)
 
     objects = GatedStatusQuerySet.as_manager()
 
@@ -368,8 +500,9 @@ class Case(GatedStatusMixin, PublicModel):
         base_manager_name = "objects"
         ordering = ["reference"]
         permissions = [
-            ("view_sensitive", "Can view sensitive fields"),
-            ("export_cases", "Can export cases"),
+            # Stored English; translated where shown (cases/admin/accounts.py).
+            ("view_sensitive", gettext_noop("Can view sensitive fields")),
+            ("export_cases", gettext_noop("Can export cases")),
         ]
         indexes = [
             models.Index(fields=["status"]),
@@ -378,6 +511,8 @@ class Case(GatedStatusMixin, PublicModel):
             models.Index(fields=["capture_date"]),
             models.Index(fields=["capture_card_due_on"], name="case_capture_card_due_on"),
         ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
 
     def __str__(self):
         return self.reference
@@ -392,63 +527,124 @@ class Case(GatedStatusMixin, PublicModel):
 class StatedIntention(PublicModel):
     """What the person said they want, who heard it, how, and whether it still stands."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="intentions")
-    option = models.CharField(max_length=16, choices=choices.IntentionOption.choices)
-    destination_country = CountryField(blank=True)
-    certainty = models.CharField(max_length=200, blank=True, help_text='e.g. "80% decided".')
-    conditions = models.TextField(blank=True, help_text='e.g. "if jaw surgery is possible".')
-    quote = models.TextField(blank=True, help_text="Verbatim words. Sensitive.")
-    quote_language = models.CharField(max_length=16, blank=True)
-    stated_on = models.DateField()
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="intentions"
+    )
+    option = models.CharField(
+        verbose_name=_("option"), max_length=16, choices=choices.IntentionOption.choices
+    )
+    destination_country = CountryField(verbose_name=_("destination country"), blank=True)
+    certainty = models.CharField(
+        verbose_name=_("certainty"),
+        max_length=200,
+        blank=True,
+        # xgettext:no-python-format
+        help_text=_('e.g. "80% decided".'),
+    )
+    conditions = models.TextField(
+        verbose_name=_("conditions"), blank=True, help_text=_('e.g. "if jaw surgery is possible".')
+    )
+    quote = models.TextField(
+        verbose_name=_("quote"), blank=True, help_text=_("Verbatim words. Sensitive.")
+    )
+    quote_language = models.CharField(verbose_name=_("quote language"), max_length=16, blank=True)
+    stated_on = models.DateField(verbose_name=_("stated on"))
     stated_on_precision = models.CharField(
-        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+        verbose_name=_("stated on precision"),
+        max_length=16,
+        choices=choices.DatePrecision.choices,
+        default=choices.DatePrecision.DAY,
     )
     heard_by = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Party,
+        verbose_name=_("heard by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    heard_by_role = models.CharField(max_length=200, blank=True)
-    setting = models.CharField(max_length=32, choices=choices.StatementSetting.choices)
+    heard_by_role = models.CharField(verbose_name=_("heard by role"), max_length=200, blank=True)
+    setting = models.CharField(
+        verbose_name=_("setting"), max_length=32, choices=choices.StatementSetting.choices
+    )
     interpreter_supplied_by = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Party,
+        verbose_name=_("interpreter supplied by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     present_parties = models.ManyToManyField(
         Party,
+        verbose_name=_("present parties"),
         blank=True,
         related_name="+",
-        help_text="Everyone else present when the statement was made, besides who heard it.",
+        help_text=_("Everyone else present when the statement was made, besides who heard it."),
     )
     detaining_power_present = models.CharField(
+        verbose_name=_("detaining power present"),
         max_length=8,
         choices=choices.Presence.choices,
         default=choices.Presence.UNKNOWN,
-        help_text="Whether staff of the detaining power were present.",
+        help_text=_("Whether staff of the detaining power were present."),
     )
     options_explained = models.BooleanField(
+        verbose_name=_("options explained"),
         default=False,
-        help_text="The person was told his options and their consequences before he spoke.",
+        help_text=_("The person was told his options and their consequences before he spoke."),
     )
     duress_signs = models.TextField(
-        blank=True, help_text="Signs of duress observed; empty when none were. Sensitive."
+        verbose_name=_("duress signs"),
+        blank=True,
+        help_text=_("Signs of duress observed; empty when none were. Sensitive."),
     )
-    verification = models.CharField(max_length=16, choices=choices.Verification.choices)
+    verification = models.CharField(
+        verbose_name=_("verification"), max_length=16, choices=choices.Verification.choices
+    )
     state = models.CharField(
+        verbose_name=_("state"),
         max_length=16,
         choices=choices.IntentionState.choices,
         default=choices.IntentionState.ACTIVE,
     )
     supersedes = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+        "self",
+        verbose_name=_("supersedes"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    interview = models.ForeignKey(
+        "cases.Interview",
+        verbose_name=_("private interview"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statements",
+        help_text=_(
+            "The private interview during a visit in which the statement was taken; "
+            "'verified' needs one."
+        ),
     )
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="intentions"
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="intentions",
     )
-    version = models.PositiveIntegerField(default=1)
-    recorded_at = models.DateTimeField(auto_now_add=True)
-    archived_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), auto_now_add=True)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True)
 
     class Meta:
         ordering = ["case_id", "stated_on", "id"]
         indexes = [models.Index(fields=["case", "state"])]
+        verbose_name = _("stated intention")
+        verbose_name_plural = _("stated intentions")
 
     def __str__(self):
         where = f" ({self.destination_country.name})" if self.destination_country else ""
@@ -461,46 +657,71 @@ class StatedIntention(PublicModel):
     def clean(self):
         if self.option == choices.IntentionOption.THIRD_STATE and not self.destination_country:
             raise ValidationError(
-                {"destination_country": "A transfer to a third state needs a destination."}
+                {"destination_country": _("A transfer to a third state needs a destination.")}
             )
         if (
             self.option in {choices.IntentionOption.UNDECIDED, choices.IntentionOption.DECLINED}
             and self.destination_country
         ):
             raise ValidationError(
-                {"destination_country": "Leave the destination empty for this option."}
+                {"destination_country": _("Leave the destination empty for this option.")}
             )
 
 
 class Request(GatedStatusMixin, PublicModel):
     """Something asked of a party for the person, and where it stands."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="requests")
-    kind = models.CharField(max_length=32, choices=choices.RequestKind.choices)
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="requests"
+    )
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=32, choices=choices.RequestKind.choices
+    )
     requested_by = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="requests_made"
+        Party,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests_made",
     )
     addressed_to = models.ForeignKey(
-        Party, on_delete=models.PROTECT, related_name="requests_received"
+        Party,
+        verbose_name=_("addressed to"),
+        on_delete=models.PROTECT,
+        related_name="requests_received",
     )
-    destination_country = CountryField(blank=True)
-    legal_basis = models.CharField(max_length=300, blank=True)
+    destination_country = CountryField(verbose_name=_("destination country"), blank=True)
+    legal_basis = models.CharField(verbose_name=_("legal basis"), max_length=300, blank=True)
     status = models.CharField(
-        max_length=16, choices=choices.RequestStatus.choices, default=choices.RequestStatus.DRAFT
+        verbose_name=_("status"),
+        max_length=16,
+        choices=choices.RequestStatus.choices,
+        default=choices.RequestStatus.DRAFT,
     )
-    filed_on = models.DateField(null=True, blank=True)
-    decided_on = models.DateField(null=True, blank=True)
-    decision_reason = models.TextField(blank=True)
+    filed_on = models.DateField(verbose_name=_("filed on"), null=True, blank=True)
+    decided_on = models.DateField(verbose_name=_("decided on"), null=True, blank=True)
+    decision_reason = models.TextField(verbose_name=_("decision reason"), blank=True)
     intention = models.ForeignKey(
-        StatedIntention, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+        StatedIntention,
+        verbose_name=_("intention"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
     )
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
     )
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    archived_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True)
 
     objects = GatedStatusQuerySet.as_manager()
 
@@ -508,6 +729,8 @@ class Request(GatedStatusMixin, PublicModel):
         base_manager_name = "objects"
         ordering = ["case_id", "created_at", "id"]
         indexes = [models.Index(fields=["kind", "status"])]
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
 
     def __str__(self):
         where = f" to {self.destination_country.name}" if self.destination_country else ""
@@ -516,7 +739,7 @@ class Request(GatedStatusMixin, PublicModel):
     def clean(self):
         if self.kind == choices.RequestKind.THIRD_STATE_TRANSFER and not self.destination_country:
             raise ValidationError(
-                {"destination_country": "A transfer to a third state needs a destination."}
+                {"destination_country": _("A transfer to a third state needs a destination.")}
             )
 
 
@@ -527,55 +750,104 @@ models.signals.pre_save.connect(_guard_raw_save, sender=Request, dispatch_uid="c
 class RiskAssessment(PublicModel):
     """An assessment of the risk of harm to the person or his family should he be returned."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="risk_assessments")
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="risk_assessments"
+    )
     destination_country = CountryField(
-        blank=True, help_text="The state the return would be to; empty for his own state."
+        verbose_name=_("destination country"),
+        blank=True,
+        help_text=_("The state the return would be to; empty for his own state."),
     )
-    level = models.CharField(max_length=16, choices=choices.RiskLevel.choices)
-    persecution = models.BooleanField(default=False, help_text="Risk of persecution.")
-    torture = models.BooleanField(default=False, help_text="Risk of torture or ill-treatment.")
-    reprisal = models.BooleanField(default=False, help_text="Risk of reprisal.")
-    family_at_risk = models.BooleanField(default=False, help_text="The risk extends to his family.")
-    basis = models.TextField(help_text="What the assessment rests on. Sensitive.")
+    level = models.CharField(
+        verbose_name=_("level"), max_length=16, choices=choices.RiskLevel.choices
+    )
+    persecution = models.BooleanField(
+        verbose_name=_("persecution"), default=False, help_text=_("Risk of persecution.")
+    )
+    torture = models.BooleanField(
+        verbose_name=_("torture"), default=False, help_text=_("Risk of torture or ill-treatment.")
+    )
+    reprisal = models.BooleanField(
+        verbose_name=_("reprisal"), default=False, help_text=_("Risk of reprisal.")
+    )
+    family_at_risk = models.BooleanField(
+        verbose_name=_("family at risk"),
+        default=False,
+        help_text=_("The risk extends to his family."),
+    )
+    basis = models.TextField(
+        verbose_name=_("basis"), help_text=_("What the assessment rests on. Sensitive.")
+    )
     assessed_by = models.ForeignKey(
-        Party, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Party,
+        verbose_name=_("assessed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    assessor = models.CharField(max_length=200, blank=True, help_text="Who assessed it.")
-    assessed_on = models.DateField()
+    assessor = models.CharField(
+        verbose_name=_("assessor"), max_length=200, blank=True, help_text=_("Who assessed it.")
+    )
+    assessed_on = models.DateField(verbose_name=_("assessed on"))
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_assessments"
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="risk_assessments",
     )
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["case_id", "assessed_on", "id"]
+        verbose_name = _("risk assessment")
+        verbose_name_plural = _("risk assessments")
 
     def __str__(self):
-        where = self.destination_country.name if self.destination_country else "own state"
-        return f"{self.get_level_display()} risk on return ({where}), {self.assessed_on}"
+        where = self.destination_country.name if self.destination_country else gettext("own state")
+        return gettext("%(level)s risk on return (%(where)s), %(date)s") % {
+            "level": self.get_level_display(),
+            "where": where,
+            "date": self.assessed_on,
+        }
 
     def clean(self):
         if not (self.basis or "").strip():
-            raise ValidationError({"basis": "Say what the assessment rests on."})
+            raise ValidationError({"basis": _("Say what the assessment rests on.")})
         if self.assessed_by_id is None and not (self.assessor or "").strip():
-            raise ValidationError({"assessor": "Say who assessed the risk."})
+            raise ValidationError({"assessor": _("Say who assessed the risk.")})
 
 
 class Position(PublicModel):
     """A party's stance on a request, as of a date, with its source."""
 
-    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="positions")
-    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="positions")
-    stance = models.CharField(max_length=16, choices=choices.Stance.choices)
-    conditions = models.TextField(blank=True)
-    stated_on = models.DateField()
-    source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="positions"
+    request = models.ForeignKey(
+        Request, verbose_name=_("request"), on_delete=models.PROTECT, related_name="positions"
     )
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    party = models.ForeignKey(
+        Party, verbose_name=_("party"), on_delete=models.PROTECT, related_name="positions"
+    )
+    stance = models.CharField(
+        verbose_name=_("stance"), max_length=16, choices=choices.Stance.choices
+    )
+    conditions = models.TextField(verbose_name=_("conditions"), blank=True)
+    stated_on = models.DateField(verbose_name=_("stated on"))
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="positions",
+    )
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["request_id", "stated_on", "id"]
+        verbose_name = _("position")
+        verbose_name_plural = _("positions")
 
     def __str__(self):
         return f"{self.party}: {self.get_stance_display()} ({self.stated_on})"
@@ -584,21 +856,35 @@ class Position(PublicModel):
 class Occurrence(PublicModel):
     """Something that happened in the world: a capture, an ICRC visit, an exchange exclusion."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="occurrences")
-    kind = models.CharField(max_length=32, choices=choices.OccurrenceKind.choices)
-    occurred_on = models.DateField()
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="occurrences"
+    )
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=32, choices=choices.OccurrenceKind.choices
+    )
+    occurred_on = models.DateField(verbose_name=_("occurred on"))
     occurred_on_precision = models.CharField(
-        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.DAY
+        verbose_name=_("occurred on precision"),
+        max_length=16,
+        choices=choices.DatePrecision.choices,
+        default=choices.DatePrecision.DAY,
     )
-    description = models.TextField()
-    place = models.CharField(max_length=200, blank=True)
+    description = models.TextField(verbose_name=_("description"))
+    place = models.CharField(verbose_name=_("place"), max_length=200, blank=True)
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="occurrences"
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="occurrences",
     )
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["case_id", "occurred_on", "id"]
+        verbose_name = _("occurrence")
+        verbose_name_plural = _("occurrences")
 
     def __str__(self):
         return f"{self.get_kind_display()}, {self.occurred_on}"
@@ -607,18 +893,32 @@ class Occurrence(PublicModel):
 class Note(PublicModel):
     """A case officer's note on a case."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
-    body = models.TextField()
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="notes"
+    )
+    body = models.TextField(verbose_name=_("body"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="case_notes"
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_notes",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["case_id", "created_at", "id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
 
     def __str__(self):
         return self.body[:60]
@@ -637,63 +937,114 @@ class AppendOnlyQuerySet(models.QuerySet):
 class TimelineEvent(models.Model):
     """One entry of the append-only history: what changed, when, who, why, and from where."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(verbose_name=_("uuid"), default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(
-        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
-    # Gapless per case; consumers apply one case's events in this order.
-    case_seq = models.PositiveIntegerField(null=True, blank=True)
-    person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
-    # Writing transaction's id; set by a trigger on PostgreSQL, empty on SQLite.
-    xact_id = models.BigIntegerField(null=True, blank=True, editable=False)
-    kind = models.CharField(max_length=40, choices=choices.EventKind.choices)
-    occurred_at = models.DateTimeField(help_text="When it happened in the world.")
-    occurred_precision = models.CharField(
-        max_length=16, choices=choices.DatePrecision.choices, default=choices.DatePrecision.EXACT
-    )
-    # Set before the insert, not by the insert: the hash covers it (cases/timeline/chain.py).
-    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_label = models.CharField(
-        max_length=200, blank=True, help_text="Who acted, as shown: username, token, command."
-    )
-    channel = models.CharField(
-        max_length=16, choices=choices.Channel.choices, default=choices.Channel.SYSTEM
-    )
-    summary = models.CharField(max_length=500)
-    changes = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(blank=True)
-    source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
-    subject_type = models.CharField(max_length=32)
-    subject_uuid = models.UUIDField()
-    subject_version = models.PositiveIntegerField(
+        Case,
+        verbose_name=_("case"),
         null=True,
         blank=True,
-        help_text="The subject's version after the change; null for subjects without versions "
-        "(positions, occurrences, notes, risk assessments).",
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    # Gapless per case; consumers apply one case's events in this order.
+    case_seq = models.PositiveIntegerField(verbose_name=_("case seq"), null=True, blank=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    # Writing transaction's id; set by a trigger on PostgreSQL, empty on SQLite.
+    xact_id = models.BigIntegerField(
+        verbose_name=_("xact id"), null=True, blank=True, editable=False
+    )
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=40, choices=choices.EventKind.choices
+    )
+    occurred_at = models.DateTimeField(
+        verbose_name=_("occurred at"), help_text=_("When it happened in the world.")
+    )
+    occurred_precision = models.CharField(
+        verbose_name=_("occurred precision"),
+        max_length=16,
+        choices=choices.DatePrecision.choices,
+        default=choices.DatePrecision.EXACT,
+    )
+    # Set before the insert, not by the insert: the hash covers it (cases/timeline/chain.py).
+    recorded_at = models.DateTimeField(
+        verbose_name=_("recorded at"), default=timezone.now, editable=False
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(
+        verbose_name=_("actor label"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who acted, as shown: username, token, command."),
+    )
+    channel = models.CharField(
+        verbose_name=_("channel"),
+        max_length=16,
+        choices=choices.Channel.choices,
+        default=choices.Channel.SYSTEM,
+    )
+    summary = models.CharField(verbose_name=_("summary"), max_length=500)
+    changes = models.JSONField(verbose_name=_("changes"), default=dict, blank=True)
+    reason = models.TextField(verbose_name=_("reason"), blank=True)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+    )
+    subject_type = models.CharField(verbose_name=_("subject type"), max_length=32)
+    subject_uuid = models.UUIDField(verbose_name=_("subject uuid"))
+    subject_version = models.PositiveIntegerField(
+        verbose_name=_("subject version"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The subject's version after the change; null for subjects without versions "
+            "(positions, occurrences, notes, risk assessments)."
+        ),
     )
     # Built by cases/timeline/representations.py from the API's serializers.
     object = models.JSONField(
+        verbose_name=_("object"),
         null=True,
         blank=True,
-        help_text="The subject as its API resource shows it after the change (without 'url'), "
-        "sensitive values withheld as there; null before events carried it and on a purge.",
+        help_text=_(
+            "The subject as its API resource shows it after the change (without 'url'), "
+            "sensitive values withheld as there; null before events carried it and on a purge."
+        ),
     )
     # Tamper evidence: SHA-256 over the content and the predecessor's hash in the same chain.
-    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    prev_hash = models.CharField(
+        verbose_name=_("prev hash"), max_length=64, blank=True, default="", editable=False
+    )
     # Hashed with the content and never shown, so a hash is no test of a withheld value.
-    hash_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
-    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    hash_salt = models.CharField(
+        verbose_name=_("hash salt"), max_length=32, blank=True, default="", editable=False
+    )
+    hash = models.CharField(
+        verbose_name=_("hash"), max_length=64, blank=True, default="", editable=False
+    )
     # Which document format the hash is taken over (cases/timeline/chain.py); 1 for events
     # written before the subject's version and representation were hashed. The database has
     # the default too, so a row written in SQL (an import, a repair) is format 1 like the old.
-    chain_format = models.PositiveSmallIntegerField(default=1, db_default=1, editable=False)
+    chain_format = models.PositiveSmallIntegerField(
+        verbose_name=_("chain format"), default=1, db_default=1, editable=False
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -713,6 +1064,8 @@ class TimelineEvent(models.Model):
                 name="event_global_chain",
             ),
         ]
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
 
     def __str__(self):
         return f"{self.kind}: {self.summary}"
@@ -729,11 +1082,11 @@ class TimelineEvent(models.Model):
 class AccessChannel(models.TextChoices):
     """Where a sensitive value was read."""
 
-    API = "api", "API"
-    PAGE = "page", "Page"
-    EXPORT = "export", "Export"
-    ADMIN = "admin", "Admin"
-    WEBHOOK = "webhook", "Webhook"
+    API = "api", _("API")
+    PAGE = "page", _("Page")
+    EXPORT = "export", _("Export")
+    ADMIN = "admin", _("Admin")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -753,10 +1106,11 @@ class AccessLogEntry(models.Model):
     all in one insert and sharing ``response_id``.
     """
 
-    response_id = models.UUIDField(db_index=True, editable=False)
-    at = models.DateTimeField(default=timezone.now, editable=False)
+    response_id = models.UUIDField(verbose_name=_("response id"), db_index=True, editable=False)
+    at = models.DateTimeField(verbose_name=_("at"), default=timezone.now, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -764,27 +1118,47 @@ class AccessLogEntry(models.Model):
         editable=False,
     )
     # Kept as text too: the account may be renamed, the entry must still say who it was.
-    username = models.CharField(max_length=150, blank=True, editable=False)
-    token_label = models.CharField(max_length=100, blank=True, editable=False)
-    channel = models.CharField(max_length=8, choices=AccessChannel.choices, editable=False)
-    path = models.CharField(
-        max_length=500, blank=True, editable=False, help_text="Request path, no query string."
+    username = models.CharField(
+        verbose_name=_("username"), max_length=150, blank=True, editable=False
     )
-    object_type = models.CharField(max_length=32, editable=False)
-    object_uuid = models.UUIDField(null=True, blank=True, editable=False)
+    token_label = models.CharField(
+        verbose_name=_("token label"), max_length=100, blank=True, editable=False
+    )
+    channel = models.CharField(
+        verbose_name=_("channel"), max_length=8, choices=AccessChannel.choices, editable=False
+    )
+    path = models.CharField(
+        verbose_name=_("path"),
+        max_length=500,
+        blank=True,
+        editable=False,
+        help_text=_("Request path, no query string."),
+    )
+    object_type = models.CharField(verbose_name=_("object type"), max_length=32, editable=False)
+    object_uuid = models.UUIDField(
+        verbose_name=_("object uuid"), null=True, blank=True, editable=False
+    )
     fields = models.JSONField(
-        default=list, blank=True, editable=False, help_text="Sensitive fields shown."
+        verbose_name=_("fields"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("Sensitive fields shown."),
     )
     extra = models.JSONField(
-        default=dict, blank=True, editable=False, help_text="Exports: filter and row count."
+        verbose_name=_("extra"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_("Exports: filter and row count."),
     )
 
     objects = AccessLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = "access-log entry"
-        verbose_name_plural = "access log"
+        verbose_name = _("access-log entry")
+        verbose_name_plural = _("access log")
         indexes = [
             models.Index(fields=["object_uuid", "at"], name="accesslog_object_at"),
             models.Index(fields=["user", "at"], name="accesslog_user_at"),
@@ -814,23 +1188,30 @@ class IdempotencyKey(models.Model):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
     )
-    key = models.CharField(max_length=255)
+    key = models.CharField(verbose_name=_("key"), max_length=255)
     #: SHA-256 of the method, path, query, If-Match and canonical JSON body.
-    fingerprint = models.CharField(max_length=64)
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=2000)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    fingerprint = models.CharField(verbose_name=_("fingerprint"), max_length=64)
+    method = models.CharField(verbose_name=_("method"), max_length=8)
+    path = models.CharField(verbose_name=_("path"), max_length=2000)
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
     #: Set while the first request is being processed; a marker past it was abandoned.
-    locked_until = models.DateTimeField(null=True, blank=True)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    headers = models.JSONField(default=dict, blank=True)
-    body = models.BinaryField(default=b"", blank=True)
+    locked_until = models.DateTimeField(verbose_name=_("locked until"), null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(
+        verbose_name=_("status code"), null=True, blank=True
+    )
+    headers = models.JSONField(verbose_name=_("headers"), default=dict, blank=True)
+    body = models.BinaryField(verbose_name=_("body"), default=b"", blank=True)
 
     class Meta:
-        verbose_name = "idempotency key"
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
         ]
@@ -850,19 +1231,26 @@ class RateLimitCounter(models.Model):
     without waiting for a disk flush; a crash empties it, which only restarts the windows.
     """
 
-    key = models.CharField(max_length=255, primary_key=True)
+    key = models.CharField(verbose_name=_("key"), max_length=255, primary_key=True)
     #: Unix time (whole seconds) at which the counted window ends.
-    window_end = models.BigIntegerField()
-    count = models.IntegerField()
+    window_end = models.BigIntegerField(verbose_name=_("window end"))
+    count = models.IntegerField(verbose_name=_("count"))
 
     class Meta:
-        verbose_name = "rate-limit counter"
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
 
     def __str__(self):
         return f"{self.key}: {self.count} until {self.window_end}"
 
 
+from cases.documents.models import Document  # noqa: E402,F401
 from cases.duplicates.models import PersonMerge  # noqa: E402,F401
+from cases.exchanges.models import (  # noqa: E402,F401
+    Exchange,
+    ExchangeListEntry,
+    Handover,
+)
 from cases.identity.models import (  # noqa: E402,F401
     ExternalIdentifier,
     IdentityDocument,
@@ -877,6 +1265,8 @@ from cases.places.models import (  # noqa: E402,F401
 )
 from cases.preferences import AccountPreferences  # noqa: E402,F401
 from cases.security.tokens import ApiToken  # noqa: E402,F401
+from cases.tasks.models import Task  # noqa: E402,F401
+from cases.visits.models import Interview, Visit  # noqa: E402,F401
 from cases.webhooks.models import (  # noqa: E402,F401
     WebhookAttempt,
     WebhookRedelivery,

@@ -398,3 +398,60 @@ class ILike(Lookup):
 def like_escape(text: str) -> str:
     """Return ``text`` with the ``LIKE`` wildcards and the escape character escaped."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --------------------------------------------------------------------------------------------
+# Which name a reader sees first
+# --------------------------------------------------------------------------------------------
+
+#: The script each language's readers read names in: Latin for English, Cyrillic for
+#: Ukrainian, Hangul for Korean.
+READER_SCRIPTS = {"en": "latin", "uk": "cyrillic", "ko": "hangul"}
+
+
+def script_of(text: str) -> str:
+    """Return the script ``text`` is written in: "hangul", "cyrillic", "latin" or ""."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return ""
+    if all(_HANGUL_SYLLABLES[0] <= ord(char) <= _HANGUL_SYLLABLES[1] for char in letters):
+        return "hangul"
+    if all(0x0400 <= ord(char) <= 0x04FF for char in letters):
+        return "cyrillic"
+    if all(unicodedata.name(char, "").startswith("LATIN") for char in letters):
+        return "latin"
+    return ""
+
+
+@dataclass(frozen=True)
+class ShownName:
+    """A name as a page shows it: its text, and the variant it is (None: the working name)."""
+
+    value: str
+    variant: object | None = None
+
+
+def names_for_reader(working_name: str, variants, language: str | None) -> list[ShownName]:
+    """Return the names to show a reader of ``language``, the one in his script first.
+
+    ``variants`` are the name variants the reader may see (``sensitive.visible_names``:
+    without the permission, pseudonyms only), in their order; nothing else is shown. The
+    first name is the working name when it is written in the reader's script, else the
+    first of those variants recorded in that script, else the working name. The others
+    follow in their order: the working name (when it is not first), then the variants, each
+    text once.
+    """
+    script = READER_SCRIPTS.get((language or "").split("-")[0], "")
+    variants = list(variants)
+    first = ShownName(working_name)
+    if script and script_of(working_name) != script:
+        in_script = next((v for v in variants if v.script == script), None)
+        if in_script is not None:
+            first = ShownName(in_script.value, in_script)
+    shown = [first]
+    seen = {first.value}
+    for name in [ShownName(working_name), *(ShownName(v.value, v) for v in variants)]:
+        if name.value not in seen:
+            seen.add(name.value)
+            shown.append(name)
+    return shown

@@ -17,7 +17,10 @@ class AccountPreferences(models.Model):
     """Settings a user chooses for his own account: the language of the pages and the admin."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="preferences",
     )
     language = models.CharField(
         _("language"),

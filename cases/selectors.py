@@ -86,9 +86,10 @@ def case_detail(pk: int) -> Case:
 
 
 def intentions() -> QuerySet[StatedIntention]:
-    """Return intentions with the case, the parties, the source and the superseded one."""
+    """Return intentions with the case, the parties, the source, the superseded one and the
+    interview taken in."""
     return StatedIntention.objects.select_related(
-        "case", "heard_by", "interpreter_supplied_by", "source", "supersedes"
+        "case", "heard_by", "interpreter_supplied_by", "source", "supersedes", "interview"
     ).prefetch_related("present_parties")
 
 

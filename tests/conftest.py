@@ -1,10 +1,12 @@
 """Shared fixtures for the test suite."""
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.test import Client
+from django.utils import translation
 
 from cases.dbguards import (
     TRUNCATE_SETTING,
@@ -37,13 +39,48 @@ def _reinstall_sqlite_guards(sender, **kwargs):
 post_migrate.connect(_reinstall_sqlite_guards, dispatch_uid="tests_reinstall_sqlite_guards")
 
 
+def _transactional(request) -> bool:
+    """Whether the test runs outside a rolled-back transaction (and ends with a flush)."""
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Start every test in the site's default language.
+
+    The active language belongs to the thread: a test that activates Ukrainian or Korean
+    without putting it back would leave the tests after it in its worker reading messages
+    in that language (a refusal checked for English words then fails, or passes, by the
+    order the tests ran in).
+    """
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _content_types_read_afresh(request):
+    """Start a transactional test with no content type cached in this process.
+
+    Django caches each model's content type (and its id) for the life of the process, and
+    the admin writes that id into every change-log row. The tests that ran before in this
+    worker cached the ids of the database as they found it; a transactional test's database
+    may hold other ids since (a flush empties the table and the content types come back
+    with new ids), and a change-log row naming a cached id that is gone fails its foreign
+    key, which the admin answers with a server error. Seen in CI as browser tests whose
+    saves failed on PostgreSQL only, after the rest of the suite ran in the same worker.
+    """
+    if _transactional(request):
+        ContentType.objects.clear_cache()
+
+
 @pytest.fixture(autouse=True)
 def _lift_sqlite_guard_before_flush(request):
     """Let a transactional test's closing flush empty the timeline table on SQLite."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
-        name in request.fixturenames for name in ("transactional_db", "live_server")
-    )
+    transactional = _transactional(request)
     if transactional and connection.vendor == "sqlite":
         # A flush does not always send post_migrate (e.g. when it is inhibited), so a
         # transactional test also puts the guards back itself before it starts.

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 
 from cases.api import exceptions as problems
 from cases.api import throttling
@@ -74,9 +75,11 @@ class ApiConventionsMiddleware:
             response = problems.problem_response(
                 414,
                 request=request,
-                detail=f"The address is {length} characters long; at most "
-                f"{settings.MAX_URL_LENGTH} are accepted. Send fewer or shorter query "
-                "parameters.",
+                detail=gettext(
+                    "The address is %(length)s characters long; at most %(most)s are accepted. "
+                    "Send fewer or shorter query parameters."
+                )
+                % {"length": length, "most": settings.MAX_URL_LENGTH},
             )
         else:
             response = self.get_response(request)

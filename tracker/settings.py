@@ -20,6 +20,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from cases.documents import storage as documents_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -63,14 +65,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # intcomma: counts grouped as the reader's language groups them (1,234 or 1 234).
+    "django.contrib.humanize",
     "django_countries",
     "django_filters",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "axes",
+    # django-otp's TOTP devices and django-axes, named in Ukrainian and Korean (tracker/apps.py).
+    "tracker.apps.TOTPConfig",
+    "tracker.apps.AxesConfig",
     "csp",
     "cases",
 ]
@@ -118,6 +123,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Django's form templates, with a plain <input> written in Python (the same HTML, a fraction
+# of the time: a case page in the admin has about two hundred widgets).
+FORM_RENDERER = "tracker.renderers.QuickInputRenderer"
 
 WSGI_APPLICATION = "tracker.wsgi.application"
 
@@ -192,7 +201,9 @@ if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
         f"DJANGO_LANGUAGE_CODE must be one of {', '.join(code for code, _n in LANGUAGES)}; "
         f"it is {LANGUAGE_CODE!r}."
     )
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project's catalogs, then DRF's Korean messages built at install time under the site's
+# code "ko" (DRF names its catalog ko_KR): tracker/vendored_locale.py, never committed.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "build" / "locale"]
 # English dates and numbers keep the British formats the site used before it had languages
 # (25 Oct 2006; 25/10/2006 read as day/month/year in the admin): tracker/formats/en.
 FORMAT_MODULE_PATH = ["tracker.formats"]
@@ -205,7 +216,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Attached documents (docs/documents.md): a folder outside the web root with no URL
+    # (DJANGO_DOCUMENTS_ROOT, default var/documents beside the checkout), or a private S3
+    # bucket (DJANGO_DOCUMENTS_S3_BUCKET). Read only through views that check and log.
+    "documents": documents_storage.storage_setting(documents_storage.environment(), BASE_DIR),
 }
+# The largest document accepted, in bytes (25 MiB); checked while the upload streams in.
+DOCUMENT_MAX_BYTES = env_int("DJANGO_DOCUMENT_MAX_BYTES", 25 * 1024 * 1024)
 
 # The analysts' sign-in page; staff who need a second factor are sent on to the admin's.
 LOGIN_URL = "login"
@@ -412,10 +429,12 @@ SPECTACULAR_SETTINGS = {
         "NotificationStateEnum": "cases.notifications.models.NotificationState",
         "ChannelEnum": "cases.choices.Channel",
         "DocumentKindEnum": "cases.identity.models.DocumentKind",
+        "AttachedDocumentKindEnum": "cases.documents.models.DocumentKind",
         "DocumentGenuinenessEnum": "cases.identity.models.DocumentGenuineness",
         "IdentifierSchemeEnum": "cases.identity.models.IdentifierScheme",
         "ListKindEnum": "cases.imports.models.ListKind",
         "ImportStatusEnum": "cases.imports.models.ImportStatus",
+        "ExchangeStatusEnum": "cases.exchanges.models.ExchangeStatus",
         "ImportOutcomeEnum": "cases.imports.planning.OUTCOMES",
         "ImportRowCommittedEnum": "cases.imports.planning.COMMITTED",
         "PlaceKindEnum": "cases.places.models.PlaceKind",
@@ -449,6 +468,8 @@ LOGGING = {
         # SQL logged at DEBUG carries its parameters: a searched name and every spelling
         # the search expanded it to. The filter keeps the timing and drops the statement.
         "django.db.backends": {"filters": ["no_sql_values"]},
+        # WeasyPrint (the case brief's PDF) logs every rendering step at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
         "tracker.request": {
             "level": "INFO" if env_bool("DJANGO_REQUEST_LOG", default=True) else "WARNING"
         },
@@ -467,6 +488,12 @@ TRACKER_NOTIFICATION_DUE_DAYS = env_int("TRACKER_NOTIFICATION_DUE_DAYS", 7)
 TRACKER_NOTIFICATION_TRACING_AGENCIES = env_list(
     "TRACKER_NOTIFICATION_TRACING_AGENCIES", "CTA,ICRC"
 )
+
+# Tasks (docs/tasks.md): days a filed request may wait for an answer before its "no answer"
+# task is due, and how many days ahead of a scheduled handover a statement going stale opens
+# the task to reconfirm consent.
+TRACKER_REQUEST_ANSWER_DAYS = env_int("TRACKER_REQUEST_ANSWER_DAYS", 30)
+TRACKER_TASK_CONSENT_LOOKAHEAD_DAYS = env_int("TRACKER_TASK_CONSENT_LOOKAHEAD_DAYS", 14)
 
 
 def env_float(name: str, default: float) -> float:

@@ -2,6 +2,8 @@
 
 import os
 
+from cases.documents import storage as documents_storage
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment")
 # The test client speaks plain http; tests that need the production behaviour (https
 # redirect, secure cookies, two-factor for staff, real rates) turn it on themselves.
@@ -25,10 +27,25 @@ os.environ.setdefault("DJANGO_API_CREDENTIALS_CACHE_SECONDS", "300")
 
 from tracker.settings import *  # noqa: E402,F403
 
+
+def _documents_root() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="tracker-documents-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Documents the tests attach go to a folder of the test process, removed when it ends.
+    "documents": documents_storage.storage_setting(
+        {"DJANGO_DOCUMENTS_ROOT": _documents_root()}, BASE_DIR
+    ),
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

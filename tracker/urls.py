@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("api/v1/", include("cases.api.urls")),
     path("cases/", include("cases.pages.urls")),
+    path("documents/", include("cases.documents.urls")),
 ]
 
 
@@ -90,7 +91,7 @@ def service_unavailable(request):
         response = problem_response(
             503,
             request=request,
-            detail="The database is unavailable. Try again in a few seconds.",
+            detail=_("The database is unavailable. Try again in a few seconds."),
         )
     else:
         try:

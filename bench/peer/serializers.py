@@ -5,6 +5,7 @@ the peer shows an integration what the tracker shows it, under the same keys.
 """
 
 from django.urls import reverse
+from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
 from cases import clocks
@@ -99,6 +100,7 @@ class CaseSerializer(serializers.ModelSerializer):
     assigned_officer = serializers.SlugRelatedField(slug_field="username", read_only=True)
     current_intention = serializers.SerializerMethodField()
     open_request_count = serializers.IntegerField(read_only=True)
+    released_to = CountryField(read_only=True)
 
     class Meta:
         model = Case
@@ -127,6 +129,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "closed_at",
             "updated_at",
             "archived_at",
+            "released_to",
+            "released_to_place",
         ]
 
     def get_capture_card_overdue(self, case):
@@ -159,6 +163,7 @@ class IntentionSerializer(RedactedMixin, serializers.ModelSerializer):
     present_parties = PartyRefSerializer(many=True, read_only=True)
     verified = serializers.BooleanField(source="is_verified", read_only=True)
     supersedes = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    interview = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     source = SourceRefSerializer(read_only=True)
 
     class Meta:
@@ -187,6 +192,7 @@ class IntentionSerializer(RedactedMixin, serializers.ModelSerializer):
             "verified",
             "state",
             "supersedes",
+            "interview",
             "source",
             "version",
             "recorded_at",

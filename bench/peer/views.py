@@ -54,7 +54,12 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
                 Prefetch(
                     "intentions",
                     queryset=StatedIntention.objects.select_related(
-                        "case", "heard_by", "interpreter_supplied_by", "supersedes", "source"
+                        "case",
+                        "heard_by",
+                        "interpreter_supplied_by",
+                        "supersedes",
+                        "interview",
+                        "source",
                     ).prefetch_related("present_parties"),
                 ),
                 Prefetch(

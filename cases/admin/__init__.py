@@ -24,8 +24,11 @@ from cases.admin import (  # noqa: F401
     tokens,
 )
 from cases.admin.mixins import guard_other_apps
+from cases.exchanges import admin as exchanges_admin  # noqa: F401
 from cases.imports import admin as imports_admin  # noqa: F401
 from cases.notifications import admin as notifications_admin  # noqa: F401
+from cases.tasks import admin as tasks_admin  # noqa: F401
+from cases.visits import admin as visits_admin  # noqa: F401
 from cases.webhooks import admin as webhooks_admin  # noqa: F401
 
 # The admins of users, groups, two-factor devices and lockouts come from other apps; they are

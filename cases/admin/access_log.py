@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from cases.admin.mixins import DeclaredLookupsMixin
 from cases.models import AccessLogEntry
@@ -46,7 +47,7 @@ class AccessLogEntryAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     readonly_fields = fields
     actions = None
 
-    @admin.display(description="fields")
+    @admin.display(description=gettext_lazy("fields"))
     def shown_fields(self, entry: AccessLogEntry) -> str:
         """Return the sensitive fields the response showed, comma-separated."""
         return ", ".join(entry.fields)

@@ -8,16 +8,21 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django_countries import countries
 
-from cases import consent, services
+from cases import choices, consent, services
 from cases.admin import forms
 from cases.admin.intentions import StatedIntentionInline
 from cases.admin.mixins import (
+    LATEST_EVENTS,
     AddOnlyInline,
     ArchivedListFilter,
     DeclaredLookupsMixin,
@@ -36,25 +41,34 @@ from cases.admin.mixins import (
 )
 from cases.admin.requests import RequestInline
 from cases.admin.risk import RiskAssessmentInline
+from cases.documents.admin import CaseDocumentsAdminMixin
 from cases.filters import CaseFilterSet
 from cases.models import (
     Case,
+    Handover,
     Note,
+    Party,
     Person,
+    StatedIntention,
     TimelineEvent,
 )
+from cases.names import names_for_reader
 from cases.pages.charts import CACHE_SECONDS, timeline_head
 from cases.places.admin import CasePlacesAdminMixin, OverdueListFilter
 from cases.security import sensitive
 from cases.services import StaleObjectError
+from cases.tasks.admin import CaseTasksAdminMixin
+from cases.visits.admin import CaseVisitsAdminMixin
 
 
-@admin.action(description="Purge the case for good (superusers)", permissions=("purge",))
+@admin.action(
+    description=gettext_lazy("Purge the case for good (superusers)"), permissions=("purge",)
+)
 def purge_case(modeladmin, request, queryset):
     """Ask for a reason and the reference, then purge the one selected case."""
     cases = list(queryset[:2])
     if len(cases) != 1:
-        modeladmin.message_user(request, "Select exactly one case to purge.", messages.ERROR)
+        modeladmin.message_user(request, _("Select exactly one case to purge."), messages.ERROR)
         return None
     case = cases[0]
     form = forms.PurgeConfirmForm(
@@ -69,23 +83,26 @@ def purge_case(modeladmin, request, queryset):
             modeladmin.message_user(request, str(exc), messages.ERROR)
             return None
         modeladmin.message_user(
-            request, f"Case {form.reference} purged; a tombstone is in the feed.", messages.SUCCESS
+            request,
+            _("Case %(reference)s purged; a tombstone is in the feed.")
+            % {"reference": form.reference},
+            messages.SUCCESS,
         )
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"Purge {case.reference}?",
+        "title": _("Purge %(reference)s?") % {"reference": case.reference},
         "case": case,
         "form": form,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         "counts": {
-            "statements": case.intentions.count(),
-            "requests": case.requests.count(),
-            "notes": case.notes.count(),
-            "occurrences": case.occurrences.count(),
-            "events": case.events.count(),
-            "other cases of the person": case.person.cases.exclude(pk=case.pk).count(),
+            _("statements"): case.intentions.count(),
+            _("requests"): case.requests.count(),
+            _("notes"): case.notes.count(),
+            _("occurrences"): case.occurrences.count(),
+            _("events"): case.events.count(),
+            _("other cases of the person"): case.person.cases.exclude(pk=case.pk).count(),
         },
     }
     return TemplateResponse(request, "admin/cases/case/purge_confirmation.html", context)
@@ -98,7 +115,7 @@ class NationalityFilter(FilterSetListFilter):
     then their cases, as the API and the analysts' pages do.
     """
 
-    title = "nationality"
+    title = gettext_lazy("nationality")
     parameter_name = "nationality"
     filterset_class = CaseFilterSet
 
@@ -126,6 +143,42 @@ class NationalityFilter(FilterSetListFilter):
             found = sorted(codes)
             cache.set(key, found, CACHE_SECONDS)
         return sorted(((code, countries.name(code) or code) for code in found), key=lambda c: c[1])
+
+
+def read_for_page(case: Case) -> None:
+    """Read at once what the case page shows beside its inlines, and keep it on ``case``.
+
+    The person with his names and the Power he depends on, the detaining party, and the
+    case's statements (with who heard them and the parties present), requests, risk
+    assessments, notes and interviews. The summaries, the consent gate's answer and the
+    access log read these lists, so the page's queries do not grow with its rows. Called
+    when the page is shown, after any save was tried, so the lists are what is on record;
+    a second call reads nothing.
+    """
+    parties = Party.objects.select_related("parent")
+    prefetch_related_objects(
+        [case],
+        "person__names",
+        Prefetch("person__power_depends_on", queryset=parties),
+        Prefetch("detaining_party", queryset=parties),
+        Prefetch(
+            "intentions",
+            queryset=StatedIntention.objects.select_related("heard_by__parent").prefetch_related(
+                Prefetch("present_parties", queryset=parties)
+            ),
+        ),
+        "requests",
+        "risk_assessments",
+        "notes",
+        "interviews",
+    )
+    current_field = Case._meta.get_field("current_intention")
+    if case.current_intention_id is not None and not current_field.is_cached(case):
+        current = next(
+            (row for row in case.intentions.all() if row.pk == case.current_intention_id), None
+        )
+        if current is not None:
+            current_field.set_cached_value(case, current)
 
 
 class NoteInline(SensitiveInlineMixin, AddOnlyInline, admin.TabularInline):
@@ -163,6 +216,9 @@ CASE_CAPTURE_FIELDS = (
 @admin.register(Case)
 class CaseAdmin(
     CasePlacesAdminMixin,
+    CaseTasksAdminMixin,
+    CaseVisitsAdminMixin,
+    CaseDocumentsAdminMixin,
     DeclaredLookupsMixin,
     TimelineChangeLogMixin,
     SensitiveAdminMixin,
@@ -180,6 +236,9 @@ class CaseAdmin(
         RiskAssessmentInline,
         RequestInline,
         *CasePlacesAdminMixin.places_inlines,
+        *CaseTasksAdminMixin.tasks_inlines,
+        *CaseVisitsAdminMixin.visits_inlines,
+        *CaseDocumentsAdminMixin.documents_inlines,
         NoteInline,
     )
     list_display = (
@@ -204,7 +263,9 @@ class CaseAdmin(
     # One count of the listed cases per page, not a second one of every case.
     show_full_result_count = False
     search_fields = ("reference", "person__working_name")
-    search_help_text = "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
+    search_help_text = gettext_lazy(
+        "Reference, or any spelling of the person's name (Ri, Lee, 리 ...)."
+    )
     autocomplete_fields = ("person", "detaining_party")
     action_form = forms.ReasonActionForm
     actions = (
@@ -218,11 +279,12 @@ class CaseAdmin(
 
     def sensitive_reads(self, request, obj):
         reads: dict[tuple[str, Any], list[str]] = {}
-        person = Person.objects.prefetch_related("names").get(pk=obj.person_id)
+        read_for_page(obj)
+        person = obj.person
         values = sensitive.sensitive_values(person)
         if values:
             reads[("person", person.uuid)] = sorted(values)
-        for row in (*obj.intentions.all(), *obj.notes.all()):
+        for row in (*obj.intentions.all(), *obj.notes.all(), *obj.interviews.all()):
             values = sensitive.sensitive_values(row)
             if values:
                 reads[(row._meta.model_name, row.uuid)] = sorted(values)
@@ -230,6 +292,9 @@ class CaseAdmin(
             key = (subject_type, subject_uuid)
             reads[key] = sorted(set(reads.get(key, ())) | set(keys))
         return reads
+
+    # The case's own order, newest first, read through its (case, case_seq) index.
+    history_ordering = ("-case_seq",)
 
     def history_events(self, obj):
         return TimelineEvent.objects.filter(case=obj)
@@ -253,19 +318,23 @@ class CaseAdmin(
         if obj is None:
             return [
                 (None, {"fields": ("person", *CASE_CUSTODY_FIELDS)}),
-                ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
-                ("This change", {"fields": ("reason",)}),
+                (_("Capture and detention"), {"fields": CASE_CAPTURE_FIELDS}),
+                (_("This change"), {"fields": ("reason",)}),
             ]
-        archived = [("Archived", {"fields": ("archived_at",)})] if obj.archived_at else []
+        archived = [(_("Archived"), {"fields": ("archived_at",)})] if obj.archived_at else []
         return [
             *archived,
-            ("Person", {"fields": ("person_summary",)}),
-            ("Current intention", {"fields": ("current_intention_summary",)}),
-            ("Consent gate", {"fields": ("consent_summary",)}),
-            ("Custody", {"fields": (*CASE_CUSTODY_FIELDS, "destination_country")}),
-            ("Capture and detention", {"fields": CASE_CAPTURE_FIELDS}),
-            ("Record", {"fields": (("opened_at", "updated_at", "closed_at"),)}),
-            ("This change", {"fields": ("reason", "version")}),
+            (_("Person"), {"fields": ("person_summary",)}),
+            (_("Current intention"), {"fields": ("current_intention_summary",)}),
+            (_("Consent gate"), {"fields": ("consent_summary",)}),
+            (
+                _("Custody"),
+                {"fields": (*CASE_CUSTODY_FIELDS, ("released_to", "released_to_place"))},
+            ),
+            (_("Handover"), {"fields": ("handover_summary",)}),
+            (_("Capture and detention"), {"fields": CASE_CAPTURE_FIELDS}),
+            (_("Record"), {"fields": (("opened_at", "updated_at", "closed_at"),)}),
+            (_("This change"), {"fields": ("reason", "version")}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -276,6 +345,7 @@ class CaseAdmin(
             "person_summary",
             "current_intention_summary",
             "consent_summary",
+            "handover_summary",
             "opened_at",
             "updated_at",
             "closed_at",
@@ -293,7 +363,9 @@ class CaseAdmin(
         search = CaseFilterSet(queryset=queryset, request=request)
         return search.filter_q(queryset, "q", search_term), False
 
-    @admin.display(description="current intention", ordering="current_intention_option")
+    @admin.display(
+        description=gettext_lazy("current intention"), ordering="current_intention_option"
+    )
     def current_intention_column(self, obj):
         if not obj.current_intention_option:
             return "—"
@@ -302,11 +374,12 @@ class CaseAdmin(
         if obj.current_intention_verified:
             return format_html("{} <strong>({})</strong>", label, level)
         return format_html(
-            '{} ({}) <strong class="case-unverified">UNVERIFIED</strong>', label, level
+            '{} ({}) <strong class="case-unverified">{}</strong>', label, level, _("UNVERIFIED")
         )
 
-    @admin.display(description="person")
+    @admin.display(description=gettext_lazy("person"))
     def person_summary(self, obj):
+        read_for_page(obj)
         person = obj.person
         allowed = getattr(obj, "_sensitive_allowed", False)
         names = format_html_join(
@@ -321,39 +394,75 @@ class CaseAdmin(
                 for name in sensitive.visible_names(person.names.all(), None, allowed=allowed)
             ),
         )
+        # The name in the reader's script first (cases.names.names_for_reader), from the
+        # variants he may see; the working name beside it when it differs.
+        visible = sensitive.visible_names(person.names.all(), None, allowed=allowed)
+        first = names_for_reader(person.working_name, visible, get_language())[0].value
+        beside = (
+            format_html(" ({} {})", _("working name:"), person.working_name)
+            if first != person.working_name
+            else ""
+        )
         return format_html(
-            '<a href="{}"><strong>{}</strong></a><br>Name variants: {}',
+            '<a href="{}"><strong>{}</strong></a>{}<br>{} {}',
             reverse("admin:cases_person_change", args=[person.pk]),
-            person.working_name,
-            names or "none recorded",
+            first,
+            beside,
+            _("Name variants:"),
+            names or _("none recorded"),
         )
 
-    @admin.display(description="current intention")
+    @admin.display(description=gettext_lazy("current intention"))
     def current_intention_summary(self, obj):
+        read_for_page(obj)
         current = obj.current_intention
         statements_url = (
             reverse("admin:cases_statedintention_changelist") + f"?case__id__exact={obj.pk}"
         )
         manage = format_html(
-            '<br><a href="{}">Withdraw, contest or invalidate a statement</a>', statements_url
+            '<br><a href="{}">{}</a>',
+            statements_url,
+            _("Withdraw, contest or invalidate a statement"),
         )
         if current is None:
-            return format_html("No active statement recorded.{}", manage)
+            return format_html("{}{}", _("No active statement recorded."), manage)
         label = intention_label(current.option, current.destination_country)
-        details = f"{current.get_verification_display()}, stated {current.stated_on}"
+        details = _("%(verification)s, stated %(date)s") % {
+            "verification": current.get_verification_display(),
+            "date": formats.date_format(current.stated_on),
+        }
         if current.is_verified:
-            flag = mark_safe("<strong>VERIFIED</strong>")
+            flag = format_html("<strong>{}</strong>", _("VERIFIED"))
         else:
-            flag = mark_safe(
-                '<strong class="case-unverified">UNVERIFIED</strong> — not heard in a private '
-                "interview by a neutral body"
+            flag = format_html(
+                '<strong class="case-unverified">{}</strong> — {}',
+                _("UNVERIFIED"),
+                _("not heard in a private interview by a neutral body"),
             )
         return format_html("<strong>{}</strong> ({})<br>{}{}", label, details, flag, manage)
 
-    @admin.display(description="consent gate today")
+    @admin.display(description=gettext_lazy("handover"))
+    def handover_summary(self, obj):
+        """Link to the case's handover, or to the form that records one."""
+        handover = Handover.objects.filter(case=obj).select_related("case").first()
+        if handover is not None:
+            url = reverse("admin:cases_handover_change", args=[handover.pk])
+            return format_html('<a href="{}">{}</a>', url, str(handover))
+        if obj.status != choices.CaseStatus.RELEASE_APPROVED:
+            return _(
+                "A handover executes a scheduled request once his release is approved; it "
+                "is the only way to repatriated or transferred to a third state."
+            )
+        url = reverse("admin:cases_handover_add") + f"?case={obj.pk}"
+        return format_html(
+            '<a class="addlink" href="{}" id="add-handover">{}</a>', url, _("Add handover")
+        )
+
+    @admin.display(description=gettext_lazy("consent gate today"))
     def consent_summary(self, obj):
         """Show the gate's answer for each move the case's open requests would make."""
-        intentions = list(obj.intentions.prefetch_related("present_parties"))
+        read_for_page(obj)
+        intentions = list(obj.intentions.all())
         requests = list(obj.requests.all())
         risks = list(obj.risk_assessments.all())
         elsewhere = consent.elsewhere(obj)
@@ -368,23 +477,30 @@ class CaseAdmin(
                 elsewhere=elsewhere,
             )
             if decision.passed:
-                rows.append(format_html("<strong>{}</strong>: open", move.label))
+                rows.append(format_html("<strong>{}</strong>: {}", move.label, _("open")))
             else:
                 problems = format_html_join(
                     "", "<li>{}</li>", ((p.message,) for p in decision.problems)
                 )
                 rows.append(
-                    format_html("<strong>{}</strong>: refused<ul>{}</ul>", move.label, problems)
+                    format_html(
+                        "<strong>{}</strong>: {}<ul>{}</ul>", move.label, _("refused"), problems
+                    )
                 )
         risk = consent.latest_risk(obj.person, risks, consent.own_states(obj.person))
         if risk is not None:
-            rows.append(format_html("Risk on return: {}", str(risk)))
+            rows.append(format_html("{} {}", _("Risk on return:"), str(risk)))
         return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
+            read_for_page(obj)
             request._timeline_shown = []
-            context["timeline"] = timeline_rows(obj, request.user, shown=request._timeline_shown)
+            context["timeline"] = timeline_rows(
+                obj, request.user, shown=request._timeline_shown, limit=LATEST_EVENTS
+            )
+            # case_seq is gapless from 1, so the newest event's number is the count.
+            context["timeline_total"] = context["timeline"][0]["seq"] if context["timeline"] else 0
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
@@ -400,7 +516,8 @@ class CaseAdmin(
                     transition=lambda case, **status: services.case_change_status(
                         actor=actor,
                         case=case,
-                        destination_country=data.get("destination_country") or "",
+                        released_to=data.get("released_to") or "",
+                        released_to_place=data.get("released_to_place") or "",
                         **status,
                     ),
                 )

@@ -13,14 +13,19 @@ from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.admin.options import IncorrectLookupParameters, get_content_type_for_model
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import router, transaction
 from django.db.models.constants import LOOKUP_SEP
+from django.forms.models import BaseInlineFormSet, model_to_dict
 from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.functional import cached_property
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from cases import services
-from cases.choices import Channel
+from cases.admin import forms
+from cases.choices import Channel, EventKind
 from cases.filters import ARCHIVED_CHOICES, ArchivedFilterSet
 from cases.models import (
     Case,
@@ -189,6 +194,11 @@ def log_label(obj) -> str:
     return f"{name} {key}"
 
 
+def _stored_log_label(obj) -> str:
+    with translation.override(None):
+        return log_label(obj)
+
+
 class TimelineChangeLogMixin:
     """Keep object text out of Django's change log; answer "History" with the timeline.
 
@@ -199,6 +209,11 @@ class TimelineChangeLogMixin:
     """
 
     def construct_change_message(self, request, form, formsets, add=False):
+        # Stored, and read in every language: in English, as Django's own change log does.
+        with translation.override(None):
+            return self._change_message(form, formsets, add=add)
+
+    def _change_message(self, form, formsets, *, add: bool) -> list[dict]:
         message = []
         if add:
             message.append({"added": {}})
@@ -222,7 +237,7 @@ class TimelineChangeLogMixin:
             user_id=request.user.pk,
             content_type_id=get_content_type_for_model(obj).pk,
             object_id=str(obj.pk),
-            object_repr=log_label(obj)[:200],
+            object_repr=_stored_log_label(obj)[:200],
             action_flag=flag,
             change_message=json.dumps(message) if isinstance(message, list) else "",
         )
@@ -240,19 +255,44 @@ class TimelineChangeLogMixin:
         context["history_is_timeline"] = True  # the object tools call the link "Timeline"
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    #: Events per page of the history (timeline) page.
+    history_page_size = 50
+    #: The order of the history page, newest first.
+    history_ordering: tuple[str, ...] = ("-recorded_at", "-pk")
+
     def history_events(self, obj):
         """Return the timeline events that make up ``obj``'s history."""
         return TimelineEvent.objects.filter(subject_uuid=obj.uuid)
 
     def history_view(self, request, object_id, extra_context=None):
+        """Show ``obj``'s timeline, newest first, a page at a time, filtered by kind.
+
+        The queries are the same for one event and for a full page: the object, the count
+        of its events, the kinds it has (the filter offers only those) and one page of
+        events with their actors and sources.
+        """
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
+        events = self.history_events(obj)
+        kind_labels = dict(EventKind.choices)
+        present = set(events.order_by().values_list("kind", flat=True).distinct())
+        kind = request.GET.get("kind", "")
+        if kind and kind not in kind_labels:
+            return HttpResponseBadRequest(
+                gettext("Unknown kind of event."), content_type="text/plain; charset=utf-8"
+            )
+        if kind:
+            events = events.filter(kind=kind)
+        paginator = Paginator(
+            events.select_related("actor", "source").order_by(*self.history_ordering),
+            self.history_page_size,
+        )
+        page = paginator.get_page(request.GET.get("page"))
         shown: list = []
-        events = self.history_events(obj).select_related("actor", "source")
-        rows = event_rows(events.order_by("-recorded_at", "-pk"), request.user, shown=shown)
+        rows = event_rows(page.object_list, request.user, shown=shown)
         if shown and sensitive.can_view_sensitive(request.user):
             reads = presenter.merge_shown(shown)
             access.log_reads(reads, user=request.user, channel=access.ADMIN, path=request.path)
@@ -264,6 +304,13 @@ class TimelineChangeLogMixin:
             "object_id": obj.pk,
             "opts": self.opts,
             "timeline": rows,
+            "page_obj": page,
+            "paginator": paginator,
+            "kind": kind,
+            "kinds": sorted(
+                ((value, kind_labels[value]) for value in present if value in kind_labels),
+                key=lambda item: str(item[1]),
+            ),
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name
@@ -333,7 +380,26 @@ def update_then_transition(form, *, update, fields, transition):
     return saved
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class QuickAutocompleteMixin:
+    """Give a model admin's or inline's autocomplete fields the widgets that read no rows
+    when nothing is chosen (``cases.admin.forms.QuickAutocompleteSelect``)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = forms.QuickAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = forms.QuickAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ServiceModelAdmin(QuickAutocompleteMixin, admin.ModelAdmin):
     """A model admin whose saves go through services and whose refusals become form errors.
 
     A save runs inside a savepoint. When a service raises a ValidationError or a
@@ -344,6 +410,10 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return forms.quick_country_field(db_field, formfield)
 
     def _changeform_view(self, request, object_id, form_url, extra_context):
         if request.method != "POST":
@@ -381,9 +451,56 @@ class ServiceModelAdmin(admin.ModelAdmin):
             formset.new_objects.append(obj)
 
 
-class AddOnlyInline:
+class AddOnlyFormSet(BaseInlineFormSet):
+    """The formset of an :class:`AddOnlyInline`: recorded rows are shown, never edited.
+
+    A recorded row's form holds only its id, its parent and the form's own (non-model)
+    fields: the admin shows every field of such a row read-only from the row itself, and
+    skips validating its form on a save, so building and copying each editable field for it
+    was work for nothing (a case with sixteen tasks built sixteen task forms). The empty form
+    (the template of "Add another") is built once: Django builds it anew on each read, and a
+    page reads it several times per inline (its row, its column headers, its media, whether
+    it uploads files).
+    """
+
+    @cached_property
+    def empty_form(self):
+        return super().empty_form
+
+    @cached_property
+    def _recorded_row_form(self):
+        base = self.form
+
+        class Meta(base.Meta):
+            fields = ()
+
+        def __init__(form, *args, **kwargs):
+            base.__init__(form, *args, **kwargs)
+            # The row's values as the full form holds them: the formset compares a new row
+            # with them (a second interview of the same case in one visit, say).
+            values = model_to_dict(form.instance, base._meta.fields, base._meta.exclude)
+            form.initial = {**values, **form.initial}
+
+        return type(
+            base.__name__,
+            (base,),
+            {"Meta": Meta, "__init__": __init__, "__module__": base.__module__},
+        )
+
+    def _construct_form(self, i, **kwargs):
+        if i >= self.initial_form_count():
+            return super()._construct_form(i, **kwargs)
+        form_class, self.form = self.form, self._recorded_row_form
+        try:
+            return super()._construct_form(i, **kwargs)
+        finally:
+            self.form = form_class
+
+
+class AddOnlyInline(QuickAutocompleteMixin):
     """An inline whose existing rows are shown read-only and whose new rows go to a service."""
 
+    formset = AddOnlyFormSet
     extra = 0
     can_delete = False
     show_change_link = False
@@ -393,6 +510,10 @@ class AddOnlyInline:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return forms.quick_country_field(db_field, formfield)
 
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are built per request, so the parent can be kept for the choices.
@@ -521,7 +642,7 @@ class FilterSetListFilter(admin.SimpleListFilter):
 class ArchivedListFilter(FilterSetListFilter):
     """Leave archived rows out of the change list unless asked for them (``ArchivedFilterSet``)."""
 
-    title = "archived"
+    title = gettext_lazy("archived")
     parameter_name = "archived"
     filterset_class = ArchivedFilterSet
 
@@ -560,14 +681,23 @@ def archive_action(keyword: str, *, archive: bool, permission: str = "change"):
                 service(actor=admin_actor(request), reason=reason, **{keyword: row})
             except (ValidationError, StaleObjectError) as exc:
                 messages_ = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
-                modeladmin.message_user(request, f"{row}: {' '.join(messages_)}", messages.ERROR)
+                modeladmin.message_user(
+                    request,
+                    gettext("%(record)s: %(problem)s")
+                    % {"record": row, "problem": " ".join(messages_)},
+                    messages.ERROR,
+                )
             else:
                 done += 1
         if done:
-            modeladmin.message_user(request, f"{done} {verb}d.", messages.SUCCESS)
+            if archive:
+                text = ngettext("%(count)d archived.", "%(count)d archived.", done)
+            else:
+                text = ngettext("%(count)d unarchived.", "%(count)d unarchived.", done)
+            modeladmin.message_user(request, text % {"count": done}, messages.SUCCESS)
 
     action.__name__ = f"{verb}_selected"
-    description = "Archive (give a reason)" if archive else "Unarchive"
+    description = gettext_lazy("Archive (give a reason)") if archive else gettext_lazy("Unarchive")
     return admin.action(description=description, permissions=(permission,))(action)
 
 
@@ -576,9 +706,22 @@ def archive_action(keyword: str, *, archive: bool, permission: str = "change"):
 # --------------------------------------------------------------------------------------------
 
 
-def timeline_rows(case: Case, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
-    """Return the case's events, newest first, prepared for the change page (see event_rows)."""
-    return event_rows(case_timeline(case), user, shown=shown)
+#: How many of a case's latest events its change page shows; the rest are on its timeline page.
+LATEST_EVENTS = 10
+
+
+def timeline_rows(
+    case: Case, user=None, *, shown: list | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Return the case's events, newest first, prepared for the change page (see event_rows).
+
+    ``limit`` keeps only the newest events: a case's history grows without bound, its page
+    must not.
+    """
+    events = case_timeline(case)
+    if limit is not None:
+        events = events[:limit]
+    return event_rows(events, user, shown=shown)
 
 
 def event_rows(events, user=None, *, shown: list | None = None) -> list[dict[str, Any]]:
@@ -619,6 +762,6 @@ class SensitiveInlineMixin:
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields if sensitive.can_view_sensitive(request.user) else (*fields, "withheld")
 
-    @admin.display(description="withheld")
+    @admin.display(description=gettext_lazy("withheld"))
     def withheld(self, obj):
         return f"{', '.join(self.sensitive_form_fields)}: redacted"

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cases import services
 from cases.admin import forms
@@ -94,7 +95,7 @@ class PersonAdmin(
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (
-                "Identity",
+                pgettext_lazy("section", "Identity"),
                 {
                     "fields": (
                         "working_name",
@@ -108,7 +109,7 @@ class PersonAdmin(
                 },
             ),
             (
-                "Service (GC III Art. 17)",
+                gettext_lazy("Service (GC III Art. 17)"),
                 {
                     "fields": (
                         "armed_force",
@@ -123,7 +124,7 @@ class PersonAdmin(
                 },
             ),
             (
-                "Family and correspondence (GC III Art. 17, 122)",
+                gettext_lazy("Family and correspondence (GC III Art. 17, 122)"),
                 {
                     "fields": (
                         ("father_first_name", "mother_maiden_name"),
@@ -132,15 +133,21 @@ class PersonAdmin(
                     )
                 },
             ),
-            ("Life", {"fields": ("is_deceased", "date_of_death")}),
-            ("Sensitive", {"classes": ("collapse",), "fields": ("family_links", "medical_notes")}),
+            (gettext_lazy("Life"), {"fields": ("is_deceased", "date_of_death")}),
+            (
+                gettext_lazy("Sensitive"),
+                {"classes": ("collapse",), "fields": ("family_links", "medical_notes")},
+            ),
         ]
         if obj is not None:
-            fieldsets.insert(1, ("Cases", {"fields": ("case_links",)}))
+            fieldsets.insert(1, (gettext_lazy("Cases"), {"fields": ("case_links",)}))
             if obj.archived_at is not None:
-                fieldsets.insert(0, ("Archived", {"fields": ("archived_at",)}))
+                fieldsets.insert(0, (gettext_lazy("Archived"), {"fields": ("archived_at",)}))
         fieldsets.append(
-            ("This change", {"fields": ("reason", "version", duplicates.CONFIRM_FIELD)})
+            (
+                gettext_lazy("This change"),
+                {"fields": ("reason", "version", duplicates.CONFIRM_FIELD)},
+            )
         )
         return self.redact_fieldsets(request, fieldsets)
 
@@ -190,12 +197,12 @@ class PersonAdmin(
             if any(sensitive.is_hidden_name(n) for n in getattr(person, "shown_names", ()))
         }
 
-    @admin.display(description="name variants")
+    @admin.display(description=gettext_lazy("name variants"))
     def name_variants(self, obj):
         # ``shown_names`` holds only the variants the user may see (see get_queryset).
         return ", ".join(name.value for name in getattr(obj, "shown_names", ()))
 
-    @admin.display(description="cases")
+    @admin.display(description=gettext_lazy("cases"))
     def case_links(self, obj):
         cases = obj.cases.select_related("detaining_party").order_by("-opened_at")
         if not cases:

@@ -6,7 +6,8 @@ from functools import partial
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from cases import choices, services
 from cases.admin import forms
@@ -22,12 +23,53 @@ from cases.admin.mixins import (
     refuse,
     update_then_transition,
 )
+from cases.documents.admin import RequestDocumentInline, TargetDocumentsAdminMixin
 from cases.models import (
     Position,
     Request,
     StatedIntention,
 )
 from cases.services import StaleObjectError
+from cases.timeline.presenter import date_at_precision
+
+
+def newer_statement_hint(req: Request, current: StatedIntention | None) -> str:
+    """Return a warning when ``current`` (the case's current intention) is newer than the
+    statement ``req`` rests on, else "".
+
+    The request is not changed: which statement it rests on is the officer's decision.
+    """
+    rests_on = req.intention
+    if current is None or rests_on is None or current.pk == rests_on.pk:
+        return ""
+    if (current.stated_on, current.recorded_at) <= (rests_on.stated_on, rests_on.recorded_at):
+        return ""
+    return gettext(
+        "A newer statement (%(date)s, %(level)s) exists; the request rests on an older one "
+        "(%(old_date)s, %(old_level)s)."
+    ) % {
+        "date": date_at_precision(current.stated_on, current.stated_on_precision),
+        "level": current.get_verification_display(),
+        "old_date": date_at_precision(rests_on.stated_on, rests_on.stated_on_precision),
+        "old_level": rests_on.get_verification_display(),
+    }
+
+
+def rests_on_display(req: Request, current: StatedIntention | None):
+    """Return the statement a request rests on, with the newer-statement warning if any."""
+    if req is None or req.pk is None or req.intention is None:
+        return gettext("No statement named.")
+    rests_on = req.intention
+    text = format_html(
+        "{}, {} ({})",
+        rests_on.get_option_display(),
+        date_at_precision(rests_on.stated_on, rests_on.stated_on_precision),
+        rests_on.get_verification_display(),
+    )
+    hint = newer_statement_hint(req, current)
+    if hint:
+        return format_html('{}<br><strong class="case-unverified">{}</strong>', text, hint)
+    return text
 
 
 class RequestInline(AddOnlyInline, admin.StackedInline):
@@ -35,9 +77,12 @@ class RequestInline(AddOnlyInline, admin.StackedInline):
 
     model = Request
     form = forms.RequestInlineForm
+    # Recorded requests fold to one line with a link to their own page.
+    template = "admin/cases/case/stacked_folded.html"
     show_change_link = True
+    fold_link_label = gettext_lazy("Open the request: status, dates, positions")
     autocomplete_fields = ("requested_by", "addressed_to", "source")
-    readonly_fields = ("status", "positions_summary")
+    readonly_fields = ("status", "rests_on", "positions_summary")
     fieldsets = (
         (
             None,
@@ -48,17 +93,26 @@ class RequestInline(AddOnlyInline, admin.StackedInline):
                     ("destination_country", "legal_basis"),
                     ("filed_on", "draft"),
                     ("intention", "source"),
+                    "rests_on",
                     "positions_summary",
                 )
             },
         ),
     )
 
+    @admin.display(description=gettext_lazy("rests on"))
+    def rests_on(self, obj):
+        parent = getattr(self, "parent_object", None)
+        current = parent.current_intention if parent is not None else None
+        return rests_on_display(obj, current)
+
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
-            .select_related("requested_by", "addressed_to", "source", "intention")
+            .select_related(
+                "requested_by", "addressed_to", "source", "intention", "case__current_intention"
+            )
             .prefetch_related("positions__party")
         )
 
@@ -72,13 +126,15 @@ class RequestInline(AddOnlyInline, admin.StackedInline):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="parties' positions")
+    @admin.display(description=gettext_lazy("parties' positions"))
     def positions_summary(self, obj):
         if obj is None or obj.pk is None:
-            return "Positions are recorded on the request's own page once it is saved."
+            return gettext_lazy(
+                "Positions are recorded on the request's own page once it is saved."
+            )
         positions = list(obj.positions.all())
         if not positions:
-            return "No position recorded."
+            return gettext_lazy("No position recorded.")
         return format_html_join(
             "",
             "<div>{}: <strong>{}</strong> ({}){}</div>",
@@ -108,8 +164,13 @@ class PositionInline(AddOnlyInline, admin.TabularInline):
 
 
 @admin.register(Request)
-class RequestAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin):
-    """A request on its own page: details, status transitions and parties' positions."""
+class RequestAdmin(
+    TargetDocumentsAdminMixin, DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdmin
+):
+    """A request on its own page: details, status transitions, parties' positions and the
+    documents attached to it."""
+
+    documents_inline = RequestDocumentInline
 
     form = forms.RequestAdminForm
     inlines = (PositionInline,)
@@ -134,20 +195,29 @@ class RequestAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdm
         if obj is None:
             return [
                 (None, {"fields": ("case", "kind", "status", *details, "source")}),
-                ("This change", {"fields": ("reason",)}),
+                (gettext_lazy("This change"), {"fields": ("reason",)}),
             ]
-        archived = [("Archived", {"fields": ("archived_at",)})] if obj.archived_at else []
+        archived = (
+            [(gettext_lazy("Archived"), {"fields": ("archived_at",)})] if obj.archived_at else []
+        )
         return [
             *archived,
-            (None, {"fields": ("case", "kind", *details, "source")}),
-            ("Status", {"fields": ("status", "decided_on", "decision_reason")}),
-            ("This change", {"fields": ("reason", "version")}),
+            (None, {"fields": ("case", "kind", *details, "rests_on", "source")}),
+            (gettext_lazy("Status"), {"fields": ("status", "decided_on", "decision_reason")}),
+            (gettext_lazy("This change"), {"fields": ("reason", "version")}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("case", "kind", "source", "decided_on", "archived_at")
+        return ("case", "kind", "source", "rests_on", "archived_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("intention", "case__current_intention")
+
+    @admin.display(description=gettext_lazy("rests on"))
+    def rests_on(self, obj):
+        return rests_on_display(obj, obj.case.current_intention if obj is not None else None)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -162,6 +232,7 @@ class RequestAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModelAdm
                     transition=lambda req, **status: services.request_transition(
                         actor=actor,
                         request=req,
+                        decided_on=data.get("decided_on"),
                         decision_reason=data.get("decision_reason", ""),
                         **status,
                     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from cases.admin import forms
 from cases.admin.mixins import (
@@ -21,8 +22,10 @@ class RiskAssessmentInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedInl
     model = RiskAssessment
     form = forms.InlineAddForm
     extra = 0
-    verbose_name = "risk assessment"
-    verbose_name_plural = "risk on return (a high risk refuses a return)"
+    # Recorded assessments fold to one line; open one to read it.
+    template = "admin/cases/case/stacked_folded.html"
+    verbose_name = gettext_lazy("risk assessment")
+    verbose_name_plural = gettext_lazy("risk on return (a high risk refuses a return)")
     sensitive_form_fields = sensitive.RISK_FIELDS
     autocomplete_fields = ("assessed_by", "source")
     fieldsets = (

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy
 
 from cases.admin.mixins import (
     DeclaredLookupsMixin,
@@ -65,11 +66,11 @@ class TimelineEventAdmin(
         allowed = getattr(obj, "_sensitive_allowed", False)
         return presenter.redact(obj, show_sensitive=allowed)
 
-    @admin.display(description="summary")
+    @admin.display(description=gettext_lazy("summary"))
     def shown_summary(self, obj):
         return self._shown(obj)["summary"]
 
-    @admin.display(description="changes")
+    @admin.display(description=gettext_lazy("changes"))
     def shown_changes(self, obj):
         data = self._shown(obj)
         rows = presenter.change_rows(obj.subject_type, data["changes"], data["redacted"])

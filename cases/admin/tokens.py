@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, ngettext
 
 from cases.admin.mixins import DeclaredLookupsMixin
 from cases.security import credentials
@@ -41,9 +42,14 @@ class ApiTokenAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
         # A key is shown once, at issue; the admin form could not show it safely.
         return False
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         """Revoke every selected token that is not revoked yet."""
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         credentials.forget_all()  # an update sends no signal
-        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -25,12 +26,14 @@ class ApiTokenAuthentication(BaseAuthentication):
             return None  # Not a token header: let the next scheme (the session) try.
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(
-                "Send the token as 'Authorization: Token KEY', with one space and no other."
+                _("Send the token as 'Authorization: Token KEY', with one space and no other.")
             )
         try:
             key = parts[1].decode("ascii")
         except UnicodeDecodeError as exc:
-            raise exceptions.AuthenticationFailed("The token contains invalid characters.") from exc
+            raise exceptions.AuthenticationFailed(
+                _("The token contains invalid characters.")
+            ) from exc
         return self.authenticate_key(key)
 
     def authenticate(self, request):
@@ -50,7 +53,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         (:mod:`cases.security.credentials`); expiry is checked on every request all the same.
         """
         if len(key) <= PREFIX_LENGTH:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         digest = hash_key(key)
         generation, token = credentials.lookup(digest)
         kept = token is not None
@@ -59,13 +62,13 @@ class ApiTokenAuthentication(BaseAuthentication):
                 ApiToken.objects.select_related("user").filter(prefix=key[:PREFIX_LENGTH]).first()
             )
         if token is None or not token.matches(key):
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.is_revoked:
-            raise exceptions.AuthenticationFailed("This token was revoked. Ask for a new one.")
+            raise exceptions.AuthenticationFailed(_("This token was revoked. Ask for a new one."))
         if token.is_expired:
-            raise exceptions.AuthenticationFailed("This token has expired. Ask for a new one.")
+            raise exceptions.AuthenticationFailed(_("This token has expired. Ask for a new one."))
         if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("The token's user is inactive.")
+            raise exceptions.AuthenticationFailed(_("The token's user is inactive."))
         if token.touch() or not kept:
             credentials.keep(digest, generation, token)
         return token.user, token

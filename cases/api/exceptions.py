@@ -34,6 +34,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
@@ -75,20 +76,41 @@ DRF_CODES = {
 }
 
 #: What a client can do about each status, when the raiser gave no message of its own.
+#: The problem's ``title`` of each status: the status phrase, in the reader's language.
+STATUS_TITLES = {
+    400: pgettext_lazy("HTTP status", "Bad Request"),
+    401: pgettext_lazy("HTTP status", "Unauthorized"),
+    403: pgettext_lazy("HTTP status", "Forbidden"),
+    404: pgettext_lazy("HTTP status", "Not Found"),
+    405: pgettext_lazy("HTTP status", "Method Not Allowed"),
+    406: pgettext_lazy("HTTP status", "Not Acceptable"),
+    409: pgettext_lazy("HTTP status", "Conflict"),
+    410: pgettext_lazy("HTTP status", "Gone"),
+    412: pgettext_lazy("HTTP status", "Precondition Failed"),
+    413: pgettext_lazy("HTTP status", "Request Entity Too Large"),
+    414: pgettext_lazy("HTTP status", "Request-URI Too Long"),
+    415: pgettext_lazy("HTTP status", "Unsupported Media Type"),
+    422: pgettext_lazy("HTTP status", "Unprocessable Entity"),
+    428: pgettext_lazy("HTTP status", "Precondition Required"),
+    429: pgettext_lazy("HTTP status", "Too Many Requests"),
+    500: pgettext_lazy("HTTP status", "Internal Server Error"),
+    503: pgettext_lazy("HTTP status", "Service Unavailable"),
+}
+
 DEFAULT_DETAILS = {
-    400: "The request is malformed.",
-    401: "Send a valid token: 'Authorization: Token KEY'.",
-    403: "This account may not do this.",
-    404: "Nothing is found at this address.",
-    405: "This address does not take this method.",
-    406: "This address answers application/json only.",
-    409: "The request conflicts with the record's state.",
-    410: "This is no longer available.",
-    414: "The address is too long.",
-    415: "Send the body as application/json.",
-    429: "Too many requests: wait the seconds in Retry-After, then try again.",
-    500: "Server error. The request id identifies it in the server's log.",
-    503: "The service is unavailable. Try again in a few seconds.",
+    400: gettext_lazy("The request is malformed."),
+    401: gettext_lazy("Send a valid token: 'Authorization: Token KEY'."),
+    403: gettext_lazy("This account may not do this."),
+    404: gettext_lazy("Nothing is found at this address."),
+    405: gettext_lazy("This address does not take this method."),
+    406: gettext_lazy("This address answers application/json only."),
+    409: gettext_lazy("The request conflicts with the record's state."),
+    410: gettext_lazy("This is no longer available."),
+    414: gettext_lazy("The address is too long."),
+    415: gettext_lazy("Send the body as application/json."),
+    429: gettext_lazy("Too many requests: wait the seconds in Retry-After, then try again."),
+    500: gettext_lazy("Server error. The request id identifies it in the server's log."),
+    503: gettext_lazy("The service is unavailable. Try again in a few seconds."),
 }
 
 
@@ -99,10 +121,12 @@ def problem_type(code: str) -> str:
 
 def status_title(status_code: int) -> str:
     """Return the status phrase of ``status_code`` ("Not Found"), the problem's title."""
+    if status_code in STATUS_TITLES:
+        return str(STATUS_TITLES[status_code])
     try:
         return HTTPStatus(status_code).phrase
     except ValueError:
-        return "Error"
+        return gettext("Error")
 
 
 def request_id_of(request) -> str | None:
@@ -130,7 +154,8 @@ def problem_body(
         "type": problem_type(code),
         "title": title or status_title(status_code),
         "status": status_code,
-        "detail": detail or DEFAULT_DETAILS.get(status_code) or status_title(status_code),
+        # str(): the default details are lazy, and the body is written with json.dumps.
+        "detail": str(detail or DEFAULT_DETAILS.get(status_code) or status_title(status_code)),
         "code": code,
         "request_id": request_id_of(request),
     }
@@ -165,7 +190,7 @@ class PreconditionRequired(exceptions.APIException):
     """A write came without the version it was based on."""
 
     status_code = 428
-    default_detail = (
+    default_detail = gettext_lazy(
         "Send the version you are changing, in an If-Match header (the ETag you read) or a "
         "'version' field, so that a colleague's change is never silently overwritten."
     )
@@ -187,7 +212,9 @@ class PreconditionFailed(exceptions.APIException):
     """A write was based on a version that is no longer current."""
 
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The record was changed by someone else. Reload it and apply your change."
+    default_detail = gettext_lazy(
+        "The record was changed by someone else. Reload it and apply your change."
+    )
     default_code = "precondition_failed"
 
     def __init__(self, detail=None, *, current_version=None):
@@ -202,10 +229,13 @@ class UnknownParameter(exceptions.APIException):
     default_code = "unknown_parameter"
 
     def __init__(self, unknown: list[str], accepted: list[str]):
-        names = ", ".join(unknown)
         super().__init__(
-            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {names}. "
-            f"This address takes: {', '.join(accepted)}.",
+            ngettext(
+                "Unknown query parameter: %(names)s. This address takes: %(accepted)s.",
+                "Unknown query parameters: %(names)s. This address takes: %(accepted)s.",
+                len(unknown),
+            )
+            % {"names": ", ".join(unknown), "accepted": ", ".join(accepted)},
             code="unknown_parameter",
         )
         self.unknown = unknown
@@ -263,11 +293,17 @@ def flatten_errors(detail, path: tuple = ()) -> list[dict]:
 def validation_summary(errors: list[dict]) -> str:
     """Return one sentence for a 400's ``detail``: each field's first message."""
     if not errors:
-        return "The request is invalid."
+        return gettext("The request is invalid.")
     parts = []
     for error in errors[:5]:
-        parts.append(f"{error['field']}: {error['detail']}" if error["field"] else error["detail"])
-    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        if error["field"]:
+            # The field is the key clients send; only its message is in the reader's words.
+            parts.append(f"{error['field']}: {error['detail']}")
+        else:
+            parts.append(error["detail"])
+    more = ""
+    if len(errors) > 5:
+        more = " " + gettext("(and %(count)s more)") % {"count": len(errors) - 5}
     return " ".join(parts) + more
 
 
@@ -311,8 +347,11 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1048576
         exc = exceptions.ParseError(
-            f"The request body is larger than {limit:.1f} MB, the most a body other than a "
-            "multipart file takes. Send a file as multipart/form-data."
+            gettext(
+                "The request body is larger than %(limit)s MB, the most a body other than a "
+                "multipart file takes. Send a file as multipart/form-data."
+            )
+            % {"limit": f"{limit:.1f}"}
         )
     if not isinstance(exc, exceptions.APIException):
         return None
@@ -332,10 +371,15 @@ def exception_handler(exc, context):
     else:
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else None
     if isinstance(exc, exceptions.Throttled):
-        detail = (
-            f"Request was throttled: over the rate for this account. Try again in "
-            f"{headers.get('Retry-After', 'a few')} seconds."
-        )
+        if "Retry-After" in headers:
+            detail = gettext(
+                "Request was throttled: over the rate for this account. Try again in "
+                "%(seconds)s seconds."
+            ) % {"seconds": headers["Retry-After"]}
+        else:
+            detail = gettext(
+                "Request was throttled: over the rate for this account. Try again in a few seconds."
+            )
     if isinstance(exc, ConsentGateClosed):
         extensions["problems"] = exc.problems
     if isinstance(exc, PreconditionFailed):
@@ -344,7 +388,7 @@ def exception_handler(exc, context):
             headers["ETag"] = f'"{exc.current_version}"'
     if isinstance(exc, UnknownParameter):
         extensions["errors"] = [
-            {"field": name, "code": "unknown_parameter", "detail": "Not taken here."}
+            {"field": name, "code": "unknown_parameter", "detail": gettext("Not taken here.")}
             for name in exc.unknown
         ]
         extensions["accepted_parameters"] = exc.accepted
@@ -370,7 +414,7 @@ class IdempotencyKeyInvalid(exceptions.APIException):
     """The Idempotency-Key header is not a string of 1 to 255 printable characters."""
 
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = (
+    default_detail = gettext_lazy(
         "Idempotency-Key must be 1 to 255 printable ASCII characters, e.g. "
         'Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324".'
     )
@@ -381,7 +425,7 @@ class IdempotencyKeyReused(exceptions.APIException):
     """The key was already used by this account for another request."""
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = (
+    default_detail = gettext_lazy(
         "This Idempotency-Key was already used for a different request (another method, "
         "address, If-Match or body). Send a new key for a new request."
     )
@@ -392,7 +436,7 @@ class IdempotencyKeyInFlight(exceptions.APIException):
     """The first request with this key is still being processed."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = (
+    default_detail = gettext_lazy(
         "A request with this Idempotency-Key is still being processed. Retry after the "
         "seconds in Retry-After to get its answer."
     )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -59,13 +60,13 @@ def expected_version(request, *, required: bool = True) -> int | None:
         tag = tag.strip('"')
         if not _DIGITS.fullmatch(tag):
             raise exceptions.ValidationError(
-                {"If-Match": ['Send the ETag you read, e.g. If-Match: "3" (not *).']}
+                {"If-Match": [_('Send the ETag you read, e.g. If-Match: "3" (not *).')]}
             )
         return int(tag)
     body = request.data.get("version") if isinstance(request.data, dict) else None
     if body is not None:
         if isinstance(body, bool) or not _DIGITS.fullmatch(str(body)):
-            raise exceptions.ValidationError({"version": ["A version is a positive integer."]})
+            raise exceptions.ValidationError({"version": [_("A version is a positive integer.")]})
         return int(body)
     if required:
         raise PreconditionRequired()
@@ -245,13 +246,18 @@ class PurgeActionMixin:
     def purge(self, request, uuid=None, **kwargs):
         """Purge the case, for a superuser who gives a reason and types its reference."""
         if not (request.user.is_active and request.user.is_superuser):
-            raise exceptions.PermissionDenied("Only a superuser may purge a case.")
+            raise exceptions.PermissionDenied(_("Only a superuser may purge a case."))
         case = get_object_or_404(self.get_queryset().model._default_manager, uuid=uuid)
         body = PurgeInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if body.validated_data["confirm_reference"].strip() != case.reference:
             raise exceptions.ValidationError(
-                {"confirm_reference": [f"Type the case's reference, {case.reference}, to confirm."]}
+                {
+                    "confirm_reference": [
+                        _("Type the case's reference, %(reference)s, to confirm.")
+                        % {"reference": case.reference}
+                    ]
+                }
             )
         reference = case.reference
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
@@ -23,10 +24,11 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+            raise ParseError(_("JSON parse error - the document is nested too deeply.")) from None
         if not isinstance(data, dict):
             raise ParseError(
-                f"The body must be a JSON object of fields, not a {type(data).__name__}."
+                _("The body must be a JSON object of fields, not a %(type)s.")
+                % {"type": type(data).__name__}
             )
         return data
 

@@ -47,10 +47,41 @@ REQUEST_LEFT_OUT = ("positions",)
 
 def register_all() -> None:
     """Register the representer of every subject type events name."""
+    from cases.documents import api as documents_api
+    from cases.exchanges import api as exchanges_api
     from cases.notifications import api as notifications_api
     from cases.places import api as places_api
+    from cases.tasks import api as tasks_api
+    from cases.visits import api as visits_api
 
     for representer in (
+        Representer("task", tasks_api.tasks, s.event_object_serializer(tasks_api.TaskSerializer)),
+        Representer(
+            "document",
+            documents_api.documents,
+            # Its contents' address depends on the host a reader asks, as ``url`` does.
+            s.event_object_serializer(documents_api.DocumentSerializer, leave_out=("content",)),
+        ),
+        Representer(
+            "exchange",
+            exchanges_api.exchanges,
+            s.event_object_serializer(exchanges_api.ExchangeSerializer),
+            prefetched=("parties", "entries"),
+        ),
+        Representer(
+            "handover",
+            exchanges_api.handovers,
+            s.event_object_serializer(exchanges_api.HandoverSerializer),
+            prefetched=("present_parties",),
+        ),
+        Representer(
+            "visit", visits_api.visits, s.event_object_serializer(visits_api.VisitSerializer)
+        ),
+        Representer(
+            "interview",
+            visits_api.interviews,
+            s.event_object_serializer(visits_api.InterviewSerializer),
+        ),
         Representer(
             "place", places_api.places, s.event_object_serializer(places_api.PlaceSerializer)
         ),

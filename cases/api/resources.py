@@ -119,6 +119,8 @@ CASE_LIST = (
     Column("version", "version"),
     Column("opened_at", "opened_at", TIMESTAMP),
     Column("closed_at", "closed_at", TIMESTAMP),
+    Column("released_to", "released_to", COUNTRY),
+    Column("released_to_place", "released_to_place"),
     Column("updated_at", "updated_at", TIMESTAMP),
     Column("archived_at", "archived_at", TIMESTAMP),
 )
@@ -163,6 +165,7 @@ INTENTION_ROW = (
     Column("verified", "verification", VERIFIED),
     Column("state", "state"),
     _uuid_of("supersedes"),
+    _uuid_of("interview"),
     _ref("source", "title"),
     Column("redacted", kind=REDACTED),
     Column("version", "version"),

@@ -4,6 +4,7 @@
 operations from a few words about it, so that each viewset states only what is its own.
 """
 
+from django.utils import translation
 from django.views import View
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,11 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularSwaggerSplitView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+    SpectacularSwaggerView,
+)
 
 from cases.api import serializers as s
 from cases.api.mixins import ArchiveInputSerializer, ArchiveStateSerializer
@@ -328,6 +333,26 @@ class PlainOptions:
 
     def options(self, request, *args, **kwargs):
         return View.options(self, request, *args, **kwargs)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document, in English whatever the reader's language.
+
+    Enum descriptions come from choice labels and field descriptions from help texts, which
+    are translated for the pages; the contract is one document, so it is generated in the
+    source language (drf-spectacular's ``?lang=`` is ignored).
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        with translation.override("en"):
+            if "lang" in request.GET:
+                request.GET = request.GET.copy()
+                request.GET.pop("lang")
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # the document's lazy texts, while English is active
+        response["Content-Language"] = "en"
+        return response
 
 
 class SwaggerView(PlainOptions, SpectacularSwaggerView):

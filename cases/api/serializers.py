@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.urls import reverse as django_reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -30,6 +31,7 @@ from cases.api.resources import (
 )
 from cases.models import (
     Case,
+    Interview,
     Note,
     Occurrence,
     Party,
@@ -372,6 +374,11 @@ class IntentionSerializer(SensitiveFieldsMixin, RowSerializer):
     present_parties = PartyRefSerializer(many=True, read_only=True)
     verified = serializers.BooleanField(source="is_verified", read_only=True)
     supersedes = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    interview = serializers.SlugRelatedField(
+        slug_field="uuid",
+        read_only=True,
+        help_text="The private interview (/interviews/) the statement was taken in.",
+    )
     source = SourceRefSerializer(read_only=True)
 
     class Meta:
@@ -530,6 +537,11 @@ class CaseSerializer(RowSerializer):
     )
     capture_card_overdue = serializers.SerializerMethodField(
         help_text="Whether that day has passed today without a card sent or declined."
+    )
+    released_to = CountryField(
+        allow_blank=True,
+        read_only=True,
+        help_text="For a released case: the country he was released to (ISO 3166-1).",
     )
 
     class Meta:
@@ -742,13 +754,19 @@ class InputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError(
-                {"non_field_errors": ["Send a JSON object of field names and values."]}
+                {"non_field_errors": [_("Send a JSON object of field names and values.")]}
             )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
             writable = ", ".join(name for name, f in self.fields.items() if not f.read_only)
             raise serializers.ValidationError(
-                {name: [f"Unknown or read-only field. Writable: {writable}."] for name in unknown}
+                {
+                    name: [
+                        _("Unknown or read-only field. Writable: %(writable)s.")
+                        % {"writable": writable}
+                    ]
+                    for name in unknown
+                }
             )
         return super().to_internal_value(data)
 
@@ -872,7 +890,16 @@ class CaseTransitionSerializer(InputSerializer):
     destination_country = CountryField(
         required=False,
         allow_blank=True,
-        help_text="For transferred_third_state: where to (default: the scheduled transfer's).",
+        help_text="Unused since repatriated and transferred_third_state are reached only by "
+        "a handover (POST /api/v1/handovers/); kept so that older clients get that message.",
+    )
+    released_to = CountryField(
+        required=False,
+        allow_blank=True,
+        help_text="For released (required then): the country he was released to.",
+    )
+    released_to_place = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="For released: where."
     )
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
@@ -922,18 +949,28 @@ class IntentionInputSerializer(InputSerializer):
         choices=choices.Verification.choices,
         help_text="Must be earned by how it was heard: hearsay is at most reported; letters "
         "and media interviews at most stated; witnessed needs an independent party present; "
-        "verified a private interview by a neutral body; reconfirmed an earlier verified "
-        "statement of the same wish.",
+        "verified a private interview by a neutral body, named in interview; reconfirmed an "
+        "earlier verified statement of the same wish (and the interview, unless taken at a "
+        "handover).",
+    )
+    interview = PublicIdField(
+        queryset=Interview.objects.select_related("visit__visiting_body"),
+        required=False,
+        allow_null=True,
+        help_text="The private interview during a visit the statement was taken in "
+        "(/interviews/); it must be of the same case and day, held by who heard it.",
     )
     source = PublicIdField(queryset=Source.objects.all(), required=False, allow_null=True)
 
     def validate(self, attrs):
         if "case" not in attrs and "supersedes" not in attrs:
-            raise serializers.ValidationError({"case": ["Name the case (or the superseded one)."]})
+            raise serializers.ValidationError(
+                {"case": [_("Name the case (or the superseded one).")]}
+            )
         old = attrs.get("supersedes")
         if old is not None and "case" in attrs and attrs["case"].pk != old.case_id:
             raise serializers.ValidationError(
-                {"supersedes": ["The superseded statement belongs to another case."]}
+                {"supersedes": [_("The superseded statement belongs to another case.")]}
             )
         return attrs
 

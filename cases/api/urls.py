@@ -3,16 +3,19 @@
 from django.urls import path
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from cases.api import views
-from cases.api.schema import READ_ERRORS, SwaggerView
+from cases.api.schema import READ_ERRORS, SchemaView, SwaggerView
+from cases.documents.api import DocumentViewSet
+from cases.exchanges.api import ExchangeViewSet, HandoverViewSet
 from cases.feed import views as feed
 from cases.identity import api as identity
 from cases.imports.api import ImportMappingViewSet, ImportRunViewSet
 from cases.notifications.api import NotificationSettingsViewSet, NotificationViewSet
 from cases.places.api import CaptureCardViewSet, MovementViewSet, PlaceViewSet
+from cases.tasks.api import TaskViewSet
+from cases.visits.api import InterviewViewSet, VisitViewSet
 from cases.webhooks.api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -71,10 +74,16 @@ router.register(
 router.register("places", PlaceViewSet, basename="place")
 router.register("movements", MovementViewSet, basename="movement")
 router.register("capture-cards", CaptureCardViewSet, basename="capture-card")
+router.register("exchanges", ExchangeViewSet, basename="exchange")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("interviews", InterviewViewSet, basename="interview")
+router.register("handovers", HandoverViewSet, basename="handover")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("documents", DocumentViewSet, basename="document")
 router.register(
     "notification-recipients", NotificationSettingsViewSet, basename="notification-recipients"
 )
+router.register("tasks", TaskViewSet, basename="task")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("imports", ImportRunViewSet, basename="import-run")
 router.register("import-mappings", ImportMappingViewSet, basename="import-mapping")
@@ -84,7 +93,7 @@ urlpatterns = [
     path("events/", feed.EventFeedView.as_view(), name="event-feed"),
     path("cases/<uuid:case_uuid>/timeline/", feed.CaseTimelineView.as_view(), name="case-timeline"),
     # The OpenAPI 3 schema and its interactive documentation, served without a CDN.
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Resources, with their archive, unarchive and purge actions (cases/api/views.py).
     *router.urls,

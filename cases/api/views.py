@@ -15,6 +15,8 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, HttpResponseNotModified
 from django.utils.functional import cached_property
 from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, status, viewsets
@@ -90,7 +92,12 @@ def _whole_number(request, name: str, *, low: int, high: int) -> int | None:
     value = int(raw) if raw.isascii() and raw.isdigit() else None
     if value is None or not low <= value <= high:
         raise exceptions.ValidationError(
-            {name: [f"Give '{name}' as a whole number from {low} to {high}; got {raw[:40]!r}."]},
+            {
+                name: [
+                    _("Give '%(name)s' as a whole number from %(low)s to %(high)s; got %(value)s.")
+                    % {"name": name, "low": low, "high": high, "value": repr(raw[:40])}
+                ]
+            },
             code="invalid",
         )
     return value
@@ -130,6 +137,17 @@ class PageNumberPages(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_schema_operation_parameters(self, view):
+        """Declare ``page`` and ``page_size`` with the bounds the list checks."""
+        bounds = {
+            self.page_query_param: {"minimum": 1, "maximum": MAX_PAGE},
+            self.page_size_query_param: {"minimum": 1, "maximum": self.max_page_size},
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {**parameter["schema"], **bounds.get(parameter["name"], {})}
+        return parameters
 
     def get_page_size(self, request):
         """Return ``page_size`` (1 to 500) or the default; 400 for anything else."""
@@ -274,7 +292,7 @@ class FilterBackend(DjangoFilterBackend):
         return filterset
 
 
-NOT_DELETED = (
+NOT_DELETED = gettext_lazy(
     "Records are never deleted through the API, so that the history stays complete. "
     "Change the status instead (close the case, withdraw the request)."
 )
@@ -352,15 +370,18 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         refused = policy_for(request.user).refused_write_fields(model_name, request.data)
         if refused:
             fields = ", ".join(refused)
-            raise exceptions.PermissionDenied(
-                f"Writing {fields} needs the permission to view sensitive values, which this "
-                f"account does not hold. Leave {fields} out of the request"
-                + (
-                    " (name variants may be sent only with is_pseudonym true)."
-                    if sensitive.NAMES in refused
-                    else "."
+            if sensitive.NAMES in refused:
+                text = _(
+                    "Writing %(fields)s needs the permission to view sensitive values, which "
+                    "this account does not hold. Leave %(fields)s out of the request (name "
+                    "variants may be sent only with is_pseudonym true)."
                 )
-            )
+            else:
+                text = _(
+                    "Writing %(fields)s needs the permission to view sensitive values, which "
+                    "this account does not hold. Leave %(fields)s out of the request."
+                )
+            raise exceptions.PermissionDenied(text % {"fields": fields})
 
     def row_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
         """Re-read the row with the list's joins (after a write) and return it with its ETag."""
@@ -386,7 +407,11 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         if header is None and self.paginator.tags_from_rows:
             return None  # The page's rows carry the state: no query before them.
         tag = conditional.list_etag(request, conditional.data_state())
-        if _etag_matches(header, tag):
+        # "*" matches any tag, so it would answer 304 before the filters, page and page size
+        # are checked; a request that is a 400 or a 404 must not be a 304 (RFC 9110,
+        # 13.2.1). A named tag was only ever sent with a 200 for this very query, so it can
+        # be honoured here; "*" gets the page.
+        if header is not None and header.strip() != "*" and _etag_matches(header, tag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
         self.paginator.early_etag = tag
         return None
@@ -750,8 +775,10 @@ class IntentionViewSet(ArchiveActionsMixin, ResourceViewSet):
         if request.method in {"PUT", "PATCH"} and not self.on_archive_route():
             raise exceptions.MethodNotAllowed(
                 request.method,
-                detail="A statement is never edited. Record a new one that supersedes it "
-                "(POST with 'supersedes'), or change its state (POST .../state/).",
+                detail=_(
+                    "A statement is never edited. Record a new one that supersedes it (POST "
+                    "with 'supersedes'), or change its state (POST .../state/)."
+                ),
             )
         return super().http_method_not_allowed(request, *args, **kwargs)
 

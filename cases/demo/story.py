@@ -57,6 +57,7 @@ from cases.demo.tables import (
     translit_uk_bgn,
     translit_uk_national,
 )
+from cases.exchanges.services import handover_record
 from cases.identity import services as identity_services
 from cases.identity.models import DocumentGenuineness, DocumentKind, IdentifierScheme
 from cases.models import Case, Party, Person, Request, Source, StatedIntention
@@ -65,6 +66,8 @@ from cases.places.models import CardHealth, MovementKind
 from cases.places.models import Place as DetentionPlace
 from cases.services import NameSpec
 from cases.timeline.sinks import BulkSink
+from cases.visits import services as visit_services
+from cases.visits.models import Interview
 
 # --------------------------------------------------------------------------------------------
 # Calls through the services, into the bulk sink
@@ -300,6 +303,8 @@ class CaseStory:
         self.rng = rng
         self.reference = reference
         self.day = WAR_START
+        #: The ICRC's private interviews of the person, by day (one visit a day at most).
+        self.interviews: dict[dt.date, Interview] = {}
 
     # -- time ----------------------------------------------------------------------------
 
@@ -705,6 +710,9 @@ class CaseStory:
     ) -> None:
         """Change the case's status, dated ``on`` when the day in the world is known."""
         extra = {"destination_country": destination} if destination else {}
+        if status == CaseStatus.RELEASED:
+            # Released where he is held: to its civilian authorities, or under its protection.
+            extra["released_to"] = self.held_in
         self.w.call(
             services.case_change_status,
             at=self.at(),
@@ -713,6 +721,29 @@ class CaseStory:
             reason=reason,
             occurred_on=on,
             **extra,
+        )
+
+    def hand_over(self, request: Request, receiving: Party, reason: str) -> None:
+        """Hand him over today, executing ``request`` and closing the case (the gate passed).
+
+        The reconfirmation the ICRC took in private today, if any, is the handover's.
+        """
+        taken = self.w.current_intention(self.case)
+        if not (
+            taken is not None
+            and taken.verification == Verification.RECONFIRMED
+            and taken.stated_on == self.day
+        ):
+            taken = None
+        self.w.call(
+            handover_record,
+            at=self.at(),
+            request=request,
+            occurred_on=self.day,
+            receiving_authority=receiving,
+            present_parties=[self.party("icrc")],
+            reconfirmation=taken,
+            reason=reason,
         )
 
     def consent_refused(self, request: Request) -> bool:
@@ -1031,13 +1062,41 @@ class CaseStory:
         verification = current.verification
         if verification == Verification.RECONFIRMED:
             verification = Verification.VERIFIED  # a new wish has nothing to reconfirm
+        said = self._statement(option, destination, current.setting, verification, current.heard_by)
+        if verification in choices.VERIFIED_LEVELS:
+            said["interview"] = self._private_interview()
         self.w.call(
             services.intention_supersede,
             at=self.at(),
             intention=current,
             reason="New statement in a later interview",
-            **self._statement(option, destination, current.setting, verification, current.heard_by),
+            **said,
         )
+
+    def _private_interview(self) -> Interview:
+        """Return the ICRC's private interview of the person today, recording its visit first.
+
+        A verified statement is taken in such an interview (GC III Art. 126) and names it.
+        """
+        seen = self.interviews.get(self.day)
+        if seen is None:
+            visit = self.w.call(
+                visit_services.visit_record,
+                at=self.at(),
+                visiting_body=self.party("icrc"),
+                visited_on=self.day,
+                detaining_party=self.case.detaining_party,
+                topics="Conditions of internment; correspondence with families",
+            )
+            seen = self.w.call(
+                visit_services.interview_record,
+                at=self.at(),
+                visit=visit,
+                case=self.case,
+                in_private=True,
+            )
+            self.interviews[self.day] = seen
+        return seen
 
     def _verified_interview(self, option: str, level: str = Verification.VERIFIED) -> None:
         """Record what the person told the ICRC in private (GC III Art. 126)."""
@@ -1056,18 +1115,20 @@ class CaseStory:
             for i in self.w.sink.intentions_of(self.case)
         ):
             level = Verification.VERIFIED  # nothing verified before: this is the first word
+        said = self._statement(
+            option,
+            destination,
+            StatementSetting.PRIVATE_NEUTRAL_INTERVIEW,
+            level,
+            self.party("icrc"),
+        )
+        said["interview"] = self._private_interview()
         self.w.call(
             services.intention_record,
             at=self.at(),
             case=self.case,
             source=self.world.source_near(self.rng, "icrc", self.day),
-            **self._statement(
-                option,
-                destination,
-                StatementSetting.PRIVATE_NEUTRAL_INTERVIEW,
-                level,
-                self.party("icrc"),
-            ),
+            **said,
         )
 
     # -- requests ------------------------------------------------------------------------
@@ -1269,20 +1330,13 @@ class CaseStory:
             self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return  # he has not said in private that he wants to go home: he stays
-        self.w.call(
-            services.request_transition,
-            at=self.at(),
-            request=request,
-            status=RequestStatus.EXECUTED,
-            occurred_on=self.day,
-        )
+        self.hand_over(request, self.home_state, "Exchanged")
         if r.random() < 0.25:
             self.occur(
                 OccurrenceKind.EXCHANGE_INCLUSION,
                 "Returned home in a prisoner exchange",
                 source=self.world.source_near(r, "exchange", self.day),
             )
-        self.move(CaseStatus.REPATRIATED, "Exchanged", self.day)
 
     def _fate_medical(self) -> None:
         """Direct repatriation of the seriously wounded (GC III Art. 110), consent-gated."""
@@ -1313,14 +1367,7 @@ class CaseStory:
             self._verified_interview(IntentionOption.RETURN_HOME, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return  # nobody verified his consent: the request waits, scheduled
-        self.w.call(
-            services.request_transition,
-            at=self.at(),
-            request=request,
-            status=RequestStatus.EXECUTED,
-            occurred_on=self.day,
-        )
-        self.move(CaseStatus.REPATRIATED, "Repatriated on medical grounds", self.day)
+        self.hand_over(request, self.home_state, "Repatriated on medical grounds")
 
     def _fate_remain(self) -> None:
         r = self.rng
@@ -1426,16 +1473,7 @@ class CaseStory:
         self._verified_interview(IntentionOption.THIRD_STATE, Verification.RECONFIRMED)
         if self.consent_refused(request):
             return
-        self.w.call(
-            services.request_transition,
-            at=self.at(),
-            request=request,
-            status=RequestStatus.EXECUTED,
-            occurred_on=self.day,
-        )
-        self.move(
-            CaseStatus.TRANSFERRED_THIRD_STATE, "Handed over", self.day, destination=destination
-        )
+        self.hand_over(request, self.party(destination_key), "Handed over")
 
     def _fate_home(self) -> None:
         """A Korean soldier who asks to go back: the request stays under review."""

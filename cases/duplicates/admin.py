@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from cases.admin import forms as admin_forms
 from cases.admin.mixins import DeclaredLookupsMixin, admin_actor, refuse
@@ -38,8 +39,10 @@ class PersonDuplicatesForm(admin_forms.PersonAdminForm):
 
     save_despite_duplicates = forms.BooleanField(
         required=False,
-        label="Save anyway",
-        help_text="Tick after checking the likely duplicates listed: they are other persons.",
+        label=gettext_lazy("Save anyway"),
+        help_text=gettext_lazy(
+            "Tick after checking the likely duplicates listed: they are other persons."
+        ),
     )
 
 
@@ -50,8 +53,13 @@ def duplicate_lines(matches) -> list[str]:
         url = reverse("admin:cases_person_change", args=[match.person.pk])
         reasons = "; ".join(r.detail for r in match.reasons)
         lines.append(
-            f"Likely duplicate: {match.person.working_name} (score {match.score:.2f}: "
-            f"{reasons}) at {url}"
+            gettext("Likely duplicate: %(name)s (score %(score)s: %(reasons)s) at %(url)s")
+            % {
+                "name": match.person.working_name,
+                "score": f"{match.score:.2f}",
+                "reasons": reasons,
+                "url": url,
+            }
         )
     return lines
 
@@ -95,8 +103,10 @@ def check_before_saving(request, form, names, *, change: bool) -> None:
     if matches:
         lines = duplicate_lines(matches)
         lines.append(
-            "Merge instead (select both on the person list, then 'Merge into…'), or tick "
-            "'Save anyway' if these are other persons."
+            gettext(
+                "Merge instead (select both on the person list, then 'Merge into…'), or tick "
+                "'Save anyway' if these are other persons."
+            )
         )
         raise refuse(ValidationError({CONFIRM_FIELD: lines}), form)
 
@@ -104,11 +114,11 @@ def check_before_saving(request, form, names, *, change: bool) -> None:
 class MergedListFilter(admin.SimpleListFilter):
     """Leave merged persons (tombstones) out of the person list unless asked."""
 
-    title = "merged"
+    title = gettext_lazy("merged")
     parameter_name = "merged"
 
     def lookups(self, request, model_admin):
-        return [("only", "Merged into another person")]
+        return [("only", gettext_lazy("Merged into another person"))]
 
     def queryset(self, request, queryset):
         if self.value() == "only":
@@ -137,13 +147,16 @@ class MergeIntoForm(forms.Form):
         self.fields["keep"].queryset = Person.objects.filter(pk__in=[p.pk for p in persons])
 
 
-@admin.action(description="Merge into… (keep one of the selected persons)", permissions=("change",))
+@admin.action(
+    description=gettext_lazy("Merge into… (keep one of the selected persons)"),
+    permissions=("change",),
+)
 def merge_into(modeladmin, request, queryset):
     """Ask which selected person to keep and why, then merge the others into him."""
     persons = list(queryset.filter(merged_into__isnull=True).order_by("pk")[:20])
     if len(persons) < 2:
         modeladmin.message_user(
-            request, "Select the two (or more) persons that are one man.", messages.ERROR
+            request, gettext("Select the two (or more) persons that are one man."), messages.ERROR
         )
         return None
     form = MergeIntoForm(request.POST if "confirm_merge" in request.POST else None, persons=persons)
@@ -169,17 +182,28 @@ def merge_into(modeladmin, request, queryset):
                 )
             except (ValidationError, StaleObjectError) as exc:
                 text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-                modeladmin.message_user(request, f"{person}: {text}", messages.ERROR)
+                modeladmin.message_user(
+                    request,
+                    gettext("%(record)s: %(problem)s") % {"record": person, "problem": text},
+                    messages.ERROR,
+                )
             else:
                 done += 1
         if done:
             modeladmin.message_user(
-                request, f"{done} merged into {keep}. Undo it from Person merges.", messages.SUCCESS
+                request,
+                ngettext(
+                    "%(count)d person merged into %(kept)s. Undo it from Person merges.",
+                    "%(count)d persons merged into %(kept)s. Undo it from Person merges.",
+                    done,
+                )
+                % {"count": done, "kept": keep},
+                messages.SUCCESS,
             )
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": "Merge persons",
+        "title": gettext("Merge persons"),
         "persons": [
             (p, p.cases.count(), sensitive.visible_names(p.names.all(), request.user))
             for p in persons
@@ -196,7 +220,7 @@ def merge_into(modeladmin, request, queryset):
 # --------------------------------------------------------------------------------------------
 
 
-@admin.action(description="Undo the merge (give a reason)", permissions=("undo",))
+@admin.action(description=gettext_lazy("Undo the merge (give a reason)"), permissions=("undo",))
 def undo_merge(modeladmin, request, queryset):
     """Undo each selected merge that still stands."""
     reason = request.POST.get("reason", "").strip()
@@ -206,11 +230,19 @@ def undo_merge(modeladmin, request, queryset):
             person_unmerge(actor=admin_actor(request), person=merge.merged, reason=reason)
         except (ValidationError, StaleObjectError) as exc:
             text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            modeladmin.message_user(request, f"{merge}: {text}", messages.ERROR)
+            modeladmin.message_user(
+                request,
+                gettext("%(record)s: %(problem)s") % {"record": merge, "problem": text},
+                messages.ERROR,
+            )
         else:
             done += 1
     if done:
-        modeladmin.message_user(request, f"{done} merge(s) undone.", messages.SUCCESS)
+        modeladmin.message_user(
+            request,
+            ngettext("%(count)d merge undone.", "%(count)d merges undone.", done) % {"count": done},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(PersonMerge)
@@ -235,7 +267,7 @@ class PersonMergeAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="rows moved")
+    @admin.display(description=gettext_lazy("rows moved"))
     def moved_counts(self, obj):
         # Name variants are not counted: some may be hidden from the reader.
         moved = sorted((k, v) for k, v in obj.moved.items() if k != "cases.personname.person")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.http import HttpResponsePermanentRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -234,8 +235,11 @@ class PersonDuplicatesMixin:
         refused = {"update", "partial_update", "merge"}
         if person.merged_into_id is not None and self.action in refused:
             raise MergedAway(
-                f"This person was merged into {self.survivor_url(person)}; read that person "
-                "and apply the change there (with its own version)."
+                _(
+                    "This person was merged into %(url)s; read that person and apply the change "
+                    "there (with its own version)."
+                )
+                % {"url": self.survivor_url(person)}
             )
         return person
 

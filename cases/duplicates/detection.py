@@ -28,6 +28,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connections, router
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 from rapidfuzz import fuzz, process
 
 from cases.choices import DatePrecision
@@ -169,7 +170,10 @@ def same_name(ctx: Context, person: Person) -> Reason | None:
             continue
         if key in ctx.keys:
             return Reason(
-                "name", 0.6, f"Same name in another spelling or script: {ctx.keys[key]} ~ {written}"
+                "name",
+                0.6,
+                gettext("Same name in another spelling or script: %(mine)s ~ %(theirs)s")
+                % {"mine": ctx.keys[key], "theirs": written},
             )
         if len(key) < MIN_FUZZY_LENGTH:
             continue
@@ -184,7 +188,12 @@ def same_name(ctx: Context, person: Person) -> Reason | None:
     if best is None:
         return None
     ratio, mine, theirs = best
-    return Reason("name", 0.55 * ratio / 100, f"Similar name: {mine} ~ {theirs} ({ratio:.0f}%)")
+    return Reason(
+        "name",
+        0.55 * ratio / 100,
+        gettext("Similar name: %(mine)s ~ %(theirs)s (%(ratio)s%%)")
+        % {"mine": mine, "theirs": theirs, "ratio": f"{ratio:.0f}"},
+    )
 
 
 _PRECISION_RANK = {
@@ -209,22 +218,38 @@ def same_birth_date(ctx: Context, person: Person) -> Reason | None:
     )
     if rank == 0:
         if mine == theirs:
-            return Reason("birth_date", 0.25, f"Same birth date: {theirs.isoformat()}")
+            return Reason(
+                "birth_date",
+                0.25,
+                gettext("Same birth date: %(date)s") % {"date": theirs.isoformat()},
+            )
         return Reason(
             "birth_date_differs",
             -0.3,
-            f"Different birth dates: {mine.isoformat()} and {theirs.isoformat()}",
+            gettext("Different birth dates: %(mine)s and %(theirs)s")
+            % {"mine": mine.isoformat(), "theirs": theirs.isoformat()},
         )
     if rank == 1:
         if (mine.year, mine.month) == (theirs.year, theirs.month):
-            return Reason("birth_date", 0.15, f"Same birth month: {theirs:%Y-%m}")
+            return Reason(
+                "birth_date",
+                0.15,
+                gettext("Same birth month: %(month)s") % {"month": f"{theirs:%Y-%m}"},
+            )
         return None
     if rank == 2:
         if mine.year == theirs.year:
-            return Reason("birth_date", 0.1, f"Same birth year: {theirs.year}")
+            return Reason(
+                "birth_date", 0.1, gettext("Same birth year: %(year)s") % {"year": theirs.year}
+            )
         return None
     if abs(mine.year - theirs.year) <= 1:
-        return Reason("birth_date", 0.05, f"About the same birth year: {mine.year} ~ {theirs.year}")
+        return Reason(
+            "birth_date",
+            0.05,
+            gettext("About the same birth year: %(mine)s ~ %(theirs)s")
+            % {"mine": mine.year, "theirs": theirs.year},
+        )
     return None
 
 
@@ -235,10 +260,15 @@ def same_unit(ctx: Context, person: Person) -> Reason | None:
     if not mine or not theirs:
         return None
     if mine == theirs:
-        return Reason("unit", 0.1, f"Same unit: {person.unit}")
+        return Reason("unit", 0.1, gettext("Same unit: %(unit)s") % {"unit": person.unit})
     ratio = fuzz.token_set_ratio(ctx.candidate.unit.lower(), person.unit.lower())
     if ratio >= 90:
-        return Reason("unit", 0.05, f"Similar unit: {person.unit} ({ratio:.0f}%)")
+        return Reason(
+            "unit",
+            0.05,
+            gettext("Similar unit: %(unit)s (%(ratio)s%%)")
+            % {"unit": person.unit, "ratio": f"{ratio:.0f}"},
+        )
     return None
 
 
@@ -252,7 +282,7 @@ def same_service_number(ctx: Context, person: Person) -> Reason | None:
     """The same service number is 0.5 (a sensitive value: only for readers who may see it)."""
     mine = normalise_number(ctx.candidate.service_number)
     if mine and mine == normalise_number(person.service_number):
-        return Reason("service_number", 0.5, "Same service number")
+        return Reason("service_number", 0.5, gettext("Same service number"))
     return None
 
 
@@ -275,7 +305,7 @@ def same_identity_document(ctx: Context, person: Person) -> Reason | None:
     if not numbers or documents is None:
         return None
     if numbers & {normalise_number(number) for number in documents}:
-        return Reason("identity_document", 0.5, "Same identity document number")
+        return Reason("identity_document", 0.5, gettext("Same identity document number"))
     return None
 
 

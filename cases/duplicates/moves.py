@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from cases.models import Person, PersonName
 from cases.security import sensitive
@@ -112,8 +113,11 @@ def conflicts(relation, duplicate: Person, survivor: Person) -> list[str]:
         if not others:
             if rows.exists() and theirs.exists():
                 found.append(
-                    f"Both persons have a {noun}, and a person may have only one. Remove or "
-                    "change one of them, then merge again."
+                    _(
+                        "Both persons have a %(record)s, and a person may have only one. Remove "
+                        "or change one of them, then merge again."
+                    )
+                    % {"record": noun}
                 )
             continue
         for values in rows.values(*others).distinct():
@@ -122,8 +126,11 @@ def conflicts(relation, duplicate: Person, survivor: Person) -> list[str]:
                     name if name in hidden else f"{name} {values[name]!s}" for name in others
                 )
                 found.append(
-                    f"Both persons have a {noun} with the same {what}. Change or remove one "
-                    "of them, then merge again."
+                    _(
+                        "Both persons have a %(record)s with the same %(values)s. Change or "
+                        "remove one of them, then merge again."
+                    )
+                    % {"record": noun, "values": what}
                 )
     return found
 

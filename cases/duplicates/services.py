@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases.duplicates import moves
 from cases.duplicates.models import PersonMerge
@@ -81,9 +82,9 @@ def person_merge(
     break is a ``MergeConflict`` naming it, and nothing is written.
     """
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why these are the same person."})
+        raise ValidationError({"reason": _("Say why these are the same person.")})
     if duplicate.pk == survivor.pk:
-        raise ValidationError({"into": "A person cannot be merged into himself."})
+        raise ValidationError({"into": _("A person cannot be merged into himself.")})
     # Lock the cases that move before the persons: the order every case service uses.
     list(Case._base_manager.select_for_update().filter(person_id=duplicate.pk).order_by("pk"))
     duplicate, survivor = _lock_pair(duplicate, survivor)
@@ -92,10 +93,15 @@ def person_merge(
     for person, role in ((duplicate, "duplicate"), (survivor, "into")):
         if person.merged_into_id is not None:
             raise ValidationError(
-                {role: f"{person} was already merged into another person; use that one."}
+                {
+                    role: _("%(person)s was already merged into another person; use that one.")
+                    % {"person": person}
+                }
             )
         if person.archived_at is not None:
-            raise ValidationError({role: f"{person} is archived; unarchive him first."})
+            raise ValidationError(
+                {role: _("%(person)s is archived; unarchive him first.") % {"person": person}}
+            )
     moves.check(duplicate, survivor)
     moved, dropped = moves.move_all(duplicate, survivor)
     now = sink.now()
@@ -142,7 +148,9 @@ def open_merge_of(person: Person) -> PersonMerge:
         .first()
     )
     if person.merged_into_id is None or merge is None:
-        raise ValidationError({"person": f"{person} is not a merged duplicate."})
+        raise ValidationError(
+            {"person": _("%(person)s is not a merged duplicate.") % {"person": person}}
+        )
     return merge
 
 
@@ -162,7 +170,7 @@ def person_unmerge(
     listed again. ``expected_version`` is the tombstone's.
     """
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the merge was wrong."})
+        raise ValidationError({"reason": _("Say why the merge was wrong.")})
     merge = open_merge_of(person)
     survivor = merge.survivor
     list(
@@ -174,13 +182,21 @@ def person_unmerge(
     merge = PersonMerge.objects.select_for_update().get(pk=merge.pk)
     check_version(person, expected_version)
     if merge.undone_at is not None or person.merged_into_id != survivor.pk:
-        raise ValidationError({"person": f"{person} is not merged into {survivor} any more."})
+        raise ValidationError(
+            {
+                "person": _("%(person)s is not merged into %(survivor)s any more.")
+                % {"person": person, "survivor": survivor}
+            }
+        )
     if survivor.merged_into_id is not None:
         # What the merge moved went on with the survivor; undone here, it would stay there.
         raise ValidationError(
             {
-                "person": f"{survivor} was merged into another person since; undo that merge "
-                f"first, then this one."
+                "person": _(
+                    "%(survivor)s was merged into another person since; undo that merge first, "
+                    "then this one."
+                )
+                % {"survivor": survivor}
             }
         )
     # Other merges into the survivor that dropped a spelling he had: he keeps it.

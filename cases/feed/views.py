@@ -12,6 +12,8 @@ import django_filters
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.models import FloatField
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -93,7 +95,7 @@ class Gone(exceptions.APIException):
     """The cursor refers to a database or positions that are no longer there."""
 
     status_code = status.HTTP_410_GONE
-    default_detail = "This cursor is no longer valid. Sync again from the start."
+    default_detail = gettext_lazy("This cursor is no longer valid. Sync again from the start.")
     default_code = "cursor_gone"
 
 
@@ -101,14 +103,17 @@ def _whole_number(request, name: str, *, default: int, low: int, high: int | Non
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
     try:
         value = int(raw)
     except ValueError:
         value = None
     if value is None or value < low or (high is not None and value > high):
+        if high is not None:
+            text = _("Give '%(name)s' as a whole number from %(low)s to %(high)s; got %(value)s.")
+        else:
+            text = _("Give '%(name)s' as a whole number of at least %(low)s; got %(value)s.")
         raise exceptions.ValidationError(
-            {name: [f"Give '{name}' as a whole number {bounds}; got {raw[:40]!r}."]}
+            {name: [text % {"name": name, "low": low, "high": high, "value": repr(raw[:40])}]}
         )
     return value
 
@@ -191,7 +196,7 @@ def _feed_state(token: str | None) -> tuple[str, cursor.FeedState, cursor.Positi
 
 _LIMIT_PARAMETER = OpenApiParameter(
     "limit",
-    OpenApiTypes.INT,
+    {"type": "integer", "minimum": 1, "maximum": cursor.MAX_LIMIT},
     description=f"Events per page, 1 to {cursor.MAX_LIMIT} (default {cursor.DEFAULT_LIMIT}).",
 )
 _KIND_PARAMETER = OpenApiParameter(
@@ -368,7 +373,7 @@ class CaseTimelineView(APIView):
             ),
             OpenApiParameter(
                 "after_seq",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 0},
                 description="Only events after this case_seq (default 0: from the start).",
             ),
             _LIMIT_PARAMETER,
@@ -405,13 +410,16 @@ class CaseTimelineView(APIView):
             alias = DEFAULT_DB_ALIAS
             case = _timeline_head(alias, case_uuid)
         if case is None:
-            raise exceptions.NotFound("No case has this uuid.")
+            raise exceptions.NotFound(_("No case has this uuid."))
         last_seq = case["last_event_seq"]
         if after_seq > last_seq:
             raise Gone(
-                f"This case's timeline ends at case_seq {last_seq}, before after_seq "
-                f"{after_seq}; the database was probably restored. Read the timeline again "
-                "from the start (leave 'after_seq' out)."
+                _(
+                    "This case's timeline ends at case_seq %(last)s, before after_seq "
+                    "%(after)s; the database was probably restored. Read the timeline again "
+                    "from the start (leave 'after_seq' out)."
+                )
+                % {"last": last_seq, "after": after_seq}
             )
         etag = cursor.page_etag(
             scope=f"case:{case_uuid}",

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from cases.identity.models import ExternalIdentifier, IdentityDocument, NationalityClaim
 from cases.models import Person
@@ -55,7 +56,7 @@ def _store(sink, row, *, new: bool) -> None:
             else:
                 sink.save(row)
     except IntegrityError as exc:
-        message = "Another row already holds this value."
+        message = gettext("Another row already holds this value.")
         for constraint in type(row)._meta.constraints:
             if constraint.name in str(exc) or "unique" in str(exc).lower():
                 message = getattr(constraint, "violation_error_message", None) or message

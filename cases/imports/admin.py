@@ -15,6 +15,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from cases.admin.mixins import DeclaredLookupsMixin, admin_actor
 from cases.imports import parsing, services
@@ -62,6 +64,10 @@ def _lines(text: str) -> set[int]:
     return {int(part) for part in re.split(r"[\s,;]+", text) if part.isdigit()}
 
 
+#: The mapping typed is not a JSON object of headers to fields.
+_NOT_JSON = gettext_lazy('Type the mapping as JSON: {"header": "field"}.')
+
+
 class ColumnsField(forms.CharField):
     """A mapping typed as JSON: ``{"column header": "field"}``."""
 
@@ -72,9 +78,9 @@ class ColumnsField(forms.CharField):
         try:
             columns = json.loads(value)
         except ValueError:
-            raise forms.ValidationError('Type the mapping as JSON: {"header": "field"}.') from None
+            raise forms.ValidationError(_NOT_JSON) from None
         if not isinstance(columns, dict):
-            raise forms.ValidationError('Type the mapping as JSON: {"header": "field"}.')
+            raise forms.ValidationError(_NOT_JSON)
         try:
             parsing.check_columns(columns)
         except parsing.FileRefused as exc:
@@ -82,13 +88,20 @@ class ColumnsField(forms.CharField):
         return columns
 
 
-_FIELDS_HELP = "Fields: " + ", ".join(parsing.FIELDS) + '. Map a column to "" to ignore it.'
+_FIELDS_HELP = format_lazy(
+    gettext_lazy('Fields: {fields}. Map a column to "" to ignore it.'),
+    fields=", ".join(parsing.FIELDS),
+)
 
 
 class ImportMappingForm(forms.ModelForm):
     """A mapping's name, kind of list and columns."""
 
-    columns = ColumnsField(widget=forms.Textarea(attrs={"rows": 6}), help_text=_FIELDS_HELP)
+    columns = ColumnsField(
+        label=gettext_lazy("Columns"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_FIELDS_HELP,
+    )
 
     class Meta:
         model = ImportMapping
@@ -121,15 +134,25 @@ class ImportMappingAdmin(ImportsOnlyAdmin):
 class UploadForm(forms.ModelForm):
     """The file, the kind of list, and a saved mapping or one typed here (saved if named)."""
 
-    file = forms.FileField(help_text="CSV (UTF-8; commas or semicolons) or XLSX, up to 10 MB.")
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("CSV (UTF-8; commas or semicolons) or XLSX, up to 10 MB."),
+    )
     columns = ColumnsField(
+        label=gettext_lazy("Columns"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Leave empty to use the saved mapping, or headers named as fields. "
-        + _FIELDS_HELP,
+        help_text=format_lazy(
+            "{} {}",
+            gettext_lazy("Leave empty to use the saved mapping, or headers named as fields."),
+            _FIELDS_HELP,
+        ),
     )
     save_mapping_as = forms.CharField(
-        required=False, max_length=200, help_text="Save the typed mapping under this name."
+        label=gettext_lazy("Save mapping as"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Save the typed mapping under this name."),
     )
 
     class Meta:
@@ -144,7 +167,7 @@ class UploadForm(forms.ModelForm):
         try:
             if data.get("save_mapping_as"):
                 if not data.get("columns"):
-                    raise ValidationError({"columns": "Type the mapping to save."})
+                    raise ValidationError({"columns": gettext("Type the mapping to save.")})
                 data["mapping"] = services.import_mapping_create(
                     user=self.user,
                     name=data["save_mapping_as"],
@@ -227,7 +250,7 @@ class ImportRunAdmin(ImportsOnlyAdmin):
             try:
                 if "_dry_run" in request.POST:
                     services.import_dry_run(user=request.user, run=run)
-                    messages.success(request, "The dry run's report is below.")
+                    messages.success(request, gettext("The dry run's report is below."))
                 elif "_commit" in request.POST:
                     run = services.import_commit(
                         actor=admin_actor(request),
@@ -238,8 +261,11 @@ class ImportRunAdmin(ImportsOnlyAdmin):
                     done = run.report["committed"]
                     messages.success(
                         request,
-                        f"Committed: {done['created']} created, {done['updated']} updated, "
-                        f"{done['unchanged']} unchanged, {done['skipped']} skipped.",
+                        gettext(
+                            "Committed: %(created)d created, %(updated)d updated, "
+                            "%(unchanged)d unchanged, %(skipped)d skipped."
+                        )
+                        % done,
                     )
             except ValidationError as error:
                 messages.error(request, _errors(error))
@@ -251,13 +277,13 @@ class ImportRunAdmin(ImportsOnlyAdmin):
             extra["may_dry_run"] = run.status in (ImportStatus.UPLOADED, ImportStatus.DRY_RUN)
         return super().change_view(request, object_id, form_url, extra)
 
-    @admin.display(description="Report")
+    @admin.display(description=gettext_lazy("Report"))
     def report_table(self, run):
         """Return the report as a table, errors and conflicts first."""
         request = run._admin_request
         report, shown = redacted_report(run.report, request.user)
         if not report:
-            return "No dry run yet."
+            return gettext("No dry run yet.")
         log_report_read(
             user=request.user,
             channel=access.ADMIN,

@@ -13,6 +13,7 @@ import binascii
 import json
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
@@ -346,11 +347,11 @@ class UploadSerializer(serializers.Serializer):
             try:
                 value = json.loads(value)
             except ValueError:
-                raise serializers.ValidationError("Give the columns as a JSON object.") from None
+                raise serializers.ValidationError(_("Give the columns as a JSON object.")) from None
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
-            raise serializers.ValidationError('Give the columns as {"header": "field"}.')
+            raise serializers.ValidationError(_('Give the columns as {"header": "field"}.'))
         return value
 
     def validate(self, attrs):
@@ -358,7 +359,10 @@ class UploadSerializer(serializers.Serializer):
         if upload is not None:
             if upload.size > parsing.MAX_BYTES:
                 raise serializers.ValidationError(
-                    {"file": f"The largest file taken is {parsing.MAX_BYTES // 1048576} MB."}
+                    {
+                        "file": _("The largest file taken is %(megabytes)s MB.")
+                        % {"megabytes": parsing.MAX_BYTES // 1048576}
+                    }
                 )
             attrs["content"] = upload.read()
             attrs.setdefault("file_name", upload.name)
@@ -367,13 +371,42 @@ class UploadSerializer(serializers.Serializer):
                 attrs["content"] = base64.b64decode(attrs["content_base64"], validate=True)
             except (binascii.Error, ValueError):
                 raise serializers.ValidationError(
-                    {"content_base64": "This is not base64."}
+                    {"content_base64": _("This is not base64.")}
                 ) from None
             if not attrs.get("file_name"):
-                raise serializers.ValidationError({"file_name": "Name the file (its extension)."})
+                raise serializers.ValidationError(
+                    {"file_name": _("Name the file (its extension).")}
+                )
         else:
-            raise serializers.ValidationError({"file": "Send the file."})
+            raise serializers.ValidationError({"file": _("Send the file.")})
         return attrs
+
+
+class UploadFileSerializer(serializers.Serializer):
+    """An upload as multipart: the CSV or XLSX file, with the list's kind and a saved
+    ``mapping`` or the ``columns`` as form fields."""
+
+    file = serializers.FileField(help_text="The CSV or XLSX file.")
+    kind = serializers.ChoiceField(choices=ListKind.choices, required=False)
+    mapping = serializers.UUIDField(required=False, help_text="A saved mapping's uuid.")
+    columns = serializers.CharField(
+        required=False, help_text='Column header -> field, as JSON text: {"header": "field"}.'
+    )
+
+
+class UploadJsonSerializer(serializers.Serializer):
+    """An upload as JSON: the file's name and its content in base64, with the list's kind
+    and a saved ``mapping`` or the ``columns``."""
+
+    file_name = serializers.CharField(max_length=255, help_text="The file's name (its extension).")
+    content_base64 = serializers.CharField(help_text="The file, base64.")
+    kind = serializers.ChoiceField(choices=ListKind.choices, required=False)
+    mapping = serializers.UUIDField(required=False, help_text="A saved mapping's uuid.")
+    columns = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text='Column header -> field (or "" to ignore the column).',
+    )
 
 
 class CommitSerializer(serializers.Serializer):
@@ -506,9 +539,11 @@ class ImportRunViewSet(ImportViewSet):
         "or `columns` as form fields; `columns` as JSON text) or as JSON with "
         "`file_name` and `content_base64`. A file that cannot be read, or whose columns the "
         "mapping does not cover, is a 400 saying why; nothing is stored then.",
+        # One component per media type: a generated client tells the two bodies apart by
+        # their type, and sends each with its own encoding.
         request={
-            "multipart/form-data": UploadSerializer,
-            "application/json": UploadSerializer,
+            "multipart/form-data": UploadFileSerializer,
+            "application/json": UploadJsonSerializer,
         },
         responses={201: ImportRunDetailSerializer, **ERRORS},
     )

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from cases.choices import DatePrecision, Script, Sex
@@ -97,11 +98,11 @@ class Sheet:
 def read_sheet(content: bytes, file_name: str) -> Sheet:
     """Return the header and rows of a CSV or XLSX file, or refuse the file."""
     if not content:
-        raise FileRefused("The file is empty.")
+        raise FileRefused(_("The file is empty."))
     if len(content) > MAX_BYTES:
         raise FileRefused(
-            f"The file is {len(content) / 1048576:.1f} MB; the largest taken is "
-            f"{MAX_BYTES // 1048576} MB. Split the list."
+            _("The file is %(size)s MB; the largest taken is %(largest)s MB. Split the list.")
+            % {"size": f"{len(content) / 1048576:.1f}", "largest": MAX_BYTES // 1048576}
         )
     is_zip = content[:4] == b"PK\x03\x04"
     if file_name.lower().endswith((".xlsx", ".xlsm")) or is_zip:
@@ -114,11 +115,14 @@ def _read_csv(content: bytes) -> Sheet:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRefused(
-            f"The file is not UTF-8 text (byte {exc.start + 1} is not valid UTF-8). "
-            "Save it as CSV UTF-8, or upload the XLSX."
+            _(
+                "The file is not UTF-8 text (byte %(byte)s is not valid UTF-8). Save it as CSV "
+                "UTF-8, or upload the XLSX."
+            )
+            % {"byte": exc.start + 1}
         ) from None
     if "\x00" in text:
-        raise FileRefused("The file holds NUL characters: it is not a CSV text file.")
+        raise FileRefused(_("The file holds NUL characters: it is not a CSV text file."))
     first = next((line for line in text.splitlines() if line.strip()), "")
     # The header line decides the separator: spreadsheets in many locales write semicolons.
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -134,11 +138,16 @@ def _read_csv(content: bytes) -> Sheet:
                 continue
             rows.append((reader.line_num, list(cells)))
             if len(rows) > MAX_ROWS:
-                raise FileRefused(f"The file has more than {MAX_ROWS} rows. Split the list.")
+                raise FileRefused(
+                    _("The file has more than %(rows)s rows. Split the list.") % {"rows": MAX_ROWS}
+                )
     except csv.Error as exc:
-        raise FileRefused(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from None
+        raise FileRefused(
+            _("Line %(line)s: the CSV cannot be read (%(error)s).")
+            % {"line": reader.line_num, "error": exc}
+        ) from None
     if headers is None:
-        raise FileRefused("The file has no header row.")
+        raise FileRefused(_("The file has no header row."))
     return Sheet(headers=headers, rows=rows)
 
 
@@ -156,9 +165,15 @@ def _check_zip(content: bytes) -> None:
     ]
     if total > MAX_UNZIPPED or packed:
         raise FileRefused(
-            f"The workbook unpacks to {total / 1048576:.0f} MB; the most taken is "
-            f"{MAX_UNZIPPED // 1048576} MB, {MAX_RATIO} times its packed size for any part. "
-            "Save the list as CSV UTF-8, or split it."
+            _(
+                "The workbook unpacks to %(size)s MB; the most taken is %(most)s MB, %(ratio)s "
+                "times its packed size for any part. Save the list as CSV UTF-8, or split it."
+            )
+            % {
+                "size": f"{total / 1048576:.0f}",
+                "most": MAX_UNZIPPED // 1048576,
+                "ratio": MAX_RATIO,
+            }
         )
 
 
@@ -171,13 +186,16 @@ def _read_xlsx(content: bytes) -> Sheet:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise FileRefused(
-            f"The file is not a readable XLSX workbook ({type(exc).__name__}). "
-            "Save it again as .xlsx, or as CSV UTF-8."
+            _(
+                "The file is not a readable XLSX workbook (%(error)s). Save it again as .xlsx, "
+                "or as CSV UTF-8."
+            )
+            % {"error": type(exc).__name__}
         ) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
-            raise FileRefused("The workbook has no sheet.")
+            raise FileRefused(_("The workbook has no sheet."))
         headers: list[str] | None = None
         rows: list[tuple[int, list[object]]] = []
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -188,16 +206,21 @@ def _read_xlsx(content: bytes) -> Sheet:
                 continue
             if any(isinstance(cell, str) and len(cell) > MAX_CELL for cell in cells):
                 raise FileRefused(
-                    f"Row {number}: a cell is longer than {MAX_CELL} characters; "
-                    "it is not a list's value."
+                    _(
+                        "Row %(row)s: a cell is longer than %(limit)s characters; it is not a "
+                        "list's value."
+                    )
+                    % {"row": number, "limit": MAX_CELL}
                 )
             rows.append((number, list(cells)))
             if len(rows) > MAX_ROWS:
-                raise FileRefused(f"The sheet has more than {MAX_ROWS} rows. Split the list.")
+                raise FileRefused(
+                    _("The sheet has more than %(rows)s rows. Split the list.") % {"rows": MAX_ROWS}
+                )
     finally:
         book.close()
     if headers is None:
-        raise FileRefused("The first sheet has no header row.")
+        raise FileRefused(_("The first sheet has no header row."))
     return Sheet(headers=headers, rows=rows)
 
 
@@ -222,24 +245,30 @@ def _text(cell: object) -> str:
 def check_columns(columns: Mapping[str, str]) -> None:
     """Refuse a mapping that names a field the import does not read."""
     if not isinstance(columns, Mapping) or not columns:
-        raise FileRefused('Give the mapping as {"column header": "field"}.')
+        raise FileRefused(_('Give the mapping as {"column header": "field"}.'))
     odd = [k for k, v in columns.items() if not isinstance(k, str) or not isinstance(v, str)]
     if odd:
         raise FileRefused(
-            f"Each column maps to one field name as text: {', '.join(map(repr, odd[:5]))} "
-            'does not. Give the mapping as {"column header": "field"}.'
+            _(
+                "Each column maps to one field name as text: %(columns)s does not. Give the "
+                'mapping as {"column header": "field"}.'
+            )
+            % {"columns": ", ".join(map(repr, odd[:5]))}
         )
     unknown = sorted({str(f) for f in columns.values() if f and f not in FIELDS})
     if unknown:
         raise FileRefused(
-            f"The mapping names unknown fields: {', '.join(unknown)}. Fields: {', '.join(FIELDS)}."
+            _("The mapping names unknown fields: %(unknown)s. Fields: %(fields)s.")
+            % {"unknown": ", ".join(unknown), "fields": ", ".join(FIELDS)}
         )
     targets = [f for f in columns.values() if f]
     twice = sorted({f for f in targets if targets.count(f) > 1})
     if twice:
-        raise FileRefused(f"Several columns are mapped to {', '.join(twice)}.")
+        raise FileRefused(
+            _("Several columns are mapped to %(fields)s.") % {"fields": ", ".join(twice)}
+        )
     if not {"working_name", *NAME_FIELDS} & set(targets):
-        raise FileRefused("Map a column to working_name or to one of the name fields.")
+        raise FileRefused(_("Map a column to working_name or to one of the name fields."))
 
 
 def resolve_columns(headers: list[str], columns: Mapping[str, str] | None) -> dict[int, str]:
@@ -251,23 +280,32 @@ def resolve_columns(headers: list[str], columns: Mapping[str, str] | None) -> di
         unknown = [h for h in headers if h and h not in FIELDS]
         if unknown:
             raise FileRefused(
-                f"Unknown columns: {', '.join(unknown)}. Without a mapping the headers must "
-                f"be field names ({', '.join(FIELDS)}); or give a mapping."
+                _(
+                    "Unknown columns: %(unknown)s. Without a mapping the headers must be field "
+                    "names (%(fields)s); or give a mapping."
+                )
+                % {"unknown": ", ".join(unknown), "fields": ", ".join(FIELDS)}
             )
         columns = {h: h for h in headers if h}
     check_columns(columns)
     seen = [h for h in headers if h]
     repeated = sorted({h for h in seen if seen.count(h) > 1})
     if repeated:
-        raise FileRefused(f"Column headers appear twice: {', '.join(repeated)}.")
+        raise FileRefused(
+            _("Column headers appear twice: %(headers)s.") % {"headers": ", ".join(repeated)}
+        )
     unknown = [h for h in headers if h and h not in columns]
     if unknown:
         raise FileRefused(
-            f'Unknown columns: {", ".join(unknown)}. Map each to a field, or to "" to ignore it.'
+            _('Unknown columns: %(unknown)s. Map each to a field, or to "" to ignore it.')
+            % {"unknown": ", ".join(unknown)}
         )
     missing = [h for h in columns if h not in headers]
     if missing:
-        raise FileRefused(f"The mapping names columns the file lacks: {', '.join(missing)}.")
+        raise FileRefused(
+            _("The mapping names columns the file lacks: %(missing)s.")
+            % {"missing": ", ".join(missing)}
+        )
     return {i: columns[h] for i, h in enumerate(headers) if h and columns[h]}
 
 

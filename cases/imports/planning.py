@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
+
 from cases.choices import DatePrecision
 from cases.duplicates.detection import Candidate, find_duplicates
 from cases.identity.models import ExternalIdentifier, IdentifierScheme
@@ -219,6 +221,10 @@ def candidate_of(row: parsing.Row, exclude_pk: int | None = None) -> Candidate:
 
 
 def _duplicates(row: parsing.Row, user, exclude_pk: int | None = None) -> list[dict[str, Any]]:
+    # The report is stored and read by everyone, so its reasons are worded in English
+    # whoever runs the import (as the timeline's summaries are; docs/translating.md).
+    with translation.override("en"):
+        matches = find_duplicates(candidate_of(row, exclude_pk), user=user)
     return [
         {
             "person": _person_ref(match.person),
@@ -226,7 +232,7 @@ def _duplicates(row: parsing.Row, user, exclude_pk: int | None = None) -> list[d
             "score": match.score,
             "reasons": [r.as_dict() for r in match.reasons],
         }
-        for match in find_duplicates(candidate_of(row, exclude_pk), user=user)
+        for match in matches
     ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.identity import services as identity
 from cases.identity.models import IdentifierScheme
@@ -24,6 +25,7 @@ from cases.imports import parsing, planning
 from cases.imports.models import ImportMapping, ImportRun, ImportStatus, ListKind
 from cases.imports.sink import ImportSink
 from cases.services import Actor, NameSpec, person_create, person_update, source_create
+from cases.timeline import vocabulary
 
 #: New persons are inserted this many rows at a time.
 FLUSH_EVERY = 500
@@ -110,7 +112,9 @@ def import_dry_run(*, user, run: ImportRun) -> ImportRun:
     """Work out what committing ``run`` would do and store it as its report; write no case
     data. The duplicate check answers as ``user`` may be told."""
     if run.status == ImportStatus.COMMITTED:
-        raise ValidationError({"status": "This import is committed; its report is kept as it is."})
+        raise ValidationError(
+            {"status": _("This import is committed; its report is kept as it is.")}
+        )
     try:
         rows, blank_lines = _read(run)
     except parsing.FileRefused as exc:
@@ -124,7 +128,9 @@ def import_dry_run(*, user, run: ImportRun) -> ImportRun:
         pk=run.pk, status__in=[ImportStatus.UPLOADED, ImportStatus.DRY_RUN]
     ).update(report=report, status=ImportStatus.DRY_RUN, dry_run_at=now)
     if not saved:
-        raise ValidationError({"status": "This import is committed; its report is kept as it is."})
+        raise ValidationError(
+            {"status": _("This import is committed; its report is kept as it is.")}
+        )
     run.report, run.status, run.dry_run_at = report, ImportStatus.DRY_RUN, now
     return run
 
@@ -153,13 +159,16 @@ def import_commit(
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().get(pk=run.pk)
         if run.status == ImportStatus.COMMITTED:
-            raise ValidationError({"status": "This import is committed already."})
+            raise ValidationError({"status": _("This import is committed already.")})
         if run.status != ImportStatus.DRY_RUN:
-            raise ValidationError({"status": "Run the dry run first, and read its report."})
+            raise ValidationError({"status": _("Run the dry run first, and read its report.")})
         twin = _committed_twin(run)
         if twin is not None:
             raise ValidationError(
-                {"file": f"This file was committed already, as import {twin.uuid}."}
+                {
+                    "file": _("This file was committed already, as import %(uuid)s.")
+                    % {"uuid": twin.uuid}
+                }
             )
         try:
             rows, blank_lines = _read(run)
@@ -179,18 +188,25 @@ def import_commit(
         rejected = [p for p in planned_rows if p.outcome in (planning.CONFLICT, planning.ERROR)]
         if rejected and not skip_rejected:
             lines = ", ".join(str(p.row.line) for p in rejected[:20])
-            more = f" and {len(rejected) - 20} more" if len(rejected) > 20 else ""
+            if len(rejected) > 20:
+                lines = _("%(lines)s and %(more)s more") % {
+                    "lines": lines,
+                    "more": len(rejected) - 20,
+                }
             raise ValidationError(
                 {
-                    "rows": f"{len(rejected)} rows are in conflict or in error (lines {lines}"
-                    f"{more}). Correct the file, or commit with skip_rejected to leave them out."
+                    "rows": _(
+                        "%(count)s rows are in conflict or in error (lines %(lines)s). Correct "
+                        "the file, or commit with skip_rejected to leave them out."
+                    )
+                    % {"count": len(rejected), "lines": lines}
                 }
             )
         source = source_create(
             actor=actor,
             title=f"Import of {run.file_name} ({run.uuid})",
             publisher="Imported list",
-            notes=f"{run.get_kind_display()}; SHA-256 {run.sha256}.",
+            notes=f"{vocabulary.label(ListKind, run.kind)}; SHA-256 {run.sha256}.",
         )
         to_apply = [p for p in planned_rows if p.outcome in (planning.CREATE, planning.MATCH)]
         applied: dict[int, str] = {}
@@ -207,8 +223,10 @@ def import_commit(
             # A concurrent write took one of the ICRC numbers after the plan was made.
             raise ValidationError(
                 {
-                    "rows": "Another write recorded one of these ICRC numbers meanwhile; "
-                    "run the dry run again."
+                    "rows": _(
+                        "Another write recorded one of these ICRC numbers meanwhile; run the dry "
+                        "run again."
+                    )
                 }
             ) from None
         entries = []
@@ -233,7 +251,7 @@ def import_commit(
             with transaction.atomic():
                 run.save()
         except IntegrityError:
-            raise ValidationError({"file": "This file was committed already."}) from None
+            raise ValidationError({"file": _("This file was committed already.")}) from None
     return run
 
 

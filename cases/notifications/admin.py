@@ -10,7 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from cases.admin.forms import VersionedAdminForm
 from cases.admin.mixins import (
@@ -38,23 +39,32 @@ class NotificationActForm(VersionedAdminForm):
     """What an officer does with a notification: send, withhold or acknowledge it."""
 
     ACTS = (
-        ("sent", "Mark sent"),
-        ("withhold", "Withhold (say why)"),
-        ("acknowledge", "Record the acknowledgement"),
+        ("sent", gettext_lazy("Mark sent")),
+        ("withhold", gettext_lazy("Withhold (say why)")),
+        ("acknowledge", gettext_lazy("Record the acknowledgement")),
     )
-    act = forms.ChoiceField(choices=ACTS, label="Action")
-    sent_on = forms.DateField(required=False)
+    act = forms.ChoiceField(choices=ACTS, label=gettext_lazy("Action"))
+    sent_on = forms.DateField(required=False, label=gettext_lazy("sent on"))
     channel = forms.ChoiceField(
-        choices=[("", "---------"), *NotificationChannel.choices], required=False
+        choices=[("", "---------"), *NotificationChannel.choices],
+        required=False,
+        label=gettext_lazy("channel"),
     )
-    sent_reference = forms.CharField(max_length=200, required=False)
+    sent_reference = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("sent reference")
+    )
     withheld_reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Required to withhold: why onward transmission would harm (sensitive).",
+        label=gettext_lazy("withheld reason"),
+        help_text=gettext_lazy(
+            "Required to withhold: why onward transmission would harm (sensitive)."
+        ),
     )
-    acknowledged_on = forms.DateField(required=False)
-    acknowledgement_reference = forms.CharField(max_length=200, required=False)
+    acknowledged_on = forms.DateField(required=False, label=gettext_lazy("acknowledged on"))
+    acknowledgement_reference = forms.CharField(
+        max_length=200, required=False, label=gettext_lazy("acknowledgement reference")
+    )
 
     class Meta:
         model = Notification
@@ -65,21 +75,22 @@ class NotificationActForm(VersionedAdminForm):
         act = cleaned.get("act")
         if act == "withhold" and not (cleaned.get("withheld_reason") or "").strip():
             self.add_error(
-                "withheld_reason", "Say why it is withheld (e.g. it would endanger the family)."
+                "withheld_reason",
+                gettext("Say why it is withheld (e.g. it would endanger the family)."),
             )
         if act == "sent" and not cleaned.get("channel"):
-            self.add_error("channel", "Say how it was sent.")
+            self.add_error("channel", gettext("Say how it was sent."))
         return cleaned
 
 
 class OverdueNotificationFilter(admin.SimpleListFilter):
     """Pending notifications past their due day (``NotificationFilterSet.overdue``)."""
 
-    title = "overdue"
+    title = gettext_lazy("overdue")
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return (("true", "Overdue"), ("false", "Not overdue"))
+        return (("true", gettext("Overdue")), ("false", gettext("Not overdue")))
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -116,9 +127,9 @@ class NotificationAdmin(
             None,
             {"fields": (("case", "recipient"), ("reports", "state"), ("occurred_on", "due_on"))},
         ),
-        ("So far", {"fields": ("record", "event_uuid")}),
+        (gettext_lazy("So far"), {"fields": ("record", "event_uuid")}),
         (
-            "Act on it",
+            gettext_lazy("Act on it"),
             {
                 "fields": (
                     "act",
@@ -136,25 +147,39 @@ class NotificationAdmin(
         # Opened by the services when what must be notified happens.
         return False
 
-    @admin.display(boolean=True, description="overdue")
+    @admin.display(boolean=True, description=gettext_lazy("overdue"))
     def is_overdue(self, obj):
         return obj.state == NotificationState.PENDING and obj.due_on < timezone.localdate()
 
-    @admin.display(description="reports")
+    @admin.display(description=gettext_lazy("reports"))
     def reports(self, obj):
         return obj.get_reason_display()
 
-    @admin.display(description="record")
+    @admin.display(description=gettext_lazy("record"))
     def record(self, obj):
         parts = []
         if obj.sent_on:
-            parts.append(f"sent {obj.sent_on} ({obj.get_channel_display()}) {obj.sent_reference}")
+            parts.append(
+                gettext("sent %(date)s (%(channel)s) %(reference)s")
+                % {
+                    "date": formats.date_format(obj.sent_on, "DATE_FORMAT"),
+                    "channel": obj.get_channel_display(),
+                    "reference": obj.sent_reference,
+                }
+            )
         if obj.state == NotificationState.WITHHELD:
             shown = getattr(obj, "_sensitive_allowed", False)
-            parts.append(f"withheld: {obj.withheld_reason if shown else '(reason withheld)'}")
+            reason = obj.withheld_reason if shown else gettext("(reason withheld)")
+            parts.append(gettext("withheld: %(reason)s") % {"reason": reason})
         if obj.acknowledged_on:
-            parts.append(f"acknowledged {obj.acknowledged_on} {obj.acknowledgement_reference}")
-        return "; ".join(p.strip() for p in parts) or "nothing yet"
+            parts.append(
+                gettext("acknowledged %(date)s %(reference)s")
+                % {
+                    "date": formats.date_format(obj.acknowledged_on, "DATE_FORMAT"),
+                    "reference": obj.acknowledgement_reference,
+                }
+            )
+        return "; ".join(p.strip() for p in parts) or gettext("nothing yet")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -212,7 +237,7 @@ class NotificationSettingsAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, Se
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("recipients")
 
-    @admin.display(description="recipients")
+    @admin.display(description=gettext_lazy("recipients"))
     def recipient_names(self, obj):
         return ", ".join(str(party) for party in obj.recipients.all()) or "nobody"
 

@@ -9,6 +9,7 @@ that follows the defaults, PATCH or PUT it with its version.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
@@ -179,8 +180,10 @@ class NotificationViewSet(ResourceViewSet):
         if policy_for(request.user).refused_write_fields("notification", request.data):
             # A writer who may not read why one was withheld may not write it either.
             raise exceptions.PermissionDenied(
-                "Writing withheld_reason needs the permission to view sensitive values, which "
-                "this account does not hold."
+                _(
+                    "Writing withheld_reason needs the permission to view sensitive values, "
+                    "which this account does not hold."
+                )
             )
         return self._act(request, services.notification_withhold, NotificationWithholdSerializer)
 
@@ -230,7 +233,7 @@ class NotificationSettingsViewSet(VersionedUpdateMixin, ResourceViewSet):
         case = fields["case"]
         if NotificationSettings.objects.filter(case=case).exists():
             raise exceptions.ValidationError(
-                {"case": ["This case has its list already: change it with PATCH or PUT."]}
+                {"case": [_("This case has its list already: change it with PATCH or PUT.")]}
             )
         row = services.notification_recipients_set(
             actor=actor_for(request), case=case, recipients=fields["recipients"], reason=reason

@@ -28,6 +28,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from cases import choices
 from cases.choices import DatePrecision
@@ -42,6 +44,7 @@ from cases.notifications.models import (
 )
 from cases.services.base import Actor, check_version, date_to_datetime, reference, writes
 from cases.statements import CompiledRows
+from cases.tasks import rules as task_rules
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -157,12 +160,22 @@ class Pending:
     """Notifications built for one event, stored once the event exists (:meth:`store`)."""
 
     rows: list[Notification] = field(default_factory=list)
+    #: The task opened for each (``cases.tasks.rules``), stored already.
+    tasks: task_rules.Applied = field(default_factory=task_rules.Applied)
 
     def changes(self) -> dict[str, list[Any]]:
-        """Return the entry the causing event lists them under (nothing when there are none)."""
+        """Return the entries the causing event lists them (and their tasks) under (nothing
+        when there are none)."""
         if not self.rows:
             return {}
-        return {"notifications": [None, [reference(row) for row in self.rows]]}
+        return {
+            "notifications": [None, [reference(row) for row in self.rows]],
+            **self.tasks.changes(),
+        }
+
+    def follow_ups(self, *, actor) -> list:
+        """Return the events of the tasks opened for them, to follow the causing event."""
+        return self.tasks.drafts(actor=actor)
 
     def store(self, sink, event) -> list[Notification]:
         """Insert the rows, each pointing at ``event``, the event that made them due."""
@@ -189,7 +202,9 @@ def prepare(
     been on the 28th, and is not surely late before a week after that.
     """
     if reason not in NotificationReason.values:
-        raise ValidationError({"reason": f"Unknown notification reason {reason!r}."})
+        raise ValidationError(
+            {"reason": _("Unknown notification reason %(reason)s.") % {"reason": repr(reason)}}
+        )
     day = occurred_on or sink.today()
     due = latest_day(day, occurred_precision) + dt.timedelta(days=due_days())
     rows = [
@@ -204,7 +219,7 @@ def prepare(
         )
         for party in recipients_for(case)
     ]
-    return Pending(rows)
+    return Pending(rows, task_rules.for_notifications(sink, case, rows))
 
 
 def for_status(*, sink, case: Case, status: str, occurred_on: dt.date | None) -> Pending:
@@ -246,6 +261,7 @@ def notifications_open(
             changes=changes,
             reason=note,
             source=source,
+            follow_ups=pending.follow_ups(actor=actor),
             occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
             occurred_precision=choices.DatePrecision.DAY
             if occurred_on
@@ -253,6 +269,14 @@ def notifications_open(
         )
     )
     return pending.store(sink, event)
+
+
+#: How a refusal names each action (``what`` itself is stored English, in the summary).
+ACTION_WORDS = {
+    "sent": pgettext_lazy("a notification cannot be", "sent"),
+    "withheld": pgettext_lazy("a notification cannot be", "withheld"),
+    "acknowledged": pgettext_lazy("a notification cannot be", "acknowledged"),
+}
 
 
 def _act(
@@ -274,8 +298,15 @@ def _act(
     if notification.state not in allowed_from:
         raise ValidationError(
             {
-                "state": f"A {notification.get_state_display().lower()} notification cannot be "
-                f"{what}; allowed from: {', '.join(allowed_from)}."
+                "state": _(
+                    "A notification in state “%(state)s” cannot be %(action)s; allowed from: "
+                    "%(allowed)s."
+                )
+                % {
+                    "state": notification.get_state_display(),
+                    "action": ACTION_WORDS.get(what, what),
+                    "allowed": ", ".join(allowed_from),
+                }
             }
         )
     changes: dict[str, list[Any]] = {}
@@ -291,6 +322,9 @@ def _act(
     notification.version += 1
     sink.save(notification)
     case = sink.lock(notification.case)
+    # No longer pending: its task is done (cases/tasks/rules.py).
+    tasks = task_rules.notification_acted(sink, case, notification, user=actor.user)
+    changes.update(tasks.changes())
     sink.append(
         EventDraft(
             kind=kind,
@@ -301,6 +335,7 @@ def _act(
             changes=changes,
             reason=reason,
             source=source,
+            follow_ups=tasks.drafts(actor=actor),
             occurred_at=date_to_datetime(occurred_on) if occurred_on else None,
             occurred_precision=choices.DatePrecision.DAY
             if occurred_on
@@ -326,7 +361,9 @@ def notification_mark_sent(
     """Record that a notification was transmitted (day, channel, reference); append
     ``notification.sent``."""
     if channel not in NotificationChannel.values:
-        raise ValidationError({"channel": f"Unknown channel {channel!r}."})
+        raise ValidationError(
+            {"channel": _("Unknown channel %(channel)s.") % {"channel": repr(channel)}}
+        )
     return _act(
         sink=sink,
         actor=actor,
@@ -362,7 +399,7 @@ def notification_withhold(
     transmission would endanger the family); append ``notification.withheld``."""
     if not (withheld_reason or "").strip():
         raise ValidationError(
-            {"withheld_reason": "Say why it is withheld (e.g. it would endanger the family)."}
+            {"withheld_reason": _("Say why it is withheld (e.g. it would endanger the family).")}
         )
     return _act(
         sink=sink,
@@ -395,7 +432,11 @@ def notification_acknowledge(
     ``notification.acknowledged``."""
     if notification.sent_on and acknowledged_on < notification.sent_on:
         raise ValidationError(
-            {"acknowledged_on": "An acknowledgement cannot come before the notification was sent."}
+            {
+                "acknowledged_on": _(
+                    "An acknowledgement cannot come before the notification was sent."
+                )
+            }
         )
     return _act(
         sink=sink,

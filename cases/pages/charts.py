@@ -19,7 +19,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, IntegerField, Max, Min, QuerySet, Value
 from django.db.models.functions import TruncMonth
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -295,7 +295,10 @@ def events_by_month(cases: QuerySet[Case], *, every_case: str | None = None) -> 
         # Months without events inside the window: older months fill the chart.
         older = events.filter(occurred_at__lt=starts[-1])
         months += _grouped_months(older, EVENT_MONTHS - len(months))
-    bars = [Bar(month.strftime("%Y-%m"), n) for month, n in reversed(months)]
+    # The month as the reader's language names it: "March 2025", "березень 2025", "2025년 3월".
+    bars = [
+        Bar(formats.date_format(month, "YEAR_MONTH_FORMAT"), n) for month, n in reversed(months)
+    ]
     return Chart("events", str(EVENTS_TITLE), bars, _("Month"))
 
 
@@ -393,6 +396,11 @@ _PAD = 4
 _LABEL_CHARS = 26
 
 
+def _number(count: int) -> str:
+    """Return ``count`` grouped as the reader's language groups thousands."""
+    return formats.number_format(count, use_l10n=True, force_grouping=True)
+
+
 def bar_chart_svg(chart: Chart) -> SafeString:
     """Return ``chart`` as an accessible horizontal bar chart in SVG.
 
@@ -404,7 +412,7 @@ def bar_chart_svg(chart: Chart) -> SafeString:
         return format_html('<p class="chart-empty">{}</p>', _("No cases to count."))
     largest = max(bar.count for bar in chart.bars) or 1
     height = len(chart.bars) * _ROW + 2 * _PAD
-    summary = "; ".join(f"{bar.label}: {bar.count}" for bar in chart.bars)
+    summary = "; ".join(f"{bar.label}: {_number(bar.count)}" for bar in chart.bars)
     parts = [
         format_html(
             '<svg class="chart" width="100%" height="{}" role="img" aria-label="{}" '
@@ -416,7 +424,7 @@ def bar_chart_svg(chart: Chart) -> SafeString:
     for index, bar in enumerate(chart.bars):
         y = _PAD + index * _ROW
         width = _BAR_SPAN * bar.count / largest
-        value = f"{bar.count}" + (f" ({bar.note})" if bar.note else "")
+        value = _number(bar.count) + (f" ({bar.note})" if bar.note else "")
         label = bar.label if len(bar.label) <= _LABEL_CHARS else bar.label[: _LABEL_CHARS - 1] + "…"
         parts.append(
             format_html(

@@ -34,15 +34,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-from django.db.models import Min, Prefetch, QuerySet
+from django.db.models import BooleanField, F, Func, Min, Prefetch, QuerySet
 from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django_countries import countries
 
 from cases import clocks
@@ -56,49 +56,52 @@ from cases.timeline.presenter import choice_labels
 #: Rows fetched from the database per round trip.
 CHUNK_SIZE = 2000
 
-#: Column headings, in order; the table's columns plus the current intention's source.
+#: The name variants heading, replaced when only pseudonyms are exported.
+NAME_VARIANTS_HEADING = gettext_lazy("Name variants")
+#: Column headings, in order; the table's columns plus the current intention's source. They
+#: are in the reader's language, as the page's table is; programs read the API instead.
 COLUMNS = [
-    "Reference",
-    "Person",
-    "Name variants",
-    "Nationalities",
-    "Detaining party",
-    "Legal status",
-    "Status",
-    "Current intention",
-    "Destination",
-    "Verification",
-    "Verified",
-    "Capture date",
-    "Capture date precision",
-    "Last change (UTC)",
-    "Intention source title",
-    "Intention source publisher",
-    "Intention source date",
-    "Case id",
-    "Held now at",
-    "Capture card due",
-    "Capture card overdue",
-    "Notification due",
-    "Notification overdue",
-    "Serving under",
-    "External identifiers",
-    "Nationality claims",
+    gettext_lazy("Reference"),
+    gettext_lazy("Person"),
+    NAME_VARIANTS_HEADING,
+    gettext_lazy("Nationalities"),
+    gettext_lazy("Detaining party"),
+    gettext_lazy("Legal status"),
+    gettext_lazy("Status"),
+    gettext_lazy("Current intention"),
+    gettext_lazy("Destination"),
+    gettext_lazy("Verification"),
+    gettext_lazy("Verified"),
+    gettext_lazy("Capture date"),
+    gettext_lazy("Capture date precision"),
+    gettext_lazy("Last change (UTC)"),
+    gettext_lazy("Intention source title"),
+    gettext_lazy("Intention source publisher"),
+    gettext_lazy("Intention source date"),
+    gettext_lazy("Case id"),
+    gettext_lazy("Held now at"),
+    gettext_lazy("Capture card due"),
+    gettext_lazy("Capture card overdue"),
+    gettext_lazy("Notification due"),
+    gettext_lazy("Notification overdue"),
+    gettext_lazy("Serving under"),
+    gettext_lazy("External identifiers"),
+    gettext_lazy("Nationality claims"),
 ]
 
 #: The person's sensitive fields (GC III Art. 17, 122) the export gives, with their headings,
 #: to readers who may see sensitive values; ``Identity documents`` follows them.
 SENSITIVE_PERSON_COLUMNS = (
-    ("family_name", "Family name"),
-    ("given_names", "Given names"),
-    ("father_first_name", "Father's first name"),
-    ("mother_maiden_name", "Mother's maiden name"),
-    ("person_to_inform", "Person to inform"),
-    ("correspondence_address", "Address for correspondence"),
+    ("family_name", gettext_lazy("Family name")),
+    ("given_names", gettext_lazy("Given names")),
+    ("father_first_name", gettext_lazy("Father's first name")),
+    ("mother_maiden_name", gettext_lazy("Mother's maiden name")),
+    ("person_to_inform", gettext_lazy("Person to inform")),
+    ("correspondence_address", gettext_lazy("Address for correspondence")),
 )
 #: Headings of the columns only readers of sensitive values get.
 SENSITIVE_COLUMNS = [heading for _field, heading in SENSITIVE_PERSON_COLUMNS] + [
-    "Identity documents"
+    gettext_lazy("Identity documents")
 ]
 #: The sensitive fields a download for a permitted reader shows (for the access log).
 SENSITIVE_EXPORT_FIELDS = [
@@ -172,21 +175,26 @@ ROW_FIELDS = (
 SENSITIVE_ROW_FIELDS = tuple(f"person__{field}" for field, _heading in SENSITIVE_PERSON_COLUMNS)
 
 
-#: Labels of the stored choice values, looked up once rather than per row and field.
-_LABELS = {
-    column: choice_labels("case", field)
-    for column, field in (
-        ("legal_status", "legal_status"),
-        ("status", "status"),
-        ("option", "current_intention_option"),
-        ("verification", "current_intention_verification"),
-        ("precision", "capture_date_precision"),
-    )
-}
+def _labels() -> dict[str, dict[str, str]]:
+    """Return the labels of the stored choice values in the reader's language.
+
+    Looked up once per export rather than per row and field (``choice_labels`` keeps one
+    mapping per language).
+    """
+    return {
+        column: choice_labels("case", field)
+        for column, field in (
+            ("legal_status", "legal_status"),
+            ("status", "status"),
+            ("option", "current_intention_option"),
+            ("verification", "current_intention_verification"),
+            ("precision", "capture_date_precision"),
+        )
+    }
 
 
 #: The name variants heading when only pseudonyms are exported (``cases.security.sensitive``).
-REDACTED_NAMES_HEADING = "Name variants (pseudonyms only; other variants redacted)"
+REDACTED_NAMES_HEADING = gettext_lazy("Name variants (pseudonyms only; other variants redacted)")
 
 
 def columns(*, show_sensitive: bool) -> list[str]:
@@ -196,12 +204,16 @@ def columns(*, show_sensitive: bool) -> list[str]:
     ``show_sensitive``.
     """
     if show_sensitive:
-        return [*COLUMNS, *SENSITIVE_COLUMNS]
-    return [REDACTED_NAMES_HEADING if c == "Name variants" else c for c in COLUMNS]
+        return [str(heading) for heading in (*COLUMNS, *SENSITIVE_COLUMNS)]
+    return [
+        str(REDACTED_NAMES_HEADING if heading is NAME_VARIANTS_HEADING else heading)
+        for heading in COLUMNS
+    ]
 
 
-def _identifiers_text(rows: list[Any]) -> str:
-    return "; ".join(f"{row.scheme}:{row.value}" for row in rows)
+def _identifiers_text(rows: list[tuple[str, str]]) -> str:
+    """Return ``(scheme, value)`` pairs as "scheme:value; scheme:value"."""
+    return "; ".join(f"{scheme}:{value}" for scheme, value in rows)
 
 
 def _claims_text(rows: list[tuple[Any, str]]) -> str:
@@ -209,14 +221,14 @@ def _claims_text(rows: list[tuple[Any, str]]) -> str:
     return "; ".join(f"{country} (claimed by {claimant})" for country, claimant in rows)
 
 
-def _documents_text(rows: list[Any]) -> str:
-    return "; ".join(
-        f"{row.kind} {row.issuer_country or '?'}: {row.number}" for row in rows if row.number
-    )
+def _documents_text(rows: list[tuple[str, str, str]]) -> str:
+    """Return ``(kind, issuer country, number)`` triples as "kind KP: number; ..."."""
+    return "; ".join(f"{kind} {issuer or '?'}: {number}" for kind, issuer, number in rows if number)
 
 
-def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"
+def _yes_no() -> dict[bool, str]:
+    """Return the yes and no cells in the reader's language, looked up once per export."""
+    return {True: gettext("yes"), False: gettext("no")}
 
 
 def case_row(
@@ -228,6 +240,8 @@ def case_row(
     sensitive identity columns are left out.
     """
     today = today or clocks.today()
+    labels = _labels()
+    yes_no = _yes_no()
     intention = case.current_intention
     source = intention.source if intention else None
     person = case.person
@@ -241,16 +255,16 @@ def case_row(
         ),
         _codes(person.__dict__["nationalities"]),
         case.detaining_party.name,
-        _LABELS["legal_status"].get(case.legal_status, case.legal_status),
-        _LABELS["status"].get(case.status, case.status),
-        _LABELS["option"].get(case.current_intention_option, case.current_intention_option),
+        labels["legal_status"].get(case.legal_status, case.legal_status),
+        labels["status"].get(case.status, case.status),
+        labels["option"].get(case.current_intention_option, case.current_intention_option),
         _country_name(destination.code) if destination else "",
-        _LABELS["verification"].get(
+        labels["verification"].get(
             case.current_intention_verification, case.current_intention_verification
         ),
-        ("yes" if case.current_intention_verified else "no") if intention else "",
+        yes_no[case.current_intention_verified] if intention else "",
         case.capture_date,
-        _LABELS["precision"].get(case.capture_date_precision, "") if case.capture_date else "",
+        labels["precision"].get(case.capture_date_precision, "") if case.capture_date else "",
         case.updated_at.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0),
         source.title if source else "",
         source.publisher if source else "",
@@ -262,16 +276,23 @@ def case_row(
             closed_at=case.closed_at,
             notification_due=min((n.due_on for n in case.pending_notifications), default=None),
             serving_under=person.serving_under.name if person.serving_under_id else None,
-            identifiers=_identifiers_text(list(person.external_identifiers.all())),
+            identifiers=_identifiers_text(
+                [(row.scheme, row.value) for row in person.external_identifiers.all()]
+            ),
             claims=_claims_text(
                 [(c.country, c.claimed_by.name) for c in person.nationality_claims.all()]
             ),
             today=today,
+            yes_no=yes_no,
         ),
     ]
     if show_sensitive:
         row += [getattr(person, field) for field, _heading in SENSITIVE_PERSON_COLUMNS]
-        row.append(_documents_text(list(person.identity_documents.all())))
+        row.append(
+            _documents_text(
+                [(d.kind, d.issuer_country, d.number) for d in person.identity_documents.all()]
+            )
+        )
     return row
 
 
@@ -285,6 +306,7 @@ def _identity_cells(
     identifiers: str,
     claims: str,
     today: dt.date,
+    yes_no: dict[bool, str],
 ) -> list[Any]:
     """Return the cells of the places, notifications and identity columns of one row."""
     card_overdue = clocks.capture_card_overdue(
@@ -293,9 +315,9 @@ def _identity_cells(
     return [
         place or "",
         card_due,
-        _yes_no(card_overdue) if card_due else "",
+        yes_no[card_overdue] if card_due else "",
         notification_due,
-        _yes_no(notification_due < today) if notification_due else "",
+        yes_no[notification_due < today] if notification_due else "",
         serving_under or "",
         identifiers,
         claims,
@@ -319,6 +341,36 @@ def _country_name_in(code: str, language: str | None) -> str:
     return str(countries.name(code)) or code
 
 
+class _OneOf(Func):
+    """True when ``column`` is one of ``values`` (a chunk's ids).
+
+    PostgreSQL gets the ids as one array parameter, ``column = ANY(%s)``: an ``IN`` list of
+    2,000 parameters cost more to build (Django prepares each one) and to send (the driver
+    splits the statement at each placeholder) than the query took to run. Elsewhere it is a
+    plain ``column IN (%s, ...)``.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, values: list[int]):
+        super().__init__(F(column))
+        self.values = values
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        if not self.values:
+            return "1 = 0", []
+        placeholders = ", ".join(["%s"] * len(self.values))
+        return f"{column} IN ({placeholders})", [*params, *self.values]
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        # As one text literal: the driver would dump a list element by element in Python.
+        array = "{" + ",".join(map(str, self.values)) + "}"
+        return f"{column} = ANY(%s::bigint[])", [*params, array]
+
+
 def _names_by_person(person_ids: list[int], *, show_sensitive: bool) -> dict[int, str]:
     """Return ``{person id: "variant; variant"}`` for the given persons, in one query.
 
@@ -327,7 +379,7 @@ def _names_by_person(person_ids: list[int], *, show_sensitive: bool) -> dict[int
     """
     found: dict[int, list[Any]] = {}
     names = (
-        PersonName.objects.filter(person_id__in=person_ids)
+        PersonName.objects.filter(_OneOf("person_id", person_ids))
         .order_by("person_id", "id")
         .values_list("person_id", "value", "is_pseudonym", named=True)
     )
@@ -341,10 +393,14 @@ def _names_by_person(person_ids: list[int], *, show_sensitive: bool) -> dict[int
     }
 
 
-def _grouped(rows, key: str) -> dict[Any, list[Any]]:
-    found: dict[Any, list[Any]] = {}
-    for row in rows:
-        found.setdefault(getattr(row, key), []).append(row)
+def _grouped(rows: Iterable[tuple]) -> dict[Any, list[tuple]]:
+    """Return ``{first value: [the rest of each row, ...]}``, in the rows' order."""
+    found: dict[Any, list[tuple]] = {}
+    for key, *rest in rows:
+        if key in found:
+            found[key].append(rest)
+        else:
+            found[key] = [rest]
     return found
 
 
@@ -353,32 +409,27 @@ def _identity_by_person(person_ids: list[int], *, show_sensitive: bool) -> dict[
 
     One query each for the given persons, whatever their number.
     """
+    chunk = _OneOf("person_id", person_ids)
     identifiers = _grouped(
-        ExternalIdentifier.objects.filter(person_id__in=person_ids)
+        ExternalIdentifier.objects.filter(chunk)
         .order_by("person_id", "scheme", "value", "id")
-        .values_list("person_id", "scheme", "value", named=True),
-        "person_id",
+        .values_list("person_id", "scheme", "value")
     )
     claims = _grouped(
-        NationalityClaim.objects.filter(person_id__in=person_ids)
+        NationalityClaim.objects.filter(chunk)
         .order_by("person_id", "country", "id")
-        .values_list("person_id", "country", "claimed_by__name", named=True),
-        "person_id",
+        .values_list("person_id", "country", "claimed_by__name")
     )
     found = {
         "identifiers": {k: _identifiers_text(v) for k, v in identifiers.items()},
-        "claims": {
-            k: _claims_text([(row.country, row.claimed_by__name) for row in v])
-            for k, v in claims.items()
-        },
+        "claims": {k: _claims_text(v) for k, v in claims.items()},
         "documents": {},
     }
     if show_sensitive:
         documents = _grouped(
-            IdentityDocument.objects.filter(person_id__in=person_ids)
+            IdentityDocument.objects.filter(chunk)
             .order_by("person_id", "id")
-            .values_list("person_id", "kind", "issuer_country", "number", named=True),
-            "person_id",
+            .values_list("person_id", "kind", "issuer_country", "number")
         )
         found["documents"] = {k: _documents_text(v) for k, v in documents.items()}
     return found
@@ -387,7 +438,7 @@ def _identity_by_person(person_ids: list[int], *, show_sensitive: bool) -> dict[
 def _notification_due_by_case(case_ids: list[int]) -> dict[int, dt.date]:
     """Return the earliest due day of each case's pending notifications, in one query."""
     return dict(
-        Notification.objects.filter(case_id__in=case_ids, state=NotificationState.PENDING)
+        Notification.objects.filter(_OneOf("case_id", case_ids), state=NotificationState.PENDING)
         .order_by()
         .values("case_id")
         .annotate(due=Min("due_on"))
@@ -408,8 +459,17 @@ def rows(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[lis
     claims, pending notifications and (for a reader of sensitive values) documents. So an
     export holds one chunk in memory and costs one query for the cases plus a fixed few per
     chunk, whatever its size. The values are those of ``case_row``; a test compares the two.
+
+    Everything that depends only on the reader's language (labels, yes and no, country
+    names) is looked up once per export, not per row.
     """
-    labels = _LABELS
+    labels = _labels()
+    legal_statuses, statuses = labels["legal_status"], labels["status"]
+    options, verifications = labels["option"], labels["verification"]
+    precisions = labels["precision"]
+    yes_no = _yes_no()
+    language = get_language()
+    country_names: dict[str, str] = {}
     today = clocks.today()
     fields = ROW_FIELDS + (SENSITIVE_ROW_FIELDS if show_sensitive else ())
     stream = cases.values_list(*fields).iterator(chunk_size=CHUNK_SIZE)
@@ -417,6 +477,8 @@ def rows(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[lis
         person_ids = list({row[1] for row in chunk})
         names = _names_by_person(person_ids, show_sensitive=show_sensitive)
         identity = _identity_by_person(person_ids, show_sensitive=show_sensitive)
+        identifiers, claims = identity["identifiers"], identity["claims"]
+        documents = identity["documents"]
         notification_due = _notification_due_by_case([row[19] for row in chunk])
         for (
             reference,
@@ -446,20 +508,25 @@ def rows(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[lis
             *secrets,
         ) in chunk:
             has_intention = intention_id is not None
+            if destination:
+                code = str(destination)
+                if code not in country_names:
+                    country_names[code] = _country_name_in(code, language)
+                destination = country_names[code]
             row = [
                 reference,
                 working_name,
                 names.get(person_id, ""),
                 _codes(nationalities),
                 party,
-                labels["legal_status"].get(legal_status, legal_status),
-                labels["status"].get(status, status),
-                labels["option"].get(option, option),
-                _country_name(str(destination)) if destination else "",
-                labels["verification"].get(verification, verification),
-                ("yes" if verified else "no") if has_intention else "",
+                legal_statuses.get(legal_status, legal_status),
+                statuses.get(status, status),
+                options.get(option, option),
+                destination or "",
+                verifications.get(verification, verification),
+                yes_no[verified] if has_intention else "",
                 capture_date,
-                labels["precision"].get(precision, "") if capture_date else "",
+                precisions.get(precision, "") if capture_date else "",
                 _utc(updated_at),
                 (source_title or "") if has_intention else "",
                 (source_publisher or "") if has_intention else "",
@@ -471,14 +538,15 @@ def rows(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterator[lis
                     closed_at=closed_at,
                     notification_due=notification_due.get(case_id),
                     serving_under=serving_under,
-                    identifiers=identity["identifiers"].get(person_id, ""),
-                    claims=identity["claims"].get(person_id, ""),
+                    identifiers=identifiers.get(person_id, ""),
+                    claims=claims.get(person_id, ""),
                     today=today,
+                    yes_no=yes_no,
                 ),
             ]
             if show_sensitive:
                 row += secrets
-                row.append(identity["documents"].get(person_id, ""))
+                row.append(documents.get(person_id, ""))
             yield row
 
 
@@ -534,6 +602,22 @@ def csv_chunks(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Iterat
         yield buffer.getvalue()
 
 
+def _in_language(chunks: Iterator, language: str | None) -> Iterator:
+    """Yield ``chunks``, each produced with ``language`` active.
+
+    A streamed body is produced after the view has returned, when the reader's language may
+    no longer be the active one; the headings and labels are in the reader's language.
+    """
+    iterator = iter(chunks)
+    while True:
+        with translation.override(language):
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                return
+        yield chunk
+
+
 def _filename(extension: str) -> str:
     return f"cases-{timezone.now():%Y%m%d-%H%M%S}.{extension}"
 
@@ -541,7 +625,8 @@ def _filename(extension: str) -> str:
 def csv_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> StreamingHttpResponse:
     """Return a streamed CSV download of ``cases``."""
     response = StreamingHttpResponse(
-        csv_chunks(cases, show_sensitive=show_sensitive), content_type="text/csv; charset=utf-8"
+        _in_language(csv_chunks(cases, show_sensitive=show_sensitive), get_language()),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
     response["Cache-Control"] = "no-store"
@@ -553,10 +638,13 @@ def csv_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> Stre
 def xlsx_response(cases: QuerySet[Case], *, show_sensitive: bool = False) -> StreamingHttpResponse:
     """Return an XLSX download of ``cases``, sent while it is written."""
     response = StreamingHttpResponse(
-        stream_xlsx(
-            columns(show_sensitive=show_sensitive),
-            rows(cases, show_sensitive=show_sensitive),
-            sheet_name="Cases",
+        _in_language(
+            stream_xlsx(
+                columns(show_sensitive=show_sensitive),
+                rows(cases, show_sensitive=show_sensitive),
+                sheet_name=gettext("Cases"),
+            ),
+            get_language(),
         ),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -19,8 +21,8 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -28,6 +30,7 @@ from cases import choices, consent, selectors
 from cases.clocks import OVERDUE
 from cases.filters import CaseFilterSet
 from cases.models import Case, Party, PersonName, Place
+from cases.names import names_for_reader
 from cases.pages import charts, exports
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
@@ -185,6 +188,7 @@ OVERDUE_LABELS = {
         "an overdue capture card (GC III Art. 70: due within a week of capture or of each move)"
     ),
     "notification": gettext_lazy("an overdue notification (GC III Art. 122-123)"),
+    "task": gettext_lazy("an overdue task"),
 }
 
 
@@ -226,14 +230,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
     paginator.count = counts.total
     page = paginator.get_page(request.GET.get("page"))
     allowed = policy_for(request.user).sees_sensitive
+    language = get_language()
     shown = []
     for case in page.object_list:
-        # A variant or two besides the working name, from the prefetched names; without
-        # the permission only pseudonyms (cases.security.sensitive).
+        # The name in the reader's script first, then a name or two beside it, from the
+        # prefetched names; without the permission only pseudonyms (cases.security.sensitive).
         names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
-        variants = [name for name in names if name.value != case.person.working_name][:2]
-        case.variants = [name.value for name in variants]
-        if any(sensitive.is_hidden_name(name) for name in variants):
+        first, *beside = names_for_reader(case.person.working_name, names, language)[:3]
+        case.display_name = first.value
+        case.variants = [name.value for name in beside]
+        if any(
+            name.variant is not None and sensitive.is_hidden_name(name.variant)
+            for name in (first, *beside)
+        ):
             shown.append(("person", case.person.uuid))
     if shown:
         access.log_access(
@@ -323,39 +332,70 @@ def case_export(request: HttpRequest, export_format: str) -> HttpResponse:
     return exports.xlsx_response(cases, show_sensitive=allowed)
 
 
-@page_view
-def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
-    """Show one case: person, custody, intentions as a history, requests, and the timeline."""
+def case_or_404(case_uuid) -> Case:
+    """Return the case with ``case_uuid`` with what its page shows joined in, or raise 404."""
     pk = Case.objects.filter(uuid=case_uuid).values_list("pk", flat=True).first()
     if pk is None:
         raise Http404(_("No case with this id."))
-    case = selectors.case_detail(pk)
+    return selectors.case_detail(pk)
+
+
+@dataclass
+class CaseReading:
+    """What one reader is shown of a case: the template context, and what to log of it.
+
+    The case page and the brief (``cases.pages.brief``) read a case through
+    :func:`read_case`, so both withhold the same values from a reader without
+    ``cases.view_sensitive`` and log the same reads for a reader with it.
+    """
+
+    context: dict[str, Any]
+    intentions: list
+    risks: list
+    timeline_shown: list
+
+    def log(
+        self, request: HttpRequest, *, risks: bool = True, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Append the access-log entries of the sensitive values shown (none for a reader
+        who sees none). ``risks=False`` when the risk assessments were not shown."""
+        if policy_for(request.user).logs_reads:
+            _log_case_page(
+                request,
+                self.context["case"],
+                self.context["names"],
+                self.intentions,
+                self.timeline_shown,
+                self.risks if risks else (),
+                extra=extra,
+            )
+
+
+def read_case(request: HttpRequest, case: Case, events: Iterable[Any]) -> CaseReading:
+    """Return what ``request.user`` may be shown of ``case``, with ``events`` as its timeline.
+
+    Names are the visible variants, the reader's script first (``names_for_reader``);
+    sensitive values are withheld unless the reader holds ``cases.view_sensitive``; the
+    consent gate's answers are worked out from the rows already read.
+    """
     intentions = sorted(
         case.intentions.all(), key=lambda i: (i.stated_on, i.recorded_at, i.pk), reverse=True
     )
     replaced_by = {i.supersedes_id: i for i in intentions if i.supersedes_id}
-    kinds = [k for k in request.GET.getlist("kind") if k in choices.EventKind.values]
-    events = selectors.case_timeline(case)
-    if kinds:
-        events = events.filter(kind__in=kinds)
-    present_kinds = set(
-        case.events.order_by().values_list("kind", flat=True).distinct()
-    )  # only kinds the case has are offered as filters
     requests = list(case.requests.all())
     risks = list(case.risk_assessments.all())
     can_edit = request.user.has_perm(EDIT_PERMISSION)
-    policy = policy_for(request.user)
-    allowed = policy.sees_sensitive
+    allowed = policy_for(request.user).sees_sensitive
     names = sensitive.visible_names(case.person.names.all(), request.user, allowed=allowed)
+    display_name = names_for_reader(case.person.working_name, names, get_language())[0].value
     timeline_shown: list = []
     timeline = presenter.present_events(events, show_sensitive=allowed, shown=timeline_shown)
-    if policy.logs_reads:
-        _log_case_page(request, case, names, intentions, timeline_shown, risks)
     elsewhere = consent.elsewhere(case)
     context = {
         "case": case,
         "person": case.person,
         "names": names,
+        "display_name": display_name,
         "show_sensitive": allowed,
         "intentions": [
             {
@@ -379,18 +419,43 @@ def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
         ],
         "risks": sorted(risks, key=lambda r: (r.assessed_on, r.pk), reverse=True),
         "timeline": timeline,
+        "can_edit": can_edit,
+        "admin_url": reverse("admin:cases_case_change", args=[case.pk]) if can_edit else "",
+    }
+    return CaseReading(context, intentions, risks, timeline_shown)
+
+
+@page_view
+def case_detail(request: HttpRequest, case_uuid) -> HttpResponse:
+    """Show one case: person, custody, intentions as a history, requests, and the timeline."""
+    case = case_or_404(case_uuid)
+    kinds = [k for k in request.GET.getlist("kind") if k in choices.EventKind.values]
+    events = selectors.case_timeline(case)
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    present_kinds = set(
+        case.events.order_by().values_list("kind", flat=True).distinct()
+    )  # only kinds the case has are offered as filters
+    reading = read_case(request, case, events)
+    reading.log(request)
+    context = {
+        **reading.context,
         "kind_choices": [
             (value, label) for value, label in choices.EventKind.choices if value in present_kinds
         ],
         "selected_kinds": kinds,
-        "can_edit": can_edit,
-        "admin_url": reverse("admin:cases_case_change", args=[case.pk]) if can_edit else "",
+        "brief_url": reverse("cases:brief", args=[case.uuid]),
     }
     return render(request, "cases/case_detail.html", context)
 
 
-def _log_case_page(request, case, names, intentions, timeline_shown, risks=()) -> None:
-    """Append the access-log entries of the sensitive values the case page shows."""
+def _log_case_page(
+    request, case, names, intentions, timeline_shown, risks=(), *, extra: dict | None = None
+) -> None:
+    """Append the access-log entries of the sensitive values the case page shows.
+
+    ``extra`` is stored with every entry (the brief says it was a PDF).
+    """
     reads: dict[tuple[str, Any], set[str]] = {}
     person = case.person
     person_fields = set()
@@ -410,5 +475,11 @@ def _log_case_page(request, case, names, intentions, timeline_shown, risks=()) -
                 reads.setdefault(("riskassessment", risk.uuid), set()).add(field)
     for subject_type, subject_uuid, keys in timeline_shown:
         reads.setdefault((subject_type, subject_uuid), set()).update(keys)
+    if extra is not None:
+        # A file that leaves the system is logged even when it shows no sensitive value
+        # of the case, so the log tells who took which case's brief away.
+        reads.setdefault(("case", case.uuid), set())
     if reads:
-        access.log_reads(reads, user=request.user, channel=access.PAGE, path=request.path)
+        access.log_reads(
+            reads, user=request.user, channel=access.PAGE, path=request.path, extra=extra
+        )

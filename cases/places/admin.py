@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
+from django.utils.translation import gettext_lazy
 
 from cases import clocks, services
 from cases.admin import forms
@@ -88,8 +89,8 @@ class MovementInline(AddOnlyInline, admin.TabularInline):
     model = Movement
     fk_name = "case"
     form = forms.InlineAddForm
-    verbose_name = "movement"
-    verbose_name_plural = "movements (the newest by date decides where he is held)"
+    verbose_name = gettext_lazy("movement")
+    verbose_name_plural = gettext_lazy("movements (the newest by date decides where he is held)")
     fields = ("kind", "from_place", "to_place", "moved_on", "moved_on_precision", "notes", "source")
     autocomplete_fields = ("from_place", "to_place", "source")
 
@@ -103,8 +104,10 @@ class CaptureCardInline(SensitiveInlineMixin, AddOnlyInline, admin.StackedInline
     model = CaptureCard
     fk_name = "case"
     form = forms.InlineAddForm
-    verbose_name = "capture card"
-    verbose_name_plural = "capture cards (GC III Art. 70: within a week of each capture or move)"
+    verbose_name = gettext_lazy("capture card")
+    verbose_name_plural = gettext_lazy(
+        "capture cards (GC III Art. 70: within a week of each capture or move)"
+    )
     sensitive_form_fields = sensitive.CAPTURE_CARD_FIELDS
     show_change_link = True
     autocomplete_fields = ("source",)
@@ -143,7 +146,7 @@ class OccurrenceInline(AddOnlyInline, admin.TabularInline):
 
     model = Occurrence
     form = forms.InlineAddForm
-    verbose_name_plural = "occurrences (things that happened in the world)"
+    verbose_name_plural = gettext_lazy("occurrences (things that happened in the world)")
     fields = ("kind", "occurred_on", "occurred_on_precision", "description", "place", "source")
     autocomplete_fields = ("source",)
 
@@ -154,7 +157,7 @@ class OccurrenceInline(AddOnlyInline, admin.TabularInline):
 class OverdueListFilter(FilterSetListFilter):
     """Cases that have missed a deadline today (``CaseFilterSet.overdue``, ``cases.clocks``)."""
 
-    title = "overdue"
+    title = gettext_lazy("overdue")
     parameter_name = "overdue"
     filterset_class = CaseFilterSet
 
@@ -190,7 +193,9 @@ class CasePlacesAdminMixin:
         }
         movement = data.get("movement")
         if movement is None:
-            raise ValidationError({"movement": "Choose the capture or move the card answers."})
+            raise ValidationError(
+                {"movement": gettext_lazy("Choose the capture or move the card answers.")}
+            )
         return place_services.capture_card_record(
             actor=admin_actor(request), movement=movement, source=data.get("source"), **fields
         )
@@ -238,7 +243,7 @@ class CaptureCardAdmin(
     fieldsets = (
         (None, {"fields": ("case", "movement")}),
         (
-            "The card",
+            gettext_lazy("The card"),
             {
                 "fields": (
                     ("filled_in_on", "sent_to_family_on", "sent_to_agency_on"),
@@ -248,7 +253,7 @@ class CaptureCardAdmin(
                 )
             },
         ),
-        ("This change", {"fields": ("reason", "version")}),
+        (gettext_lazy("This change"), {"fields": ("reason", "version")}),
     )
 
     def has_add_permission(self, request):
@@ -286,7 +291,7 @@ class OccurrenceCaseFilter(FilterSetListFilter):
     case asked for (a link from elsewhere, or the address bar), which it then applies.
     """
 
-    title = "case"
+    title = gettext_lazy("case")
     parameter_name = "case"
     filterset_class = OccurrenceFilterSet
 
@@ -329,7 +334,7 @@ class OccurrenceAdmin(DeclaredLookupsMixin, TimelineChangeLogMixin, ServiceModel
     list_filter = ("kind", "occurred_on", OccurrenceCaseFilter)
     list_select_related = ("case", "source")
     search_fields = ("case__reference", "description", "place")
-    search_help_text = "The case's reference, or words of the description or place."
+    search_help_text = gettext_lazy("The case's reference, or words of the description or place.")
     autocomplete_fields = ("case", "source")
     ordering = ("-occurred_on", "-id")
     fields = (*OccurrenceForm.Meta.fields, "reason")

@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases import choices, clocks
 from cases.models import Case, Party, Source
@@ -34,6 +35,7 @@ from cases.services.base import (
     versioned_change,
     writes,
 )
+from cases.tasks import rules as task_rules
 from cases.timeline import vocabulary
 from cases.timeline.drafts import EventDraft
 from cases.timeline.vocabulary import EventKind
@@ -204,7 +206,7 @@ def movement_record(
     case = sink.lock(case)
     if from_place is None and kind != MovementKind.CAPTURE:
         raise ValidationError(
-            {"from_place": "Say where he was moved from (only a capture has no origin)."}
+            {"from_place": _("Say where he was moved from (only a capture has no origin).")}
         )
     movement = sink.new(
         Movement,
@@ -221,6 +223,8 @@ def movement_record(
     sink.insert(movement)
     changes = created_changes(movement, MOVEMENT_FIELDS)
     changes.update(refresh_followed(sink, case))
+    # The Art. 70 clock (re)started: its task follows (cases/tasks/rules.py).
+    tasks = task_rules.sync_capture_card(sink, case, user=actor.user)
     if kind == MovementKind.TRANSFER:
         owed = notifications.prepare(
             sink=sink,
@@ -232,6 +236,9 @@ def movement_record(
     else:
         owed = notifications.Pending()
     changes.update(owed.changes())
+    # Both rules' tasks under one entry (the notifications' alone would hide the card's).
+    tasks.extend(owed.tasks)
+    changes.update(tasks.changes())
     event = sink.append(
         EventDraft(
             kind=EventKind.MOVEMENT_RECORDED,
@@ -244,6 +251,7 @@ def movement_record(
             source=source,
             occurred_at=date_to_datetime(moved_on),
             occurred_precision=moved_on_precision,
+            follow_ups=tasks.drafts(actor=actor),
         )
     )
     owed.store(sink, event)
@@ -279,13 +287,15 @@ def capture_card_record(
     case = sink.lock(movement.case)
     if any(card.movement_id == movement.pk for card in sink.capture_cards_of(case)):
         raise ValidationError(
-            {"movement": "This movement already has its capture card; change that one."}
+            {"movement": _("This movement already has its capture card; change that one.")}
         )
     card = sink.new(CaptureCard, case=case, movement=movement, source=source, **fields)
     sink.validate(card, exclude=["case"])
     sink.insert(card)
     changes = created_changes(card, ("movement", *CAPTURE_CARD_FIELDS), empty=(None, "", False))
     changes.update(refresh_followed(sink, case))
+    tasks = task_rules.sync_capture_card(sink, case, user=actor.user)
+    changes.update(tasks.changes())
     sink.append(
         EventDraft(
             kind=EventKind.CAPTURE_CARD_RECORDED,
@@ -296,6 +306,7 @@ def capture_card_record(
             changes=changes,
             reason=reason,
             source=source,
+            follow_ups=tasks.drafts(actor=actor),
             **occurred(_card_day(card), choices.DatePrecision.DAY),
         )
     )
@@ -326,6 +337,8 @@ def capture_card_update(
         return card
     save_new_version(sink, card, exclude=["case"])
     changes.update(refresh_followed(sink, case))
+    tasks = task_rules.sync_capture_card(sink, case, user=actor.user)
+    changes.update(tasks.changes())
     sink.append(
         EventDraft(
             kind=EventKind.CAPTURE_CARD_UPDATED,
@@ -336,6 +349,7 @@ def capture_card_update(
             changes=changes,
             reason=reason,
             source=source,
+            follow_ups=tasks.drafts(actor=actor),
         )
     )
     return card

@@ -45,6 +45,13 @@ CASE_DATA_MODELS = (
     "capturecard",
     "notification",
     "notificationsettings",
+    "task",
+    "document",
+    "exchange",
+    "exchangelistentry",
+    "handover",
+    "visit",
+    "interview",
 )
 #: Read-only records: the timeline and the access log are never changed by anyone.
 READ_ONLY_MODELS = ("timelineevent",)

@@ -49,8 +49,12 @@ SEARCHES: Mapping[str, tuple[str, ...]] = {
 
 def _filtersets() -> dict[str, Any]:
     from cases import filters
+    from cases.documents import filters as document_filters
+    from cases.exchanges import filters as exchange_filters
     from cases.identity import filters as identity_filters
     from cases.places import filters as place_filters
+    from cases.tasks import filters as task_filters
+    from cases.visits import filters as visit_filters
 
     return {
         "case": filters.CaseFilterSet,
@@ -70,6 +74,12 @@ def _filtersets() -> dict[str, Any]:
         "movement": place_filters.MovementFilterSet,
         "capturecard": place_filters.CaptureCardFilterSet,
         "notification": filters.NotificationFilterSet,
+        "task": task_filters.TaskFilterSet,
+        "document": document_filters.DocumentFilterSet,
+        "exchange": exchange_filters.ExchangeFilterSet,
+        "handover": exchange_filters.HandoverFilterSet,
+        "visit": visit_filters.VisitFilterSet,
+        "interview": visit_filters.InterviewFilterSet,
     }
 
 
@@ -152,6 +162,15 @@ class Policy:
     def hidden_fields(self, model_name: str) -> tuple[str, ...]:
         """Return the fields of ``model_name`` withheld from the user."""
         return () if self.sees_sensitive else self.sensitive_fields(model_name)
+
+    def may_read_contents(self, model_name: str) -> bool:
+        """Return whether the user may download the contents of ``model_name``'s files.
+
+        A document's contents can hold anything a case holds (a letter names his family, a
+        recording is his voice): reading them needs the right to read the rows and to see
+        sensitive values.
+        """
+        return self.may_read(model_name) and self.sees_sensitive
 
     @property
     def logs_reads(self) -> bool:

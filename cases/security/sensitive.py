@@ -61,6 +61,23 @@ DOCUMENT_FIELDS: tuple[str, ...] = ("number", "name_on_document", "notes")
 CAPTURE_CARD_FIELDS: tuple[str, ...] = ("health", "notes")
 #: Sensitive fields of a notification: why it was withheld (it may name the family's danger).
 NOTIFICATION_FIELDS: tuple[str, ...] = ("withheld_reason",)
+#: Sensitive fields of a task: its details are free text that can hold anything.
+TASK_FIELDS: tuple[str, ...] = ("details",)
+#: Sensitive fields of an attached document (cases/documents/): the name it was uploaded
+#: under, which often names the person or his family ("letter from Kim's mother.pdf"). Its
+#: title, kind and type are the officer's description and are not. Its contents are more
+#: than sensitive: only readers who see sensitive values may download them, and each
+#: download is logged as a read of ``CONTENT``.
+FILE_FIELDS: tuple[str, ...] = ("original_filename",)
+#: Sensitive fields of a visit (cases/visits/): the topics raised with the detaining power and
+#: the notes are free text that can name whom the visitors saw and what they were told. Who
+#: visited, where and when are not: Art. 126 visits are announced, and officers plan by them.
+VISIT_FIELDS: tuple[str, ...] = ("topics", "notes")
+#: Sensitive fields of a private interview: what the person raised in private and the notes
+#: on it are his own words about his treatment and wishes, as a statement's quote is.
+INTERVIEW_FIELDS: tuple[str, ...] = ("topics", "notes")
+#: The pseudo-field an access-log entry names for a document's contents.
+CONTENT = "content"
 
 #: Sensitive fields per model name (``Model._meta.model_name``, also an event's subject_type).
 SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -71,6 +88,10 @@ SENSITIVE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "identitydocument": DOCUMENT_FIELDS,
     "capturecard": CAPTURE_CARD_FIELDS,
     "notification": NOTIFICATION_FIELDS,
+    "task": TASK_FIELDS,
+    "document": FILE_FIELDS,
+    "visit": VISIT_FIELDS,
+    "interview": INTERVIEW_FIELDS,
 }
 
 #: Keys of an event's ``changes`` whose values are sensitive, on events of any kind.
@@ -85,6 +106,10 @@ SUBJECT_CHANGE_KEYS: Mapping[str, frozenset[str]] = {
     "identitydocument": frozenset(DOCUMENT_FIELDS),
     "capturecard": frozenset(CAPTURE_CARD_FIELDS),
     "notification": frozenset(NOTIFICATION_FIELDS),
+    "task": frozenset(TASK_FIELDS),
+    "document": frozenset(FILE_FIELDS),
+    "visit": frozenset(VISIT_FIELDS),
+    "interview": frozenset(INTERVIEW_FIELDS),
 }
 #: Every key of ``changes`` that may be withheld on some event (the feed's fast path).
 ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
@@ -96,6 +121,10 @@ ANY_SENSITIVE_CHANGE_KEY: frozenset[str] = frozenset(
         *DOCUMENT_FIELDS,
         *CAPTURE_CARD_FIELDS,
         *NOTIFICATION_FIELDS,
+        *TASK_FIELDS,
+        *FILE_FIELDS,
+        *VISIT_FIELDS,
+        *INTERVIEW_FIELDS,
         NAMES,
     )
 )

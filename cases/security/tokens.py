@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 #: Length of the public part of a key, stored in clear to find the row without a scan.
 PREFIX_LENGTH = 8
@@ -42,28 +43,48 @@ class ApiToken(models.Model):
     """A key that lets another system use the API as a user; only its hash is stored."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
     )
-    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the system.")
-    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(
+        verbose_name=_("name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. the system."),
+    )
+    prefix = models.CharField(
+        verbose_name=_("prefix"), max_length=PREFIX_LENGTH, unique=True, editable=False
+    )
+    digest = models.CharField(verbose_name=_("digest"), max_length=64, unique=True, editable=False)
     read_only = models.BooleanField(
-        default=False, help_text="A read-only token may only read; every write gets 403."
+        verbose_name=_("read only"),
+        default=False,
+        help_text=_("A read-only token may only read; every write gets 403."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="Empty: the token does not expire."
+        verbose_name=_("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the token does not expire."),
     )
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(
+        verbose_name=_("last used at"), null=True, blank=True, editable=False
+    )
     revoked_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set to revoke the token; a revoked token gets 401."
+        verbose_name=_("revoked at"),
+        null=True,
+        blank=True,
+        help_text=_("Set to revoke the token; a revoked token gets 401."),
     )
 
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self):
         return f"{self.name} ({self.user}, {self.prefix})"

@@ -6,11 +6,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
+from django.utils.translation import gettext as _
 
 from cases.dbguards import timeline_purge
 from cases.models import (
     CaptureCard,
     Case,
+    Document,
     ExternalIdentifier,
     IdempotencyKey,
     IdentityDocument,
@@ -26,6 +28,7 @@ from cases.models import (
     Request,
     RiskAssessment,
     StatedIntention,
+    Task,
     TimelineEvent,
 )
 from cases.services.base import Actor, check_version, plain
@@ -43,7 +46,7 @@ from cases.timeline.vocabulary import ARCHIVE_EVENTS, EventKind
 
 def _archive_reason(reason: str) -> str:
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the record is archived."})
+        raise ValidationError({"reason": _("Say why the record is archived.")})
     return reason
 
 
@@ -51,9 +54,9 @@ def _stamp_archived(obj: models.Model, archive: bool) -> dict[str, list[Any]]:
     """Set or clear ``archived_at`` and bump the version; return the change."""
     label = obj._meta.verbose_name
     if archive and obj.archived_at is not None:
-        raise ValidationError(f"This {label} is already archived.")
+        raise ValidationError(_("This %(record)s is already archived.") % {"record": label})
     if not archive and obj.archived_at is None:
-        raise ValidationError(f"This {label} is not archived.")
+        raise ValidationError(_("This %(record)s is not archived.") % {"record": label})
     old = obj.archived_at
     obj.archived_at = ROWS.now() if archive else None
     obj.version += 1
@@ -230,9 +233,11 @@ def _purged_rows(case: Case, person: Person | None) -> dict[type[models.Model], 
         Movement: Movement.objects.filter(case=case).values_list("pk", flat=True),
         CaptureCard: CaptureCard.objects.filter(case=case).values_list("pk", flat=True),
         Notification: Notification.objects.filter(case=case).values_list("pk", flat=True),
+        Document: Document.objects.filter(case=case).values_list("pk", flat=True),
         NotificationSettings: NotificationSettings.objects.filter(case=case).values_list(
             "pk", flat=True
         ),
+        Task: Task.objects.filter(case=case).values_list("pk", flat=True),
     }
     if person is not None:
         purged[Person] = [person.pk]
@@ -295,7 +300,8 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     """Delete a case and everything that belongs to it; return the ``case.purged`` tombstone.
 
     Gone are its intentions, requests and their positions, occurrences, movements and capture
-    cards, notes, notifications and its own notification recipients, its timeline
+    cards, notes, notifications and its own notification recipients, its tasks, its documents
+    and their stored files (deleted from the storage once the purge commits), its timeline
     events, its person with their name variants, identity documents, external identifiers,
     nationality claims and events when no other case refers to them, the rows of Django
     admin's change log about any of these, and the kept answers of API writes
@@ -307,10 +313,10 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     """
     user = actor.user
     if user is None or not (user.is_active and user.is_superuser):
-        raise PurgeRefused("Only a superuser may purge a case.")
+        raise PurgeRefused(_("Only a superuser may purge a case."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the case is purged."})
+        raise ValidationError({"reason": _("Say why the case is purged.")})
     case = lock_case(case)
     person = case.person
     reference = case.reference
@@ -322,6 +328,13 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     _purge_idempotency_answers(_purged_markers(purged, reference))
     _purge_admin_log(purged)
     Case.objects.filter(pk=case.pk).update(current_intention=None)
+    from cases.documents import services as document_services
+
+    documents = Document.objects.filter(case=case)
+    stored = [name for name in documents.values_list("file", flat=True) if name]
+    documents.delete()
+    # The files go once the rows' deletion has committed: a purge rolled back keeps them.
+    document_services.delete_files(stored)
     Position.objects.filter(request__case=case).delete()
     Request.objects.filter(case=case).delete()
     intentions = StatedIntention.objects.filter(case=case)
@@ -334,6 +347,7 @@ def case_purge(*, actor: Actor, case: Case, reason: str) -> TimelineEvent:
     Movement.objects.filter(case=case).delete()
     Notification.objects.filter(case=case).delete()
     NotificationSettings.objects.filter(case=case).delete()
+    Task.objects.filter(case=case).delete()
     Case.objects.filter(pk=case.pk).delete()
     if purge_person:
         Person.objects.filter(pk=person.pk).delete()

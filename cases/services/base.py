@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django_countries.fields import Country
 
 from cases.choices import Channel, DatePrecision
@@ -50,9 +53,16 @@ class StaleObjectError(Exception):
         self.expected_version = expected_version
         self.current_version = obj.version
         super().__init__(
-            f"{obj._meta.verbose_name.capitalize()} {obj} was changed by someone else "
-            f"(you had version {expected_version}, it is now version {obj.version}). "
-            "Reload it, reapply your change and save again."
+            _(
+                "%(record)s %(name)s was changed by someone else (you had version %(yours)s, "
+                "it is now version %(current)s). Reload it, reapply your change and save again."
+            )
+            % {
+                "record": capfirst(obj._meta.verbose_name),
+                "name": obj,
+                "yours": expected_version,
+                "current": obj.version,
+            }
         )
 
 
@@ -87,6 +97,12 @@ def reference(row: models.Model | None) -> dict[str, str] | str | None:
     """
     if row is None:
         return None
+    # Stored and read by everyone: worded in English, as the timeline's summaries are.
+    with translation.override("en"):
+        return _reference(row)
+
+
+def _reference(row: models.Model) -> dict[str, str] | str:
     row_uuid = getattr(row, "uuid", None)
     if row_uuid is None:
         return str(row)
@@ -176,7 +192,10 @@ def refuse_merged(person, field: str = "person") -> None:
     if person is not None and person.merged_into_id is not None:
         survivor = type(person)._base_manager.filter(pk=person.merged_into_id).first()
         raise ValidationError(
-            {field: f"{person} was merged into {survivor} ({survivor.uuid}); use that person."}
+            {
+                field: _("%(person)s was merged into %(survivor)s (%(uuid)s); use that person.")
+                % {"person": person, "survivor": survivor, "uuid": survivor.uuid}
+            }
         )
 
 
@@ -184,7 +203,8 @@ def refuse_unknown(fields: Iterable[str], allowed: Iterable[str], what: str) -> 
     """Refuse fields a creating service does not take."""
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
-        raise ValidationError(dict.fromkeys(unknown, f"Unknown {what} field."))
+        # ``what`` (an English noun) stays out of the message, which a reader gets translated.
+        raise ValidationError(dict.fromkeys(unknown, _("Unknown field.")))
 
 
 def apply_fields(
@@ -196,7 +216,8 @@ def apply_fields(
     if unknown:
         raise ValidationError(
             {
-                name: f"This field cannot be changed here. Allowed: {', '.join(sorted(allowed))}."
+                name: _("This field cannot be changed here. Allowed: %(allowed)s.")
+                % {"allowed": ", ".join(sorted(allowed))}
                 for name in unknown
             }
         )

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases import choices, consent
 from cases.models import Case, Party, Source, StatedIntention
@@ -41,6 +42,7 @@ INTENTION_FIELDS = (
     "options_explained",
     "duress_signs",
     "verification",
+    "interview",
 )
 
 #: The denormalised copy of the current intention on the case.
@@ -76,13 +78,22 @@ def _new_intention(
     fields: Mapping[str, Any],
     source: Source | None,
     present_parties: list[Party],
+    *,
+    at_handover: bool = False,
 ) -> StatedIntention:
-    """Return an unsaved, validated statement whose verification level is earned."""
+    """Return an unsaved, validated statement whose verification level is earned.
+
+    ``at_handover``: the statement is the reconfirmation taken at a handover, which needs no
+    private interview of a visit (``consent.interview_problems``).
+    """
     refuse_unknown(fields, INTENTION_FIELDS, "intention")
     intention = sink.new(StatedIntention, case=case, source=source, **fields)
-    sink.validate(intention, exclude=["case", "supersedes"])
+    sink.validate(intention, exclude=["case", "supersedes", "interview"])
     consent.check_level(
-        intention, present_parties, has_earlier_verified=sink.has_earlier_verified(intention)
+        intention,
+        present_parties,
+        has_earlier_verified=sink.has_earlier_verified(intention),
+        at_handover=at_handover,
     )
     return intention
 
@@ -118,18 +129,21 @@ def intention_record(
     reason: str = "",
     source: Source | None = None,
     present_parties: Iterable[Party] = (),
+    at_handover: bool = False,
     sink,
     **fields: Any,
 ) -> StatedIntention:
     """Record a new statement of what the person wants; append ``intention.recorded``.
 
-    Its verification level must be earned by how it was heard (``consent.level_problems``).
+    Its verification level must be earned by how it was heard (``consent.level_problems``):
+    ``verified`` needs the private interview it was taken in (``interview``), as does
+    ``reconfirmed`` unless taken at a handover (``at_handover``, given by the handover).
     Earlier statements stay active: a statement that replaces one goes through
     ``intention_supersede`` instead.
     """
     case = sink.lock(case)
     present_parties = list(present_parties or ())
-    intention = _new_intention(sink, case, fields, source, present_parties)
+    intention = _new_intention(sink, case, fields, source, present_parties, at_handover=at_handover)
     _store_intention(sink, intention, present_parties)
     changes = intention_created_changes(intention, present_parties)
     changes.update(refresh_current_intention(sink, case))
@@ -172,7 +186,8 @@ def intention_supersede(
     check_version(old, expected_version)
     if old.state != choices.IntentionState.ACTIVE:
         raise ValidationError(
-            f"Only an active statement can be superseded; this one is {old.state}."
+            _("Only an active statement can be superseded; this one is %(state)s.")
+            % {"state": old.state}
         )
     present_parties = list(present_parties or ())
     new = _new_intention(sink, case, fields, source, present_parties)
@@ -226,13 +241,22 @@ def intention_set_state(
     check_version(intention, expected_version)
     if state not in INTENTION_STATE_EVENTS:
         allowed = ", ".join(INTENTION_STATE_EVENTS)
-        raise ValidationError({"state": f"Use one of: {allowed} (to supersede, record anew)."})
+        raise ValidationError(
+            {
+                "state": _("Use one of: %(allowed)s (to supersede, record anew).")
+                % {"allowed": allowed}
+            }
+        )
     if intention.state == state:
-        raise ValidationError({"state": f"The statement is already {state}."})
+        raise ValidationError(
+            {"state": _("The statement is already %(state)s.") % {"state": state}}
+        )
     if intention.state == choices.IntentionState.SUPERSEDED:
-        raise ValidationError({"state": "A superseded statement stays superseded."})
+        raise ValidationError({"state": _("A superseded statement stays superseded.")})
     if not reason.strip() and state != choices.IntentionState.ACTIVE:
-        raise ValidationError({"reason": f"Say why the statement is {state}."})
+        raise ValidationError(
+            {"reason": _("Say why the statement is %(state)s.") % {"state": state}}
+        )
     old_state = intention.state
     intention.state = state
     intention.version += 1

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases import choices
 from cases.models import Party, Source
@@ -129,7 +130,7 @@ def party_update(
     while ancestor is not None:
         # A cycle would make the hierarchy endless for every reader that walks it.
         if ancestor.pk == party.pk:
-            raise ValidationError({"parent": "A party cannot be its own parent or ancestor."})
+            raise ValidationError({"parent": _("A party cannot be its own parent or ancestor.")})
         ancestor = ancestor.parent
     save_new_version(sink, party)
     sink.append(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases.models import Person, PersonName, Source
 from cases.names import normalise_name
@@ -85,7 +86,7 @@ def set_names(sink, person: Person, names: Iterable[NameSpec]) -> list[Any] | No
         return None
     values = [(spec.value, spec.is_pseudonym) for spec in names]
     if len(set(values)) != len(values):
-        raise ValidationError({"names": "The same name variant is listed twice."})
+        raise ValidationError({"names": _("The same name variant is listed twice.")})
     sink.delete_names(person)
     for spec in names:
         row = sink.new(

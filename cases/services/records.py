@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases import choices
 from cases.models import Case, Note, Occurrence, Party, Position, Request, Source
@@ -129,7 +130,7 @@ def note_add(
     case = sink.lock(case)
     # Django's "required" lets whitespace through; a blank note says nothing on the timeline.
     if not body.strip():
-        raise ValidationError({"body": "Write something in the note."})
+        raise ValidationError({"body": _("Write something in the note.")})
     note = sink.new(Note, case=case, body=body, author=actor.user, source=source)
     sink.validate(note, exclude=["case", "author"])
     sink.insert(note)

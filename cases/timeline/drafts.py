@@ -33,3 +33,6 @@ class EventDraft:
     #: False for an event whose subject no longer exists (a purge's tombstone): it stores no
     #: representation.
     represented: bool = True
+    #: Events the same write appends right after this one (the tasks a rule opened or closed
+    #: because of it: ``cases.tasks.rules.Applied.drafts``).
+    follow_ups: list[EventDraft] = field(default_factory=list)

@@ -74,6 +74,12 @@ SUBJECT_TYPES: tuple[str, ...] = (
     "capturecard",
     "notification",
     "notificationsettings",
+    "task",
+    "document",
+    "exchange",
+    "handover",
+    "visit",
+    "interview",
 )
 
 _REPRESENTERS: dict[str, Representer] = {}

@@ -16,6 +16,7 @@ current statement, the person's latest case, the consent gate's answer) it asks 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import random
 import uuid
@@ -33,7 +34,9 @@ from cases.models import (
     CaptureCard,
     Case,
     ExternalIdentifier,
+    Handover,
     IdentityDocument,
+    Interview,
     Movement,
     NationalityClaim,
     Note,
@@ -48,7 +51,9 @@ from cases.models import (
     RiskAssessment,
     Source,
     StatedIntention,
+    Task,
     TimelineEvent,
+    Visit,
 )
 from cases.selectors import current_intention_for, intention_order_key
 from cases.timeline import chain as timeline_chain
@@ -140,6 +145,11 @@ class RowSink:
         if parties:
             intention.present_parties.set(parties)
 
+    def set_related(self, row, name: str, parties: list[Party]) -> None:
+        """Store a many-to-many list of ``row`` (who was present at a handover)."""
+        if parties:
+            getattr(row, name).set(parties)
+
     def current_intention(self, case: Case) -> StatedIntention | None:
         """Return the statement that counts as the case's current intention."""
         return current_intention_for(case)
@@ -151,6 +161,20 @@ class RowSink:
     def capture_cards_of(self, case: Case) -> list[CaptureCard]:
         """Return the case's capture cards, in the order recorded."""
         return list(CaptureCard.objects.filter(case=case).order_by("id"))
+
+    def rule_tasks_of(self, case: Case) -> list[Task]:
+        """Return the tasks rules opened on the case, open or closed (cases/tasks/rules.py)."""
+        return list(Task.objects.filter(case_id=case.pk).exclude(kind="manual").order_by("id"))
+
+    def planned_exchange(self, case: Case):
+        """Return the open exchange with a date that lists the case, the earliest first."""
+        from cases.exchanges.selectors import planned_exchange_of
+
+        return planned_exchange_of(case)
+
+    def interview_exists(self, visit: Visit, case: Case) -> bool:
+        """Return whether ``case``'s person is already recorded as seen during ``visit``."""
+        return Interview.objects.filter(visit_id=visit.pk, case_id=case.pk).exists()
 
     def has_earlier_verified(self, intention: StatedIntention) -> bool | None:
         """Return None: the consent rules ask the database themselves."""
@@ -210,6 +234,12 @@ class RowSink:
             event, prev_hash=prev_hash, case=case, person=person, source=draft.source
         )
         event.save(force_insert=True)
+        for follow_up in draft.follow_ups:
+            # In the causing event's chain, through its (locked) case instance, unless the
+            # follow-up names its own case (locked by the write).
+            if follow_up.case is None:
+                follow_up = dataclasses.replace(follow_up, case=case, person=draft.person)
+            self.append(follow_up)
         return event
 
 
@@ -306,9 +336,24 @@ def build_row(model: type, **values: Any):
 
 
 #: Models whose rows get their key before insertion: other rows point at them in memory.
-_KEYED = frozenset({Party, Source, Place, Person, Case, StatedIntention, Request, Movement})
+_KEYED = frozenset(
+    {
+        Party,
+        Source,
+        Place,
+        Person,
+        Case,
+        StatedIntention,
+        Request,
+        Movement,
+        Handover,
+        Visit,
+        Interview,
+    }
+)
 _UUID_MODELS: dict[type, bool] = {}
 _PRESENT = StatedIntention.present_parties.through
+_HANDOVER_PRESENT = Handover.present_parties.through
 
 #: The order rows are inserted in at a flush (each table after those it points at).
 _INSERT_ORDER = (
@@ -321,6 +366,8 @@ _INSERT_ORDER = (
     ExternalIdentifier,
     NationalityClaim,
     Case,
+    Visit,
+    Interview,
     StatedIntention,
     _PRESENT,
     Request,
@@ -331,6 +378,9 @@ _INSERT_ORDER = (
     Movement,
     CaptureCard,
     Notification,
+    Task,
+    Handover,
+    _HANDOVER_PRESENT,
     TimelineEvent,
 )
 
@@ -351,10 +401,13 @@ class BulkSink(RowSink):
         self._intentions: dict[int, list[StatedIntention]] = defaultdict(list)
         self._requests: dict[int, list[Request]] = defaultdict(list)
         self._present: dict[int, list[Party]] = {}
+        self._handover_present: dict[int, list[Party]] = {}
         self._names: dict[int, list[PersonName]] = {}
         self._latest_case: dict[int, Case] = {}
         self._movements: dict[int, list[Movement]] = defaultdict(list)
         self._cards: dict[int, list[CaptureCard]] = defaultdict(list)
+        self._tasks: dict[int, list[Task]] = defaultdict(list)
+        self._interviews: set[tuple[int, int]] = set()
         self._clear()
 
     def _clear(self) -> None:
@@ -387,7 +440,7 @@ class BulkSink(RowSink):
             has_uuid = _UUID_MODELS[model] = any(
                 f.name == "uuid" for f in model._meta.concrete_fields
             )
-        if has_uuid:
+        if has_uuid and "uuid" not in values:
             values["uuid"] = seeded_uuid(self.rng)
         return build_row(model, **values)
 
@@ -412,6 +465,10 @@ class BulkSink(RowSink):
             self._movements[row.case_id].append(row)
         elif model is CaptureCard:
             self._cards[row.case_id].append(row)
+        elif model is Task:
+            self._tasks[row.case_id].append(row)
+        elif model is Interview:
+            self._interviews.add((row.visit_id, row.case_id))
 
     def save(self, row, *, fields: list[str] | None = None) -> None:
         """Stamp the row's ``auto_now`` fields as a save would; it is inserted at the flush."""
@@ -427,6 +484,13 @@ class BulkSink(RowSink):
         return row
 
     # -- what services ask, answered from memory -----------------------------------------
+
+    def interview_exists(self, visit: Visit, case: Case) -> bool:
+        """Return whether an interview of ``case`` during ``visit`` is queued in this sink.
+
+        A visit written through this sink is seen only in it (see the class's docstring).
+        """
+        return (visit.pk, case.pk) in self._interviews
 
     def latest_case(self, person: Person) -> Case | None:
         """Return the person's latest case queued in this sink."""
@@ -447,6 +511,14 @@ class BulkSink(RowSink):
             _PRESENT(statedintention_id=intention.pk, party_id=party.pk) for party in parties
         )
 
+    def set_related(self, row, name: str, parties: list[Party]) -> None:
+        """Queue who was present at a handover."""
+        assert type(row) is Handover and name == "present_parties", (type(row), name)
+        self._handover_present[row.pk] = parties
+        self.rows[_HANDOVER_PRESENT].extend(
+            _HANDOVER_PRESENT(handover_id=row.pk, party_id=party.pk) for party in parties
+        )
+
     def movements_of(self, case: Case) -> list[Movement]:
         """Return the case's queued movements, in the order recorded."""
         return list(self._movements[case.pk])
@@ -454,6 +526,14 @@ class BulkSink(RowSink):
     def capture_cards_of(self, case: Case) -> list[CaptureCard]:
         """Return the case's queued capture cards, in the order recorded."""
         return list(self._cards[case.pk])
+
+    def rule_tasks_of(self, case: Case) -> list[Task]:
+        """Return the queued tasks rules opened on the case."""
+        return [t for t in self._tasks[case.pk] if t.kind != "manual"]
+
+    def planned_exchange(self, case: Case):
+        """Return None: the demo generator writes no exchanges, so none lists its cases."""
+        return None
 
     def intentions_of(self, case: Case) -> list[StatedIntention]:
         """Return the case's queued statements, in the order they were made."""
@@ -520,7 +600,8 @@ class BulkSink(RowSink):
             if relation == "names":
                 held[relation] = list(self._names.get(row.pk, ()))
             elif relation == "present_parties":
-                held[relation] = sorted(self._present.get(row.pk, ()), key=_party_order)
+                present = self._handover_present if type(row) is Handover else self._present
+                held[relation] = sorted(present.get(row.pk, ()), key=_party_order)
             else:
                 held[relation] = []
         row._prefetched_objects_cache = held
@@ -567,6 +648,12 @@ class BulkSink(RowSink):
             )
         )
         self.events.append(event)
+        for follow_up in draft.follow_ups:
+            # In the causing event's chain, through its (locked) case instance, unless the
+            # follow-up names its own case (locked by the write).
+            if follow_up.case is None:
+                follow_up = dataclasses.replace(follow_up, case=case, person=draft.person)
+            self.append(follow_up)
         return event
 
     def _chain_events(self, recorded_at: dt.datetime) -> None:
@@ -646,6 +733,9 @@ class BulkSink(RowSink):
                 self._present.pop(intention.pk, None)
             self._requests.pop(case.pk, None)
             self._latest_case.pop(case.person_id, None)
+        for handover in self.rows[Handover]:
+            self._handover_present.pop(handover.pk, None)
+        self._interviews.clear()
         self._clear()
         return count
 

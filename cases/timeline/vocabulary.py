@@ -8,6 +8,7 @@ rows that summaries and change lists quote (a statement, a request) are worded h
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,28 +28,19 @@ INTENTION_STATE_EVENTS = {
     choices.IntentionState.ACTIVE: EventKind.INTENTION_RECORDED,
 }
 
-# Labels looked up once: ``Model.get_FOO_display()`` and ``Enum(value).label`` rebuild their
-# mapping on every call, and the bulk load words hundreds of thousands of summaries.
-_LABELS = {
-    enum: dict(enum.choices)
-    for enum in (
-        choices.PartyKind,
-        choices.RequestKind,
-        choices.RequestStatus,
-        choices.CaseStatus,
-        choices.StatementSetting,
-        choices.Stance,
-        choices.OccurrenceKind,
-        choices.IntentionOption,
-        choices.Verification,
-        choices.RiskLevel,
-    )
-}
+
+# Labels looked up once, in English: ``Model.get_FOO_display()`` and ``Enum(value).label``
+# rebuild their mapping on every call, and the bulk load words hundreds of thousands of
+# summaries. The labels are translated for readers (``gettext_lazy``); a summary is not.
+@functools.cache
+def _english_labels(enum: type) -> dict[str, str]:
+    with translation.override("en"):
+        return {value: str(text) for value, text in enum.choices}
 
 
 def label(enum: type, value: str) -> str:
-    """Return the human label of ``value`` in the choices ``enum``."""
-    return _LABELS[enum][value]
+    """Return the English label of ``value`` in the choices ``enum``."""
+    return _english_labels(enum)[value]
 
 
 #: Labels for change keys that are not model fields.
@@ -198,6 +190,28 @@ def person_merged(merged, survivor) -> str:
 def person_unmerged(restored, survivor) -> str:
     """Summarise ``person.unmerged``."""
     return f"Merge of {restored.working_name} into {survivor.working_name} undone"
+
+
+def document_attached(document) -> str:
+    """Summarise ``document.attached`` (its title; the name it was uploaded under is sensitive)."""
+    kind = document.get_kind_display().lower()
+    attached = document.attached_to
+    where = ""
+    if attached is not None:
+        name, row = attached
+        labels = {
+            "statement": intention_label,
+            "request": request_label,
+            "handover": lambda handover: f"of {handover.occurred_on.isoformat()}",
+        }
+        label = labels.get(name, str)(row)
+        where = f" to the {name} {label}"
+    return f"Document attached{where}: {document.title} ({kind}, {document.content_type})"
+
+
+def document_withdrawn(document) -> str:
+    """Summarise ``document.withdrawn``."""
+    return f"Document withdrawn: {document.title}"
 
 
 def case_opened(case, person, detaining_party) -> str:
@@ -361,3 +375,113 @@ def capture_card_recorded(card) -> str:
 def capture_card_updated(card, changes) -> str:
     """Summarise ``capture_card.updated``."""
     return f"{card}: {describe_changes(changes, card)} changed"
+
+
+def task_opened(task) -> str:
+    """Summarise ``task.opened``."""
+    return f'{task.case.reference}: task "{task.title}" due {task.due_on.isoformat()}'
+
+
+def task_updated(task, changes) -> str:
+    """Summarise ``task.updated``."""
+    return f'{task.case.reference}: task "{task.title}": {describe_changes(changes, task)} changed'
+
+
+def task_closed(task) -> str:
+    """Summarise ``task.done`` or ``task.cancelled``."""
+    return f'{task.case.reference}: task "{task.title}" {task.get_state_display().lower()}'
+
+
+def task_rules_applied(case, opened: int, closed: int) -> str:
+    """Summarise ``task.rules_applied`` (``manage.py open_due_tasks``)."""
+    return f"{case.reference}: {opened} task(s) opened, {closed} closed by their rules"
+
+
+def exchange_created(exchange) -> str:
+    """Summarise ``exchange.created``."""
+    return f"Exchange {exchange.name} planned"
+
+
+def exchange_updated(exchange, changes) -> str:
+    """Summarise ``exchange.updated``."""
+    return f"Exchange {exchange.name}: {describe_changes(changes, exchange)} changed"
+
+
+def exchange_status_changed(exchange, old: str, new: str) -> str:
+    """Summarise ``exchange.status_changed``."""
+    return f"Exchange {exchange.name}: {old.replace('_', ' ')} -> {new.replace('_', ' ')}"
+
+
+def exchange_entry_set(entry) -> str:
+    """Summarise ``exchange.entry_set``."""
+    return f"{entry.get_state_display()} for exchange {entry.exchange.name}"
+
+
+def handover_recorded(handover) -> str:
+    """Summarise ``handover.recorded``."""
+    where = (
+        f" at {handover.place_text or handover.place}"
+        if (handover.place_text or handover.place_id)
+        else ""
+    )
+    authority = handover.receiving_authority
+    state = handover.receiving_state
+    behalf = f" for {state.name}" if state is not None and state.pk != authority.pk else ""
+    return f"Handed over to {authority.name}{behalf}{where} ({handover.occurred_on.isoformat()})"
+
+
+def visit_recorded(visit) -> str:
+    """Summarise ``visit.recorded``."""
+    where = visit.place_text or (visit.place.name if visit.place_id else "")
+    where = f" to {where}" if where else ""
+    return f"Visit by {visit.visiting_body.name}{where} ({visit.visited_on.isoformat()})"
+
+
+def visit_updated(visit, changes) -> str:
+    """Summarise ``visit.updated``."""
+    return (
+        f"Visit by {visit.visiting_body.name} ({visit.visited_on.isoformat()}): "
+        f"{describe_changes(changes, visit)} changed"
+    )
+
+
+def interview_recorded(interview) -> str:
+    """Summarise ``interview.recorded``: whom the visitors saw, and whether in private."""
+    visit = interview.visit
+    how = "in private" if interview.in_private else "not in private"
+    return (
+        f"Seen {how} by {visit.visiting_body.name} during its visit of "
+        f"{visit.visited_on.isoformat()}"
+    )
+
+
+def in_english(function):
+    """Return ``function`` run with English active, whoever's language the request has.
+
+    What the vocabulary words is stored (summaries, labels in change lists) and read by
+    everyone, so it is worded in the source language: the field names and choice labels it
+    quotes are translated for readers (``gettext_lazy``) and would otherwise take the
+    writer's language.
+    """
+
+    @functools.wraps(function)
+    def worded(*args, **kwargs):
+        if translation.get_language() == "en":  # the bulk loads and most commands
+            return function(*args, **kwargs)
+        with translation.override("en"):
+            return function(*args, **kwargs)
+
+    return worded
+
+
+# Every public wording function of this module, wrapped once here rather than one by one, so
+# that a new summary cannot forget it.
+for _name, _function in list(globals().items()):
+    if (
+        not _name.startswith("_")
+        and _name not in {"in_english", "label", "country_name"}
+        and inspect.isfunction(_function)
+        and _function.__module__ == __name__
+    ):
+        globals()[_name] = in_english(_function)
+del _name, _function

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from cases.admin.mixins import DeclaredLookupsMixin
 from cases.choices import EventKind
@@ -40,14 +41,18 @@ class WebhookSubscriptionForm(forms.ModelForm):
     replay_since = forms.SplitDateTimeField(
         required=False,
         widget=widgets.AdminSplitDateTime,
-        label="Replay from",
-        help_text="Send again every event recorded at or after this time (and resume).",
+        label=gettext_lazy("Replay from"),
+        help_text=gettext_lazy(
+            "Send again every event recorded at or after this time (and resume)."
+        ),
     )
     replay_after = forms.CharField(
         required=False,
-        label="Replay after cursor",
-        help_text="Or a feed cursor (next_cursor of /api/v1/events/); 'start' for the "
-        "beginning of the feed.",
+        label=gettext_lazy("Replay after cursor"),
+        help_text=gettext_lazy(
+            "Or a feed cursor (next_cursor of /api/v1/events/); 'start' for the "
+            "beginning of the feed."
+        ),
     )
 
     class Meta:
@@ -82,7 +87,9 @@ class WebhookSubscriptionForm(forms.ModelForm):
         )
         since, after = data.get("replay_since"), (data.get("replay_after") or "").strip()
         if since and after:
-            raise ValidationError({"replay_after": ["Replay from a time or a cursor, not both."]})
+            raise ValidationError(
+                {"replay_after": [gettext("Replay from a time or a cursor, not both.")]}
+            )
         if after and after != "start":
             try:
                 feed.decode_cursor(after, feed.read_state())
@@ -233,7 +240,7 @@ class WebhookSubscriptionAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
                 after=None if since else ("" if after == "start" else after),
                 requested_by=request.user,
             )
-            self.message_user(request, "Replay requested.", messages.SUCCESS)
+            self.message_user(request, gettext("Replay requested."), messages.SUCCESS)
 
     def has_add_permission(self, request):
         # The secret is shown once, in the API's answer to the create.
@@ -242,21 +249,35 @@ class WebhookSubscriptionAdmin(DeclaredLookupsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Pause the selected subscriptions", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Pause the selected subscriptions"), permissions=["change"]
+    )
     def pause(self, request, queryset):
         """Pause each selected subscription, keeping its position."""
         for subscription in queryset:
             services.webhook_subscription_pause(
                 subscription=subscription, reason=f"Paused in the admin by {request.user}."
             )
-        self.message_user(request, f"{queryset.count()} paused.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d paused.", "%(count)d paused.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Resume the selected subscriptions", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Resume the selected subscriptions"), permissions=["change"]
+    )
     def resume(self, request, queryset):
         """Resume each selected subscription from where it stopped."""
         for subscription in queryset:
             services.webhook_subscription_resume(subscription=subscription)
-        self.message_user(request, f"{queryset.count()} resumed.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d resumed.", "%(count)d resumed.", count) % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(WebhookAttempt)

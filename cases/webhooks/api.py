@@ -12,6 +12,7 @@ create and the rotate only; nothing ever shows it again.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -247,7 +248,7 @@ class WebhookSubscriptionViewSet(
         if data.get("account"):
             account = get_user_model().objects.filter(username=data["account"]).first()
             if account is None:
-                raise exceptions.ValidationError({"account": ["No account has this username."]})
+                raise exceptions.ValidationError({"account": [_("No account has this username.")]})
         subscription, secret = services.webhook_subscription_create(
             created_by=request.user,
             name=data["name"],
@@ -274,7 +275,7 @@ class WebhookSubscriptionViewSet(
         if "account" in data:
             account = get_user_model().objects.filter(username=data["account"]).first()
             if account is None:
-                raise exceptions.ValidationError({"account": ["No account has this username."]})
+                raise exceptions.ValidationError({"account": [_("No account has this username.")]})
             data["account"] = account
         subscription = services.webhook_subscription_update(
             subscription=subscription,

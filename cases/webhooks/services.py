@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases.choices import EventKind
 from cases.feed import cursor as feed
@@ -47,20 +48,25 @@ def _check_filters(
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(event_kinds) - set(EventKind.values))
     if unknown:
-        errors["event_kinds"] = [f"Unknown event kinds: {', '.join(unknown)}."]
+        errors["event_kinds"] = [
+            _("Unknown event kinds: %(kinds)s.") % {"kinds": ", ".join(unknown)}
+        ]
     if any(not isinstance(t, str) or not t or len(t) > 32 for t in subject_types):
-        errors["subject_types"] = ["Give subject types as names such as case or statedintention."]
+        errors["subject_types"] = [
+            _("Give subject types as names such as case or statedintention.")
+        ]
     if case_filter:
         filterset = delivery.case_filterset(case_filter, user=account)
         extra = sorted(set(filterset.data) - filter_names("case"))
         if extra:
             errors["case_filter"] = [
-                f"Not filters of the case list: {', '.join(extra)}. "
-                f"Use any of: {', '.join(sorted(filter_names('case')))}."
+                _("Not filters of the case list: %(extra)s. Use any of: %(filters)s.")
+                % {"extra": ", ".join(extra), "filters": ", ".join(sorted(filter_names("case")))}
             ]
         elif not filterset.is_valid():
             errors["case_filter"] = [
-                f"{name}: {' '.join(str(m) for m in messages)}"
+                _("%(record)s: %(problem)s")
+                % {"record": name, "problem": " ".join(str(m) for m in messages)}
                 for name, messages in filterset.errors.items()
             ]
     if errors:
@@ -70,16 +76,16 @@ def _check_filters(
 def _check_account(*, account, created_by) -> None:
     """Refuse an account that could read what its creator cannot (a subscription reads as it)."""
     if account is None or not account.is_active:
-        raise ValidationError({"account": ["Name an active account."]})
+        raise ValidationError({"account": [_("Name an active account.")]})
     if not policy_for(account).may(delivery.FEED_PERMISSION):
-        raise ValidationError({"account": ["The account may not read the change feed."]})
+        raise ValidationError({"account": [_("The account may not read the change feed.")]})
     if created_by is None or created_by.is_superuser or account.pk == created_by.pk:
         return
     if account.is_superuser or not account.get_all_permissions() <= (
         created_by.get_all_permissions()
     ):
         raise ValidationError(
-            {"account": ["The account holds permissions you do not: it would read for you."]}
+            {"account": [_("The account holds permissions you do not: it would read for you.")]}
         )
 
 
@@ -109,7 +115,7 @@ def webhook_subscription_create(
         account=account,
     )
     if start not in ("now", "beginning"):
-        raise ValidationError({"start": ["Give 'now' or 'beginning'."]})
+        raise ValidationError({"start": [_("Give 'now' or 'beginning'.")]})
     head = feed.read_state().head if start == "now" else feed.START
     secret = crypto.new_secret()
     subscription = WebhookSubscription(
@@ -139,7 +145,7 @@ def _edit(
     """Check an edit of ``subscription``; return its settings before and those it changes."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        raise ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
     if expected_version is not None and int(expected_version) != subscription.version:
         from cases.services import StaleObjectError
 
@@ -311,7 +317,7 @@ def webhook_subscription_replay(
     subscription's changes.
     """
     if (after is None) == (since is None):
-        raise ValidationError({"after": ["Give either 'after' (a feed cursor) or 'since'."]})
+        raise ValidationError({"after": [_("Give either 'after' (a feed cursor) or 'since'.")]})
     if since is not None:
         position = _position_of_time(since)
     elif after == "":
@@ -368,11 +374,11 @@ def webhook_redeliver(
     account = subscription.account
     event = delivery.subscription_events(subscription, account).filter(uuid=event_uuid).first()
     if event is None:
-        raise ValidationError({"event": ["This subscription sends no event with this uuid."]})
+        raise ValidationError({"event": [_("This subscription sends no event with this uuid.")]})
     position = feed.Position(subscription.position_xact_id, subscription.position_event_id)
     if feed.position_of(event, feed.read_state()) > position:
         raise ValidationError(
-            {"event": ["The subscription has not reached this event yet; it will be sent."]}
+            {"event": [_("The subscription has not reached this event yet; it will be sent.")]}
         )
     return WebhookRedelivery.objects.create(
         subscription=subscription,

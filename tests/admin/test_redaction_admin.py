@@ -21,6 +21,7 @@ world = pages.world
 SCREENS = {
     "admin:case-changelist": ("/admin/cases/case/", False),
     "admin:case-change": ("/admin/cases/case/{case_pk}/change/", True),
+    "admin:case-timeline": ("/admin/cases/case/{case_pk}/history/", True),
     "admin:person-changelist": ("/admin/cases/person/", True),
     "admin:person-change": ("/admin/cases/person/{person_pk}/change/", True),
     "admin:intention-changelist": ("/admin/cases/statedintention/", False),
@@ -94,6 +95,21 @@ def test_case_page_timeline_is_redacted_for_an_analyst(world):
     )
     rows = response.context["timeline"]
     quoted = [r for r in rows if r["kind"] == "intention.recorded"]
+    assert quoted
+    assert any(c["new"] == "withheld" for r in quoted for c in r["changes"])
+
+
+@pytest.mark.django_db
+def test_timeline_page_is_redacted_as_the_case_page_is(world):
+    """The whole timeline withholds from an analyst what the case page's latest events do."""
+    client = world["clients"]["analyst"]
+    full = client.get("/admin/cases/case/{case_pk}/history/".format(**world["ids"]))
+    latest = client.get("/admin/cases/case/{case_pk}/change/".format(**world["ids"]))
+    by_seq = {row["seq"]: row for row in full.context["timeline"]}
+    for row in latest.context["timeline"]:
+        assert by_seq[row["seq"]]["summary"] == row["summary"]
+        assert by_seq[row["seq"]]["changes"] == row["changes"]
+    quoted = [r for r in full.context["timeline"] if r["kind"] == "intention.recorded"]
     assert quoted
     assert any(c["new"] == "withheld" for r in quoted for c in r["changes"])
 

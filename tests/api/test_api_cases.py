@@ -488,9 +488,12 @@ def test_transition_changes_status_through_the_state_machine(officer_client):
     assert response.json()["status"] == "registered"
     event = _last_event(ri_case.uuid)
     assert event.kind == "case.status_changed" and event.reason == "Capture card sent"
-    refused = officer_client.post(url, {"status": "repatriated"}, format="json")
+    refused = officer_client.post(url, {"status": "released"}, format="json")
     assert refused.status_code == 400
     assert "Allowed from registered" in field_errors(refused)["status"][0]
+    refused = officer_client.post(url, {"status": "repatriated"}, format="json")
+    assert refused.status_code == 400
+    assert "only through a handover" in field_errors(refused)["status"][0]
     stale = officer_client.post(url, {"status": "interned", "version": 1}, format="json")
     assert stale.status_code == 412 and stale.json()["current_version"] == 2
 

@@ -11,6 +11,7 @@ values and for one who does not.
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -53,6 +54,15 @@ def test_every_subject_type_has_a_representer_and_an_endpoint():
     assert set(SUBJECT_TYPES) == set(ENDPOINTS)
     for subject_type in SUBJECT_TYPES:
         assert representer_for(subject_type) is not None, subject_type
+
+
+def test_the_feed_docs_name_every_subject_type_and_its_endpoint():
+    """docs/feed.md lists each type the feed's ``subject_type`` filter takes, with its
+    endpoint, so that an integrator knows every type he may be sent."""
+    text = " ".join((settings.BASE_DIR / "docs" / "feed.md").read_text().split())
+    for subject_type, endpoint in ENDPOINTS.items():
+        listed = f"`{subject_type}` (`{endpoint.removeprefix('/api/v1/')}`)"
+        assert listed in text, listed
 
 
 def test_events_name_only_known_subject_types(world):

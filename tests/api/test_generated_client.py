@@ -10,6 +10,7 @@ makes the generated code raise or parse nothing, which fails here.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import io
 import pkgutil
@@ -20,9 +21,11 @@ from pathlib import Path
 import httpx
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from cases.models import TimelineEvent
 from cases.security.tokens import ApiToken
+from tests import factories as f
 from tests.support import roles
 
 pytestmark = [pytest.mark.slow]
@@ -49,6 +52,17 @@ def server(transactional_db, live_server, settings):
     case = Case.objects.order_by("reference").first()
     notification_recipients_set(
         actor=Actor.system(), case=case, recipients=default_recipients(case)
+    )
+    # And one document (the seed holds no files), so that the documents' list has one too.
+    from cases.documents.services import document_attach
+    from tests.documents.conftest import pdf, upload
+
+    document_attach(
+        actor=Actor.system(),
+        case=case,
+        upload=upload("decision.pdf", pdf()),
+        title="Decision",
+        kind="decision",
     )
     officer = roles.user_in_role(roles.CASE_OFFICER, "generated-client")
     _token, key = ApiToken.issue(user=officer, name="generated client")
@@ -91,9 +105,21 @@ def package(server, tmp_path):
             del sys.modules[name]
 
 
-def _modules(package) -> dict[str, object]:
+class _Operations(dict):
+    """The generated operations by name, remembering which ones the test looked up."""
+
+    def __init__(self):
+        super().__init__()
+        self.used: set[str] = set()
+
+    def __getitem__(self, name):
+        self.used.add(name)
+        return super().__getitem__(name)
+
+
+def _modules(package) -> _Operations:
     """Import every module of the generated package; return the operations by name."""
-    operations = {}
+    operations = _Operations()
     for info in pkgutil.walk_packages(package.__path__, f"{PACKAGE}."):
         module = importlib.import_module(info.name)
         if info.name.startswith(f"{PACKAGE}.api.") and not info.ispkg:
@@ -136,8 +162,10 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
             page += 1
         # No subscription exists yet; the seed invents no ICRC or bureau numbers and no
         # capture card (none is public), so the identifiers are created below; nor does it
-        # hold any import of a list or saved mapping.
+        # hold any import of a list or saved mapping, nor an exchange (the demo's handovers
+        # close cases without one); an exchange and a handover are created below.
         assert rows or name in {
+            "exchanges_list",
             "webhooks_list",
             "external_identifiers_list",
             "capture_cards_list",
@@ -313,6 +341,318 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
         for field, value in fields.items():
             shown = getattr(changed, field)
             assert (shown if value is not None else (shown or None)) == value, (resource, field)
+
+    # The rest of the writable resources: reference data, a case's movements and capture
+    # card, a person's documents and claims, occurrences, notification recipients, imports.
+    place = _ok(
+        operations["places_create"].sync_detailed(
+            client=client,
+            body=models.PlaceInputRequest.from_dict(
+                {"name": "Generated camp", "kind": "camp", "detaining_party": str(party.uuid)}
+            ),
+        ),
+        201,
+    )
+    camp = _ok(
+        operations["places_create"].sync_detailed(
+            client=client,
+            body=models.PlaceInputRequest.from_dict(
+                {
+                    "name": "Generated hospital",
+                    "kind": "hospital",
+                    "detaining_party": str(party.uuid),
+                }
+            ),
+        ),
+        201,
+    )
+    _ok(
+        operations["movements_create"].sync_detailed(
+            client=client,
+            body=models.MovementInputRequest.from_dict(
+                {
+                    "case": str(new_case.uuid),
+                    "to_place": str(place.uuid),
+                    "moved_on": "2025-01-10",
+                    "kind": "capture",
+                }
+            ),
+        ),
+        201,
+    )
+    movement = _ok(
+        operations["movements_create"].sync_detailed(
+            client=client,
+            body=models.MovementInputRequest.from_dict(
+                {
+                    "case": str(new_case.uuid),
+                    "from_place": str(place.uuid),
+                    "to_place": str(camp.uuid),
+                    "moved_on": "2025-01-20",
+                    "kind": "hospital_admission",
+                }
+            ),
+        ),
+        201,
+    )
+    card = _ok(
+        operations["capture_cards_create"].sync_detailed(
+            client=client,
+            body=models.CaptureCardInputRequest.from_dict(
+                {"movement": str(movement.uuid), "filled_in_on": "2025-01-22", "health": "sick"}
+            ),
+        ),
+        201,
+    )
+    document = _ok(
+        operations["identity_documents_create"].sync_detailed(
+            client=client,
+            body=models.IdentityDocumentInputRequest.from_dict(
+                {"person": str(person.uuid), "kind": "military_id", "issuer_country": "KP"}
+            ),
+        ),
+        201,
+    )
+    claim = _ok(
+        operations["nationality_claims_create"].sync_detailed(
+            client=client,
+            body=models.NationalityClaimInputRequest.from_dict(
+                {"person": str(person.uuid), "country": "KP", "claimed_by": str(party.uuid)}
+            ),
+        ),
+        201,
+    )
+    _ok(
+        operations["occurrences_create"].sync_detailed(
+            client=client,
+            body=models.OccurrenceInputRequest.from_dict(
+                {
+                    "case": str(new_case.uuid),
+                    "kind": "icrc_visit",
+                    "occurred_on": "2025-02-04",
+                    "description": "Generated visit",
+                }
+            ),
+        ),
+        201,
+    )
+    recipients = _ok(
+        operations["notification_recipients_create"].sync_detailed(
+            client=client,
+            body=models.NotificationSettingsInputRequest.from_dict(
+                {"case": str(new_case.uuid), "recipients": [str(party.uuid)]}
+            ),
+        ),
+        201,
+    )
+    columns = {"ICRC No": "icrc_number", "Working name": "working_name"}
+    mapping = _ok(
+        operations["import_mappings_create"].sync_detailed(
+            client=client,
+            body=models.ImportMappingRequest.from_dict(
+                {"name": "Generated mapping", "kind": "exchange", "columns": columns}
+            ),
+        ),
+        201,
+    )
+    # An upload goes out as multipart or as JSON, told apart by the body's own model.
+    uploaded = _ok(
+        operations["imports_create"].sync_detailed(
+            client=client,
+            body=models.UploadFileRequest(
+                file=package.types.File(
+                    payload=io.BytesIO(b"ICRC No,Working name\nGEN-LIST-1,POW 9001\n"),
+                    file_name="list.csv",
+                    mime_type="text/csv",
+                ),
+                mapping=mapping.uuid,
+            ),
+        ),
+        201,
+    )
+    _ok(
+        operations["imports_create"].sync_detailed(
+            client=client,
+            body=models.UploadJsonRequest.from_dict(
+                {
+                    "file_name": "list.csv",
+                    "content_base64": base64.b64encode(
+                        b"ICRC No,Working name\nGEN-LIST-2,POW 9002\n"
+                    ).decode(),
+                    "kind": "exchange",
+                    "columns": columns,
+                }
+            ),
+        ),
+        201,
+    )
+    assert (
+        _ok(
+            operations["imports_dry_run_create"].sync_detailed(str(uploaded.uuid), client=client)
+        ).report.counts.create
+        == 1
+    )
+    more_changes = {
+        "places": (place, models.PatchedPlaceInputRequest, {"address": "Road 1"}),
+        "capture_cards": (
+            card,
+            models.PatchedCaptureCardUpdateRequest,
+            {"sent_to_agency_on": "2025-01-23"},
+        ),
+        "identity_documents": (
+            document,
+            models.PatchedIdentityDocumentUpdateRequest,
+            {"notes": "Seen at the camp"},
+        ),
+        "external_identifiers": (
+            identifier,
+            models.PatchedExternalIdentifierUpdateRequest,
+            {"value": "GEN-0002"},
+        ),
+        "nationality_claims": (
+            claim,
+            models.PatchedNationalityClaimUpdateRequest,
+            {"basis": "Citizenship law"},
+        ),
+        "notification_recipients": (
+            recipients,
+            models.PatchedNotificationSettingsUpdateRequest,
+            {"recipients": []},
+        ),
+    }
+    for resource, (row, body_class, fields) in more_changes.items():
+        changed = _ok(
+            operations[f"{resource}_partial_update"].sync_detailed(
+                str(row.uuid),
+                client=client,
+                body=body_class.from_dict(fields),
+                if_match=f'"{row.version}"',
+            )
+        )
+        assert changed.version == row.version + 1, resource
+
+    # The client sends an Idempotency-Key: a retry of a transition gets the first answer.
+    transition = models.CaseTransitionRequest.from_dict(
+        {"status": "registered", "reason": "Generated transition"}
+    )
+    first, again = (
+        operations["cases_transition_create"].sync_detailed(
+            str(new_case.uuid), client=client, body=transition, idempotency_key="generated-1"
+        )
+        for _ in range(2)
+    )
+    assert _ok(first).status == _ok(again).status == "registered"
+    assert again.parsed.version == first.parsed.version
+    assert again.headers.get("Idempotent-Replayed") == "true"
+
+    # A task, an exchange and a handover. The handover's conditions (his verified wish, a
+    # scheduled transfer, his release approved) are written through the services first.
+    task = _ok(
+        operations["tasks_create"].sync_detailed(
+            client=client,
+            body=models.TaskInputRequest.from_dict(
+                {
+                    "case": str(new_case.uuid),
+                    "title": "Ask for an interview",
+                    "due_on": "2025-03-01",
+                }
+            ),
+        ),
+        201,
+    )
+    exchange = _ok(
+        operations["exchanges_create"].sync_detailed(
+            client=client,
+            body=models.ExchangeInputRequest.from_dict(
+                {
+                    "name": "Generated exchange",
+                    "parties": [str(party.uuid), str(f.party("Russia", country="RU").uuid)],
+                }
+            ),
+        ),
+        201,
+    )
+    for resource, row, body_class, fields in (
+        ("tasks", task, models.PatchedTaskUpdateRequest, {"title": "Ask the ICRC"}),
+        ("exchanges", exchange, models.PatchedExchangeUpdateRequest, {"notes": "Mediated"}),
+    ):
+        changed = _ok(
+            operations[f"{resource}_partial_update"].sync_detailed(
+                str(row.uuid),
+                client=client,
+                body=body_class.from_dict(fields),
+                if_match=f'"{row.version}"',
+            )
+        )
+        assert changed.version == row.version + 1, resource
+    crossing = f.case(reference="UA-2025-9002", person_obj=f.person("Generated Baek"))
+    korea = f.party("South Korea", kind="state", country="KR")
+    f.verified_wish(crossing, "third_state", "KR")
+    transfer = f.advance_request(
+        f.request(crossing, kind="third_state_transfer", addressed_to=korea), "scheduled"
+    )
+    f.advance_case(crossing, "release_approved")
+    # A visit by the ICRC to where he is held, the interview in which he was seen alone, and a
+    # change of the visit's notes.
+    visit = _ok(
+        operations["visits_create"].sync_detailed(
+            client=client,
+            body=models.VisitInputRequest.from_dict(
+                {
+                    "visiting_body": str(f.neutral_party().uuid),
+                    "visited_on": timezone.localdate().isoformat(),
+                    "detaining_party": str(crossing.detaining_party.uuid),
+                    "place_text": "Generated camp",
+                }
+            ),
+        ),
+        201,
+    )
+    interview = _ok(
+        operations["interviews_create"].sync_detailed(
+            client=client,
+            body=models.InterviewInputRequest.from_dict(
+                {"visit": str(visit.uuid), "case": str(crossing.uuid), "in_private": True}
+            ),
+        ),
+        201,
+    )
+    assert str(interview.visit) == str(visit.uuid) and interview.in_private is True
+    changed = _ok(
+        operations["visits_partial_update"].sync_detailed(
+            str(visit.uuid),
+            client=client,
+            body=models.PatchedVisitUpdateRequest.from_dict({"notes": "Two delegates"}),
+            if_match=f'"{visit.version}"',
+        )
+    )
+    assert changed.version == visit.version + 1
+    handover = _ok(
+        operations["handovers_create"].sync_detailed(
+            client=client,
+            body=models.HandoverInputRequest.from_dict(
+                {
+                    "request": str(transfer.uuid),
+                    "occurred_on": timezone.localdate().isoformat(),
+                    "receiving_authority": str(korea.uuid),
+                }
+            ),
+        ),
+        201,
+    )
+    assert str(handover.request) == str(transfer.uuid)
+
+    # Every resource that takes a create or a change was created and changed through it,
+    # but for a document: its upload is the API's one multipart body, sent by
+    # tests/documents/test_api.py.
+    resources = {name.removesuffix("_list") for name in operations if name.endswith("_list")}
+    writes = {
+        name
+        for name in operations
+        if name.endswith("_partial_update") or name.removesuffix("_create") in resources
+    }
+    writes.discard("documents_create")
+    assert writes <= operations.used, sorted(writes - operations.used)
 
     # Follow the feed to its end with the cursor it hands out.
     seen, after = 0, None

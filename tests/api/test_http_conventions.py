@@ -176,6 +176,24 @@ def test_a_list_answers_304_to_its_own_etag_until_it_changes(api):
     assert api.get(PARTIES, {"page_size": 1}, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ({"page_size": "abc"}, 400),
+        ({"kind": "no-such-kind"}, 400),
+        ({"stauts": "x"}, 400),
+        ({"page": 99}, 404),
+        ({}, 200),
+    ],
+)
+def test_if_none_match_star_never_hides_a_refusal(api, query, status):
+    """``If-None-Match: *`` is not a 304 for a request that is refused: the list checks its
+    parameters and answers them as without the header (a valid one gets its page)."""
+    f.party("Ukraine")
+    response = api.get(PARTIES, query, HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == status, response.content
+
+
 def test_a_list_that_is_not_case_data_is_tagged_by_its_body(api):
     """Webhook subscriptions write no timeline events: their tag is their body's, strong."""
     first = api.get("/api/v1/webhooks/")
@@ -206,13 +224,18 @@ def test_every_list_in_the_schema_answers_an_etag_and_a_link(api, schema):
 # --------------------------------------------------------------------------------------------
 
 
-#: The one body that may also be a form: a list's upload sends the file as multipart.
-MULTIPART_BODIES = {("/api/v1/imports/", "post")}
+#: The bodies that are forms, and the media types each takes: a list's upload sends its file
+#: as multipart (or JSON, in base64); a document's, only as multipart (a recording in base64
+#: would be a third larger and read whole into memory).
+MULTIPART_BODIES = {
+    ("/api/v1/imports/", "post"): {"application/json", "multipart/form-data"},
+    ("/api/v1/documents/", "post"): {"multipart/form-data"},
+}
 
 
 def test_request_bodies_are_json_only(schema):
     """Every request body the schema declares is application/json and nothing else, but
-    the upload of a list, which may send its file as multipart/form-data too."""
+    the uploads of a list (multipart/form-data too) and of a document (multipart only)."""
     bodies = {
         (path, method): set(operation["requestBody"]["content"])
         for path, operations in schema["paths"].items()
@@ -222,7 +245,7 @@ def test_request_bodies_are_json_only(schema):
     assert bodies
     for key, content in bodies.items():
         if key in MULTIPART_BODIES:
-            assert content == {"application/json", "multipart/form-data"}, key
+            assert content == MULTIPART_BODIES[key], key
         else:
             assert content == {"application/json"}, key
 

@@ -99,6 +99,9 @@ WRITES = {
     "notificationsettings": lambda w: _notification_services().notification_recipients_set(
         actor=SYSTEM, case=w["case"], recipients=[w["party"], w["case"].detaining_party]
     ),
+    "task": lambda w: __import__("cases.tasks.services", fromlist=["task_open"]).task_open(
+        actor=SYSTEM, case=w["case"], title="Chase the ICRC", due_on=dt.date(2025, 4, 4)
+    ),
     "identitydocument": lambda w: _identity_services().identity_document_update(
         actor=SYSTEM, identitydocument=w["identitydocument"], genuineness="genuine"
     ),
@@ -108,7 +111,43 @@ WRITES = {
     "nationalityclaim": lambda w: _identity_services().nationality_claim_record(
         actor=SYSTEM, person=w["person"], country="RU", claimed_by=w["party"], basis="Passport"
     ),
+    "document": lambda w: _attach_document(w),
+    "exchange": lambda w: __import__(
+        "cases.exchanges.services", fromlist=["exchange_update"]
+    ).exchange_update(actor=SYSTEM, exchange=w["exchange"], notes="Postponed a week"),
+    "handover": lambda w: _hand_over(w),
+    "visit": lambda w: __import__("cases.visits.services", fromlist=["visit_update"]).visit_update(
+        actor=SYSTEM, visit=w["visit"], place_text="Camp 2"
+    ),
+    "interview": lambda w: __import__(
+        "cases.visits.services", fromlist=["interview_record"]
+    ).interview_record(actor=SYSTEM, visit=w["visit"], case=w["case"], in_private=True),
 }
+
+
+def _hand_over(w):
+    """Hand a third man over to South Korea, his verified wish and release in place first."""
+    crossing = factories.case(reference="UA-2025-9003", person_obj=factories.person("Kim"))
+    factories.verified_wish(crossing, "third_state", "KR")
+    transfer = factories.advance_request(
+        factories.request(crossing, kind="third_state_transfer", addressed_to=w["party"]),
+        "scheduled",
+    )
+    factories.advance_case(crossing, "release_approved")
+    return factories.handover(transfer)
+
+
+def _attach_document(w):
+    from cases.documents import services as documents
+    from tests.documents.conftest import pdf, upload
+
+    return documents.document_attach(
+        actor=SYSTEM,
+        case=w["case"],
+        upload=upload("decision.pdf", pdf()),
+        title="Decision",
+        kind="decision",
+    )
 
 
 def test_every_subject_type_has_a_write():

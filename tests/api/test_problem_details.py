@@ -193,7 +193,16 @@ def test_the_consent_gate_refusal_keeps_its_problems(api):
         if case.status != status:
             services.case_change_status(actor=f.SYSTEM, case=case, status=status)
             case.refresh_from_db()
-    response = api.post(f"{CASES}{case.uuid}/transition/", {"status": "repatriated"}, format="json")
+    request = f.advance_request(f.request(case, kind="repatriation"), "scheduled")
+    response = api.post(
+        "/api/v1/handovers/",
+        {
+            "request": str(request.uuid),
+            "occurred_on": "2026-01-05",
+            "receiving_authority": str(f.receiving_authority_for(request).uuid),
+        },
+        format="json",
+    )
     body = assert_problem(response, 409, "consent_refused")
     assert body["problems"] and {"code", "message"} <= set(body["problems"][0])
 

@@ -12,6 +12,8 @@ from cases.choices import CaseStatus as CS
 from cases.choices import RequestStatus as RS
 from cases.models import Case, Request, StatedIntention, TimelineEvent
 from cases.selectors import current_intention_for
+from cases.services.cases import case_status_apply
+from cases.timeline.sinks import ROWS
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +31,24 @@ def _case(**kwargs):
 
 
 def _scheduled(case, kind, destination=""):
+    """Return a request of ``kind`` scheduled, the case's release approved for its handover."""
     extra = {"destination_country": destination} if destination else {}
     request = factories.request(case, kind=kind, **extra)
-    return factories.advance_request(request, RS.SCHEDULED)
+    request = factories.advance_request(request, RS.SCHEDULED)
+    factories.receiving_authority_for(request)  # on file before a refusal's snapshot
+    case = Case.objects.get(pk=case.pk)
+    if case.status != CS.RELEASE_APPROVED and not case.is_closed:
+        _at_release(case)
+    return request
 
 
 def _at_release(case):
     return factories.advance_case(case, CS.RELEASE_APPROVED)
+
+
+def _hand_over(request, **kwargs):
+    """Execute ``request`` the one way there is: a handover (its case's release approved)."""
+    return factories.handover(Request.objects.get(pk=request.pk), **kwargs)
 
 
 def _codes(case, move, on=None):
@@ -69,22 +82,21 @@ RETURN = consent.Move("return_home")
 
 
 def test_case_status_is_gated_like_a_request():
-    """A case cannot become repatriated on an unverified wish (it used to pass ungated)."""
+    """A case cannot become repatriated on an unverified wish (it used to pass ungated): the
+    case service sends the officer to the handover, and the handover asks the gate."""
     case = _at_release(_case())
     factories.intention(case, option="return_home", destination_country="", stated_on=TODAY())
-    refusal = _refused(
-        lambda: services.case_change_status(actor=SYSTEM, case=case, status=CS.REPATRIATED),
-        "not_verified",
-    )
+    before = _snapshot()
+    with pytest.raises(ValidationError, match="only through a handover"):
+        services.case_change_status(actor=SYSTEM, case=case, status=CS.REPATRIATED)
+    assert _snapshot() == before
+    request = _scheduled(case, "repatriation")
+    refusal = _refused(lambda: _hand_over(request), "not_verified")
     assert "Consent gate" in refusal.messages[0]
     case = _at_release(_case())
     factories.intention(case, stated_on=TODAY())  # an unverified "South Korea"
-    _refused(
-        lambda: services.case_change_status(
-            actor=SYSTEM, case=case, status=CS.TRANSFERRED_THIRD_STATE, destination_country="KR"
-        ),
-        "not_verified",
-    )
+    request = _scheduled(case, "third_state_transfer", "KR")
+    _refused(lambda: _hand_over(request), "not_verified")
 
 
 def test_a_newer_change_of_mind_outranks_an_older_verified_wish():
@@ -107,7 +119,7 @@ def test_a_newer_change_of_mind_outranks_an_older_verified_wish():
     case.refresh_from_db()
     assert case.current_intention == letter and case.current_intention_verified is False
     _refused(
-        lambda: services.request_transition(actor=SYSTEM, request=request, status=RS.EXECUTED),
+        lambda: _hand_over(request),
         "not_verified",
         "option_mismatch",
     )
@@ -122,7 +134,7 @@ def test_a_newer_letter_and_a_pending_asylum_request_block_a_return():
     factories.request(case, kind="asylum")  # filed: pending
     factories.intention(case, setting="letter", verification="stated", stated_on=TODAY())
     _refused(
-        lambda: services.request_transition(actor=SYSTEM, request=request, status=RS.EXECUTED),
+        lambda: _hand_over(request),
         "option_mismatch",
         "not_verified",
         "asylum_pending",
@@ -177,6 +189,10 @@ def _private(case, **overrides):
         "verification": "verified",
     }
     fields.update(overrides)
+    if "interview" not in fields:
+        fields["interview"] = factories.private_interview(
+            case, on=fields["stated_on"], visiting_body=fields["heard_by"]
+        )
     return services.intention_record(actor=SYSTEM, case=case, **fields)
 
 
@@ -252,6 +268,8 @@ def test_highest_earned_level_follows_the_setting():
     statement.heard_by = factories.neutral_party()
     statement.detaining_power_present = "no"
     statement.options_explained = True
+    assert consent.highest_earned_level(statement, []) == "witnessed"
+    statement.interview = factories.private_interview(case)
     assert consent.highest_earned_level(statement, []) == "verified"
 
 
@@ -273,10 +291,8 @@ def test_the_gate_opens_on_a_fresh_verified_matching_wish_and_says_which():
     case = _at_release(_case())
     request = _scheduled(case, "third_state_transfer", "KR")
     statement = factories.verified_wish(case, "third_state", "KR")
-    services.request_transition(actor=SYSTEM, request=request, status=RS.EXECUTED)
-    case = services.case_change_status(
-        actor=SYSTEM, case=Case.objects.get(pk=case.pk), status=CS.TRANSFERRED_THIRD_STATE
-    )
+    _hand_over(request)
+    case = Case.objects.get(pk=case.pk)
     assert case.status == CS.TRANSFERRED_THIRD_STATE
     for kind in ("request.status_changed", "case.status_changed"):
         event = TimelineEvent.objects.filter(case=case, kind=kind).latest("case_seq")
@@ -393,7 +409,7 @@ def test_medical_treatment_abroad_is_a_border_move():
     assert consent.move_for_request(abroad) == KR_TRANSFER
     assert consent.move_for_request(at_home) is None
     _refused(
-        lambda: services.request_transition(actor=SYSTEM, request=abroad, status=RS.EXECUTED),
+        lambda: _hand_over(abroad),
         "no_statement",
     )
     services.request_transition(actor=SYSTEM, request=at_home, status=RS.EXECUTED)
@@ -404,11 +420,12 @@ def test_exchange_inclusion_is_a_return():
     case = _case()
     request = _scheduled(case, "exchange_inclusion")
     _refused(
-        lambda: services.request_transition(actor=SYSTEM, request=request, status=RS.EXECUTED),
+        lambda: _hand_over(request),
         "no_statement",
     )
     factories.verified_wish(case, "return_home")
-    services.request_transition(actor=SYSTEM, request=request, status=RS.EXECUTED)
+    _hand_over(request)
+    assert Case.objects.get(pk=case.pk).status == CS.REPATRIATED
 
 
 @pytest.mark.parametrize("kind", ["asylum", "exchange_exclusion", "family_contact"])
@@ -420,21 +437,16 @@ def test_requests_that_move_nobody_are_not_gated(kind):
     assert Request.objects.get(pk=request.pk).status == RS.EXECUTED
 
 
-def test_a_transfer_status_takes_the_scheduled_transfers_destination():
-    """Without a destination, the case's scheduled transfer says where; without one, refused."""
-    case = _at_release(_case())
+def test_a_transfer_handover_takes_the_requests_destination():
+    """The handover closes the case as transferred to the destination its request names."""
+    case = _case()
     factories.verified_wish(case, "third_state", "KR")
-    _refused(
-        lambda: services.case_change_status(
-            actor=SYSTEM, case=case, status=CS.TRANSFERRED_THIRD_STATE
-        ),
-        "destination_unknown",
-    )
-    _scheduled(case, "third_state_transfer", "KR")
-    case = services.case_change_status(
-        actor=SYSTEM, case=Case.objects.get(pk=case.pk), status=CS.TRANSFERRED_THIRD_STATE
-    )
+    request = _scheduled(case, "third_state_transfer", "KR")
+    _hand_over(request)
+    case = Case.objects.get(pk=case.pk)
     assert case.status == CS.TRANSFERRED_THIRD_STATE
+    event = TimelineEvent.objects.filter(case=case, kind="case.status_changed").latest("case_seq")
+    assert event.changes["destination_country"] == [None, "KR"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,7 +512,8 @@ def test_the_seed_tells_the_public_story():
 
 
 def test_admin_refuses_repatriating_on_an_unverified_wish(admin_client):
-    """The case form's status field goes through the gate: a message, nothing saved."""
+    """The case form does not offer repatriated; the handover form asks the gate: a message,
+    nothing saved."""
     from django.urls import reverse
 
     from tests.support.admin import errors_text, form_data
@@ -512,6 +525,19 @@ def test_admin_refuses_repatriating_on_an_unverified_wish(admin_client):
     data["status"] = CS.REPATRIATED
     before = _snapshot()
     response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Select a valid choice" in errors_text(response)
+    assert _snapshot() == before
+    request = _scheduled(case, "repatriation")
+    add = reverse("admin:cases_handover_add")
+    data = form_data(admin_client.get(add, {"case": case.pk}))
+    assert data["request"] == str(request.pk)
+    data["occurred_on"] = TODAY().isoformat()
+    # The addressee (the detaining side) is not proposed: he goes to the DPRK's authority.
+    assert not data.get("receiving_authority")
+    data["receiving_authority"] = str(factories.receiving_authority_for(request).pk)
+    before = _snapshot()
+    response = admin_client.post(add, data)
     assert response.status_code == 200
     assert "Consent gate" in errors_text(response)
     assert "it must be" in errors_text(response)
@@ -563,6 +589,21 @@ def test_api_refuses_a_case_status_bypass_with_409(admin_client):
     answer = client.post(
         f"/api/v1/cases/{case.uuid}/transition/", {"status": "repatriated"}, format="json"
     )
+    assert answer.status_code == 400
+    assert "only through a handover" in str(answer.json())
+    assert _snapshot() == before
+    request = _scheduled(case, "repatriation")
+    receiving = factories.receiving_authority_for(request)
+    before = _snapshot()
+    answer = client.post(
+        "/api/v1/handovers/",
+        {
+            "request": str(request.uuid),
+            "occurred_on": TODAY().isoformat(),
+            "receiving_authority": str(receiving.uuid),
+        },
+        format="json",
+    )
     assert answer.status_code == 409
     assert {p["code"] for p in answer.json()["problems"]} == {"not_verified"}
     assert _snapshot() == before
@@ -572,7 +613,10 @@ def test_api_refuses_a_case_status_bypass_with_409(admin_client):
     assert answer["passed"] is False and answer["move"]["option"] == "return_home"
     factories.request(case, kind="third_state_transfer", destination_country="KR")
     in_view = client.get(f"/api/v1/cases/{case.uuid}/consent/").json()["answers"]
-    assert [a["move"] for a in in_view] == [{"option": "third_state", "destination": "KR"}]
+    assert [a["move"] for a in in_view] == [
+        {"option": "return_home", "destination": ""},
+        {"option": "third_state", "destination": "KR"},
+    ]
     bad = client.get(f"/api/v1/cases/{case.uuid}/consent/", {"option": "fly"})
     assert bad.status_code == 400
 
@@ -598,8 +642,8 @@ def test_a_return_must_go_to_his_own_state():
         services.request_update(actor=SYSTEM, request=request, destination_country="DE")
     case = _at_release(case)
     with pytest.raises(ValidationError, match="own state"):
-        services.case_change_status(
-            actor=SYSTEM, case=case, status=CS.REPATRIATED, destination_country="KR"
+        case_status_apply(
+            sink=ROWS, actor=SYSTEM, case=case, status=CS.REPATRIATED, destination_country="KR"
         )
 
 

@@ -74,7 +74,9 @@ def _snapshot():
 
 def _scheduled(case, kind, destination=""):
     extra = {"destination_country": destination} if destination else {}
-    return factories.advance_request(factories.request(case, kind=kind, **extra), RS.SCHEDULED)
+    request = factories.advance_request(factories.request(case, kind=kind, **extra), RS.SCHEDULED)
+    factories.receiving_authority_for(request)  # on file before a refusal's snapshot
+    return request
 
 
 @pytest.fixture
@@ -297,8 +299,9 @@ def test_other_fields_and_ungated_statuses_save_without_a_query_for_the_gate(wor
         case.save()
     assert len(queries) == 1
     done = _verified(_at_release(_case()), RETURN)
-    done = services.case_change_status(actor=SYSTEM, case=done, status=CS.REPATRIATED)
+    factories.handover(_scheduled(done, "repatriation"))
     done = Case.objects.get(pk=done.pk)
+    assert done.status == CS.REPATRIATED
     done.detention_place = "Home"
     with CaptureQueriesContext(connection) as queries:
         done.save()
@@ -380,11 +383,17 @@ def _calls(node: ast.AST) -> set[str]:
     }
 
 
+#: The modules of services besides ``cases/services/`` that write a case's or request's
+#: status, through the services there.
+OTHER_SERVICE_MODULES = (Path(services.__file__).parent.parent / "exchanges" / "services.py",)
+
+
 def status_writing_services() -> set[str]:
     """Return the public services whose code, or the package code they call, writes a status."""
+    paths = [*sorted(Path(services.__file__).parent.glob("*.py")), *OTHER_SERVICE_MODULES]
     functions = {
         node.name: node
-        for path in sorted(Path(services.__file__).parent.glob("*.py"))
+        for path in paths
         for node in ast.parse(path.read_text(encoding="utf-8")).body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
@@ -434,14 +443,66 @@ def _gated_executions(case, requests):
         )
 
 
+def _applied_case_moves(case, requests):
+    from cases.services.cases import case_status_apply
+
+    for status, move in GATED_CASE.items():
+        extra = {"destination_country": move.destination} if move.destination else {}
+        yield lambda s=status, e=extra: _in_transaction(
+            case_status_apply, sink=sinks.ROWS, actor=SYSTEM, case=case, status=s, **e
+        )
+
+
+def _applied_executions(case, requests):
+    from cases.services.requests import request_status_apply
+
+    for request in requests.values():
+        yield lambda r=request: _in_transaction(
+            request_status_apply, sink=sinks.ROWS, actor=SYSTEM, request=r, status=RS.EXECUTED
+        )
+
+
+def _handovers(case, requests):
+    from cases.exchanges.services import handover_record
+
+    for request in requests.values():
+        receiving = factories.receiving_authority_for(request)
+        yield lambda r=request, to=receiving: handover_record(
+            actor=SYSTEM, request=r, occurred_on=TODAY(), receiving_authority=to
+        )
+
+
+def _in_transaction(service, **kwargs):
+    with transaction.atomic():
+        return service(**kwargs)
+
+
+def _exchange_status(case, requests):
+    from cases.exchanges import services as exchanges
+
+    exchange = exchanges.exchange_create(
+        actor=SYSTEM,
+        name="Exchange of 2025-05-23",
+        parties=[case.detaining_party, factories.party("Russia", country="RU")],
+    )
+    exchanges.exchange_transition(actor=SYSTEM, exchange=exchange, status="agreed")
+
+
 #: Every public service that writes a case's or a request's status, and how it is held:
 #: "gated" services are tried on every gated status and must raise ``ConsentRefused``;
-#: the others cannot reach a gated status and must refuse to.
+#: "handover_only" ones refuse every gated status and point at the handover; the others
+#: cannot reach a gated status and must refuse to, or write another row's status.
 STATUS_SERVICES = {
-    "case_change_status": ("gated", _gated_case_moves),
-    "request_transition": ("gated", _gated_executions),
+    "case_change_status": ("handover_only", _gated_case_moves),
+    "request_transition": ("handover_only", _gated_executions),
+    # What the handover calls, in its transaction, after its own checks.
+    "case_status_apply": ("gated", _applied_case_moves),
+    "request_status_apply": ("gated", _applied_executions),
+    "handover_record": ("gated", _handovers),
     "case_open": ("unreachable", _case_open_closed),
     "request_file": ("unreachable", _file_executed),
+    # An exchange's own status (planned, agreed, ...), not a case's or a request's.
+    "exchange_transition": ("other_row", _exchange_status),
 }
 
 
@@ -494,15 +555,21 @@ def test_each_status_writing_service_is_gated(world, name):
     case, requests, _ = world
     how, attempts = STATUS_SERVICES[name]
     before = _snapshot()
-    if how == "gated":
+    if how in ("gated", "handover_only"):
         tried = 0
         for attempt in attempts(case, requests):
-            with pytest.raises(ConsentRefused) as refused:
-                attempt()
-            assert refused.value.decision.problems
+            if how == "gated":
+                with pytest.raises(ConsentRefused) as refused:
+                    attempt()
+                assert refused.value.decision.problems
+            else:
+                with pytest.raises(ValidationError, match="through a handover"):
+                    attempt()
             assert _snapshot() == before
             tried += 1
         assert tried
+    elif how == "other_row":
+        attempts(case, requests)
     else:
         with pytest.raises(ValidationError):
             attempts(case, requests)
@@ -553,19 +620,20 @@ def api_write_routes() -> set[tuple[str, str]]:
 
 
 #: Every write route on cases and requests: "gate" routes must answer 409 for each gated
-#: status; "no_status" routes must not store one whatever is posted.
+#: status; "handover_only" routes 400 pointing at the handover; "no_status" routes must not
+#: store one whatever is posted. The handover route itself: test_the_handover_route_is_gated.
 API_ROUTES = {
     ("case-list", "post"): "no_status",
     ("case-detail", "put"): "no_status",
     ("case-detail", "patch"): "no_status",
-    ("case-transition", "post"): "gate",
+    ("case-transition", "post"): "handover_only",
     ("case-archive", "post"): "no_status",
     ("case-unarchive", "post"): "no_status",
     ("case-purge", "post"): "no_status",
     ("request-list", "post"): "no_status",
     ("request-detail", "put"): "no_status",
     ("request-detail", "patch"): "no_status",
-    ("request-transition", "post"): "gate",
+    ("request-transition", "post"): "handover_only",
     ("request-positions", "post"): "no_status",
     ("request-archive", "post"): "no_status",
     ("request-unarchive", "post"): "no_status",
@@ -635,6 +703,10 @@ def test_no_api_route_stores_a_gated_status_without_consent(world, who):
                     assert response.status_code == 409, (where, response.content)
                     assert response.json()["problems"], where
                     assert _snapshot() == before, where
+                elif how == "handover_only":
+                    assert response.status_code == 400, (where, response.content)
+                    assert "through a handover" in response.content.decode(), where
+                    assert _snapshot() == before, where
                 elif response.status_code >= 400:
                     assert _snapshot() == before, where
 
@@ -680,22 +752,20 @@ def test_no_admin_action_stores_a_gated_status(admin_client, world):
 
 @pytest.mark.parametrize("status", list(GATED_CASE))
 def test_the_case_change_form_refuses_a_gated_status_with_a_message(admin_client, world, status):
-    """Posting a gated status on the case page re-shows it with the gate's refusal."""
+    """The case page does not offer a gated status; posting one re-shows it with an error."""
     case, _, _ = world
     data = form_data(admin_client.get(change_url(case)))
     data["status"] = status
-    if GATED_CASE[status].destination:
-        data["destination_country"] = GATED_CASE[status].destination
     before = _snapshot()
     response = admin_client.post(change_url(case), data)
     assert response.status_code == 200
-    assert "Consent gate" in errors_text(response)
+    assert "Select a valid choice" in errors_text(response)
     assert _snapshot() == before
 
 
 @pytest.mark.parametrize("kind", sorted(MOVING_KINDS))
 def test_the_request_change_form_refuses_execution_with_a_message(admin_client, world, kind):
-    """Posting "executed" on a moving request's page re-shows it with the gate's refusal."""
+    """Posting "executed" on a moving request's page re-shows it pointing at the handover."""
     _, requests, _ = world
     request = requests[kind]
     data = form_data(admin_client.get(change_url(request)))
@@ -703,8 +773,51 @@ def test_the_request_change_form_refuses_execution_with_a_message(admin_client, 
     before = _snapshot()
     response = admin_client.post(change_url(request), data)
     assert response.status_code == 200
+    assert "through a handover" in errors_text(response)
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize("kind", sorted(MOVING_KINDS))
+def test_the_handover_form_refuses_with_the_gates_message(admin_client, world, kind):
+    """The handover form, the admin's one way across a border, shows the gate's refusal."""
+    _, requests, _ = world
+    request = requests[kind]
+    url = reverse("admin:cases_handover_add")
+    data = form_data(admin_client.get(url))
+    data.update(
+        request=str(request.pk),
+        occurred_on=TODAY().isoformat(),
+        receiving_authority=str(factories.receiving_authority_for(request).pk),
+    )
+    before = _snapshot()
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
     assert "Consent gate" in errors_text(response)
     assert _snapshot() == before
+    assert _gated_rows() == (0, 0)
+
+
+@pytest.mark.parametrize("who", ["case officer", "superuser"])
+def test_the_handover_route_is_gated(world, who):
+    """POST /handovers/ for each moving request on an unverified wish: 409, nothing written."""
+    _, requests, _ = world
+    client = _api_clients()[who]
+    for request in requests.values():
+        receiving = factories.receiving_authority_for(request)
+        before = _snapshot()
+        response = client.post(
+            reverse("api:handover-list"),
+            {
+                "request": str(request.uuid),
+                "occurred_on": TODAY().isoformat(),
+                "receiving_authority": str(receiving.uuid),
+            },
+            format="json",
+        )
+        assert response.status_code == 409, response.content
+        assert response.json()["problems"]
+        assert _snapshot() == before
+    assert _gated_rows() == (0, 0)
 
 
 def test_the_add_forms_cannot_create_a_gated_row(admin_client, world):
@@ -742,7 +855,8 @@ COMMANDS_DIR = Path(services.__file__).parent.parent / "management" / "commands"
 #: Every management command, and how it reaches a status: through the seed loader (the
 #: services, hence the gate), through the demo generator (its in-memory gate), through the
 #: list import (persons and their identifiers only, through the import services: no case, so
-#: no status), or not at all.
+#: no status), through the task rules (tasks only: they read statuses, never write one), or not
+#: at all.
 COMMANDS = {
     "bootstrap_login": "none",
     "grant_app_role": "none",
@@ -753,6 +867,7 @@ COMMANDS = {
     "deliver_webhooks": "none",
     "purge_idempotency_keys": "none",
     "import_list": "imports",
+    "open_due_tasks": "tasks",
 }
 #: What a command that stores a status would have to say.
 _STATUS_WORDS = (
@@ -786,6 +901,13 @@ def test_every_management_command_is_classified():
             imports = (COMMANDS_DIR.parent.parent / "imports" / "services.py").read_text("utf-8")
             used = [line for line in imports.splitlines() if line.startswith("from cases.services")]
             assert used and not [line for line in used if "case_" in line or "request_" in line]
+        elif how == "tasks":
+            assert "from cases.tasks import services" in source
+            assert not [
+                w for w in (".status =", "status=", "_transition", "change_status") if w in source
+            ]
+            rules = (COMMANDS_DIR.parent.parent / "tasks" / "rules.py").read_text("utf-8")
+            assert ".status =" not in rules and "status=" not in rules
         else:
             assert "cases.demo" in source or "from cases import demo" in source
 
@@ -804,7 +926,7 @@ def test_load_seed_cannot_repatriate_without_consent(tmp_path):
         )
     broken = tmp_path / "seed.json"
     broken.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(CommandError, match="Consent gate"):
+    with pytest.raises(CommandError, match="only through a handover"):
         call_command("load_seed", "--path", str(broken), verbosity=0)
     assert not Case.objects.exists()
     assert not TimelineEvent.objects.exists()

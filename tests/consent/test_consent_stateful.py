@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -38,6 +38,8 @@ from hypothesis.stateful import (
 from rest_framework.test import APIClient
 
 from cases import services
+from cases.exchanges.models import Handover
+from cases.exchanges.services import handover_record
 from cases.models import Case, Party, Request, StatedIntention
 from cases.transitions import CASE_TRANSITIONS, REQUEST_TRANSITIONS
 from tests import factories
@@ -299,6 +301,9 @@ class ConsentMachine(RuleBasedStateMachine):
         if month:
             stated_on = stated_on.replace(day=1)
         neutral = setting == "private_neutral_interview"
+        # A visit, and so a private interview, is recorded once it took place: a statement
+        # dated to a day to come cannot be linked to one, so that step is not a path.
+        assume(not (neutral and stated_on > self.today))
         fields = {
             "option": option,
             "destination_country": destination,
@@ -312,6 +317,11 @@ class ConsentMachine(RuleBasedStateMachine):
             "duress_signs": "He looked at the guard" if duress else "",
             "verification": level,
         }
+        if neutral:
+            # Heard in a private interview during the ICRC's visit that day, and linked to it.
+            fields["interview"] = factories.private_interview(
+                self.case, on=stated_on, visiting_body=self.icrc, in_private=private
+            )
         earlier = any(
             s.level in ("verified", "reconfirmed")
             and s.option == option
@@ -464,12 +474,15 @@ class ConsentMachine(RuleBasedStateMachine):
         data=st.data(),
         same_wish=st.booleans(),
         days_ago=st.sampled_from([0, 1, MAX_AGE - 1, MAX_AGE, MAX_AGE + 1, 2 * MAX_AGE]),
+        reconfirm=st.booleans(),
         via_api=st.booleans(),
     )
-    def handover(self, data, same_wish, days_ago, via_api):
-        """The ICRC asked him in private ``days_ago`` days before; then the move is tried.
+    def handover(self, data, same_wish, days_ago, reconfirm, via_api):
+        """The ICRC asked him in private ``days_ago`` days before; then he is handed over.
 
-        Half the time he names the move the request makes; otherwise another wish.
+        Half the time he names the move the request makes; otherwise another wish. With
+        ``reconfirm`` the ICRC asks him again at the handover (a reconfirmation, which needs
+        an earlier verified statement of the same option and destination).
         """
         scheduled = [
             r
@@ -499,7 +512,87 @@ class ConsentMachine(RuleBasedStateMachine):
             duress=False,
             supersede=False,
         )
-        self._move_request(request.pk, "executed", via_api)
+        self._hand_over(request.pk, reconfirm, via_api)
+
+    def _hand_over(self, pk, reconfirm, via_api):
+        """Try the handover that executes request ``pk``; check it against the model."""
+        request = Request.objects.get(pk=pk)
+        case = Case.objects.get(pk=self.case.pk)
+        option, wanted = _request_move(request)
+        said = None
+        if reconfirm:
+            newest = self.model.newest()
+            destination = wanted or (
+                newest.destination if newest is not None and newest.option == option else ""
+            )
+            earned_there = any(
+                s.level in ("verified", "reconfirmed")
+                and s.option == option
+                and s.destination == destination
+                and s.stated_on <= self.today
+                and not s.withdrawn
+                for s in self.model.said
+            )
+            if earned_there:
+                said = Said(0, option, destination, "reconfirmed", self.today, "day", 10**9)
+                self.model.said.append(said)
+        allowed = (
+            request.status == "scheduled"
+            and case.status == "release_approved"
+            and (said is not None or not reconfirm)
+            and self.model.allows(option, wanted, self.today)
+        )
+        receiving = factories.receiving_authority_for(request)
+        reconfirmation = (
+            {
+                "heard_by": self.icrc,
+                "detaining_power_present": "no",
+                "options_explained": True,
+            }
+            if reconfirm
+            else None
+        )
+        if via_api:
+            body = {
+                "request": str(request.uuid),
+                "occurred_on": self.today.isoformat(),
+                "receiving_authority": str(receiving.uuid),
+            }
+            if reconfirmation is not None:
+                body["reconfirmation"] = {
+                    "heard_by": str(self.icrc.uuid),
+                    "detaining_power_present": "no",
+                    "options_explained": True,
+                }
+            answer = self.api.post("/api/v1/handovers/", body, format="json")
+            assert answer.status_code in (201, 400, 409), answer.content
+            moved = answer.status_code == 201
+            if answer.status_code == 409:
+                assert answer.json()["problems"], "a refusal names its problems"
+        else:
+            try:
+                handover_record(
+                    actor=SYSTEM,
+                    request=request,
+                    occurred_on=self.today,
+                    receiving_authority=receiving,
+                    reconfirmation=reconfirmation,
+                )
+                moved = True
+            except ValidationError:
+                moved = False
+        assert moved == allowed, f"handover: moved={moved} but the model says allowed={allowed}"
+        if said is not None:
+            if moved:
+                said.pk = Handover.objects.get(request=request).reconfirmation_id
+                said.order = next(self.order)
+            else:
+                self.model.said.remove(said)
+        if moved:
+            self.allowed_moves.add(("request", request.pk))
+            self.allowed_moves.add(("case", case.pk))
+        SEEN["passed" if moved else "refused"] += 1
+        SEEN["handovers" if moved else "handovers_refused"] += 1
 
     @rule(data=st.data(), via_api=st.booleans())
     def execute(self, data, via_api):
@@ -528,10 +621,8 @@ class ConsentMachine(RuleBasedStateMachine):
     def _move_request(self, pk, status, via_api):
         request = Request.objects.get(pk=pk)
         move = _request_move(request)
-        if status == "executed" and move is not None:
-            allowed = self.model.allows(*move, self.today)
-        else:
-            allowed = None
+        # Executing a move across a border is a handover's alone: refused on every other path.
+        gated = status == "executed" and move is not None
         if via_api:
             answer = self.api.post(
                 f"/api/v1/requests/{request.uuid}/transition/", {"status": status}, format="json"
@@ -547,14 +638,9 @@ class ConsentMachine(RuleBasedStateMachine):
             except ValidationError:
                 moved = False
         request.refresh_from_db()
-        if allowed is not None:
-            if moved:
-                assert allowed, f"executed {request.kind} although the gate should be shut"
-                self.allowed_moves.add(("request", request.pk))
-                SEEN["passed"] += 1
-            elif request.status == "scheduled":
-                assert not allowed, f"the gate refused {request.kind} although it should be open"
-                SEEN["refused"] += 1
+        if gated:
+            assert not moved, f"executed {request.kind} without a handover"
+            SEEN["refused_without_handover"] += 1
         if request.kind == "asylum":
             self.model.asylum[request.pk] = request.status
 
@@ -570,27 +656,13 @@ class ConsentMachine(RuleBasedStateMachine):
             status = data.draw(st.sampled_from(following))
         else:
             status = data.draw(st.sampled_from(CASE_STATUSES))
-        option = LEAVING.get(status)
-        allowed = None
-        if option is not None and case.status == "release_approved":
-            dest = destination
-            if option == "return_home" and destination not in ("", HOME):
-                option = None  # not a repatriation at all: refused as bad input
-                dest = ""
-            if option == "third_state" and not dest:
-                scheduled = (
-                    case.requests.filter(
-                        kind="third_state_transfer", status__in=["scheduled", "executed"]
-                    )
-                    .order_by("-updated_at", "-id")
-                    .first()
-                )
-                dest = scheduled.destination_country.code if scheduled else ""
-            if option is not None:
-                allowed = self.model.allows(option, dest, self.today)
+        # Leaving custody for another state is a handover's alone: refused on every other path.
+        leaving = status in LEAVING
         body = {"status": status}
         if destination:
             body["destination_country"] = destination
+        if status == "released":
+            body["released_to"] = "UA"
         if via_api:
             answer = self.api.post(f"/api/v1/cases/{case.uuid}/transition/", body, format="json")
             assert answer.status_code in (200, 400, 409), answer.content
@@ -601,13 +673,9 @@ class ConsentMachine(RuleBasedStateMachine):
                 moved = True
             except ValidationError:
                 moved = False
-        if allowed is not None:
-            assert moved == allowed, (
-                f"case {status}: moved={moved} but the model says allowed={allowed}"
-            )
-            if moved:
-                self.allowed_moves.add(("case", case.pk))
-            SEEN["passed" if moved else "refused"] += 1
+        if leaving:
+            assert not moved, f"case {status} without a handover"
+            SEEN["refused_without_handover"] += 1
 
     # -- the invariant -------------------------------------------------------------------
 
@@ -622,6 +690,18 @@ class ConsentMachine(RuleBasedStateMachine):
                 assert ("request", request.pk) in self.allowed_moves
         newest = self.model.newest()
         assert case.current_intention_id == (newest.pk if newest else None)
+        # The case and request machines agree: he left custody for another state exactly
+        # when one request that moves him was executed, and each such request has the one
+        # handover that executed it.
+        executed = [
+            r.pk for r in case.requests.filter(status="executed") if _request_move(r) is not None
+        ]
+        handovers = list(Handover.objects.filter(case=case).values_list("request_id", flat=True))
+        assert sorted(handovers) == sorted(executed), (handovers, executed)
+        if case.status in LEAVING:
+            assert len(executed) == 1 and len(handovers) == 1, (case.status, executed)
+        else:
+            assert not executed, f"a move was executed but the case is {case.status}"
         # Every status the case reached, by the services or the API, opened the notifications
         # it owes (GC III Art. 122-123) in its own event, and no other status opened any.
         assert_every_status_change_opened_its_notifications(case)
@@ -666,3 +746,4 @@ def test_no_one_leaves_custody_without_his_verified_fresh_consent(settings_overr
     # The runs must have reached the gate both ways, or they proved nothing about it.
     print(f"consent state machine: {dict(SEEN)}")
     assert SEEN["passed"] > 0 and SEEN["refused"] > 0, SEEN
+    assert SEEN["handovers"] > 0 and SEEN["refused_without_handover"] > 0, SEEN

@@ -35,6 +35,8 @@ MODELS_WITHOUT_FILTERS = {
     "counted by the throttle (cases/api/counters.py), never listed",
     "personmerge": "the record of a merge, read with its persons (the merge and unmerge "
     "answers, the admin)",
+    "exchangelistentry": "an exchange's list, read with its exchange; the exchanges' filters "
+    "case and entry_state find the exchanges a case is on",
 }
 
 #: Filters whose ``method`` reads other fields than their name says: filter -> fields.
@@ -52,6 +54,13 @@ METHOD_FILTERS = {
     ("place", "q"): {"name", "address"},
     ("capturecard", "sent_to_agency"): {"sent_to_agency_on"},
     ("notification", "overdue"): {"state", "due_on"},
+    ("task", "overdue"): {"state", "due_on"},
+    ("document", "archived"): {"archived_at"},
+    ("exchange", "q"): {"name", "notes"},
+    # The exchange's list (its entries, another table): a case on it, or an entry's state.
+    ("exchange", "case"): set(),
+    ("exchange", "entry_state"): set(),
+    ("handover", "reconfirmed"): {"reconfirmation"},
 }
 
 ID = "the public id: a row is read by its URL, not filtered"
@@ -63,6 +72,35 @@ NOT_YET = "no filter yet: nobody has asked for one; add it to the FilterSet when
 #: Model -> field -> why it has no filter. Sensitive fields (cases/security/sensitive.py)
 #: are exempt there: no filter may read them.
 EXEMPT: dict[str, dict[str, str]] = {
+    "visit": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "created_at": BOOKKEEPING,
+        "updated_at": BOOKKEEPING,
+        "place_text": FREE_TEXT,
+        "source": NOT_YET,
+    },
+    "interview": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "recorded_at": BOOKKEEPING,
+        "interpreter_supplied_by": NOT_YET,
+    },
+    "task": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "created_at": BOOKKEEPING,
+        "updated_at": BOOKKEEPING,
+        "done_by": NOT_YET,
+    },
+    "document": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "file": "the random name of its bytes in the storage: never shown, never filtered",
+        "title": FREE_TEXT,
+        "size": "read on the row; ordered by (ordering=size)",
+        "uploaded_by": NOT_YET,
+    },
     "notification": {
         "uuid": ID,
         "version": BOOKKEEPING,
@@ -78,6 +116,7 @@ EXEMPT: dict[str, dict[str, str]] = {
     "case": {
         "uuid": ID,
         "version": BOOKKEEPING,
+        "released_to_place": FREE_TEXT,
         "opened_at": BOOKKEEPING,
         "last_event_seq": BOOKKEEPING,
         "capture_date_precision": PRECISION,
@@ -153,6 +192,8 @@ EXEMPT: dict[str, dict[str, str]] = {
         "uuid": ID,
         "version": BOOKKEEPING,
         "recorded_at": BOOKKEEPING,
+        "interview": "the private interview it was taken in: read on the row; the interviews "
+        "endpoint filters by case and visit",
         "certainty": FREE_TEXT,
         "quote_language": NOT_YET,
         "stated_on_precision": PRECISION,
@@ -221,6 +262,23 @@ EXEMPT: dict[str, dict[str, str]] = {
         "version": BOOKKEEPING,
         "recorded_at": BOOKKEEPING,
         "updated_at": BOOKKEEPING,
+        "source": NOT_YET,
+    },
+    "exchange": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "created_at": BOOKKEEPING,
+        "updated_at": BOOKKEEPING,
+        "source": NOT_YET,
+    },
+    "handover": {
+        "uuid": ID,
+        "version": BOOKKEEPING,
+        "recorded_at": BOOKKEEPING,
+        "occurred_on_precision": PRECISION,
+        "place_text": FREE_TEXT,
+        "consent_statement": "read on the row; the statement's own events name it",
+        "notes": FREE_TEXT,
         "source": NOT_YET,
     },
     "note": {

@@ -134,3 +134,25 @@ def test_merge_into_refuses_a_person_changed_since_the_page_was_shown(officer):
     )
     assert b"was changed by someone else" in response.content
     assert not PersonMerge.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("uk", ["Ймовірний дублікат: Ri", "Те саме ім’я в іншому написанні чи письмі: Ли ~ Ri"]),
+        ("ko", ["중복 의심: Ri", "다른 표기 또는 문자로 쓴 같은 이름: Ли ~ Ri"]),
+    ],
+)
+def test_the_duplicates_warning_is_in_the_readers_language(language, words):
+    """The lines naming the likely duplicate and why read in the officer's language; the
+    names and the address stay as recorded."""
+    from cases.preferences import account_language_set
+
+    officer = user_in_role(CASE_OFFICER, f"dup-officer-{language}", is_staff=True)
+    account_language_set(user=officer, language=language)
+    ri = f.person("Ri", names=[NameSpec("리", "hangul"), NameSpec("Lee", "latin")])
+    text = errors_text(_add(session_client(officer), working_name="Ли"))
+    for word in words:
+        assert word in text
+    assert change_url(ri) in text
+    assert "Likely duplicate" not in text and "Save anyway" not in text

@@ -12,14 +12,16 @@ import uuid
 
 import pytest
 
+from cases.models import Case
 from tests import factories as f
 from tests.support.clients import token_client
 from tests.support.roles import ANALYST, user_in_role
 
 pytestmark = pytest.mark.django_db
 
-#: The members of a problem that are words for a person; everything else is for programs.
-MESSAGE_MEMBERS = {"title", "detail"}
+#: The members that are words for a person (a problem's title and detail, the consent gate's
+#: reasons); everything else is for programs.
+MESSAGE_MEMBERS = {"title", "detail", "message"}
 
 
 def without_messages(body):
@@ -94,3 +96,29 @@ def test_the_filter_error_is_the_ukrainian_text_of_the_catalog(client):
     body = ask(client, "/api/v1/cases/?captured_after=25.01.2025", "uk").json()
     details = [error["detail"] for error in body["errors"]]
     assert "Введіть дату у форматі ISO 8601: РРРР-ММ-ДД." in details
+
+
+def test_the_consent_gates_reasons_follow_the_language_and_its_codes_do_not(client):
+    """The gate refuses a return with no statement: the same codes, the reasons translated."""
+    case = Case.objects.get(reference="UA-2025-0001")
+    path = f"/api/v1/cases/{case.uuid}/consent/?option=return_home"
+    english, ukrainian, korean = (ask(client, path, language) for language in ("en", "uk", "ko"))
+    assert english.status_code == ukrainian.status_code == korean.status_code == 200
+    assert without_messages(ukrainian.json()) == without_messages(english.json())
+    assert without_messages(korean.json()) == without_messages(english.json())
+    codes = [p["code"] for p in english.json()["answers"][0]["problems"]]
+    assert codes, "the gate refuses"
+    assert messages(ukrainian.json()) != messages(english.json())
+    assert messages(korean.json()) != messages(english.json())
+
+
+@pytest.mark.parametrize("language", ["uk", "ko"])
+def test_the_schema_is_the_same_document_in_every_language(client, language):
+    """Enum and field descriptions come from translated labels; the contract does not."""
+    english = ask(client, "/api/v1/schema/?format=json", "en")
+    other = ask(client, "/api/v1/schema/?format=json", language)
+    asked_by_lang = ask(client, f"/api/v1/schema/?format=json&lang={language}", "en")
+    assert english.status_code == other.status_code == 200
+    assert english.content == other.content == asked_by_lang.content
+    assert other["Content-Language"] == "en"
+    assert "Transferred to a third state" in english.content.decode()

@@ -65,7 +65,22 @@ EXPECTED = {
             "Робоче ім’я",
             "НЕ ПЕРЕВІРЕНО",
         ],
-        "admin": ["Облік справ військовополонених", "Вийти", "Хронологія"],
+        "admin": [
+            "Облік справ військовополонених",
+            "Вийти",
+            "Хронологія",
+            "Особа",
+            "Поточний намір",
+            "Перевірка згоди",
+            "Утримання",
+            "Взяття в полон і утримання",
+            "Ця зміна",
+            "Причина цієї зміни",
+            "Сторона, що тримає в полоні",
+            "Правовий статус",
+            "Висловлені наміри",
+            "Справи",
+        ],
     },
     "ko": {
         "login": ["로그인", "사용자 이름", "비밀번호"],
@@ -94,7 +109,22 @@ EXPECTED = {
             "작업용 이름",
             "미검증",
         ],
-        "admin": ["전쟁포로 사건 관리", "로그아웃", "경과 기록"],
+        "admin": [
+            "전쟁포로 사건 관리",
+            "로그아웃",
+            "경과 기록",
+            "인물",
+            "현재 의사",
+            "동의 확인",
+            "억류",
+            "포획과 억류",
+            "이번 변경",
+            "이번 변경의 사유",
+            "억류 당사자",
+            "법적 지위",
+            "표명된 의사",
+            "사건",
+        ],
     },
 }
 
@@ -132,6 +162,10 @@ ENGLISH = {
         "Log out",
         "Happened",
         " via ",
+        # Field names in the timeline's changes, around the stored (English) values.
+        "capture date",
+        "stated on precision",
+        "destination country",
     ],
     "admin": [
         "Log out",
@@ -142,6 +176,27 @@ ENGLISH = {
         "Summary and changes",
         "Occurred",
         "History",
+        # The case page's sections, form labels, inlines and breadcrumbs.
+        "Home",
+        "Cases",
+        "Person",
+        "Current intention",
+        "Consent gate",
+        "Custody",
+        "Capture and detention",
+        "This change",
+        "Reason for this change",
+        "Detaining party",
+        "Legal status",
+        "Capture date",
+        "Stated intentions",
+        "stated intentions",
+        "Requests",
+        "Risk on return",
+        "Name variants",
+        "Withdraw, contest or invalidate",
+        "UNVERIFIED",
+        "Notes",
     ],
 }
 
@@ -163,10 +218,30 @@ def _open_browser(playwright, language: str):
     return browser, page
 
 
-#: The chrome of each surface: the whole page, but for the admin its header, the object
-#: tools and the case's timeline. The admin's model and field names (the sidebar, the
-#: breadcrumbs, the form's labels) are not translated yet.
-CHROME = {"admin": "#header, .object-tools, #case-timeline h2, #case-timeline thead"}
+#: The chrome of each surface: the whole page, but for the admin its header, breadcrumbs and
+#: object tools, the form's section headings, labels and read-only summaries, the inlines'
+#: headings and column names, and the case's timeline. The sidebar is left out: it lists
+#: other applications' models too (django-axes, django-otp), which have no Ukrainian or
+#: Korean names.
+CHROME = {
+    "admin": ", ".join(
+        [
+            "#header",
+            ".breadcrumbs",
+            ".object-tools",
+            "#content h1",
+            "fieldset h2",
+            ".form-row label",
+            ".field-person_summary .readonly",
+            ".field-current_intention_summary .readonly",
+            ".field-consent_summary .readonly",
+            ".inline-group h2",
+            ".inline-group thead",
+            "#case-timeline h2",
+            "#case-timeline thead",
+        ]
+    )
+}
 
 
 def _text(page, selector: str) -> str:

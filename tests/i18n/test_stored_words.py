@@ -8,16 +8,21 @@ the first reader's language never becomes everyone's.
 
 from __future__ import annotations
 
+import json
+import re
 from types import SimpleNamespace
 
 import pytest
 from django.utils import translation
 from django_countries.fields import Country
 
-from cases.models import TimelineEvent
+from cases import services
+from cases.models import PersonName, TimelineEvent
 from cases.pages import exports
+from cases.places import services as places
 from cases.timeline import presenter, vocabulary
 from tests import factories as f
+from tests.support.worlds import build_public_case
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +67,36 @@ def test_country_names_shown_follow_the_reader_whoever_came_first(first):
                 == (expected[language])
             )
             assert exports._country_name("KR") == expected[language]
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+@pytest.mark.parametrize("language", ["uk", "ko"])
+def test_what_a_writer_in_another_language_stores_is_english(transactional_db, language):
+    """Summaries and the labels in change lists stay English when the writer reads uk or ko.
+
+    The public case is built with the writer's language active: its statements, requests,
+    risk assessments, positions and status changes quote choice labels and field names,
+    which are translated for readers; what is stored must not be.
+    """
+    with translation.override(language):
+        data = build_public_case()
+        # An update lists the changed fields by name; a place quotes its kind's label.
+        services.case_update(actor=f.SYSTEM, case=data.ri, priority="high", capture_place="Kursk")
+        places.place_create(
+            actor=f.SYSTEM, name="Camp 1", kind="camp", detaining_party=data.ri.detaining_party
+        )
+    data_words = set()
+    for name in PersonName.objects.all():
+        data_words.add(name.value)
+    stored = []
+    for event in TimelineEvent.objects.all():
+        text = event.summary + " " + json.dumps(event.changes, ensure_ascii=False)
+        for word in data_words:
+            text = text.replace(word, "")
+        stored.append(text)
+    assert stored, "the build wrote events"
+    script = _CYRILLIC if language == "uk" else _HANGUL
+    assert [text for text in stored if script.search(text)] == []

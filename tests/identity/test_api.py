@@ -250,3 +250,21 @@ def test_list_query_count_does_not_grow_with_rows(
 #: documents' list also writes the access-log entries of the numbers it shows (one insert).
 # + 1 on each: the state the list's ETag is decided from (cases/api/conditional.py).
 QUERIES = {"identity-documents": 4, "external-identifiers": 3, "nationality-claims": 3}
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("uk", "Інша особа вже має цей номер"), ("ko", "이 번호를 가진 다른 인물이 이미 있습니다")],
+)
+def test_a_duplicate_identifier_is_refused_in_the_readers_language(officer, baek, language, words):
+    """The refusal's words follow Accept-Language; its field and code do not."""
+    identity.external_identifier_record(actor=f.SYSTEM, person=baek, scheme="icrc", value="CTA-42")
+    other = f.person("Ri", names=[])
+    response = officer.post(
+        f"{API}/external-identifiers/",
+        {"person": str(other.uuid), "scheme": "icrc", "value": "CTA-42"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    errors = field_errors(response)
+    assert any(words in m for messages in errors.values() for m in messages), errors

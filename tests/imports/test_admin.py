@@ -127,3 +127,29 @@ def test_a_create_held_for_its_likely_duplicate_is_committed_once_confirmed(admi
     admin_client.post(url, {"_commit": "Commit", "confirm": "2"}, follow=True)
     assert ImportRun.objects.get().status == ImportStatus.COMMITTED
     assert Person.objects.filter(working_name="Baek").count() == 2
+
+
+@pytest.mark.parametrize("language", ["uk", "ko"])
+def test_a_stored_report_words_its_duplicates_reasons_in_english(language):
+    """The report is stored and read by everyone: an officer importing in Ukrainian or
+    Korean stores the reasons in English, as the timeline's summaries are."""
+    import datetime as dt
+
+    from cases.preferences import account_language_set
+    from tests import factories as f
+
+    officer = f.user(f"importer-{language}", is_staff=True, is_superuser=True)
+    account_language_set(user=officer, language=language)
+    f.person("Baek", birth_date=dt.date(2001, 2, 3))
+    content = csv_bytes([["ICRC", "Name", "Born"], ["", "Baek", "2001-02-03"]])
+    session_client(officer).post(
+        reverse("admin:cases_importrun_add"),
+        {
+            "file": SimpleUploadedFile("l.csv", content),
+            "kind": "other",
+            "columns": json.dumps(COLUMNS),
+        },
+    )
+    (duplicate,) = ImportRun.objects.get().report["rows"][0]["duplicates"]
+    details = [reason["detail"] for reason in duplicate["reasons"]]
+    assert "Same birth date: 2001-02-03" in details, details

@@ -118,7 +118,8 @@ def test_analyst_finds_ri_reads_the_case_and_downloads_csv(seeded, live_server, 
     page.wait_for_url(f"**/cases/{seeded.ri.uuid}/")
     assert page.get_by_role("heading", name="UA-2025-0001 · Ri").is_visible()
     timeline = page.locator("[data-testid=timeline] > li")
-    assert timeline.count() == 5
+    # Opened, two statements, the request, the task its filing opened, the position.
+    assert timeline.count() == 6
     assert "accepts" in timeline.first.inner_text()  # newest first: South Korea's position
     assert "Case UA-2025-0001 opened" in timeline.last.inner_text()
     page.screenshot(path=str(ARTIFACTS / "case-page.png"), full_page=True)

@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 from django.http import StreamingHttpResponse
 
+from cases.identity import services as identity
 from cases.pages import exports
 from tests import factories
 from tests.support.roles import ANALYST, user_in_role
@@ -155,3 +156,30 @@ def test_control_characters_in_a_name_do_not_break_either_format(client, analyst
 
 def test_xml_safe_keeps_tab_newline_and_carriage_return():
     assert exports.xml_safe("a\tb\nc\rd\x00e\x1f") == "a\tb\nc\rd\ufffde\ufffd"
+
+
+def _download_xlsx_with_more_cases(client, more: int, total: int, assert_num_queries, expected):
+    """Open ``more`` cases, then download the XLSX export of ``total`` to its last byte."""
+    party = factories.party()
+    for _ in range(more):
+        case = factories.case(detaining_party=party)
+        identity.external_identifier_record(
+            actor=factories.SYSTEM, person=case.person, scheme="nib", value=f"N-{case.pk}"
+        )
+    with assert_num_queries(expected):
+        response = client.get("/cases/export.xlsx")
+        sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert sheet["Cases"].max_row == total + 1
+
+
+@pytest.mark.parametrize(("sensitive", "queries"), [(True, 12), (False, 9)])
+def test_xlsx_export_costs_the_same_queries_for_1_and_for_50_cases(
+    client, db, django_assert_num_queries, sensitive, queries
+):
+    """The whole download, the view and its streamed body, reads 1 case and 50 cases
+    (with their names, identifiers, claims, notifications and documents) in the same
+    number of queries: the rows come in one chunk, each related table in one query."""
+    extra = ["view_sensitive"] if sensitive else []
+    client.force_login(user_in_role(ANALYST, "analyst", extra_permissions=extra))
+    _download_xlsx_with_more_cases(client, 1, 1, django_assert_num_queries, queries)
+    _download_xlsx_with_more_cases(client, 49, 50, django_assert_num_queries, queries)

@@ -42,7 +42,8 @@ def varied_cases() -> list[Case]:
         ],
     )
     pseudonyms_only = f.person("Baek", names=[NameSpec("B-2", "latin", is_pseudonym=True)])
-    nameless = f.person("Kim", names=[])
+    # A national of the DPRK: his return (below) takes him there.
+    nameless = f.person("Kim", names=[], nationalities=["KP"])
     first = f.case(person_obj=mixed, detaining_party=ukraine, assigned_officer=officer)
     f.intention(first, stated_on=dt.date(2024, 2, 29))
     f.request(first, kind="third_state_transfer")

@@ -6,8 +6,9 @@ every note), each person updated once so the timeline holds old and new values, 
 added on the admin's case page as a case officer adds it. Then each role without
 ``cases.view_sensitive`` crawls everything it can reach: the API's lists, details and every
 link in them, the feed from the start to the end, every case's timeline, the pages with
-name searches, the case pages, both exports (every XLSX cell), the admin's change lists with
-each declared filter, change and history pages, autocomplete, and error pages. No canary may
+name searches, the case pages and their briefs (the PDF's text), both exports (every XLSX
+cell), the admin's change lists with each declared filter, change and history pages,
+autocomplete, and error pages. No canary may
 appear in a body or a header, and no count (API, pages, admin search, admin lookups on every
 model field and JSON key path) may depend on a canary. A case officer then crawls the same:
 every answer that shows a canary must have appended an access-log entry.
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import openpyxl
+import pypdf
 import pytest
 from django.contrib import admin
 from django.db import models, transaction
@@ -98,6 +100,11 @@ def answer_text(response) -> str:
             parts.append(sheet.title)
             for row in sheet.iter_rows(values_only=True):
                 parts.extend(str(cell) for cell in row if cell is not None)
+        return "\n".join(parts)
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        # The case brief: its text as a reader of the PDF gets it, page by page.
+        pdf = pypdf.PdfReader(io.BytesIO(body))
+        parts.extend(page.extract_text() for page in pdf.pages)
         return "\n".join(parts)
     text = body.decode("utf-8", "replace")
     if response.get("Content-Type", "").startswith("application/json"):
@@ -237,11 +244,13 @@ def crawl_pages(client: Client, world) -> Iterator[Answer]:
     yield from crawl_searches(client, world, f"{API}/persons/")
     for case in world["cases"]:
         yield fetch(client, f"/cases/{case.uuid}/")[0]
+        yield fetch(client, f"/cases/{case.uuid}/brief.pdf")[0]
     yield fetch(client, "/cases/export.csv")[0]
     yield fetch(client, "/cases/export.xlsx")[0]
     yield fetch(client, "/cases/", {"format": "csv"})[0]
     # Error pages: an unknown case, a bad filter value, a bad cursor.
     yield fetch(client, f"/cases/{uuid.uuid4()}/")[0]
+    yield fetch(client, f"/cases/{uuid.uuid4()}/brief.pdf")[0]
     yield fetch(client, f"{API}/cases/{uuid.uuid4()}/")[0]
     yield fetch(client, "/cases/", {"updated_after": "not-a-date"})[0]
     yield fetch(client, f"{API}/cases/", {"updated_after": "not-a-date"})[0]
@@ -468,6 +477,17 @@ def _logged_crawl(client: Client, world) -> list[tuple[Answer, int]]:
         out.append((answer, after - before))
         before = after
     return out
+
+
+@pytest.mark.django_db
+def test_the_crawl_reads_the_briefs_text(world):
+    """A case officer's brief shows the case's canaries in the text the crawl searches, so
+    an unprivileged role's brief showing none means withheld, not unread."""
+    client = world["clients"]["case_officer"].client()
+    case = world["cases"][0]
+    answer, response = fetch(client, f"/cases/{case.uuid}/brief.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    assert len(world["canaries"].found_in(answer.text)) >= 3, answer.text
 
 
 @pytest.mark.django_db

@@ -30,12 +30,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from cases.models import AccessLogEntry, ApiToken, CaptureCard, Occurrence, Place, TimelineEvent
 from cases.security import access
 from cases.services import Actor
 from cases.webhooks.models import WebhookAttempt
 from cases.webhooks.services import webhook_subscription_create
+from tests import factories as f
 from tests.support import worlds as sr
 
 ROLES = sr.ROLES
@@ -79,6 +81,10 @@ RULES: dict[str, str] = {
     "page-read": "LFOLLOO",
     "page-export": "LFOLLOO",  # analysts, officers and superusers hold cases.export_cases
     "page-absent": "LDNLLNN",
+    # A document's contents: the right to read sensitive values as well as a role (a
+    # session on the pages, a token on the API).
+    "page-sensitive-read": "LFFLLOO",
+    "api-sensitive-read": "LFFFFOO",
     # Open to everyone.
     "public": "OOOOOOO",
     "public-absent": "NNNNNNN",
@@ -134,8 +140,13 @@ POLICY: dict[str, dict[str, str]] = {
     # The analysts' pages
     "cases:list": {"GET": "page-read", **PAGE_WRITES},
     "cases:detail": {"GET": "page-read", **PAGE_WRITES},
+    # The case brief (PDF): whoever may read the case page, as that page shows it.
+    "cases:brief": {"GET": "page-read", **PAGE_WRITES},
+    # Every role's own tasks; another's only with cases.view_others_tasks (tests/tasks/).
+    "cases:my-work": {"GET": "page-read", **PAGE_WRITES},
     "cases:export-csv": {"GET": "page-export", **PAGE_WRITES},
     "cases:export-xlsx": {"GET": "page-export", **PAGE_WRITES},
+    "documents:download": {"GET": "page-sensitive-read", **PAGE_WRITES},
     # The API
     "api:api-root": API_SIGNED_IN,
     "api:schema": API_SIGNED_IN,
@@ -232,6 +243,19 @@ POLICY: dict[str, dict[str, str]] = {
     "api:capture-card-detail": API_DETAIL,
     "api:note-list": API_READ_ONLY,
     "api:note-detail": API_READ_ONLY,
+    # Exchanges: planned, changed by version, moved and listed through their actions.
+    "api:exchange-list": API_LIST,
+    "api:exchange-detail": API_DETAIL,
+    "api:exchange-transition": API_ACTION,
+    "api:exchange-entries": API_ACTION,
+    # Handovers: recorded here (the consent gate decides), never changed.
+    "api:handover-list": API_LIST,
+    "api:handover-detail": API_READ_ONLY,
+    # Visits: recorded and changed by version; interviews recorded here, never changed.
+    "api:visit-list": API_LIST,
+    "api:visit-detail": API_DETAIL,
+    "api:interview-list": API_LIST,
+    "api:interview-detail": API_READ_ONLY,
     **{
         f"api:{resource}-{verb}": API_ACTION
         for resource in ("case", "person", "intention", "request")
@@ -244,6 +268,21 @@ POLICY: dict[str, dict[str, str]] = {
     **{f"api:notification-{verb}": API_ACTION for verb in ("sent", "withhold", "acknowledge")},
     "api:notification-recipients-list": API_LIST,
     "api:notification-recipients-detail": API_DETAIL,
+    # Tasks: written by hand or opened by the clocks, closed through their actions.
+    "api:task-list": API_LIST,
+    "api:task-detail": API_DETAIL,
+    **{f"api:task-{verb}": API_ACTION for verb in ("done", "cancel")},
+    # Documents: attached by upload, withdrawn by an action; their contents need the right
+    # to read sensitive values.
+    "api:document-list": API_LIST,
+    "api:document-detail": API_READ_ONLY,
+    "api:document-withdraw": API_ACTION,
+    "api:document-content": {
+        "GET": "api-sensitive-read",
+        "HEAD": "api-sensitive-read",
+        "OPTIONS": "api-read",
+        **API_NO_WRITES,
+    },
     # Duplicates: the check writes nothing; merge and undo need the change permission.
     "api:person-duplicates": _api(reads=False, POST="api-read-post"),
     "api:person-merge": API_ACTION,
@@ -282,7 +321,9 @@ ADMIN_KINDS: dict[str, dict[str, dict[str, str]]] = {
     "statement": {
         "changelist": {"GET": "admin-view", "POST": "admin-view"},
         "add": {"GET": "admin-none", "POST": "admin-none"},
-        "change": {"GET": "admin-view", "POST": "admin-none"},
+        # Saved only to attach documents (every field of the statement stays read-only):
+        # those who may attach one, case officers and superusers.
+        "change": {"GET": "admin-view", "POST": "admin-add"},
         "delete": {"GET": "admin-none", "POST": "admin-none"},
         "history": {"GET": "admin-view"},
         "redirect": {"GET": "admin-staff"},
@@ -393,10 +434,18 @@ ADMIN_MODELS: dict[str, str] = {
     "cases.request": "case data",
     "cases.statedintention": "statement",
     "cases.place": "case data",
+    "cases.exchange": "case data",
+    "cases.visit": "case data",
+    # Recorded once through the consent gate, read by every role, never changed: like an
+    # occurrence.
+    "cases.handover": "occurrence",
     "cases.capturecard": "case record",
     "cases.occurrence": "occurrence",
     "cases.notification": "case record",
+    "cases.task": "case record",
     "cases.notificationsettings": "case data",
+    # Documents: attached on the case page, withdrawn on their own page.
+    "cases.document": "case record",
     "cases.timelineevent": "timeline",
     # Merge records: read like the timeline; undone by an action on the list (change_person).
     "cases.personmerge": "timeline",
@@ -502,6 +551,8 @@ def params_for(route: str, ids: dict) -> dict[str, str]:
         key = f"{admin_match.group(1)}.{admin_match.group(2)}"
         pk = ids["admin"].get(key)
         params.update(object_id=str(pk), pk=str(pk), id=str(pk))
+    if route.startswith("documents/"):
+        params["uuid"] = str(ids["api"]["documents"])
     if route.startswith("admin/r/"):
         params["object_id"] = str(ids["admin"]["cases.case"])
     return params
@@ -551,7 +602,15 @@ def _record_ids(case) -> dict:
         card = place_services.capture_card_record(
             actor=actor, movement=movement, filled_in_on=dt.date(2025, 1, 12), health="wounded"
         )
+    exchange, handover = _exchange_and_handover(case, actor)
+    from cases.models import Interview
+
+    interview = Interview.objects.select_related("visit").first()
     return {
+        "visits": interview.visit.uuid,
+        "interviews": interview.uuid,
+        "exchanges": exchange.uuid,
+        "handovers": handover.uuid,
         "positions": position.uuid,
         "occurrences": occurrence.uuid,
         "notes": note.uuid,
@@ -561,12 +620,90 @@ def _record_ids(case) -> dict:
     }
 
 
+def _walk_party(actor, name, **fields):
+    """Return the party named ``name``, created through its service when missing."""
+    from cases import services
+    from cases.models import Party
+
+    return Party.objects.filter(name=name).first() or services.party_create(
+        actor=actor, name=name, **fields
+    )
+
+
+def _exchange_and_handover(case, actor):
+    """Return an exchange and a handover, writing them (a case of their own is handed over)."""
+    import datetime as dt
+
+    from cases import services
+    from cases.exchanges import services as exchanges
+    from cases.exchanges.models import Exchange, Handover
+
+    exchange = Exchange.objects.first() or exchanges.exchange_create(
+        actor=actor,
+        name="Walk exchange",
+        parties=[
+            case.detaining_party,
+            _walk_party(actor, "Walk other side", kind="state", country="RU"),
+        ],
+    )
+    handover = Handover.objects.first()
+    if handover is None:
+        icrc = _walk_party(
+            actor,
+            "Walk ICRC",
+            kind="international_organisation",
+            country="CH",
+            is_neutral=True,
+        )
+        other = services.case_open(
+            actor=actor,
+            reference="UA-2025-9901",
+            person=services.person_create(actor=actor, working_name="Walk handed over"),
+            detaining_party=case.detaining_party,
+        )
+        services.intention_record(
+            actor=actor,
+            case=other,
+            option="third_state",
+            destination_country="KR",
+            stated_on=dt.date.today(),
+            setting="private_neutral_interview",
+            heard_by=icrc,
+            detaining_power_present="no",
+            options_explained=True,
+            verification="verified",
+            interview=f.private_interview(other, visiting_body=icrc),
+        )
+        request = services.request_file(
+            actor=actor,
+            case=other,
+            kind="third_state_transfer",
+            addressed_to=icrc,
+            destination_country="KR",
+        )
+        for status in ("acknowledged", "under_review", "accepted", "scheduled"):
+            request = services.request_transition(actor=actor, request=request, status=status)
+        for status in ("registered", "interned", "release_approved"):
+            other = services.case_change_status(actor=actor, case=other, status=status)
+        korea = _walk_party(actor, "Walk receiving state", kind="state", country="KR")
+        handover = exchanges.handover_record(
+            actor=actor,
+            request=request,
+            occurred_on=dt.date.today(),
+            receiving_authority=icrc,
+            receiving_state=korea,
+        )
+    return exchange, handover
+
+
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Write the world and a user per role once for the module; roll it all back after."""
     from axes.models import AccessAttempt, AccessFailureLog
     from axes.models import AccessLog as AxesAccessLog
     from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from cases.exchanges.models import Exchange, Handover
 
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
@@ -605,6 +742,11 @@ def world(django_db_setup, django_db_blocker):
             (notification,) = notifications.notifications_open(
                 actor=Actor.system(), case=case, reason="transfer"
             )
+            from cases.tasks import services as task_services  # noqa: PLC0415
+
+            task = task_services.task_open(
+                actor=Actor.system(), case=case, title="Walk task", due_on=timezone.localdate()
+            )
             from cases.imports import services as imports  # noqa: PLC0415
 
             mapping = imports.import_mapping_create(
@@ -616,11 +758,23 @@ def world(django_db_setup, django_db_blocker):
                     user=superuser, file_name="walk.csv", content=b"name\nWalker\n", mapping=mapping
                 ),
             )
+            from cases.documents import services as documents  # noqa: PLC0415
+            from tests.documents import conftest as files  # noqa: PLC0415
+
+            document = documents.document_attach(
+                actor=Actor.system(),
+                case=case,
+                upload=files.upload("letter.pdf", files.pdf()),
+                title="Walk letter",
+                kind="letter",
+            )
             ids = {
                 "api": {
+                    "documents": document.uuid,
                     "imports": run.uuid,
                     "import-mappings": mapping.uuid,
                     "notifications": notification.uuid,
+                    "tasks": task.uuid,
                     "notification-recipients": recipients.uuid,
                     "webhooks": subscription.uuid,
                     "cases": case.uuid,
@@ -643,13 +797,18 @@ def world(django_db_setup, django_db_blocker):
                     "cases.request": built["requests"][0].pk,
                     "cases.statedintention": built["intentions"][-1].pk,
                     "cases.place": Place.objects.first().pk,
+                    "cases.exchange": Exchange.objects.first().pk,
+                    "cases.visit": built["visits"][0].pk,
+                    "cases.handover": Handover.objects.first().pk,
                     "cases.capturecard": CaptureCard.objects.first().pk,
                     "cases.occurrence": Occurrence.objects.first().pk,
                     "cases.timelineevent": TimelineEvent.objects.filter(case=case).first().pk,
                     "cases.accesslogentry": AccessLogEntry.objects.first().pk,
                     "cases.apitoken": ApiToken.objects.first().pk,
                     "cases.notification": notification.pk,
+                    "cases.task": task.pk,
                     "cases.notificationsettings": recipients.pk,
+                    "cases.document": document.pk,
                     "cases.webhooksubscription": subscription.pk,
                     "cases.webhookattempt": attempt.pk,
                     "cases.importrun": run.pk,
@@ -779,7 +938,8 @@ def test_every_rule_names_each_role_once():
 
 SURFACES = {
     "pages": lambda key: (
-        key.startswith("cases:") or key in {"", "health", "login", "logout", "set_language"}
+        key.startswith(("cases:", "documents:"))
+        or key in {"", "health", "login", "logout", "set_language"}
     ),
     "api": lambda key: key.startswith("api"),
     "admin-site": lambda key: key.startswith("admin:") and key in POLICY,

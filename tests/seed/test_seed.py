@@ -258,12 +258,22 @@ def test_consent_gate_refuses_executing_the_transfer(seeded):
         assert {"not_verified", "date_imprecise"} <= codes
         scheduled = factories.advance_request(transfer, "scheduled")
         assert scheduled.status == "scheduled"
-        with pytest.raises(ValidationError, match="Consent gate"):
+        with pytest.raises(ValidationError, match="through a handover"):
             services.request_transition(
                 actor=factories.SYSTEM, request=scheduled, status="executed"
             )
+        # The handover, the one way across a border: refused while his release is not
+        # approved, then by the consent gate.
+        case = Case.objects.get(reference=reference)
+        if case.status != "release_approved":
+            with pytest.raises(ValidationError, match="approve his release"):
+                factories.handover(scheduled)
+            factories.advance_case(case, "release_approved")
+        with pytest.raises(ValidationError, match="Consent gate"):
+            factories.handover(scheduled)
         scheduled.refresh_from_db()
         assert scheduled.status == "scheduled"
+        assert Case.objects.get(reference=reference).status == "release_approved"
 
 
 def test_nis_report_on_one_captive_is_not_a_statement_of_either_man(seeded):
@@ -298,7 +308,7 @@ def test_failed_load_leaves_nothing_behind(tmp_path):
     broken = tmp_path / "seed.json"
     broken.write_text(json.dumps(data), encoding="utf-8")
     before = row_counts()
-    with pytest.raises(CommandError, match="cannot go from on_hold to repatriated"):
+    with pytest.raises(CommandError, match="only through a handover"):
         load("--path", str(broken))
     assert row_counts() == before
 

@@ -265,10 +265,12 @@ def _replay_through_services(calls: list[demo.Call], monkeypatch) -> None:
             return [resolve(item) for item in value]
         return real.get(id(value), value)
 
+    from cases.exchanges import services as exchange_services
     from cases.identity import services as identity_services
     from cases.places import services as place_services
+    from cases.visits import services as visit_services
 
-    modules = (services, place_services, identity_services)
+    modules = (services, place_services, identity_services, exchange_services, visit_services)
     for call in calls:
         kwargs = {name: resolve(value) for name, value in call.kwargs.items()}
         monkeypatch.setattr(timezone, "now", lambda at=call.at: at)
@@ -381,11 +383,39 @@ def test_no_consent_gated_request_executed_without_verified_consent(generated):
     assert moves
 
 
+def test_every_case_that_left_custody_was_handed_over(generated):
+    """A case repatriated or transferred has one handover, executing his one executed move;
+    every executed move has its handover, and the handover names the gate's statement."""
+    from cases.models import Handover
+
+    closed = [c for c in generated if c.status in consent.GATED_CASE_STATUSES]
+    assert closed, "the sample closes no case by a border crossing"
+    for case in generated:
+        moves = [
+            r
+            for r in case.requests.filter(status=choices.RequestStatus.EXECUTED)
+            if consent.move_for_request(r) is not None
+        ]
+        handovers = list(Handover.objects.filter(case=case))
+        assert [h.request_id for h in handovers] == [r.pk for r in moves], case.reference
+        if case.status in consent.GATED_CASE_STATUSES:
+            assert len(handovers) == 1, case.reference
+            event = case.events.get(
+                kind="request.status_changed",
+                subject_uuid=moves[0].uuid,
+                changes__status__1="executed",
+            )
+            assert str(handovers[0].consent_statement.uuid) == event.changes["consent_statement"][1]
+        else:
+            assert not handovers, case.reference
+
+
 def test_every_generated_row_passes_validation(generated):
     """Rows written in bulk pass the same model validation the services run."""
     from cases.models import (
         CaptureCard,
         ExternalIdentifier,
+        Handover,
         IdentityDocument,
         Movement,
         NationalityClaim,
@@ -393,6 +423,7 @@ def test_every_generated_row_passes_validation(generated):
     )
 
     for model in (
+        Handover,
         Person,
         Case,
         StatedIntention,
@@ -416,8 +447,9 @@ def test_the_data_set_spreads_over_the_domain():
     progress, _ = _run(cases=400, seed=3)
     assert progress.cases == 400
     case_events = TimelineEvent.objects.filter(case__isnull=False).count()
-    # About 13 events a case, and 2 to 3 more for his documents, numbers, moves and cards.
-    assert 7 <= case_events / 400 <= 18
+    # About 13 events a case, 2 to 3 more for his documents, numbers, moves and cards, and
+    # the events of the tasks their clocks open and close (about 5), and of his interviews.
+    assert 7 <= case_events / 400 <= 30
     statuses = set(Case.objects.values_list("status", flat=True))
     assert {"interned", "repatriated", "on_hold", "hospitalised"} <= statuses
     assert len(statuses) >= 7
@@ -473,6 +505,7 @@ def test_bulk_rows_and_events_match_the_services(monkeypatch):
         "intention_set_state",
         "request_file",
         "request_transition",
+        "handover_record",
         "position_record",
         "occurrence_record",
         "note_add",

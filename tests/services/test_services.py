@@ -22,10 +22,12 @@ from cases.models import (
     Request,
     Source,
     StatedIntention,
+    Task,
     TimelineEvent,
 )
 from cases.services import Actor, NameSpec, StaleObjectError
 from tests import factories
+from tests.support import timeline
 from tests.support.roles import CASE_OFFICER, user_in_role
 from tests.support.timeline import ref
 
@@ -85,8 +87,12 @@ class Watch:
         return list(TimelineEvent.objects.filter(pk__gt=self.start).order_by("pk"))
 
     def one(self):
-        """Return the only new event; fail when there is none or more than one."""
-        events = self.events()
+        """Return the only new event; fail when there is none or more than one.
+
+        The events of the tasks a rule opened or closed in the same write follow it, exactly
+        those it lists (``timeline.causing_events`` checks them).
+        """
+        events = timeline.causing_events(self.events())
         assert len(events) == 1, [event.kind for event in events]
         return events[0]
 
@@ -128,7 +134,8 @@ def check_event(
     assert event.case_id == (case.pk if case else None)
     assert event.case_seq == seq
     if case is not None:
-        assert seq_of(case) == seq  # the counter moved with the event
+        # The counter moved with the event (and the rule tasks' events after it).
+        assert seq_of(case) == seq + len(timeline.task_follow_ups(event))
     assert event.occurred_precision == precision
     if occurred_at is None:
         assert watch.since <= event.occurred_at <= timezone.now()
@@ -427,8 +434,9 @@ def test_person_create_with_invalid_data_writes_nothing(actor):
             actor=actor, working_name="Ri", names=RI_NAMES, date_of_death=dt.date(2025, 2, 1)
         )
     assert "date_of_death" in caught.value.message_dict
-    with pytest.raises(ValidationError, match="Unknown person field"):
+    with pytest.raises(ValidationError) as caught:
         services.person_create(actor=actor, working_name="Ri", shoe_size=44)
+    assert caught.value.message_dict == {"shoe_size": ["Unknown field."]}
     nothing_written(before, watch)
 
 
@@ -835,8 +843,9 @@ def test_intention_record_with_bad_data_writes_nothing(actor, case):
     assert caught.value.message_dict["destination_country"] == [
         "A transfer to a third state needs a destination."
     ]
-    with pytest.raises(ValidationError, match="Unknown intention field"):
+    with pytest.raises(ValidationError) as caught:
         services.intention_record(actor=actor, case=case, state="withdrawn", **KR_WISH)
+    assert caught.value.message_dict == {"state": ["Unknown field."]}
     nothing_written(before, watch)
     row = Case.objects.get(pk=case.pk)
     assert (row.current_intention, row.last_event_seq) == (None, 1)
@@ -1026,6 +1035,8 @@ def test_request_file(actor, case, mofa, ukraine, report):
             "destination_country": [None, "KR"],
             "filed_on": [None, "2025-03-19"],
             "intention": [None, ref(wish)],
+            # The clock of an answer starts with the filing (cases/tasks/rules.py).
+            "tasks_opened": [None, [ref(Task.objects.get(subject_uuid=request.uuid))]],
         },
         case=case,
         seq=3,
@@ -1113,7 +1124,7 @@ def test_request_update(actor, case, mofa, report):
         summary="Request for repatriation: legal basis changed",
         changes={"legal_basis": ["", "GC III Art. 109"]},
         case=case,
-        seq=3,
+        seq=4,  # after the request and the task its filing opened
         reason="Legal review",
         source=report,
         watch=watch,
@@ -1149,9 +1160,11 @@ def test_request_update_refusals_write_nothing(actor, case, mofa):
 
 def test_request_transition_records_the_decision(api_actor, case, mofa, report):
     """Acceptance sets the decision date and reason; the event is dated by ``occurred_on``."""
-    request = factories.advance_request(
-        factories.request(case, kind="third_state_transfer", addressed_to=mofa), "under_review"
+    # Filed before it was decided: a decision before the filing is refused.
+    filed = factories.request(
+        case, kind="third_state_transfer", addressed_to=mofa, filed_on=dt.date(2025, 3, 1)
     )
+    request = factories.advance_request(filed, "under_review")
     seq = seq_of(case)
     watch = Watch()
     services.request_transition(
@@ -1203,8 +1216,30 @@ def test_request_transition_from_draft_sets_the_filing_date(actor, case, mofa):
     )
     assert Request.objects.get(pk=request.pk).filed_on == dt.date(2025, 3, 19)
     event = watch.one()
-    assert event.changes == {"status": ["draft", "filed"], "filed_on": [None, "2025-03-19"]}
+    task = Task.objects.get(subject_uuid=request.uuid, kind="request_unanswered")
+    assert event.changes == {
+        "status": ["draft", "filed"],
+        "filed_on": [None, "2025-03-19"],
+        "tasks_opened": [None, [ref(task)]],
+    }
     assert (event.occurred_at, event.occurred_precision) == (MARCH_19, "month")
+
+
+def test_request_decision_before_its_filing_is_refused_and_writes_nothing(actor, case, mofa):
+    """A decision dated before the filing, or in the future, is refused with no event."""
+    request = factories.advance_request(
+        factories.request(case, addressed_to=mofa, filed_on=dt.date(2025, 3, 1)), "under_review"
+    )
+    events = TimelineEvent.objects.count()
+    for decided_on in (dt.date(2025, 2, 1), dt.date.today() + dt.timedelta(days=1)):
+        with pytest.raises(ValidationError) as refused:
+            services.request_transition(
+                actor=actor, request=request, status="accepted", decided_on=decided_on
+            )
+        assert "decided_on" in refused.value.message_dict
+    row = Request.objects.get(pk=request.pk)
+    assert (row.status, row.decided_on) == ("under_review", None)
+    assert TimelineEvent.objects.count() == events
 
 
 def test_request_transition_leaves_an_unchanged_decision_reason_out(actor, case, mofa):
@@ -1218,7 +1253,10 @@ def test_request_transition_leaves_an_unchanged_decision_reason_out(actor, case,
     services.request_transition(
         actor=actor, request=request, status="executed", decision_reason="Surgery first"
     )
-    assert watch.one().changes == {"status": ["scheduled", "executed"]}
+    changes = watch.one().changes
+    # The handover closes the task to reconfirm consent that the scheduling opened.
+    assert changes.pop("tasks_closed")[1][0]["state"] == "done"
+    assert changes == {"status": ["scheduled", "executed"]}
 
 
 def test_request_transition_with_a_stale_version_writes_nothing(actor, case, mofa):
@@ -1269,7 +1307,7 @@ def test_position_record(actor, case, mofa, report):
             "conditions": [None, "if they choose"],
         },
         case=case,
-        seq=3,
+        seq=4,  # after the request and the task its filing opened
         reason="Foreign ministry briefing",
         source=report,
         occurred_at=MARCH_19,
@@ -1302,7 +1340,7 @@ def test_position_record_with_a_bad_stance_writes_nothing(actor, case, mofa):
         )
     assert "stance" in caught.value.message_dict
     nothing_written(before, watch)
-    assert seq_of(case) == 2
+    assert seq_of(case) == 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -1461,5 +1499,5 @@ def test_case_seq_is_gapless_across_services_and_failures(actor, case, mofa):
     seqs = list(
         TimelineEvent.objects.filter(case=case).order_by("pk").values_list("case_seq", flat=True)
     )
-    assert seqs == list(range(1, 10))
-    assert seq_of(case) == 9
+    assert seqs == list(range(1, 11))  # with the task the filing opened
+    assert seq_of(case) == 10

@@ -11,6 +11,7 @@ from cases.consent import GATED_CASE_STATUSES
 from cases.models import Case, Request, TimelineEvent
 from cases.transitions import CASE_TRANSITIONS, REQUEST_OPEN_STATUSES, REQUEST_TRANSITIONS
 from tests import factories
+from tests.support import timeline
 
 SYSTEM = factories.SYSTEM
 
@@ -73,9 +74,11 @@ def test_open_request_statuses_leave_out_drafts_and_final_ones():
 
 
 def _case_in(status):
+    # A national of the DPRK: a return takes him there, the state a handover must name.
+    person = factories.person("Ri", nationalities=["KP"])
     if status in CLOSED:
-        return factories.advance_case(factories.case(), status)
-    return factories.case(status=status)
+        return factories.advance_case(factories.case(person_obj=person), status)
+    return factories.case(person_obj=person, status=status)
 
 
 @pytest.mark.django_db
@@ -86,17 +89,10 @@ def test_case_transition(old, new):
     assert case.status == old
     events_before, version_before, seq_before = _event_count(), case.version, case.last_event_seq
 
-    extra = {}
-    if new in EXPECTED_CASE[old] and new in GATED_CASE_STATUSES:
-        # A move across a border needs his verified wish; it is not what this test is about.
-        if new == CS.TRANSFERRED_THIRD_STATE:
-            extra["destination_country"] = "KR"
-        factories.verified_wish(
-            case, GATED_CASE_STATUSES[new], extra.get("destination_country", "")
-        )
-        case.refresh_from_db()
-        events_before, version_before = _event_count(), case.version
-        seq_before = case.last_event_seq
+    if new in GATED_CASE_STATUSES:
+        _through_a_handover_only(case, old, new)
+        return
+    extra = {"released_to": "UA"} if new == CS.RELEASED else {}
 
     if new in EXPECTED_CASE[old]:
         case = services.case_change_status(actor=SYSTEM, case=case, status=new, **extra)
@@ -109,7 +105,7 @@ def test_case_transition(old, new):
         assert event.kind == EventKind.CASE_STATUS_CHANGED
         assert event.changes["status"] == [old, new]
         assert ("closed_at" in event.changes) == (new in CLOSED)
-        assert ("consent_statement" in event.changes) == (new in GATED_CASE_STATUSES)
+        assert ("released_to" in event.changes) == (new == CS.RELEASED)
         assert event.summary == (f"{case.reference}: status {CS(old).label} → {CS(new).label}")
     else:
         with pytest.raises(ValidationError) as caught:
@@ -125,6 +121,35 @@ def test_case_transition(old, new):
         row = Case.objects.get(pk=case.pk)
         assert (row.status, row.version, row.last_event_seq) == (old, version_before, seq_before)
         assert _event_count() == events_before
+
+
+def _through_a_handover_only(case, old, new):
+    """A border crossing: refused by the case service, reached only by a handover from
+    ``release_approved`` (its own tests are in tests/exchanges/)."""
+    events_before, version_before, seq_before = _event_count(), case.version, case.last_event_seq
+    with pytest.raises(ValidationError, match="only through a handover"):
+        services.case_change_status(actor=SYSTEM, case=case, status=new)
+    row = Case.objects.get(pk=case.pk)
+    assert (row.status, row.version, row.last_event_seq) == (old, version_before, seq_before)
+    assert _event_count() == events_before
+    if new not in EXPECTED_CASE[old]:
+        return
+    destination = "KR" if new == CS.TRANSFERRED_THIRD_STATE else ""
+    factories.verified_wish(case, GATED_CASE_STATUSES[new], destination)
+    kind = "third_state_transfer" if destination else "repatriation"
+    extra = {"destination_country": destination} if destination else {}
+    request = factories.advance_request(factories.request(case, kind=kind, **extra), "scheduled")
+    row = Case.objects.get(pk=case.pk)
+    version_before, seq_before = row.version, row.last_event_seq
+    factories.handover(request)
+    row = Case.objects.get(pk=case.pk)
+    assert row.status == new and row.closed_at is not None
+    assert row.version == version_before + 1
+    (event,) = TimelineEvent.objects.filter(
+        case=case, kind=EventKind.CASE_STATUS_CHANGED, case_seq__gt=seq_before
+    )
+    assert event.changes["status"] == [old, new]
+    assert "consent_statement" in event.changes and "closed_at" in event.changes
 
 
 def test_case_unknown_status_is_refused(db):
@@ -160,7 +185,12 @@ def test_request_transition(old, new):
         assert row.status == new
         assert row.version == version_before + 1
         (event,) = TimelineEvent.objects.filter(case=request.case_id, case_seq=seq_before + 1)
-        assert _event_count() == events_before + 1
+        # The one event, then one per task the request's clocks opened or closed.
+        follow_ups = timeline.task_follow_ups(event)
+        assert _event_count() == events_before + 1 + len(follow_ups)
+        timeline.check_task_follow_ups(
+            event, list(TimelineEvent.objects.filter(id__gt=event.id).order_by("id"))
+        )
         assert event.kind == EventKind.REQUEST_STATUS_CHANGED
         assert event.changes["status"] == [old, new]
         assert event.summary == f"Request for medical treatment: {RS(old).label} → {RS(new).label}"

@@ -49,6 +49,11 @@ def new_row(response, model, data: dict, **values) -> None:
             index = formset.initial_form_count()
             if index >= len(formset.forms):  # what the page's "Add another" button does
                 data[f"{formset.prefix}-TOTAL_FORMS"] = str(index + 1)
+                # The button copies the blank row the page holds, with its initial values.
+                blank: dict = {}
+                _add_form(blank, formset.empty_form)
+                for name, value in blank.items():
+                    data[name.replace("__prefix__", str(index))] = value
             prefix = f"{formset.prefix}-{index}"
             for name, value in values.items():
                 data[f"{prefix}-{name}"] = value

@@ -107,6 +107,10 @@ def validate(response) -> None:
         if response.status_code < 400:
             _assert_json(request, response)
             return
+    if getattr(response, "streaming", False):
+        # A file (a document's contents): its status must be declared, its bytes are its own.
+        _assert_declared(request, response)
+        return
     if request.method == "HEAD" or response.status_code == 304:
         # No body to check; the status itself must be declared.
         _assert_declared(request, response)

@@ -28,9 +28,15 @@ ENDPOINTS = {
     "capturecard": "/api/v1/capture-cards/",
     "notification": "/api/v1/notifications/",
     "notificationsettings": "/api/v1/notification-recipients/",
+    "task": "/api/v1/tasks/",
     "identitydocument": "/api/v1/identity-documents/",
     "externalidentifier": "/api/v1/external-identifiers/",
     "nationalityclaim": "/api/v1/nationality-claims/",
+    "document": "/api/v1/documents/",
+    "exchange": "/api/v1/exchanges/",
+    "handover": "/api/v1/handovers/",
+    "visit": "/api/v1/visits/",
+    "interview": "/api/v1/interviews/",
 }
 
 
@@ -46,6 +52,8 @@ def as_event_object(subject_type: str, resource: dict[str, Any]) -> dict[str, An
     elif subject_type == "request":
         for key in REQUEST_LEFT_OUT:
             shown.pop(key, None)
+    elif subject_type == "document":
+        shown.pop("content", None)  # an address, as ``url`` is
     return shown
 
 
@@ -134,6 +142,16 @@ def build_world() -> dict[str, Any]:
     notification = notifications.notification_withhold(
         actor=system, notification=notification, withheld_reason="His family would be punished"
     )
+    from cases.tasks import services as task_services
+
+    task = task_services.task_open(
+        actor=system,
+        case=case,
+        title="Ask the ICRC for a private interview",
+        due_on=dt.date(2025, 3, 1),
+        details="He fears his family would be punished if he is returned",
+    )
+    task = task_services.task_update(actor=system, task=task, due_on=dt.date(2025, 3, 3))
     from cases.identity import services as identity
 
     document = identity.identity_document_record(
@@ -148,7 +166,51 @@ def build_world() -> dict[str, Any]:
     claim = identity.nationality_claim_record(
         actor=system, person=person, country="KR", claimed_by=korea, basis="Constitution, Art. 3"
     )
+    from cases.documents import services as documents
+    from tests.documents.conftest import text, upload
+
+    letter = documents.document_attach(
+        actor=system,
+        case=case,
+        upload=upload("Ri letter from his mother.txt", text()),
+        title="Letter from his mother",
+        kind="letter",
+        statement=newer,
+    )
+    letter = documents.document_withdraw(actor=system, document=letter, reason="Wrong scan")
+    from cases.exchanges import services as exchanges
+
+    russia = factories.party("Russia", country="RU")
+    exchange = exchanges.exchange_create(
+        actor=system, name="Exchange of 2025-05-23", parties=[ukraine, russia]
+    )
+    exchange = exchanges.exchange_update(actor=system, exchange=exchange, notes="UAE mediated")
+    # A second man, handed over to South Korea: the handover closes his case, not Ri's.
+    baek = factories.case(
+        reference="UA-2025-9002", person_obj=factories.person("Baek"), detaining_party=ukraine
+    )
+    exchanges.exchange_entry_set(actor=system, exchange=exchange, case=baek, state="proposed")
+    exchange.refresh_from_db()
+    factories.verified_wish(baek, "third_state", "KR")
+    transfer = factories.advance_request(
+        factories.request(baek, kind="third_state_transfer", addressed_to=korea), "scheduled"
+    )
+    factories.advance_case(baek, "release_approved")
+    handover = factories.handover(transfer)
+    # The ICRC's visit in which Baek's verified wish was taken, and the interview itself.
+    from cases.models import Interview
+    from cases.visits import services as visits
+
+    interview = Interview.objects.select_related("visit").get(case=baek)
+    visit = visits.visit_update(
+        actor=system, visit=interview.visit, topics="Mail from home", notes="Two delegates"
+    )
     return {
+        "visit": visit,
+        "interview": interview,
+        "exchange": exchange,
+        "handover": handover,
+        "document": letter,
         "identitydocument": document,
         "externalidentifier": identifier,
         "nationalityclaim": claim,
@@ -157,6 +219,7 @@ def build_world() -> dict[str, Any]:
         "capturecard": card,
         "notification": notification,
         "notificationsettings": own,
+        "task": task,
         "source": report,
         "party": korea,
         "person": person,

@@ -20,6 +20,8 @@ class Appended:
     """The events a block appended, filled in when the block ends."""
 
     events: list[TimelineEvent] = field(default_factory=list)
+    #: The events of the tasks a rule opened or closed in the same write.
+    follow_ups: list[TimelineEvent] = field(default_factory=list)
 
     @property
     def event(self) -> TimelineEvent:
@@ -70,23 +72,81 @@ def check_event(
         assert event.case_id == (case.pk if case is not None else None), event.case_id
 
 
+def task_follow_ups(event: TimelineEvent) -> list[tuple[str, str]]:
+    """Return the (kind, task uuid) of the events that must follow ``event``: one per task a
+    rule opened or closed in the same write, as its ``changes`` list them."""
+    opened = (event.changes or {}).get("tasks_opened", [None, []])[1]
+    closed = (event.changes or {}).get("tasks_closed", [None, []])[1]
+    return [("task.opened", row["uuid"]) for row in opened] + [
+        ("task.done" if row["state"] == "done" else "task.cancelled", row["uuid"]) for row in closed
+    ]
+
+
+def check_task_follow_ups(event: TimelineEvent, follow_ups: list[TimelineEvent]) -> None:
+    """Assert ``follow_ups`` are exactly the rule tasks' events ``event`` lists, in the tasks'
+    cases (right after ``event`` in its own), by its actor, each carrying the task as the API
+    shows it."""
+    assert sorted((e.kind, str(e.subject_uuid)) for e in follow_ups) == sorted(
+        task_follow_ups(event)
+    ), [(e.kind, e.summary) for e in follow_ups]
+    from cases.tasks.models import Task
+
+    seq = event.case_seq or 0
+    for follow_up in follow_ups:
+        assert follow_up.subject_type == "task", follow_up.subject_type
+        assert follow_up.actor_id == event.actor_id
+        assert follow_up.xact_id == event.xact_id
+        # In the task's case: the causing event's, right after it, or (an exchange's event,
+        # which has no case) the case of each task it moved.
+        task_case = Task.objects.get(uuid=follow_up.subject_uuid).case_id
+        assert follow_up.case_id == task_case, (follow_up.case_id, task_case)
+        if follow_up.case_id == event.case_id:
+            seq += 1
+            assert follow_up.case_seq == seq, (follow_up.case_seq, seq)
+        assert follow_up.object is not None and follow_up.object["uuid"] == str(
+            follow_up.subject_uuid
+        )
+        if follow_up.kind != "task.opened":
+            assert follow_up.object["state"] == follow_up.kind.removeprefix("task.")
+
+
+def causing_events(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """Return ``events`` without the rule tasks' events, after checking that each causing
+    event is followed by exactly the task events its changes list
+    (:func:`check_task_follow_ups`)."""
+    causing, index = [], 0
+    while index < len(events):
+        event = events[index]
+        expected = len(task_follow_ups(event))
+        check_task_follow_ups(event, events[index + 1 : index + 1 + expected])
+        causing.append(event)
+        index += 1 + expected
+    return causing
+
+
 @contextmanager
 def assert_one_event(**expected: Any) -> Iterator[Appended]:
     """Assert the block appends exactly one event, as :func:`check_event` describes it.
 
-    Events are compared before and after the block (by id), so events written before it
-    do not count. Use as ``with assert_one_event(kind=..., actor=..., changes=...) as new:``;
-    ``new.event`` is the event afterwards.
+    The one exception, checked here too: the events of the tasks a rule opened or closed in
+    the same write (``cases.tasks.rules``) follow it, exactly those its ``changes`` list
+    (:func:`check_task_follow_ups`). Events are compared before and after the block (by id),
+    so events written before it do not count. Use as
+    ``with assert_one_event(kind=..., actor=..., changes=...) as new:``; ``new.event`` is the
+    event afterwards (``new.follow_ups``, the task events).
     """
     appended = Appended()
     last = _last_id()
     yield appended
-    appended.events = events_after(last)
-    assert len(appended.events) == 1, (
-        f"expected one {expected.get('kind', '')} event, got {len(appended.events)}: "
-        f"{[(e.kind, e.summary) for e in appended.events]}"
+    events = events_after(last)
+    assert events, f"expected one {expected.get('kind', '')} event, got none"
+    appended.events, appended.follow_ups = events[:1], events[1:]
+    assert len(events) == 1 + len(task_follow_ups(events[0])), (
+        f"expected one {expected.get('kind', '')} event, got {len(events)}: "
+        f"{[(e.kind, e.summary) for e in events]}"
     )
-    check_event(appended.events[0], **expected)
+    check_event(events[0], **expected)
+    check_task_follow_ups(events[0], appended.follow_ups)
 
 
 @contextmanager

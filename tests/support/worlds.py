@@ -22,10 +22,11 @@ from cases import choices
 from cases import services as svc
 from cases.identity import services as identity
 from cases.identity.models import IdentityDocument
-from cases.models import Note, Person, StatedIntention
+from cases.models import Interview, Note, Person, StatedIntention
 from cases.security import sensitive
 from cases.security.tokens import ApiToken
 from cases.services import Actor, NameSpec
+from cases.visits import services as visit_services
 from tests import factories as f
 from tests.support import roles
 
@@ -166,6 +167,7 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
     intentions = []
     requests = []
     notes = []
+    visits = []
     for who in ("ri", "baek"):
         person = svc.person_create(
             actor=actor,
@@ -192,7 +194,26 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
             heard_by=korea,
             source=source,
         )
-        # "verified" needs a private interview by a neutral body: the ICRC's.
+        # "verified" needs a private interview by a neutral body: the ICRC's, during its
+        # visit that day; what was raised there and the notes on it are sensitive too.
+        seen = visit_services.visit_record(
+            actor=actor,
+            visiting_body=icrc,
+            visited_on=dt.date(2025, 3, 1),
+            detaining_party=ukraine,
+            place_text="Walk camp",
+            topics=canaries.new(f"{who}-visit-topics"),
+            notes=canaries.new(f"{who}-visit-notes"),
+            interviews=[
+                {
+                    "case": case,
+                    "in_private": True,
+                    "topics": canaries.new(f"{who}-interview-topics"),
+                    "notes": canaries.new(f"{who}-interview-notes"),
+                }
+            ],
+        )
+        visits.append(seen)
         second = svc.intention_supersede(
             actor=actor,
             intention=first,
@@ -204,6 +225,7 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
             heard_by=icrc,
             detaining_power_present="no",
             options_explained=True,
+            interview=seen.interviews.get(),
             quote=canaries.new(f"{who}-quote-second"),
             conditions=canaries.new(f"{who}-conditions"),
         )
@@ -292,6 +314,8 @@ def build_world(officer_client: Client | None = None) -> dict[str, Any]:
         "requests": requests,
         "notes": list(Note.objects.filter(case__in=cases)),
         "documents": list(IdentityDocument.objects.filter(person__cases__in=cases)),
+        "visits": visits,
+        "interviews": list(Interview.objects.filter(visit__in=visits)),
         "parties": [ukraine, korea, icrc],
         "source": source,
     }
@@ -319,6 +343,8 @@ def sensitive_values_of(world: dict[str, Any]) -> set[str]:
         *world["intentions"],
         *world["notes"],
         *world.get("documents", ()),
+        *world.get("visits", ()),
+        *world.get("interviews", ()),
     ):
         for value in sensitive.sensitive_values(obj).values():
             out.update(value if isinstance(value, list) else [value])
