@@ -60,7 +60,10 @@ def _count(queryset: QuerySet, ref: str) -> Coalesce:
 #: finished, so a fixed set given the newest of them that wrote events) and those of the
 #: newer transactions it sees (listed). Commits that write no event (another database of
 #: the cluster, a token's last use, an access-log row, a webhook's position) leave it as it
-#: was, where the snapshot itself (``pg_current_snapshot()``) changed with each of them.
+#: was, where the snapshot itself (``pg_current_snapshot()``) changed with each of them. One
+#: change of form remains: while a transaction older than the newest event writers runs
+#: anywhere on the server, those writers are listed one by one, and when it ends they fall
+#: below ``xmin``; the same data then reads as another state, and is counted once more.
 _DATA_STATE = """(
     SELECT coalesce((
             SELECT max(e.xact_id) FROM cases_timelineevent e WHERE e.xact_id < w.xmin
