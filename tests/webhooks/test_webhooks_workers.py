@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from cases import services
 from cases.feed import cursor as feed
 from cases.models import TimelineEvent
 from cases.webhooks import services as hooks
-from cases.webhooks.models import WebhookAttempt
+from cases.webhooks.models import AttemptOutcome, WebhookAttempt
 from tests import factories as f
 from tests.support.roles import CASE_OFFICER, user_in_role
 from tests.webhooks.test_webhooks import Receiver
@@ -154,8 +155,12 @@ def test_two_workers_while_writers_commit_deliver_each_event_once_in_order(https
         for s in subscriptions
     )
     # A lease far longer than a post, so that a worker slowed down by a loaded machine keeps
-    # its subscription: a lease that ran out mid-batch would (rightly) mean a resend.
-    workers = [start_worker(name, DJANGO_WEBHOOK_LEASE_SECONDS="15") for name in ("w1", "w2")]
+    # its subscription: a lease that ran out mid-batch would (rightly) mean a resend. So is
+    # the post's timeout: a receiver that answers too late has (rightly) the event again.
+    workers = [
+        start_worker(name, DJANGO_WEBHOOK_LEASE_SECONDS="15", DJANGO_WEBHOOK_TOTAL_TIMEOUT="10")
+        for name in ("w1", "w2")
+    ]
     try:
         errors: list = []
         writers = [threading.Thread(target=_writer, args=(i, cases, 12, errors)) for i in range(4)]
@@ -178,8 +183,21 @@ def test_two_workers_while_writers_commit_deliver_each_event_once_in_order(https
         time.sleep(0.5)  # anything sent twice would arrive by now
     finally:
         results = [stop(worker) for worker in workers]
-    for receiver in receivers:
-        assert [item["headers"]["webhook-id"] for item in receiver.received] == expected
+    for receiver, subscription in zip(receivers, subscriptions):
+        received = [item["headers"]["webhook-id"] for item in receiver.received]
+        assert list(dict.fromkeys(received)) == expected  # every event, in feed order
+        # Once each, but for a post the worker recorded as failed (it answered too late):
+        # at least once then allows the event again, and nothing else does.
+        resent = {uuid: n - 1 for uuid, n in Counter(received).items() if n > 1}
+        failed = Counter(
+            str(uuid)
+            for uuid in WebhookAttempt.objects.filter(
+                subscription=subscription, event_uuid__in=list(resent)
+            )
+            .exclude(outcome=AttemptOutcome.DELIVERED)
+            .values_list("event_uuid", flat=True)
+        )
+        assert all(failed[uuid] >= n for uuid, n in resent.items()), (resent, failed)
     for code, output in results:
         assert code == 0, output  # SIGTERM: a clean stop
         assert "stopped" in output
