@@ -1244,6 +1244,7 @@ class RateLimitCounter(models.Model):
         return f"{self.key}: {self.count} until {self.window_end}"
 
 
+from cases.api.replica_reads import WritePosition  # noqa: E402,F401
 from cases.documents.models import Document  # noqa: E402,F401
 from cases.duplicates.models import PersonMerge  # noqa: E402,F401
 from cases.exchanges.models import (  # noqa: E402,F401

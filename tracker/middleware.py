@@ -13,7 +13,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
 
 from cases.api import exceptions as problems
-from cases.api import throttling
+from cases.api import replica_reads, throttling
 from cases.preferences import LANGUAGE_SESSION_KEY, is_site_language
 from tracker.logs import request_id_var
 
@@ -163,3 +163,19 @@ class AccountLocaleMiddleware(LocaleMiddleware):
             request.LANGUAGE_CODE = translation.get_language()
         else:
             super().process_request(request)
+
+
+class WritePositionMiddleware:
+    """After an account's write request, record where the primary's log stood.
+
+    Its next reads then wait for a replica that has replayed that far, or go to the primary
+    (``cases.api.replica_reads``). Nothing happens without a replica.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        replica_reads.record_write(request, response.status_code)
+        return response

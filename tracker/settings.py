@@ -4,6 +4,7 @@ Settings for the tracker project, read from the environment.
 Variables:
     DATABASE_URL          database (default: SQLite file ``db.sqlite3`` beside manage.py)
     DATABASE_REPLICA_URL  optional PostgreSQL streaming replica that serves the change feed
+                          and the API's reads of case data
     DJANGO_SECRET_KEY     required unless DJANGO_DEBUG is on
     DJANGO_DEBUG          "1"/"true" turns debug on; off by default
     DJANGO_ALLOWED_HOSTS  comma-separated host names (default: localhost names only)
@@ -100,6 +101,9 @@ MIDDLEWARE = [
     # Django's LocaleMiddleware, after the session: the signed-in account's own language
     # first, then the language cookie, Accept-Language and LANGUAGE_CODE.
     "tracker.middleware.AccountLocaleMiddleware",
+    # After the view has answered and committed: an account's write moves where its reads
+    # may be served (a replica that has replayed it, or the primary).
+    "tracker.middleware.WritePositionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so the lockout answer it makes is the one the request log records.
@@ -144,10 +148,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
     )
-# A PostgreSQL streaming replica of the primary (hot standby) may serve the change feed
-# (docs/deploy.md, "Larger deployments"). Writes, and every read that must see them, stay on
-# "default"; tracker.db_routers says which reads may go to "replica". Tests read the replica
-# alias from the test database itself (MIRROR), as Django does for replicas.
+# A PostgreSQL streaming replica of the primary (hot standby) may serve the change feed and
+# the API's reads of case data (docs/deploy.md, "Larger deployments"). Writes, and every
+# read that must see them, stay on "default"; tracker.db_routers says which reads may go to
+# "replica". Tests read the replica alias from the test database itself (MIRROR), as Django
+# does for replicas.
 REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if REPLICA_URL:
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

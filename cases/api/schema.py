@@ -170,6 +170,13 @@ HEADERS = {
         "description": 'RFC 8288 links to the first, prev, next and last pages: <URL>; rel="next".',
         "schema": _STR,
     },
+    "Replica-Lag": {
+        "description": "Present when a read replica served the answer: how many seconds (three "
+        "decimals) its data may be behind the primary. 0 when it had replayed everything it "
+        "received; otherwise the age of the last commit it replayed. An account's own writes "
+        "are always in what it reads.",
+        "schema": {"type": "number"},
+    },
 }
 _EVERY_ANSWER_HEADERS = ("X-Request-ID", "RateLimit-Policy", "RateLimit")
 _HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
@@ -204,7 +211,8 @@ def document_answers(result, generator, request, public):
       for the consent gate's 409, ``PreconditionFailedProblem`` for 412, ``Problem`` else.
     - Every answer carries ``X-Request-ID``, ``RateLimit-Policy`` and ``RateLimit``; 429 and
       503 carry ``Retry-After``; a paginated list's 200 carries ``ETag`` and ``Link``, takes
-      ``If-None-Match`` and may answer 304; a row's read or write carries its ``ETag``.
+      ``If-None-Match`` and may answer 304; a row's read or write carries its ``ETag``; a
+      read's 200 or 304 carries ``Replica-Lag`` when a replica served it.
     - A source without a web address has an empty ``link``. (What may be null is declared
       by the serializers: ``RowSerializer`` and ``SensitiveFieldsMixin``.)
     """
@@ -251,6 +259,8 @@ def _document_operation(path: str, method: str, operation: dict) -> None:
         headers.update(_header_refs(_EVERY_ANSWER_HEADERS))
         if status in ("429", "503"):
             headers.update(_header_refs(["Retry-After"]))
+        if method == "get" and status in ("200", "304"):
+            headers.update(_header_refs(["Replica-Lag"]))
         if is_list and status in ("200", "304"):
             headers.update(_header_refs(["ETag", "Link"]))
         elif status in ("200", "201") and "ETag" not in headers and "content" in answer:

@@ -12,6 +12,7 @@ import hashlib
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import OperationalError
 from django.http import Http404, HttpResponseNotModified
 from django.utils.functional import cached_property
 from django.utils.http import parse_etags
@@ -27,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from cases import consent, selectors, services
-from cases.api import conditional
+from cases.api import conditional, replica_reads
 from cases.api import selectors as api_selectors
 from cases.api import serializers as s
 from cases.api.idempotency import IdempotentWritesMixin
@@ -41,6 +42,7 @@ from cases.api.mixins import (
     expected_version,
     without_common,
 )
+from cases.api.replica_reads import REPLICA_LAG_HEADER
 from cases.api.schema import (  # also registers the OpenAPI extensions
     CONSENT_REFUSED,
     ERRORS,
@@ -64,6 +66,7 @@ from cases.filters import (
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
 from cases.services import NameSpec
+from tracker.db_routers import CASE_DATA_READS, replica_failed
 
 #: What a case's address that names no case answers (as ``get_object`` words it).
 NO_CASE = "No Case matches the given query."
@@ -324,9 +327,36 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         context["sensitive_reads"] = self._sensitive_reads
         return context
 
+    #: The replica serving this request's reads of case data, when one does
+    #: (``cases.api.replica_reads``); None while the primary serves them.
+    replica_read: replica_reads.ReplicaRead | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        """Answer the request; a read the replica failed in the middle of, from the primary.
+
+        Reads of case data go where :meth:`initial` decided, for this request only.
+        """
+        self.replica_read = None
+        token = CASE_DATA_READS.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except OperationalError:
+            if self.replica_read is None:
+                raise
+            # The replica went away mid-read: it is left alone for a while, and the primary
+            # answers (a read is safe to repeat; nothing was logged as read yet).
+            replica_failed()
+            self.replica_read = None
+            CASE_DATA_READS.set(None)
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            CASE_DATA_READS.reset(token)
+
     def finalize_response(self, request, response, *args, **kwargs):
         """Append the access-log entries of the sensitive values this response shows."""
         response = super().finalize_response(request, response, *args, **kwargs)
+        if self.replica_read is not None and self.replica_read.lag is not None:
+            response[REPLICA_LAG_HEADER] = f"{self.replica_read.lag:.3f}"
         reads = getattr(self, "_sensitive_reads", None)
         if reads and response.status_code < 400:
             access.log_reads(
@@ -352,8 +382,17 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
         return bool(ARCHIVE_ACTIONS & set(getattr(self, "action_map", {}).values()))
 
     def initial(self, request, *args, **kwargs):
-        """Check the caller as DRF does, then refuse a write naming a field he may not read."""
+        """Check the caller as DRF does, then refuse a write naming a field he may not read.
+
+        A read of an authenticated caller may then go to the replica
+        (``cases.api.replica_reads``): what decided who he is and what he may do was read
+        on the primary.
+        """
         super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            self.replica_read = replica_reads.replica_read_for(request.user)
+            if self.replica_read is not None:
+                CASE_DATA_READS.set(self.replica_read.alias)
         if request.method not in SAFE_METHODS and self.action in self.WRITES_OF_ROWS:
             self.refuse_sensitive_fields(request)
 

@@ -25,6 +25,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.api.replica_reads import REPLICA_LAG_HEADER
 from cases.choices import EventKind
 from cases.feed import cursor
 from cases.feed.documents import (
@@ -139,11 +140,6 @@ def _query_items(request) -> list[tuple[str, str]]:
     return [(name, value) for name, values in request.query_params.lists() for value in values]
 
 
-#: Seconds the replica that served a page was behind the primary; absent when the primary
-#: served it.
-REPLICA_LAG_HEADER = "Replica-Lag"
-
-
 def _not_modified(request, headers: dict[str, str]) -> Response | None:
     if cursor.etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
@@ -220,17 +216,6 @@ _ETAG_HEADER = OpenApiParameter(
     response=[200, 304],
     description="Send it back in If-None-Match to get 304 when nothing changed.",
 )
-_REPLICA_LAG = OpenApiParameter(
-    REPLICA_LAG_HEADER,
-    OpenApiTypes.NUMBER,
-    location=OpenApiParameter.HEADER,
-    response=[200, 304],
-    description=(
-        "Present when a read replica served the answer: how many seconds (three decimals) "
-        "its data may be behind the primary. 0 when it had replayed everything it received; "
-        "otherwise the age of the last commit it replayed."
-    ),
-)
 _ERROR = inline_serializer("FeedError", {"detail": serializers.CharField()})
 _NO_READ_PERMISSION = OpenApiResponse(
     _ERROR, description="The account lacks cases.view_timelineevent (it holds no role)."
@@ -306,7 +291,6 @@ class EventFeedView(APIView):
             ),
             _IF_NONE_MATCH,
             _ETAG_HEADER,
-            _REPLICA_LAG,
         ],
         responses={
             200: EventFeedPageSerializer,
@@ -380,7 +364,6 @@ class CaseTimelineView(APIView):
             _KIND_PARAMETER,
             _IF_NONE_MATCH,
             _ETAG_HEADER,
-            _REPLICA_LAG,
         ],
         responses={
             200: CaseTimelinePageSerializer,

@@ -33,6 +33,9 @@ MODELS_WITHOUT_FILTERS = {
     "(cases/api/idempotency.py)",
     "ratelimitcounter": "the API's rate-limit counters, one row per credential and scope: "
     "counted by the throttle (cases/api/counters.py), never listed",
+    "writeposition": "where the primary's log stood after each account's latest write, one "
+    "row per account: read by the account's key to route its reads (cases/api/replica_reads.py), "
+    "never listed",
     "personmerge": "the record of a merge, read with its persons (the merge and unmerge "
     "answers, the admin)",
     "exchangelistentry": "an exchange's list, read with its exchange; the exchanges' filters "

@@ -107,3 +107,57 @@ def test_a_replica_that_failed_is_left_alone_for_a_while(monkeypatch):
     assert db_routers.replica_alias() is None
     clock[0] += 1
     assert db_routers.replica_alias() == db_routers.REPLICA
+
+
+def _every_model():
+    from django.apps import apps
+
+    return apps.get_models(include_auto_created=True)
+
+
+def test_reads_from_sends_case_data_and_events_there_and_nothing_else(monkeypatch):
+    """Case data and its events may be read from the replica; accounts, tokens, permissions,
+    idempotency keys, rate-limit counters, the access log, webhooks and write positions never
+    are, since each must be current (a revoked token stops at once)."""
+    from cases.security.access import CASE_DATA_MODELS, READ_ONLY_MODELS
+
+    monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "in_atomic_block", False)
+    router = PrimaryReplicaRouter()
+    readable = {f"cases.{name}" for name in (*CASE_DATA_MODELS, *READ_ONLY_MODELS)}
+    with db_routers.reads_from("elsewhere"):
+        routed = {model._meta.label_lower: router.db_for_read(model) for model in _every_model()}
+        assert router.db_for_write(Case) == DEFAULT_DB_ALIAS
+    assert {label for label, alias in routed.items() if alias == "elsewhere"} == readable
+    for label in ("auth.user", "auth.permission", "cases.apitoken", "cases.idempotencykey",
+                  "cases.ratelimitcounter", "cases.accesslogentry", "cases.webhooksubscription",
+                  "cases.writeposition", "sessions.session"):  # fmt: skip
+        assert routed[label] == DEFAULT_DB_ALIAS, label
+    # The block over, everything is read from the primary again.
+    assert router.db_for_read(Case) == DEFAULT_DB_ALIAS
+
+
+def test_reads_from_stays_on_the_primary_inside_a_transaction(monkeypatch):
+    """A transaction may hold its own writes: its reads stay where they are."""
+    router = PrimaryReplicaRouter()
+    monkeypatch.setattr(connections[DEFAULT_DB_ALIAS], "in_atomic_block", True)
+    with db_routers.reads_from("elsewhere"):
+        assert router.db_for_read(Case) == DEFAULT_DB_ALIAS
+
+
+@pytest.mark.django_db
+def test_without_a_replica_a_write_records_nothing_and_a_read_goes_to_the_primary(
+    django_assert_num_queries,
+):
+    """No replica: no write position is written, and deciding a read costs no query."""
+    from django.test import RequestFactory
+
+    from cases.api import replica_reads
+    from tests.support.roles import CASE_OFFICER, user_in_role
+
+    user = user_in_role(CASE_OFFICER, "officer")
+    request = RequestFactory().post("/api/v1/cases/")
+    request.user = user
+    with django_assert_num_queries(0):
+        replica_reads.record_write(request, 200)
+        assert replica_reads.replica_read_for(user) is None
+    assert not replica_reads.WritePosition.objects.exists()
