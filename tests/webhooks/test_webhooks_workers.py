@@ -183,7 +183,7 @@ def test_two_workers_while_writers_commit_deliver_each_event_once_in_order(https
         time.sleep(0.5)  # anything sent twice would arrive by now
     finally:
         results = [stop(worker) for worker in workers]
-    for receiver, subscription in zip(receivers, subscriptions):
+    for receiver, subscription in zip(receivers, subscriptions, strict=True):
         received = [item["headers"]["webhook-id"] for item in receiver.received]
         assert list(dict.fromkeys(received)) == expected  # every event, in feed order
         # Once each, but for a post the worker recorded as failed (it answered too late):
