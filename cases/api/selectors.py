@@ -78,6 +78,52 @@ _DATA_STATE = """(
 )"""
 _DATA_STATE_SQL = f"SELECT {_DATA_STATE}"
 
+#: Event kinds whose writes change only what is listed here (table: the columns changed, or
+#: None for any), besides the events themselves: a note inserts its row and moves its case's
+#: event sequence. ``tests/perf/test_count_state.py`` runs each kind's service and holds
+#: every statement it writes to this. A count whose query reads none of a kind's footprint
+#: is the same before and after any number of such writes, so its state leaves them out
+#: (:func:`count_state_sql`): an officer's notes do not make the case list count again.
+NARROW_FOOTPRINTS: dict[str, dict[str, frozenset[str] | None]] = {
+    "note.added": {"cases_note": None, "cases_case": frozenset({"last_event_seq"})},
+}
+#: The partial index that serves a state leaving out every narrow kind (migration 0043).
+NARROW_KINDS = tuple(sorted(NARROW_FOOTPRINTS))
+
+
+def _reads_footprint(sql: str, footprint: dict[str, frozenset[str] | None]) -> bool:
+    """Return whether ``sql`` may read what ``footprint`` changes (erring on "may").
+
+    A table changed in any column may be read when the statement names it; a table changed
+    in some columns, when the statement names any of those columns, on any table or alias.
+    """
+    for table, columns in footprint.items():
+        if columns is None:
+            if f'"{table}"' in sql:
+                return True
+        elif any(f'"{column}"' in sql for column in columns):
+            return True
+    return False
+
+
+def count_state_sql(sql: str) -> str:
+    """Return the expression of the data state a count of ``sql`` is kept under.
+
+    The state of :data:`_DATA_STATE`, leaving out the events of the kinds whose writes the
+    counted statement cannot see (:data:`NARROW_FOOTPRINTS`): two statements that see the
+    same other events count the same. When it can leave out every narrow kind, the state is
+    read through the partial index of migration 0043.
+    """
+    left_out = [k for k in NARROW_KINDS if not _reads_footprint(sql, NARROW_FOOTPRINTS[k])]
+    if not left_out:
+        return _DATA_STATE
+    # The kinds are this module's constants, never input.
+    condition = " AND e.kind NOT IN (" + ", ".join(f"'{kind}'" for kind in left_out) + ")"
+    return _DATA_STATE.replace(
+        "WHERE e.xact_id < w.xmin", f"WHERE e.xact_id < w.xmin{condition}"
+    ).replace("WHERE e.xact_id >= w.xmin", f"WHERE e.xact_id >= w.xmin{condition}")
+
+
 #: The state a list's ETag is decided from (``cases.api.conditional``), per database: on
 #: PostgreSQL the data state and the newest event id (a transaction's own writes share one
 #: transaction id, and each appends an event with a higher id); on SQLite, where writers
@@ -119,7 +165,12 @@ CASE_ROW_FIELDS = row_columns(CASE_LIST)
 
 
 def api_case_rows(
-    cases: QuerySet[Case], user, *, states: bool = True, columns: Iterable[str] = ()
+    cases: QuerySet[Case],
+    user,
+    *,
+    states: bool = True,
+    columns: Iterable[str] = (),
+    count_state: str = _DATA_STATE,
 ) -> QuerySet:
     """Return filtered ``cases`` as plain rows holding what a case list shows.
 
@@ -131,7 +182,9 @@ def api_case_rows(
     spares a query each; on both databases each row carries ``list_state``, the state the
     page's ETag is decided from (``cases.api.conditional``). Elsewhere than PostgreSQL
     :func:`api_case_page_names` reads the names in a second query. Without ``states`` the
-    rows carry neither state (a single case needs neither); ``columns`` names more columns.
+    rows carry neither state (a single case needs neither); ``columns`` names more columns;
+    ``count_state`` is the state expression the list's count is kept under
+    (:func:`count_state_of`).
     """
     rows = cases.annotate(open_request_count=_open_request_count())
     extra = list(columns)
@@ -163,7 +216,7 @@ def api_case_rows(
         rows = rows.annotate(names=Subquery(names, output_field=JSONField()))
         extra.append("names")
         if states:
-            rows = rows.annotate(data_state=RawSQL(_DATA_STATE, (), output_field=TextField()))
+            rows = rows.annotate(data_state=RawSQL(count_state, (), output_field=TextField()))
             extra.append("data_state")
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 
@@ -360,6 +413,13 @@ def api_case_detail_rows(
     )
 
 
+def count_state_of(queryset: QuerySet) -> str:
+    """Return the state expression :func:`exact_count` keeps ``queryset``'s count under."""
+    pks = queryset.order_by().values("pk")
+    sql, _params = pks.query.get_compiler(using=queryset.db).as_sql()
+    return count_state_sql(sql)
+
+
 #: How long an exact count is kept; it is only ever read back for an identical data state.
 COUNT_CACHE_SECONDS = 300
 
@@ -368,14 +428,18 @@ def exact_count(queryset: QuerySet, data_state: str | None = None) -> int:
     """Return ``queryset.count()``, exact, without counting again what nothing has changed.
 
     On PostgreSQL the count is kept in the cache under the query and the state of the case
-    data it was taken in (``_SNAPSHOT``: which event-writing transactions it saw). Two
+    data it was taken in (``_DATA_STATE``: which event-writing transactions it saw). Two
     statements that see the same events see the same case data, so a count read back is the
     count a fresh query would return; a list paged through, or polled, while no case data is
     written counts once, whatever else commits meanwhile. Inside a transaction (which may
     hold its own uncommitted changes) and on SQLite it always counts.
 
-    ``data_state`` is that of the statement the caller read its page in, when known: then a
-    count kept for it costs no query at all, and the count and the page agree exactly.
+    The state leaves out the events of kinds whose writes the count cannot see
+    (:func:`count_state_sql`), so an officer's notes do not make a list count again.
+
+    ``data_state`` is that of the statement the caller read its page in, when known (read
+    with :func:`count_state_of`): then a count kept for it costs no query at all, and the
+    count and the page agree exactly.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
@@ -391,15 +455,16 @@ def exact_count(queryset: QuerySet, data_state: str | None = None) -> int:
         digest = hashlib.sha256(f"{query_key}|{data_state}".encode()).hexdigest()
         return f"exact-count:{digest}"
 
+    state = count_state_sql(sql)
     with connection.cursor() as cursor:
         if data_state is None:
-            cursor.execute(_DATA_STATE_SQL)
+            cursor.execute(f"SELECT {state}")
             (data_state,) = cursor.fetchone()
         count = cache.get(cache_key(data_state))
         if count is None:
             # The state is read in the counting statement itself: it is the count's.
             cursor.execute(
-                f"SELECT {_DATA_STATE}, (SELECT count(*) FROM ({sql}) AS counted)",
+                f"SELECT {state}, (SELECT count(*) FROM ({sql}) AS counted)",
                 params,
             )
             data_state, count = cursor.fetchone()

@@ -226,7 +226,9 @@ class CasePaginator(ExactCountPaginator):
         bottom = (number - 1) * self.per_page
         rows = list(
             api_selectors.api_case_rows(
-                self.object_list[bottom : bottom + self.per_page], self.user
+                self.object_list[bottom : bottom + self.per_page],
+                self.user,
+                count_state=api_selectors.count_state_of(self.object_list),
             )
         )
         if "count" not in self.__dict__:
