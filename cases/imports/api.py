@@ -186,6 +186,22 @@ class ReportDuplicateSerializer(serializers.Serializer):
     reasons = ReportReasonSerializer(many=True)
 
 
+#: A value of a row as read (``planning._plain``): text (dates and countries as their ISO
+#: text), a number, yes/no, nothing, or a list of those (several names or nationalities).
+_READ_SCALAR = {"type": ["string", "number", "boolean", "null"]}
+READ_VALUE = {"type": ["string", "number", "boolean", "null", "array"], "items": _READ_SCALAR}
+
+
+@extend_schema_field(READ_VALUE)
+class ReadValueField(serializers.JSONField):
+    """A row's value as read (:data:`READ_VALUE`)."""
+
+
+@extend_schema_field({"type": "array", "items": READ_VALUE, "minItems": 2, "maxItems": 2})
+class ChangePairField(serializers.JSONField):
+    """A field's change for a match, as [old, new] (each a :data:`READ_VALUE`)."""
+
+
 class ReportRowSerializer(serializers.Serializer):
     """One row of the file: its line, outcome, message, values and what it matched."""
 
@@ -194,9 +210,9 @@ class ReportRowSerializer(serializers.Serializer):
     message = serializers.CharField()
     working_name = serializers.CharField(allow_blank=True)
     values = serializers.DictField(
-        # Any JSON value, null included: allow_null would declare it as oneOf [any, null],
-        # which a null matches twice.
-        child=serializers.JSONField(),
+        # Null is one of the value's types: allow_null would declare it as oneOf [value,
+        # null], which a null matches twice.
+        child=ReadValueField(),
         help_text="The row's values by field, as read; sensitive ones null unless shown.",
     )
     person = ReportPersonSerializer(allow_null=True, help_text="The person matched or created.")
@@ -208,7 +224,7 @@ class ReportRowSerializer(serializers.Serializer):
     )
     reasons = ReportReasonSerializer(many=True)
     changes = serializers.DictField(
-        child=serializers.JSONField(),
+        child=ChangePairField(),
         help_text="Field -> [old, new] for a match; sensitive ones null unless shown.",
     )
     duplicates = ReportDuplicateSerializer(many=True)

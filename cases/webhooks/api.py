@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -33,10 +38,50 @@ from cases.webhooks.models import (
 )
 
 
+def _help_text(name: str):
+    """Return the (translated) help text of a subscription's column."""
+    return WebhookSubscription._meta.get_field(name).help_text
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "Each setting changed, as [old, new]; a replay lists `position` (feed cursors) "
+            "and what it was asked for (`since` or `after`, old null)."
+        ),
+        "additionalProperties": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "null"},
+                ]
+            },
+        },
+    }
+)
+class SettingChangesField(serializers.JSONField):
+    """``{setting: [old, new]}`` of one recorded edit or replay."""
+
+
 class WebhookSubscriptionSerializer(RowSerializer):
     """A subscription as the API shows it: never its secret."""
 
     account = serializers.CharField(source="account.username", read_only=True)
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventKind.choices),
+        read_only=True,
+        help_text=_help_text("event_kinds"),
+    )
+    subject_types = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=32),
+        read_only=True,
+        help_text=_help_text("subject_types"),
+    )
     created_by = serializers.SerializerMethodField()
     cursor = serializers.SerializerMethodField(
         help_text="The feed cursor of the last event delivered (or skipped as filtered out)."
@@ -120,6 +165,7 @@ class WebhookChangeSerializer(RowSerializer):
     """One recorded edit or replay of a subscription."""
 
     changed_by = serializers.SerializerMethodField()
+    changes = SettingChangesField(read_only=True)
 
     class Meta:
         model = WebhookSubscriptionChange
