@@ -4,7 +4,8 @@ As an integrator would: the schema is fetched from a running server, openapi-pyt
 generates a Python client from it into a temporary folder (no generated code is kept), every
 generated module is imported, every resource of the seed and of ``seed_demo --cases 200`` is
 read through its list and its detail operation, each writable resource is created and
-changed, and the feed is followed to its end. A schema that does not describe the answers
+changed, each transition action is taken once, every GET operation the client has is called
+at least once, and the feed is followed to its end. A schema that does not describe the answers
 makes the generated code raise or parse nothing, which fails here.
 """
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import io
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,16 +108,37 @@ def package(server, tmp_path):
             del sys.modules[name]
 
 
+class _Operation:
+    """A generated operation's module that notes each call of its ``sync_detailed``."""
+
+    def __init__(self, name: str, module, called: set[str]):
+        self._name, self._module, self._called = name, module, called
+
+    def sync_detailed(self, *args, **kwargs):
+        self._called.add(self._name)
+        return self._module.sync_detailed(*args, **kwargs)
+
+    def __getattr__(self, attribute):
+        return getattr(self._module, attribute)
+
+
 class _Operations(dict):
-    """The generated operations by name, remembering which ones the test looked up."""
+    """The generated operations by name, remembering which ones the test looked up and
+    which it called, and which of them are GETs."""
 
     def __init__(self):
         super().__init__()
         self.used: set[str] = set()
+        self.called: set[str] = set()
+        self.gets: set[str] = set()
 
     def __getitem__(self, name):
         self.used.add(name)
         return super().__getitem__(name)
+
+
+#: How a generated operation's request builder names its method.
+_GET = re.compile(r"""["']method["']\s*:\s*["']get["']""")
 
 
 def _modules(package) -> _Operations:
@@ -123,7 +147,10 @@ def _modules(package) -> _Operations:
     for info in pkgutil.walk_packages(package.__path__, f"{PACKAGE}."):
         module = importlib.import_module(info.name)
         if info.name.startswith(f"{PACKAGE}.api.") and not info.ispkg:
-            operations[info.name.rsplit(".", 1)[1]] = module
+            name = info.name.rsplit(".", 1)[1]
+            operations[name] = _Operation(name, module, operations.called)
+            if _GET.search(inspect.getsource(module._get_kwargs)):
+                operations.gets.add(name)
     return operations
 
 
@@ -145,6 +172,9 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
         base_url=url, token=key, prefix="Token", raise_on_unexpected_status=True, timeout=60
     )
     assert len(operations) > 40
+    # The GETs are told apart by the generated code itself (a list, a detail, an action).
+    assert {"cases_list", "cases_retrieve", "webhooks_changes_retrieve"} <= operations.gets
+    assert not {"cases_create", "cases_transition_create"} & operations.gets
 
     # Read every resource: every page of every list, and rows through their detail operation.
     _ok(operations["root_retrieve"].sync_detailed(client=client))
@@ -642,6 +672,58 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
     )
     assert str(handover.request) == str(transfer.uuid)
 
+    # Every transition action once: a request is acknowledged, an exchange agreed.
+    assert (
+        _ok(
+            operations["requests_transition_create"].sync_detailed(
+                str(request.uuid),
+                client=client,
+                body=models.RequestTransitionRequest.from_dict(
+                    {"status": "acknowledged", "reason": "Generated transition"}
+                ),
+            )
+        ).status
+        == "acknowledged"
+    )
+    assert (
+        _ok(
+            operations["exchanges_transition_create"].sync_detailed(
+                str(exchange.uuid),
+                client=client,
+                body=models.ExchangeTransitionRequest.from_dict({"status": "agreed"}),
+            )
+        ).status
+        == "agreed"
+    )
+    transitions = {name for name in operations if name.endswith("_transition_create")}
+    assert transitions <= operations.called, sorted(transitions - operations.called)
+
+    # Every GET operation of the client at least once: a document's file, a subscription's
+    # delivery attempts and changes, and the detail of each list that was empty above (the
+    # feed is followed last, below).
+    document_row = _ok(operations["documents_list"].sync_detailed(client=client, page=1)).results[0]
+    content = _ok(
+        operations["documents_content_retrieve"].sync_detailed(
+            str(document_row.uuid), client=client
+        )
+    )
+    assert content.payload.read().startswith(b"%PDF")
+    attempts = _ok(
+        operations["webhooks_attempts_retrieve"].sync_detailed(str(webhook.uuid), client=client)
+    )
+    assert attempts.count == 0  # no worker runs here: nothing was attempted
+    history = _ok(
+        operations["webhooks_changes_retrieve"].sync_detailed(str(webhook.uuid), client=client)
+    )
+    assert history.results[0].changes["name"] == ["Generated hook", "Renamed hook"]
+    for name in sorted(operations.gets - operations.called):
+        listed = name.removesuffix("_retrieve") + "_list"
+        if name.endswith("_retrieve") and listed in operations:
+            row = _ok(operations[listed].sync_detailed(client=client, page=1)).results[0]
+            assert _ok(operations[name].sync_detailed(str(row.uuid), client=client)).uuid == (
+                row.uuid
+            )
+
     # Every resource that takes a create or a change was created and changed through it,
     # but for a document: its upload is the API's one multipart body, sent by
     # tests/documents/test_api.py.
@@ -664,3 +746,5 @@ def test_a_generated_client_reads_writes_and_follows_the_feed(server, package):
         if not page.has_more:
             break
     assert seen == TimelineEvent.objects.count()
+    never = sorted(operations.gets - operations.called)
+    assert not never, f"GET operations never called: {never}"
