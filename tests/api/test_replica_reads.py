@@ -9,18 +9,11 @@ settings name the primary (``DATABASE_URL``) and the standby (``DATABASE_REPLICA
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import psycopg
 import pytest
 from django.db import connection
 
 from tests.support import replication
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.slow,
@@ -34,33 +27,16 @@ pytestmark = [
 CASE_TABLES = {"cases_case", "cases_person", "cases_personname", "cases_timelineevent"}
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
 @pytest.fixture(scope="module")
 def answers() -> dict:
     reason = replication.missing_reason()
     if reason:
         pytest.skip(reason)
     with replication.primary_and_standby() as pair:
-        with psycopg.connect(pair.primary_url("postgres"), autocommit=True) as primary:
-            primary.execute("CREATE DATABASE tracker")
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DATABASE_", "PYTEST_", "DJANGO_"))
-        } | {
-            "DJANGO_SETTINGS_MODULE": "tracker.settings_test",
-            "DATABASE_URL": pair.primary_url("tracker"),
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        migrated = _run(["manage.py", "migrate", "--no-input", "-v0"], env, timeout=120)
-        assert migrated.returncode == 0, migrated.stderr
-        env["DATABASE_REPLICA_URL"] = pair.standby_url("tracker")
-        harness = _run(["-m", "tests.api.replica_reads_harness"], env, timeout=180)
+        env = replication.tracker_on(pair)
+        harness = replication.run_python(
+            ["-m", "tests.api.replica_reads_harness"], env, timeout=180
+        )
         assert harness.returncode == 0, harness.stderr[-4000:]
     return json.loads(harness.stdout.strip().splitlines()[-1])
 

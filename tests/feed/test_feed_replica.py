@@ -11,10 +11,6 @@ from the standby.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,7 +18,6 @@ from django.db import connection
 
 from tests.support import replication
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 1200
 
 pytestmark = [
@@ -34,34 +29,16 @@ pytestmark = [
 ]
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
 def test_feed_from_a_hot_standby_serves_each_committed_event_once_and_reports_its_lag():
     """Writers on the primary, a follower on the standby: none missed, none twice, lag shown."""
     reason = replication.missing_reason()
     if reason:
         pytest.skip(reason)
     with replication.primary_and_standby() as pair:
-        with psycopg.connect(pair.primary_url("postgres"), autocommit=True) as primary:
-            primary.execute("CREATE DATABASE tracker")
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("DATABASE_", "PYTEST_", "DJANGO_"))
-        } | {
-            "DJANGO_SETTINGS_MODULE": "tracker.settings_test",
-            "DATABASE_URL": pair.primary_url("tracker"),
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-        migrated = _run(["manage.py", "migrate", "--no-input", "-v0"], env, timeout=120)
-        assert migrated.returncode == 0, migrated.stderr
-
-        env["DATABASE_REPLICA_URL"] = pair.standby_url("tracker")
-        harness = _run(["-m", "tests.feed.replica_harness", str(EVENTS), "3"], env, timeout=180)
+        env = replication.tracker_on(pair)
+        harness = replication.run_python(
+            ["-m", "tests.feed.replica_harness", str(EVENTS), "3"], env, timeout=180
+        )
         assert harness.returncode == 0, harness.stderr[-4000:]
         summary = json.loads(harness.stdout.strip().splitlines()[-1])
         print(summary)  # Shown with -s: the run's numbers, the lag among them.

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -160,3 +161,37 @@ def primary_and_standby(*, timeout: float = 60) -> Iterator[Pair]:
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop", timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The checkout: processes run from here.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run this Python with ``args`` from the checkout, in ``env``; return what it did."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def tracker_on(pair: Pair) -> dict[str, str]:
+    """Create and migrate the database "tracker" on ``pair``'s primary.
+
+    Return the environment of a process whose settings name that primary (``DATABASE_URL``)
+    and its standby (``DATABASE_REPLICA_URL``), with the test settings.
+    """
+    with psycopg.connect(pair.primary_url("postgres"), autocommit=True) as primary:
+        primary.execute("CREATE DATABASE tracker")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABASE_", "PYTEST_", "DJANGO_"))
+    } | {
+        "DJANGO_SETTINGS_MODULE": "tracker.settings_test",
+        "DATABASE_URL": pair.primary_url("tracker"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    migrated = run_python(["manage.py", "migrate", "--no-input", "-v0"], env, timeout=120)
+    if migrated.returncode != 0:
+        raise RuntimeError(f"migrate failed on the primary:\n{migrated.stderr}")
+    return env | {"DATABASE_REPLICA_URL": pair.standby_url("tracker")}
