@@ -8,6 +8,8 @@ Applied that way, the mirror equals what the endpoints serve the same reader."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -48,34 +50,46 @@ class MergeMirror(Mirror):
         if event["kind"] not in ("person.merged", "person.unmerged"):
             return
         for ref in changes["cases"][1]:
-            self.rows["case"][ref["uuid"]]["person"] = {"uuid": event["subject_uuid"]}
+            _version, row = self._held("case", ref["uuid"])
+            row["person"] = {"uuid": event["subject_uuid"]}
+            self._write("case", ref["uuid"], row)
         for ref in changes["rows"][1]:
-            row = self.rows[ref["type"]][ref["uuid"]]
+            _version, row = self._held(ref["type"], ref["uuid"])
             held = row["person"]
             row["person"] = (
                 {**held, "uuid": event["subject_uuid"]}
                 if isinstance(held, dict)
                 else event["subject_uuid"]
             )
+            self._write(ref["type"], ref["uuid"], row)
         if event["kind"] == "person.merged":
-            self.rows["person"].pop(changes["merged_from"][1]["uuid"], None)
+            self._held("person", event["subject_uuid"])  # the table exists
+            self.db.execute(
+                f"DELETE FROM {self._table('person')} WHERE uuid = ?",
+                (changes["merged_from"][1]["uuid"],),
+            )
 
 
-def _mirror(client) -> Mirror:
-    mirror, cursor = MergeMirror(), None
-    while True:
-        page = client.get(FEED, {"limit": 50, **({"after": cursor} if cursor else {})}).json()
-        for event in page["results"]:
-            mirror.take(event)
-        cursor = page["next_cursor"]
-        if not page["has_more"]:
-            return mirror
+def _mirror(client, path: Path) -> tuple[dict[str, dict[str, dict]], int]:
+    """Follow the feed from its start into a mirror database at ``path``; read it back."""
+    mirror = MergeMirror(path)
+    mirror.open()
+    try:
+        while True:
+            cursor = mirror.cursor()
+            page = client.get(FEED, {"limit": 50, **({"after": cursor} if cursor else {})}).json()
+            mirror.take_page(page["results"], page["next_cursor"])
+            if not page["has_more"]:
+                break
+    finally:
+        mirror.close()
+    return MergeMirror.read(path)
 
 
-def _problems(client) -> list:
-    mirror = _mirror(client)
-    assert mirror.pending() == 0
-    return [(problem[0], *_changed(problem)) for problem in _diff(mirror.rows, _full_read(client))]
+def _problems(client, path: Path) -> list:
+    rows, pending = _mirror(client, path)
+    assert pending == 0
+    return [(problem[0], *_changed(problem)) for problem in _diff(rows, _full_read(client))]
 
 
 def _changed(problem) -> list:
@@ -91,7 +105,7 @@ def _changed(problem) -> list:
     ]
 
 
-def test_a_merge_and_its_undo_mirror_the_rows_they_moved(reader):
+def test_a_merge_and_its_undo_mirror_the_rows_they_moved(reader, tmp_path):
     """A merge re-points the duplicate's cases and identity rows at the survivor, its undo
     points them back; the mirror built from the events (and the rule docs/api.md gives for
     merges) equals what the API serves: the moved ICRC number's ``person`` too."""
@@ -101,6 +115,6 @@ def test_a_merge_and_its_undo_mirror_the_rows_they_moved(reader):
     f.case(reference="UA-2025-0002", person_obj=lee, detaining_party=ukraine)
     identity.external_identifier_record(actor=f.SYSTEM, person=lee, scheme="icrc", value="CTA-2")
     person_merge(actor=f.SYSTEM, duplicate=lee, survivor=ri, reason="same man")
-    assert _problems(reader) == [], "after the merge"
+    assert _problems(reader, tmp_path / "merged.sqlite3") == [], "after the merge"
     person_unmerge(actor=f.SYSTEM, person=Person.objects.get(pk=lee.pk), reason="brothers")
-    assert _problems(reader) == [], "after the undo"
+    assert _problems(reader, tmp_path / "undone.sqlite3") == [], "after the undo"
