@@ -9,6 +9,7 @@ Dates are ISO 8601; the ``*_after`` and ``*_before`` bounds are inclusive.
 from __future__ import annotations
 
 import datetime as dt
+from time import monotonic
 
 import django_filters
 from django import forms
@@ -374,17 +375,99 @@ class HoldsAnyCode(Func):
 CASE_NATIONALITY_TABLE = "cases_casenationality"
 
 
+#: Up to how many rows of ``cases_casenationality`` (estimated) a nationality filter reads
+#: its cases by id and sorts them, rather than walking the cases in reference order until a
+#: page is full. Measured at 20,000 cases: a code on 625 cases, clustered late in reference
+#: order, took 29.6 ms walked and 4.4 ms read by id; one on 10,395 cases 11.3 and 13.6 ms.
+READ_BY_ID_MAX_ROWS = 5000
+#: Seconds a process keeps the table's statistics (they change when ANALYZE runs).
+STATISTICS_SECONDS = 600.0
+# {database alias: (when to read again, {code: estimated rows}, rows of a code not listed, or
+# None before the table was first analyzed)}
+_statistics: dict[str, tuple[float, dict[str, float], float | None]] = {}
+
+_STATISTICS_SQL = """
+    SELECT c.reltuples, s.most_common_vals::text::text[], s.most_common_freqs
+    FROM pg_class c
+    LEFT JOIN pg_stats s
+        ON s.schemaname = current_schema() AND s.tablename = c.relname AND s.attname = 'code'
+    WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace
+"""
+
+
+def _estimated_rows(alias: str, codes) -> float | None:
+    """Return how many rows of ``cases_casenationality`` hold one of ``codes``, as the
+    planner's statistics estimate it; None before the table was first analyzed.
+
+    A code outside the most common values is taken to be as frequent as the least common
+    of them (at most that, by what the list is).
+    """
+    now = monotonic()
+    known = _statistics.get(alias)
+    if known is None or known[0] <= now:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_STATISTICS_SQL, [CASE_NATIONALITY_TABLE])
+            row = cursor.fetchone()
+        estimates = estimates_from_statistics(*(row or (-1, None, None)))
+        known = (now + STATISTICS_SECONDS, *(estimates or ({}, None)))
+        _statistics[alias] = known
+    _expires, by_code, other_rows = known
+    if other_rows is None:
+        return None  # Not analyzed yet: read again after STATISTICS_SECONDS.
+    return sum(by_code.get(code, other_rows) for code in set(codes))
+
+
+def estimates_from_statistics(
+    rows: float | None, values: list[str] | None, frequencies: list[float] | None
+) -> tuple[dict[str, float], float] | None:
+    """Return ``({code: estimated rows}, rows of a code not listed)`` from the table's
+    statistics (its rows, its most common codes and their shares); None when the table was
+    never analyzed (``reltuples`` is -1 then)."""
+    if rows is None or rows <= 0:
+        return None
+    common = dict(zip(values or (), frequencies or (), strict=True))
+    other = min(common.values()) if common else 1.0
+    return {code: share * rows for code, share in common.items()}, other * rows
+
+
+class _CaseIdAmongNationalityRows(Func):
+    """True when the case's id is among those ``cases_casenationality`` holds for ``codes``:
+    ``id = ANY(ARRAY(SELECT case_id ...))``, read once, then the cases by their key."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, codes):
+        self.codes = sorted(set(codes))
+        super().__init__(F("id"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        table = CASE_NATIONALITY_TABLE
+        return (
+            f"{column} = ANY(ARRAY(SELECT case_id FROM {table} WHERE code = ANY(%s)))",
+            [*params, self.codes],
+        )
+
+
 def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
     """Return the cases of ``queryset`` whose person holds any of ``codes`` (PostgreSQL).
 
     The cases are those with a row in ``cases_casenationality`` (one per case and code, kept
-    by triggers) for one of the codes: a semi-join on the table's ``case_id`` index, so the
-    page walks the cases in their own order and stops after 50 matches, and neither the
-    persons nor their codes are read. A subquery rather than a join in ``extra()``: the
-    queryset is nested in other queries (the pages' charts, webhook subscriptions' case
-    filters), where Django renames the case table and a hand-written join would name a
-    table that is not there. (The table is outside the model state; SQLite has none.)
+    by triggers) for one of the codes; neither the persons nor their codes are read. How
+    they are read follows how many there are (:func:`_estimated_rows`): a few (at most
+    :data:`READ_BY_ID_MAX_ROWS`) are read by id and sorted, whatever their place in the
+    reference order; many are a semi-join on the table's ``case_id`` index, so the page
+    walks the cases in their own order and stops after 50 matches (the planner would walk
+    for a few too, expecting them spread evenly; they seldom are). Subqueries rather than a
+    join in ``extra()``: the queryset is nested in other queries (the pages' charts, webhook
+    subscriptions' case filters), where Django renames the case table and a hand-written
+    join would name a table that is not there. (The table is outside the model state;
+    SQLite has none.)
     """
+    estimated = _estimated_rows(queryset.db, codes)
+    if estimated is not None and estimated <= READ_BY_ID_MAX_ROWS:
+        return queryset.filter(_CaseIdAmongNationalityRows(codes))
     table = CASE_NATIONALITY_TABLE
     if len(codes) == 1:
         cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = %s", (codes[0],))

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from cases import services
+from cases import filters, services
 from cases.filters import CASE_NATIONALITY_TABLE, CaseFilterSet
 from cases.models import Case, TimelineEvent
 from tests import factories as f
@@ -102,8 +102,21 @@ def test_the_demo_generator_keeps_the_rows_too():
     assert stored() == expected() and stored()
 
 
+#: How the cases of a nationality are read on PostgreSQL: by id, or walked in reference order
+#: (``cases.filters._cases_of_nationalities`` chooses by the estimated rows; here the
+#: estimate is set). SQLite has one way.
+STRATEGIES = {"read by id": 0.0, "walked": float(filters.READ_BY_ID_MAX_ROWS + 1)}
+
+
+@pytest.fixture(params=sorted(STRATEGIES))
+def strategy(request, monkeypatch):
+    estimate = STRATEGIES[request.param]
+    monkeypatch.setattr(filters, "_estimated_rows", lambda alias, codes: estimate)
+    return request.param
+
+
 @pytest.mark.parametrize("codes", ["RU", "KP", "RU,KP", "KR"])
-def test_the_filter_matches_and_orders_by_reference_on_both_databases(people, codes):
+def test_the_filter_matches_and_orders_by_reference_on_both_databases(people, codes, strategy):
     """Any of the codes matches, each case once, in reference order."""
     for number, person in enumerate([*people.values(), people["kim"]]):
         f.case(reference=f"UA-2025-03{9 - number:02d}", person_obj=person)
@@ -120,7 +133,7 @@ def test_the_filter_matches_and_orders_by_reference_on_both_databases(people, co
 
 
 @on_postgresql
-def test_the_filter_holds_when_nested_in_another_query(people):
+def test_the_filter_holds_when_nested_in_another_query(people, strategy):
     """The filtered cases nested in another query (the pages' event chart and a webhook
     subscription's case filter do this; Django renames the case table there) give the same
     cases, for one code and for several."""
@@ -149,3 +162,45 @@ def test_one_code_reads_the_cases_through_the_table_not_the_persons():
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "cases_casenationality" in plan
     assert "cases_person" not in plan
+
+
+@on_postgresql
+@pytest.mark.parametrize(
+    ("strategy", "shape"),
+    [("read by id", "= ANY(ARRAY(SELECT case_id"), ("walked", "IN (SELECT case_id")],
+)
+def test_few_matches_are_read_by_id_and_many_walked(strategy, shape, monkeypatch):
+    """A code on few cases reads them by id, one on many walks the cases in order."""
+    estimate = STRATEGIES[strategy]
+    monkeypatch.setattr(filters, "_estimated_rows", lambda alias, codes: estimate)
+    sql, _params = CaseFilterSet(
+        {"nationality": "KP"}, queryset=Case.objects.all()
+    ).qs.query.sql_with_params()
+    assert shape in sql
+
+
+@on_postgresql
+def test_the_estimate_is_the_statistics_of_the_table(people, monkeypatch):
+    """After ANALYZE, a code's estimated rows are its rows, and a code the statistics do not
+    list counts as the least common one."""
+    monkeypatch.setattr(filters, "_statistics", {})
+    for number, person in enumerate([*people.values(), people["ivan"], people["ivan"]]):
+        f.case(reference=f"UA-2025-05{number:02d}", person_obj=person)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {CASE_NATIONALITY_TABLE}")
+    # Cases: Kim (RU, KP), Ivan (RU) three times, Baek (KP): RU on 4, KP on 2.
+    assert filters._estimated_rows("default", ["RU"]) == pytest.approx(4)
+    assert filters._estimated_rows("default", ["KP"]) == pytest.approx(2)
+    assert filters._estimated_rows("default", ["RU", "KP"]) == pytest.approx(6)
+    assert filters._estimated_rows("default", ["KR"]) == pytest.approx(2)  # the least common
+
+
+def test_estimates_from_statistics():
+    """Never analyzed: no estimate (the filter walks). Else the shares times the rows."""
+    assert filters.estimates_from_statistics(-1, None, None) is None
+    assert filters.estimates_from_statistics(0, None, None) is None
+    assert filters.estimates_from_statistics(100.0, ["RU", "KP"], [0.5, 0.1]) == (
+        {"RU": 50.0, "KP": 10.0},
+        10.0,
+    )
+    assert filters.estimates_from_statistics(100.0, None, None) == ({}, 100.0)
