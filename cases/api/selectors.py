@@ -170,7 +170,7 @@ def api_case_rows(
     *,
     states: bool = True,
     columns: Iterable[str] = (),
-    count_state: str = _DATA_STATE,
+    counted: QuerySet | None = None,
 ) -> QuerySet:
     """Return filtered ``cases`` as plain rows holding what a case list shows.
 
@@ -183,8 +183,8 @@ def api_case_rows(
     page's ETag is decided from (``cases.api.conditional``). Elsewhere than PostgreSQL
     :func:`api_case_page_names` reads the names in a second query. Without ``states`` the
     rows carry neither state (a single case needs neither); ``columns`` names more columns;
-    ``count_state`` is the state expression the list's count is kept under
-    (:func:`count_state_of`).
+    ``counted`` is the queryset the list counts, whose count's state the rows carry
+    (:func:`count_state_of`; the whole data state without it).
     """
     rows = cases.annotate(open_request_count=_open_request_count())
     extra = list(columns)
@@ -216,7 +216,8 @@ def api_case_rows(
         rows = rows.annotate(names=Subquery(names, output_field=JSONField()))
         extra.append("names")
         if states:
-            rows = rows.annotate(data_state=RawSQL(count_state, (), output_field=TextField()))
+            state = _DATA_STATE if counted is None else count_state_of(counted)
+            rows = rows.annotate(data_state=RawSQL(state, (), output_field=TextField()))
             extra.append("data_state")
     return rows.values(*CASE_ROW_FIELDS, "open_request_count", *extra)
 

@@ -228,7 +228,7 @@ class CasePaginator(ExactCountPaginator):
             api_selectors.api_case_rows(
                 self.object_list[bottom : bottom + self.per_page],
                 self.user,
-                count_state=api_selectors.count_state_of(self.object_list),
+                counted=self.object_list,
             )
         )
         if "count" not in self.__dict__:
@@ -349,6 +349,7 @@ class ResourceViewSet(IdempotentWritesMixin, viewsets.GenericViewSet):
             # answers (a read is safe to repeat; nothing was logged as read yet).
             replica_failed()
             self.replica_read = None
+            self.__dict__.pop("_sensitive_reads", None)
             CASE_DATA_READS.set(None)
             return super().dispatch(request, *args, **kwargs)
         finally:
