@@ -8,6 +8,7 @@ from django.db.models.signals import post_migrate
 from django.test import Client
 from django.utils import translation
 
+from cases import filters
 from cases.dbguards import (
     TRUNCATE_SETTING,
     install_current_timeline_guards,
@@ -59,6 +60,17 @@ def _site_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _nationality_statistics_read_afresh():
+    """Start every test with no nationality statistics kept in this process.
+
+    The nationality filter reads the table's statistics once a process in 10 minutes
+    (``cases.filters._estimated_rows``): kept from an earlier test, they would make a test's
+    query count, and which way the filter reads, depend on the tests run before it.
+    """
+    filters._statistics.clear()
 
 
 @pytest.fixture(autouse=True)
