@@ -450,6 +450,33 @@ class _CaseIdAmongNationalityRows(Func):
         )
 
 
+class _ReferenceNotBeforeFirstOfCodes(Func):
+    """True when the case's reference is not before the first reference
+    ``cases_casenationality`` holds for one of ``codes``: true of every case that holds one.
+
+    Said to the planner, it lets the page's walk in reference order start at the first
+    match (one step into the table's key per code) instead of at the first case: a
+    nationality that arrived late (one exchange, one front) is otherwise found only after
+    every case before it. ``LEAST`` leaves out the codes nobody holds; when none is held the
+    condition is null and no case is a match, as none is.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, codes):
+        self.codes = sorted(set(codes))
+        super().__init__(F("reference"))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, params = compiler.compile(self.source_expressions[0])
+        table = CASE_NATIONALITY_TABLE
+        firsts = ", ".join(
+            f"(SELECT min(reference) FROM {table} WHERE code = %s)" for _code in self.codes
+        )
+        return f"{column} >= LEAST({firsts})", [*params, *self.codes]
+
+
 def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
     """Return the cases of ``queryset`` whose person holds any of ``codes`` (PostgreSQL).
 
@@ -459,7 +486,9 @@ def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
     :data:`READ_BY_ID_MAX_ROWS`) are read by id and sorted, whatever their place in the
     reference order; many are a semi-join on the table's ``case_id`` index, so the page
     walks the cases in their own order and stops after 50 matches (the planner would walk
-    for a few too, expecting them spread evenly; they seldom are). Subqueries rather than a
+    for a few too, expecting them spread evenly; they seldom are). The walk starts at the
+    first match's reference (:class:`_ReferenceNotBeforeFirstOfCodes`), not at the first
+    case. Subqueries rather than a
     join in ``extra()``: the queryset is nested in other queries (the pages' charts, webhook
     subscriptions' case filters), where Django renames the case table and a hand-written
     join would name a table that is not there. (The table is outside the model state;
@@ -473,7 +502,7 @@ def _cases_of_nationalities(queryset: QuerySet, codes: list[str]) -> QuerySet:
         cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = %s", (codes[0],))
     else:
         cases = RawSQL(f"SELECT case_id FROM {table} WHERE code = ANY(%s)", (list(codes),))
-    return queryset.filter(id__in=cases)
+    return queryset.filter(_ReferenceNotBeforeFirstOfCodes(codes), id__in=cases)
 
 
 #: The deadlines' names as the filter offers them.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from cases import filters, services
 from cases.filters import CASE_NATIONALITY_TABLE, CaseFilterSet
@@ -177,6 +177,46 @@ def test_few_matches_are_read_by_id_and_many_walked(strategy, shape, monkeypatch
         {"nationality": "KP"}, queryset=Case.objects.all()
     ).qs.query.sql_with_params()
     assert shape in sql
+
+
+def _plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+@on_postgresql
+@pytest.mark.parametrize("codes", ["RU", "RU,KR", "KR"])
+def test_the_walk_starts_at_the_first_match(people, codes, monkeypatch):
+    """Many cases before the first match in reference order: the page's walk reads the
+    cases from the first match's reference on, not every case before it. (The planner is
+    held to a walk in reference order, as it takes one on large tables; on a few hundred
+    rows it would rather read them all and sort.)"""
+    monkeypatch.setattr(filters, "_estimated_rows", lambda alias, codes: STRATEGIES["walked"])
+    for number in range(150):
+        f.case(reference=f"UA-2025-1{number:03d}", person_obj=people["baek"])
+    matches = [f.case(reference=f"UA-2025-2{n:03d}", person_obj=people["ivan"]) for n in range(3)]
+    sql, params = (
+        CaseFilterSet({"nationality": codes}, queryset=Case.objects.all())
+        .qs[:50]
+        .query.sql_with_params()
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_sort", "enable_bitmapscan", "enable_hashjoin"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+        cursor.execute(sql, params)
+        found = [row[0] for row in cursor.fetchall()]
+    walked = [
+        node["Actual Rows"] * node["Actual Loops"]
+        for node in _plan_nodes(plan[0]["Plan"])
+        if node.get("Relation Name") == "cases_case"
+    ]
+    assert walked, plan  # the cases were read
+    wanted = [] if codes == "KR" else [case.pk for case in matches]
+    assert found == wanted
+    assert max(walked) <= len(wanted), plan
 
 
 @on_postgresql
