@@ -148,6 +148,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
     )
+# The API's most repeated reads (cases.statements: a case's detail, a case-list page) are
+# prepared on the server, once per connection: planning them cost more than running them.
+# "kept" (the default): where connections are kept between requests (DJANGO_CONN_MAX_AGE
+# not 0); "always"; "off" (also 0), e.g. behind a pooler in transaction mode that does not
+# keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+# psycopg prepares only what is asked to be (an execution count no other query reaches).
+_PREPARED = os.environ.get("DJANGO_DB_PREPARED_STATEMENTS", "").strip().lower() or "kept"
+PREPARED_STATEMENTS = {"1": "kept", "on": "kept", "0": "off", "false": "off"}.get(
+    _PREPARED, _PREPARED
+)
+if PREPARED_STATEMENTS not in ("kept", "always", "off"):
+    raise ImproperlyConfigured(
+        f"DJANGO_DB_PREPARED_STATEMENTS is {_PREPARED!r}: use kept (the default), always or off."
+    )
 # A PostgreSQL streaming replica of the primary (hot standby) may serve the change feed and
 # the API's reads of case data (docs/deploy.md, "Larger deployments"). Writes, and every
 # read that must see them, stay on "default"; tracker.db_routers says which reads may go to
@@ -169,6 +183,9 @@ if REPLICA_URL:
         "connect_timeout", env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    if PREPARED_STATEMENTS != "off" and _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DATABASE_ROUTERS = ["tracker.db_routers.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers on SQLite need WAL, a busy timeout and BEGIN IMMEDIATE,

@@ -25,6 +25,10 @@ os.environ.setdefault("DJANGO_CACHE_URL", "locmem://")
 # a token forgets it at once all the same (tests/api/test_credentials_cache.py).
 os.environ.setdefault("DJANGO_API_CREDENTIALS_CACHE_SECONDS", "300")
 
+# The suite's connections are not kept between requests, yet every read that is prepared
+# where they are must be tested prepared: on PostgreSQL each test runs those reads prepared.
+os.environ.setdefault("DJANGO_DB_PREPARED_STATEMENTS", "always")
+
 from tracker.settings import *  # noqa: E402,F403
 
 

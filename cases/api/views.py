@@ -66,6 +66,7 @@ from cases.filters import (
 from cases.security import access, sensitive
 from cases.security.policy import policy_for
 from cases.services import NameSpec
+from cases.statements import values_rows
 from tracker.db_routers import CASE_DATA_READS, replica_failed
 
 #: What a case's address that names no case answers (as ``get_object`` words it).
@@ -224,7 +225,7 @@ class CasePaginator(ExactCountPaginator):
         """Return the page ``number``: its rows, read before the count."""
         number = self.validate_number_bounds(number)
         bottom = (number - 1) * self.per_page
-        rows = list(
+        rows = values_rows(
             api_selectors.api_case_rows(
                 self.object_list[bottom : bottom + self.per_page],
                 self.user,

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -70,26 +70,65 @@ def due_days() -> int:
     return int(getattr(settings, "TRACKER_NOTIFICATION_DUE_DAYS", 7))
 
 
-def tracing_agency() -> Party | None:
-    """Return the tracing agency notified by default: the first party that
-    ``TRACKER_NOTIFICATION_TRACING_AGENCIES`` names (by uuid, short name or name), or None."""
-    names = list(getattr(settings, "TRACKER_NOTIFICATION_TRACING_AGENCIES", ()))
-    if not names:
-        return None
+def _tracing_agency_names() -> tuple[str, ...]:
+    return tuple(getattr(settings, "TRACKER_NOTIFICATION_TRACING_AGENCIES", ()))
+
+
+def _parties_named(names: tuple[str, ...]) -> QuerySet[Party]:
+    """Return the parties any of ``names`` names, by uuid, short name or name."""
     uuids, words = [], []
     for name in names:
         try:
             uuids.append(str(uuid.UUID(name)))
         except ValueError:
             words.append(name)
-    parties = list(
-        Party.objects.filter(Q(uuid__in=uuids) | Q(short_name__in=words) | Q(name__in=words))
-    )
+    return Party.objects.filter(Q(uuid__in=uuids) | Q(short_name__in=words) | Q(name__in=words))
+
+
+def _first_named(names: tuple[str, ...], parties, describe) -> Any:
+    """Return the first of ``parties`` in the order of ``names`` (``describe(party)``: its
+    uuid, short name and name), or None."""
     for name in names:
         for party in parties:
-            if name in (str(party.uuid), party.short_name, party.name):
+            if name in describe(party):
                 return party
     return None
+
+
+def tracing_agency() -> Party | None:
+    """Return the tracing agency notified by default: the first party that
+    ``TRACKER_NOTIFICATION_TRACING_AGENCIES`` names (by uuid, short name or name), or None."""
+    names = _tracing_agency_names()
+    if not names:
+        return None
+    return _first_named(
+        names,
+        list(_parties_named(names)),
+        lambda party: (str(party.uuid), party.short_name, party.name),
+    )
+
+
+#: The parties the setting names, as plain values, compiled once per setting (a case's
+#: detail reads the tracing agency on every read of a case without a list of its own).
+NAMED_PARTIES = CompiledRows(
+    Party,
+    None,
+    None,
+    lambda _value, names: _parties_named(names).values("id", "uuid", "name", "short_name"),
+)
+
+
+def tracing_agency_ref() -> PartyRef | None:
+    """Return :func:`tracing_agency` as plain values, read by a kept statement."""
+    names = _tracing_agency_names()
+    if not names:
+        return None
+    row = _first_named(
+        names,
+        NAMED_PARTIES.rows(None, names, names),
+        lambda row: (str(row["uuid"]), row["short_name"], row["name"]),
+    )
+    return None if row is None else PartyRef(row["id"], row["uuid"], row["name"])
 
 
 def _defaults(power: Any) -> list[Any]:
@@ -149,10 +188,11 @@ def recipient_refs(*, case_id: int, power: PartyRef | None) -> list[PartyRef]:
             for row in own
             if row["recipients__id"] is not None
         ]
-    return [
-        party if isinstance(party, PartyRef) else PartyRef(party.pk, party.uuid, party.name)
-        for party in _defaults(power)
-    ]
+    recipients = [] if power is None else [power]
+    agency = tracing_agency_ref()
+    if agency is not None and all(agency.pk != party.pk for party in recipients):
+        recipients.append(agency)
+    return recipients
 
 
 @dataclass

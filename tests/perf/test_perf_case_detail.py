@@ -301,7 +301,12 @@ def test_compiled_statements_return_what_their_querysets_do(world, role):
         _intention_rows,
         _request_rows,
     )
-    from cases.notifications.services import OWN_RECIPIENTS, _own_recipients
+    from cases.notifications.services import (
+        NAMED_PARTIES,
+        OWN_RECIPIENTS,
+        _own_recipients,
+        _parties_named,
+    )
     from cases.security import sensitive
 
     user = user_in_role(ROLES[role])
@@ -312,3 +317,7 @@ def test_compiled_statements_return_what_their_querysets_do(world, role):
         assert REQUEST_ROWS.rows(case.pk) == list(_request_rows(case.pk, None))
         assert OWN_RECIPIENTS.rows(case.pk) == list(_own_recipients(case.pk, None))
     assert CASE_ROW.rows(world[0].uuid, variant, user)[0]["uuid"] == world[0].uuid, "not empty"
+    for names in (("ICRC",), ("nobody", str(world[0].person.power_depends_on.uuid)), ("x",)):
+        expected = list(_parties_named(names).values("id", "uuid", "name", "short_name"))
+        assert NAMED_PARTIES.rows(None, names, names) == expected
+    assert expected == [] and NAMED_PARTIES.rows(None, ("ICRC",), ("ICRC",)), "not empty"
