@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,16 @@ def prepares(connection) -> bool:
     )
 
 
+#: The connections whose prepared statements are planned once, for any value.
+#: PostgreSQL plans a prepared statement's first five runs for their own values before it
+#: weighs a plan for any value; a kept statement reads one row (or one case's rows) by its
+#: key, which one plan serves, so planning five times per connection would be waste. The
+#: setting is the session's: the only other statements it applies to are the triggers'
+#: (PL/pgSQL), which read by key too, and the list pages prepared with their values written
+#: in, which have no value to plan for.
+_PLANNED_ONCE: weakref.WeakSet = weakref.WeakSet()
+
+
 @functools.cache
 def _preparing_cursor_class() -> type:
     """Return Django's server-binding psycopg cursor, made to prepare every statement it
@@ -230,6 +241,9 @@ def _cursor_for_kept_statements(connection):
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = connection.connection
+        if raw not in _PLANNED_ONCE:
+            raw.execute("SET plan_cache_mode = force_generic_plan")
+            _PLANNED_ONCE.add(raw)
         cursor = _preparing_cursor_class()(raw)
         loader = raw.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)
         if connection.timezone != loader.timezone:

@@ -56,13 +56,21 @@ def _forget_prepared() -> None:
 
 
 def _prepared() -> dict[str, tuple[str, int]]:
-    """Return this connection's prepared statements: {text: (parameter types, runs)}."""
+    """Return this connection's prepared statements: {text: (parameter types, runs)}.
+
+    Each run is planned for any value: a run planned for its own values would count as a
+    custom plan, and none does.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT statement, parameter_types::text, generic_plans + custom_plans "
+            "SELECT statement, parameter_types::text, generic_plans, custom_plans "
             "FROM pg_prepared_statements WHERE NOT from_sql"
         )
-        return {text: (types, runs) for text, types, runs in cursor.fetchall()}
+        found = {}
+        for text, types, generic, custom in cursor.fetchall():
+            assert custom == 0, text
+            found[text] = (types, generic)
+        return found
 
 
 @on_postgresql
