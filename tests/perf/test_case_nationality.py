@@ -105,7 +105,7 @@ def test_the_demo_generator_keeps_the_rows_too():
 #: How the cases of a nationality are read on PostgreSQL: by id, or walked in reference order
 #: (``cases.filters._cases_of_nationalities`` chooses by the estimated rows; here the
 #: estimate is set). SQLite has one way.
-STRATEGIES = {"read by id": 0.0, "walked": float(filters.READ_BY_ID_MAX_ROWS + 1)}
+STRATEGIES = {"read by id": 0.0, "walked": 1e12}
 
 
 @pytest.fixture(params=sorted(STRATEGIES))
@@ -233,6 +233,7 @@ def test_the_estimate_is_the_statistics_of_the_table(people, monkeypatch):
     assert filters._estimated_rows("default", ["KP"]) == pytest.approx(2)
     assert filters._estimated_rows("default", ["RU", "KP"]) == pytest.approx(6)
     assert filters._estimated_rows("default", ["KR"]) == pytest.approx(2)  # the least common
+    assert filters._statistics["default"][3] == pytest.approx(6)  # the table's rows
 
 
 def test_estimates_from_statistics():
@@ -244,3 +245,11 @@ def test_estimates_from_statistics():
         10.0,
     )
     assert filters.estimates_from_statistics(100.0, None, None) == ({}, 100.0)
+
+
+def test_few_is_fewer_than_what_walking_would_cost():
+    """Read by id up to where walking evenly spread matches costs as much, at least 100."""
+    assert filters.read_by_id_max_rows(100_000) == pytest.approx(1118, abs=1)
+    assert filters.read_by_id_max_rows(20_000) == pytest.approx(500)
+    assert filters.read_by_id_max_rows(10) == filters.READ_BY_ID_MIN_ROWS
+    assert filters.read_by_id_max_rows(0) == filters.READ_BY_ID_MIN_ROWS
