@@ -271,12 +271,15 @@ def main() -> int:
         f"{'emptied before each request' if args.no_count_cache else 'on'}"
     )
     rows = []
+    served_by = set()
     for label, params, where, order, floor_params in scenarios(conn):
         response = api.get(LIST, params)
         if response.status_code != 200:
             print(f"{label}: HTTP {response.status_code} {response.content[:300]!r}")
             return 1
         total = response.json()["count"]
+        # A read of case data served by a replica says how far behind it was.
+        served_by.add("the replica" if response.has_header("Replica-Lag") else "the primary")
 
         def call_api(params=params):
             if args.no_count_cache:
@@ -307,6 +310,7 @@ def main() -> int:
                 api_ms[2],
             ]
         )
+    print(f"case lists read from: {' and '.join(sorted(served_by))}")
     print_table(
         [
             "API case list (50/page)",

@@ -18,6 +18,10 @@ migrates the primary, then:
    distribution. The measure is the age of the last commit the standby replayed whenever
    WAL waits to be replayed: a bound that a long transaction stretches (``--batch 300``
    shows it), since no commit arrives while it writes.
+3. runs ``bench/api_bench.py`` (the API's case lists and their floor, ``--api-runs`` runs
+   each) against the primary, then with ``DATABASE_REPLICA_URL``, which serves the API's
+   reads of case data (it prints which served them: a read from a replica carries
+   ``Replica-Lag``).
 
 Both servers run on this machine, so they share its cores: the numbers say what a replica
 costs and how far behind it runs, not how much a second machine would add.
@@ -96,6 +100,7 @@ def main() -> None:
         default=1,
         help="cases per transaction (1: short transactions, as the services write)",
     )
+    parser.add_argument("--api-runs", type=int, default=10, help="runs per API case list")
     args = parser.parse_args()
     reason = replication.missing_reason()
     if reason:
@@ -150,6 +155,12 @@ def main() -> None:
                 "SELECT count(*) FROM cases_timelineevent WHERE kind <> 'source.created'"
             ).fetchone()[0]
 
+        # 3. The API's case lists, read from the primary, then from the standby.
+        wait_for_replay(pair.standby_url("tracker_bench"))
+        api = ["bench/api_bench.py", "--runs", str(args.api_runs)]
+        api_primary = run([python, *api], primary)
+        api_standby = run([python, *api], with_replica)
+
     lags = [row[0] for row in samples if row[0] is not None]
     backlog = [row[1] for row in samples if row[1] is not None]
     print(
@@ -165,6 +176,10 @@ def main() -> None:
         f"WAL not yet replayed: median {statistics.median(backlog):,.0f} bytes, "
         f"p95 {quantile(backlog, 0.95):,.0f}, max {max(backlog):,.0f}"
     )
+    print(f"## API case lists from the primary ({args.api_runs} runs)")
+    print(api_primary)
+    print("## API case lists from the standby")
+    print(api_standby)
 
 
 if __name__ == "__main__":

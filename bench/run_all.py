@@ -133,7 +133,11 @@ def main() -> int:
         ("duplicates", ["duplicates_bench.py", "--runs", runs]),
         ("imports", ["imports_bench.py", "--rows", "5000"]),
         # Builds its own primary and standby; small, so that it keeps working.
-        ("replica", ["replica_bench.py", "--events", "20000", "--polls", "50", "--cases", "100"]),
+        (
+            "replica",
+            ["replica_bench.py", "--events", "20000", "--polls", "50", "--cases", "100"]
+            + ["--api-runs", "5"],
+        ),
         (
             "load",
             [
