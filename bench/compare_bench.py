@@ -148,6 +148,51 @@ class Endpoint:
             self.matches[who] = json.loads(body).get("count", "-")
 
 
+def _commonest(column: str, table: str = "cases_case c") -> str | None:
+    """Return the commonest non-empty value of ``column`` among live cases (or ``table``)."""
+    return _value(
+        f"SELECT {column} FROM {table} WHERE c.archived_at IS NULL AND {column} IS NOT NULL "
+        f"AND {column}::text <> '' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    )
+
+
+def other_filters() -> list[Endpoint]:
+    """Return the case list's other documented filters, each with its commonest value."""
+    requests = "cases_request r JOIN cases_case c ON c.id = r.case_id"
+    values = {
+        "legal_status": _commonest("c.legal_status"),
+        "detaining_party": _commonest(
+            "p.uuid", "cases_case c JOIN cases_party p ON p.id = c.detaining_party_id"
+        ),
+        "current_intention": _commonest("c.current_intention_option"),
+        "destination_country": _commonest("c.current_intention_destination"),
+        "request_kind": _commonest("r.kind", requests),
+        "request_status": _commonest("r.status", requests),
+    }
+    items = [
+        Endpoint(
+            f"{name} (commonest)" if name == "detaining_party" else f"{name}={value}",
+            "list",
+            "cases/",
+            {name: str(value)},
+        )
+        for name, value in values.items()
+        if value is not None
+    ]
+    items += [
+        Endpoint("intention_verified=true", "list", "cases/", {"intention_verified": "true"}),
+        Endpoint(
+            "captured in 2023",
+            "list",
+            "cases/",
+            {"captured_after": "2023-01-01", "captured_before": "2023-12-31"},
+        ),
+        Endpoint("updated_after", "list", "cases/", {"updated_after": "2000-01-01T00:00:00Z"}),
+        Endpoint("ordering=-updated_at", "list", "cases/", {"ordering": "-updated_at"}),
+    ]
+    return items
+
+
 def endpoints(cursors: dict[str, str]) -> list[Endpoint]:
     """Return the endpoints to time, with filter values taken from the data."""
     status = _value(
@@ -181,6 +226,7 @@ def endpoints(cursors: dict[str, str]) -> list[Endpoint]:
         Endpoint(f"q={common_name} (common)", "list", "cases/", {"q": common_name}),
         Endpoint(f"q={rare_name} (rare)", "list", "cases/", {"q": rare_name}),
     ]
+    items += other_filters()
     if case_uuid:
         items.append(Endpoint("case detail", "detail", f"cases/{case_uuid}/"))
     items += [

@@ -216,14 +216,41 @@ def _list_url(request) -> str:
     return request.build_absolute_uri(LIST)
 
 
+#: The case list's other filters, one value each: {parameter: SQL condition on its value}.
+SIMPLE_FILTERS = {
+    "legal_status": "c.legal_status = %(legal_status)s",
+    "detaining_party": "c.detaining_party_id = "
+    "(SELECT id FROM cases_party WHERE uuid = %(detaining_party)s)",
+    "current_intention": "c.current_intention_option = %(current_intention)s",
+    "destination_country": "c.current_intention_destination = %(destination_country)s",
+    "request_kind": "EXISTS (SELECT 1 FROM cases_request r WHERE r.case_id = c.id "
+    "AND r.kind = %(request_kind)s)",
+    "request_status": "EXISTS (SELECT 1 FROM cases_request r WHERE r.case_id = c.id "
+    "AND r.status = %(request_status)s)",
+    "captured_after": "c.capture_date >= %(captured_after)s::date",
+    "captured_before": "c.capture_date <= %(captured_before)s::date",
+    "updated_after": "c.updated_at >= %(updated_after)s::timestamptz",
+}
+#: ``ordering`` values the floor takes, as SQL.
+ORDERINGS = {"reference": "c.reference", "-updated_at": "c.updated_at DESC, c.id DESC"}
+
+
 def case_list(request):
-    """Answer a page of cases (``status``, ``nationality``, ``q``, ``page``), without a count."""
+    """Answer a page of cases (``status``, ``nationality``, ``q``, :data:`SIMPLE_FILTERS`,
+    ``intention_verified``, ``ordering``, ``page``), without a count."""
     if not _authorised(request):
         return _unauthorised()
     conditions, params = ["c.archived_at IS NULL"], {}
     if status := request.GET.get("status"):
         conditions.append("c.status = %(status)s")
         params["status"] = status
+    for name, condition in SIMPLE_FILTERS.items():
+        if value := request.GET.get(name):
+            conditions.append(condition)
+            params[name] = value
+    verified = request.GET.get("intention_verified")
+    if verified in ("true", "false"):
+        conditions.append(f"{'' if verified == 'true' else 'NOT '}c.current_intention_verified")
     if nationality := request.GET.get("nationality"):
         # The persons first, through the GIN index on their codes (migration 0013), then
         # their cases by person: joined, the planner walks the cases in reference order.
@@ -252,7 +279,7 @@ def case_list(request):
     body = floor_page(
         connection(),
         " AND ".join(conditions),
-        "c.reference",
+        ORDERINGS.get(request.GET.get("ordering", "reference"), "c.reference"),
         params,
         list_url=_list_url(request),
         offset=(page - 1) * PAGE,

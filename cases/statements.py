@@ -13,15 +13,20 @@ statement is also prepared on the server the first time a connection runs it: ea
 run is executed without being planned again (planning one of a detail's statements took 1
 to 3 ms, running it a tenth of a millisecond). Its one varying value is sent apart (a plan
 for any case serves: each reads one case by its key). :func:`values_rows` prepares a
-list's page the same way, its values written in. Prepared statements live as long as their
-connection.
+list's page the same way, its values written in, once it is asked a second time.
+Prepared statements live on their connection until psycopg deallocates them: after a
+rollback (a savepoint's too) and after a DROP or ALTER it runs, and, beyond the
+:data:`PREPARED_PER_CONNECTION` most recently used, the oldest; each is prepared again on
+its next run.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +120,10 @@ def _names_and_expressions(query, compiler) -> tuple[tuple[str, ...], tuple]:
     return names, tuple(column[0] for column in compiler.select[: len(names)])
 
 
-def _run(connection, sql: str, params, names, expressions) -> list[dict]:
-    """Run ``sql`` on a cursor for kept statements; return its rows as ``values()`` gives
-    them, each column converted by the connection's converters."""
+def _run(connection, sql: str, params, names, expressions, *, prepare=True) -> list[dict]:
+    """Run ``sql`` on a cursor for kept statements (on Django's own cursor unless
+    ``prepare``); return its rows as ``values()`` gives them, each column converted by the
+    connection's converters."""
     converters = []
     for index, expression in enumerate(expressions):
         functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(
@@ -126,14 +132,15 @@ def _run(connection, sql: str, params, names, expressions) -> list[dict]:
         if functions:
             converters.append((index, functions, expression))
     try:
-        with _cursor_for_kept_statements(connection) as cursor:
+        with _cursor_for_kept_statements(connection, prepare=prepare) as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
     except NotSupportedError as error:
         # A prepared statement whose columns a migration changed since ("cached plan must
-        # not change result type"): forget this connection's prepared statements and run
-        # it again, prepared anew. Inside a transaction the error has ended it: raised.
-        if "cached plan" not in str(error) or connection.in_atomic_block:
+        # not change result type", SQLSTATE 0A000 whatever the server's language): forget
+        # this connection's prepared statements and run it again, prepared anew. Inside a
+        # transaction the error has ended it: raised.
+        if getattr(error.__cause__, "sqlstate", None) != "0A000" or connection.in_atomic_block:
             raise
         with connection.cursor() as cursor:
             cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own names with it
@@ -160,7 +167,9 @@ def values_rows(queryset: QuerySet) -> list[dict]:
     list asked again on the same connection (an integration polling a page, a page
     reloaded) runs without being planned again, and each set of values keeps the plan made
     for it, never a plan made for others. (A list's page took 2 to 7 ms to plan and under
-    1 ms to run.) psycopg keeps the last 100 such statements of a connection.
+    1 ms to run.) A page's plan holds about 0.6 MB of the server's memory, so a page is
+    prepared only when its connection is asked for it a second time: a page read once (a
+    date that moves, a page deep in a list) is planned and run as Django runs it.
     """
     connection = connections[queryset.db]
     if not prepares(connection):
@@ -171,8 +180,26 @@ def values_rows(queryset: QuerySet) -> list[dict]:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         return []
+    text = connection.ops.compose_sql(sql, params)
     names, expressions = _names_and_expressions(query, compiler)
-    return _run(connection, connection.ops.compose_sql(sql, params), None, names, expressions)
+    connection.ensure_connection()
+    seen = _SEEN.setdefault(connection.connection, OrderedDict())
+    key = hashlib.sha256(text.encode()).digest()
+    if key not in seen:
+        seen[key] = None
+        if len(seen) > SEEN_PER_CONNECTION:
+            seen.popitem(last=False)
+        return _run(connection, text, None, names, expressions, prepare=False)
+    seen.move_to_end(key)
+    return _run(connection, text, None, names, expressions)
+
+
+#: How many statements psycopg keeps prepared on a connection (the most recently used).
+PREPARED_PER_CONNECTION = 32
+#: How many list pages' texts (their digests) a connection remembers having run once.
+SEEN_PER_CONNECTION = 512
+# {psycopg connection: the digests of the list pages it ran, oldest first}
+_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def prepares(connection) -> bool:
@@ -227,12 +254,12 @@ def _preparing_debug_wrapper_class() -> type:
     return PreparingDebugWrapper
 
 
-def _cursor_for_kept_statements(connection):
+def _cursor_for_kept_statements(connection, *, prepare: bool = True):
     """Return a cursor of ``connection`` for a kept statement: Django's own, or on
     PostgreSQL when :func:`prepares`, one binding its values on the server and preparing
     each statement it runs, set up and wrapped as Django sets up and wraps its own (time
     zone, errors, query log, execute wrappers)."""
-    if not prepares(connection):
+    if not prepare or not prepares(connection):
         return connection.cursor()
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
@@ -241,8 +268,12 @@ def _cursor_for_kept_statements(connection):
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = connection.connection
-        if raw not in _PLANNED_ONCE:
-            raw.execute("SET plan_cache_mode = force_generic_plan")
+        if raw not in _PLANNED_ONCE and not connection.in_atomic_block:
+            # Outside a transaction, so that no rollback undoes it; a connection whose first
+            # kept statement runs inside one is set at its next outside one.
+            with connection.cursor() as setting:
+                setting.execute("SET plan_cache_mode = force_generic_plan")
+            raw.prepared_max = PREPARED_PER_CONNECTION
             _PLANNED_ONCE.add(raw)
         cursor = _preparing_cursor_class()(raw)
         loader = raw.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)

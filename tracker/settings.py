@@ -152,12 +152,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # prepared on the server, once per connection: planning them cost more than running them.
 # "kept" (the default): where connections are kept between requests (DJANGO_CONN_MAX_AGE
 # not 0); "always"; "off" (also 0), e.g. behind a pooler in transaction mode that does not
-# keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+# keep prepared statements (PgBouncer before 1.22, or without max_prepared_statements).
 # psycopg prepares only what is asked to be (an execution count no other query reaches).
 _PREPARED = os.environ.get("DJANGO_DB_PREPARED_STATEMENTS", "").strip().lower() or "kept"
-PREPARED_STATEMENTS = {"1": "kept", "on": "kept", "0": "off", "false": "off"}.get(
-    _PREPARED, _PREPARED
-)
+PREPARED_STATEMENTS = {
+    **dict.fromkeys(("1", "true", "yes", "on"), "kept"),
+    **dict.fromkeys(("0", "false", "no"), "off"),
+}.get(_PREPARED, _PREPARED)
 if PREPARED_STATEMENTS not in ("kept", "always", "off"):
     raise ImproperlyConfigured(
         f"DJANGO_DB_PREPARED_STATEMENTS is {_PREPARED!r}: use kept (the default), always or off."

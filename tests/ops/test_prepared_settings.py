@@ -13,7 +13,15 @@ POSTGRES = {"DATABASE_URL": "postgres://app@db.internal:5432/tracker"}
 
 @pytest.mark.parametrize(
     ("value", "threshold"),
-    [("", 2**31 - 1), ("kept", 2**31 - 1), ("always", 2**31 - 1), ("off", None), ("0", None)],
+    [
+        ("", 2**31 - 1),
+        ("kept", 2**31 - 1),
+        ("true", 2**31 - 1),
+        ("always", 2**31 - 1),
+        ("off", None),
+        ("0", None),
+        ("no", None),
+    ],
 )
 def test_psycopg_prepares_only_what_is_asked_unless_off(value, threshold):
     """Allowed, psycopg's own threshold is one no query reaches (only the statements asked to

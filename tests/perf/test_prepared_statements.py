@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from cases import services
+from cases import services, statements
 from cases.services import NameSpec
 from cases.statements import prepares
 from tests import factories as f
@@ -73,16 +73,32 @@ def _prepared() -> dict[str, tuple[str, int]]:
         return found
 
 
+def _fresh(raw) -> None:
+    """Forget what this process knows of the psycopg connection ``raw`` (as for a new one)."""
+    statements._PLANNED_ONCE.discard(raw)
+    statements._SEEN.pop(raw, None)
+    with connection.cursor() as cursor:
+        cursor.execute("RESET plan_cache_mode")
+    _forget_prepared()
+
+
 @on_postgresql
+@pytest.mark.django_db(transaction=True)
 def test_a_detail_and_a_list_page_are_prepared_once_per_connection(settings):
-    """Read twice, a case's detail and a list page are each prepared once and run twice.
-    The detail's statements send their one value apart (one plan serves every case); a
-    list page's statement has its values written in (a plan is never reused for others)."""
+    """A case's detail is prepared on its first read, a list page on its second; each is
+    planned once and then only run. The detail's statements send their one value apart
+    (one plan serves every case); a list page's statement has its values written in (a
+    plan is never reused for others)."""
     settings.PREPARED_STATEMENTS = "always"
     cases = [f.case() for _ in range(3)]
     client, _token = token_client(user_in_role(INTEGRATION))
-    _forget_prepared()
+    _fresh(connection.connection)
     paths = [f"{CASES}{cases[0].uuid}/", f"{CASES}?status=interned", CASES]
+    for path in paths:
+        assert client.get(path).status_code == 200
+    once = _prepared()
+    assert not [text for text in once if "LIMIT 50" in text], "a page read once is not prepared"
+    assert connection.connection.prepared_max == statements.PREPARED_PER_CONNECTION
     for path in paths:
         assert client.get(path).status_code == 200
     first = _prepared()
@@ -94,7 +110,7 @@ def test_a_detail_and_a_list_page_are_prepared_once_per_connection(settings):
     for table in ("cases_case", "cases_statedintention", "cases_request"):
         assert [text for text in detail if f'FROM "{table}"' in text], (table, second)
     for text, (_types, runs) in detail.items():
-        assert runs == 2, text
+        assert runs == 3, text
     pages = {
         text: value
         for text, value in second.items()
@@ -106,10 +122,38 @@ def test_a_detail_and_a_list_page_are_prepared_once_per_connection(settings):
     assert any("'interned'" in text for text in pages)
     # Another case's detail reuses the detail's statements; another status is its own.
     assert client.get(f"{CASES}{cases[1].uuid}/").status_code == 200
-    assert client.get(f"{CASES}?status=released").status_code == 200
+    for _ in range(2):
+        assert client.get(f"{CASES}?status=released").status_code == 200
     third = _prepared()
     assert len(third) == len(second) + 1
-    assert all(third[text][1] == 3 for text in detail)
+    assert all(third[text][1] == 4 for text in detail)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_planning_once_is_set_where_no_rollback_undoes_it(settings):
+    """A connection's first kept statement inside a transaction that rolls back leaves the
+    session as it was; the next one outside a transaction sets it for good."""
+    settings.PREPARED_STATEMENTS = "always"
+    case = f.case()
+    client, _token = token_client(user_in_role(INTEGRATION))
+    _fresh(connection.connection)
+
+    def mode() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        assert client.get(f"{CASES}{case.uuid}/").status_code == 200
+        transaction.set_rollback(True)
+    assert mode() == "auto"
+    assert client.get(f"{CASES}{case.uuid}/").status_code == 200
+    assert mode() == "force_generic_plan"
+    with transaction.atomic():
+        assert client.get(f"{CASES}{case.uuid}/").status_code == 200
+        transaction.set_rollback(True)
+    assert mode() == "force_generic_plan"
 
 
 @on_postgresql
