@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-import psycopg
 import pytest
 from django.db import connection
 
 from cases.feed import cursor
 from tests import factories
 from tests.support.clients import token_client
+from tests.support.connections import psycopg_connection
 from tests.support.roles import CASE_OFFICER, user_in_role
 
 FEED = "/api/v1/events/"
@@ -28,18 +28,6 @@ on_postgresql = pytest.mark.skipif(
 def _client():
     client, _token = token_client(user_in_role(CASE_OFFICER, "lag-reader"), name="lag")
     return client
-
-
-def _other_database():
-    """Return an open psycopg connection to the cluster's ``postgres`` database."""
-    db = connection.settings_dict
-    return psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-        dbname="postgres",
-    )
 
 
 def _cases(events: list[dict]) -> set[str]:
@@ -80,7 +68,7 @@ def test_an_open_transaction_in_another_database_holds_the_feed_and_says_since_w
     reader = _client()
     _events, after, _page = _drain(reader)
 
-    holder = _other_database()
+    holder = psycopg_connection("postgres")
     try:
         started = holder.execute("SELECT now(), pg_current_xact_id()::text").fetchone()[0]
         time.sleep(0.3)
@@ -111,7 +99,7 @@ def test_a_transaction_that_only_reads_does_not_hold_the_feed():
     analytics query or a replica's hot_standby_feedback) holds back VACUUM, not the feed."""
     reader = _client()
     _events, after, _page = _drain(reader)
-    holder = _other_database()
+    holder = psycopg_connection("postgres")
     try:
         holder.execute("SELECT count(*) FROM pg_class").fetchone()  # a snapshot, no xid
         pid = holder.info.backend_pid

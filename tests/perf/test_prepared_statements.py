@@ -18,6 +18,7 @@ from cases.services import NameSpec
 from cases.statements import prepares
 from tests import factories as f
 from tests.support.clients import token_client
+from tests.support.connections import psycopg_connection
 from tests.support.roles import CASE_OFFICER, INTEGRATION, user_in_role
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +203,7 @@ def test_a_statement_whose_columns_a_migration_changed_is_prepared_again(setting
     # The statements' sources' titles (the detail's statements, their positions' too),
     # changed from another connection, as a migration would.
     alter = 'ALTER TABLE "cases_source" ALTER COLUMN "title" TYPE varchar({})'
-    other = _another_connection()
+    other = psycopg_connection(autocommit=True)
     try:
         other.execute(alter.format(600))
         after = client.get(path)
@@ -211,17 +212,3 @@ def test_a_statement_whose_columns_a_migration_changed_is_prepared_again(setting
     finally:
         other.execute(alter.format(500))
         other.close()
-
-
-def _another_connection():
-    import psycopg
-
-    db = connection.settings_dict
-    return psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    )
