@@ -270,9 +270,11 @@ def _cursor_for_kept_statements(connection, *, prepare: bool = True):
         raw = connection.connection
         if raw not in _PLANNED_ONCE and not connection.in_atomic_block:
             # Outside a transaction, so that no rollback undoes it; a connection whose first
-            # kept statement runs inside one is set at its next outside one.
-            with connection.cursor() as setting:
-                setting.execute("SET plan_cache_mode = force_generic_plan")
+            # kept statement runs inside one is set at its next outside one. The session's
+            # setting, not a read: sent as Django sends its own (time zone, role) when it
+            # connects, outside the query log, so that no request's query count depends
+            # on whether its connection was new.
+            raw.execute("SET plan_cache_mode = force_generic_plan")
             raw.prepared_max = PREPARED_PER_CONNECTION
             _PLANNED_ONCE.add(raw)
         cursor = _preparing_cursor_class()(raw)
