@@ -131,10 +131,10 @@ def tracing_agency_ref() -> PartyRef | None:
     return None if row is None else PartyRef(row["id"], row["uuid"], row["name"])
 
 
-def _defaults(power: Any) -> list[Any]:
-    """Return the default recipients given the Power the person depends on (or None)."""
+def _defaults(power: Any, agency: Any) -> list[Any]:
+    """Return the default recipients given the Power the person depends on and the tracing
+    agency (either None): parties, or their :class:`PartyRef`."""
     recipients = [] if power is None else [power]
-    agency = tracing_agency()
     if agency is not None and all(agency.pk != party.pk for party in recipients):
         recipients.append(agency)
     return recipients
@@ -143,7 +143,7 @@ def _defaults(power: Any) -> list[Any]:
 def default_recipients(case: Case) -> list[Party]:
     """Return who is notified when the case names nobody itself: the Power the person depends
     on (GC III Art. 122) and the tracing agency (Art. 123), those that exist."""
-    return _defaults(case.person.power_depends_on)
+    return _defaults(case.person.power_depends_on, tracing_agency())
 
 
 def recipients_for(case: Case) -> list[Party]:
@@ -188,11 +188,7 @@ def recipient_refs(*, case_id: int, power: PartyRef | None) -> list[PartyRef]:
             for row in own
             if row["recipients__id"] is not None
         ]
-    recipients = [] if power is None else [power]
-    agency = tracing_agency_ref()
-    if agency is not None and all(agency.pk != party.pk for party in recipients):
-        recipients.append(agency)
-    return recipients
+    return _defaults(power, tracing_agency_ref())
 
 
 @dataclass
